@@ -1,0 +1,41 @@
+# perftool — the two commands a newcomer needs: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+PERFTOOL := $(BIN)/perftool
+PYTEST_ARGS ?=
+
+.PHONY: demo test lint bench postgres install clean docs
+
+$(BIN)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+install: $(BIN)/.installed
+
+postgres:
+	@./.ci/install-postgres
+
+## make demo: sandbox PostgreSQL + demo database + workload, then the health report
+demo: install postgres
+	$(PERFTOOL) demo
+
+## make test: the same set-up, then the whole test suite on a real PostgreSQL
+test: install postgres
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install
+	$(BIN)/ruff check perftool tests bench
+
+## make bench: advisor quality and speed, analyze scale (ratios against baselines of the same run)
+bench: install postgres
+	$(BIN)/python -m bench
+
+docs: install
+	$(BIN)/python -m perftool.docgen
+
+clean:
+	-$(PERFTOOL) sandbox stop
+	rm -rf $(VENV) *.egg-info .pytest_cache .ruff_cache

@@ -1,0 +1,3 @@
+"""perftool — tune PostgreSQL databases behind web APIs."""
+
+__version__ = "0.1.0"

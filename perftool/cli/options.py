@@ -1,0 +1,100 @@
+"""Options shared by every command, declared once.
+
+Global options (`perftool --dsn … queries`) and the same options after the command
+(`perftool queries --dsn …`) both work; the command's own value wins.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Optional
+
+import typer
+
+if TYPE_CHECKING:
+    from perftool.core.config import Config
+    from perftool.report.model import Report
+
+FORMAT_NAMES = ["table", "json", "yaml", "csv", "markdown"]
+
+DsnOpt = Annotated[Optional[str], typer.Option(
+    "--dsn", "-d", help="libpq URL or key=value string. Default: $DATABASE_URL, then PG* variables.",
+    show_default=False)]
+FormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", "-f", help="Output format: table, json, yaml, csv, markdown (more per command).",
+    show_default=False)]
+OutputOpt = Annotated[Optional[Path], typer.Option(
+    "--output", "-o", help="Write the result to FILE instead of stdout.", show_default=False)]
+FailOnOpt = Annotated[Optional[str], typer.Option(
+    "--fail-on", help="Exit 1 when a finding has this severity or worse: info, warning, error, never.",
+    show_default=False)]
+HostOpt = Annotated[Optional[str], typer.Option(
+    "--host", help="Use the named host from perftool.yaml.", show_default=False)]
+
+
+@dataclass
+class CliState:
+    dsn: str | None = None
+    config_path: Path | None = None
+    fmt: str | None = None
+    output: Path | None = None
+    no_color: bool = False
+    verbose: bool = False
+    debug: bool = False
+    _config: Config | None = None
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            from perftool.core.config import load_config
+
+            self._config = load_config(self.config_path)
+        return self._config
+
+    def resolve_dsn(self, dsn: str | None = None, host: str | None = None) -> str:
+        from perftool.core.connect import resolve_dsn
+
+        if host:
+            return self.config.host(host).dsn
+        explicit = dsn or self.dsn
+        if explicit:
+            return resolve_dsn(explicit)
+        return resolve_dsn(None, config_dsn=self.config.default_dsn())
+
+
+def state(ctx: typer.Context) -> CliState:
+    root = ctx.find_root()
+    if not isinstance(root.obj, CliState):
+        root.obj = CliState()
+    return root.obj
+
+
+def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: Path | None = None,
+         fail_on: str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
+    """Render `report` to stdout or --output, then exit with the --fail-on code."""
+    from perftool.core.errors import UsageError
+    from perftool.report.render import FORMATS, render
+
+    st = state(ctx)
+    fmt = fmt or st.fmt or "table"
+    allowed = formats or list(FORMATS)
+    if fmt not in allowed:
+        raise UsageError(f"unknown format {fmt!r}", f"choose one of: {', '.join(allowed)}")
+    fail_on = fail_on or default_fail_on
+    if fail_on not in ("info", "warning", "error", "never"):
+        raise UsageError(f"--fail-on must be info, warning, error or never, not {fail_on!r}")
+    output = output or st.output
+    if output:
+        try:
+            with open(output, "w", encoding="utf-8") as fh:
+                render(report, fmt, fh, no_color=True)
+        except OSError as exc:
+            raise UsageError(f"cannot write {output}: {exc.strerror}") from None
+    else:
+        render(report, fmt, sys.stdout, no_color=st.no_color)
+        sys.stdout.flush()
+    code = report.exit_code(fail_on)
+    if code:
+        raise typer.Exit(code)

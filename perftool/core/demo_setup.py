@@ -1,0 +1,79 @@
+"""The demo: the sandbox's `perftool_demo` database, loaded and exercised (writes: sandbox only)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from perftool.sandbox import Sandbox
+
+DEMO_DATABASE = "perftool_demo"
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def reset_statistics(dsn: str) -> None:
+    from perftool.core.connect import connect
+    from perftool.core.sql import execute
+
+    with connect(dsn, read_only=False) as conn:
+        execute(conn, "reset_statistics")
+
+
+def setup_demo(sandbox: Sandbox, *, workload: bool = True, iterations: int = 300, clients: int = 4,
+               progress: Callable[[str], None] = _quiet) -> str:
+    """Start the sandbox, (re)create and load the demo database, run the workload; return its DSN."""
+    import time
+
+    from perftool.demo import load_demo
+
+    sandbox.start(progress=progress)
+    dsn = sandbox.create_database(DEMO_DATABASE)
+    t0 = time.monotonic()
+    counts = load_demo(dsn, progress=progress)
+    progress(f"loaded {sum(counts.values()):,} rows in {time.monotonic() - t0:.1f} s: "
+             + ", ".join(f"{k} {v:,}" for k, v in counts.items()))
+    if workload:
+        demo_workload(sandbox, iterations=iterations, clients=clients, reset=True, progress=progress)
+    return dsn
+
+
+def demo_workload(sandbox: Sandbox, *, iterations: int = 300, clients: int = 4, reset: bool = False,
+                  progress: Callable[[str], None] = _quiet) -> None:
+    from perftool.demo import run_workload
+
+    dsn = sandbox.url(DEMO_DATABASE)
+    if reset:
+        reset_statistics(dsn)
+    result = run_workload(dsn, clients=clients, iterations=iterations, progress=progress)
+    progress(f"workload: {result.executions:,} statements in {result.seconds:.1f} s with {clients} clients")
+
+
+def prepare_demo(sandbox: Sandbox, *, reload: bool = True, iterations: int = 300, clients: int = 4,
+                 progress: Callable[[str], None] = _quiet) -> str:
+    """`setup_demo`, or with reload=False reuse a loaded demo database when there is one."""
+    if not reload:
+        from perftool.core.connect import connect
+        from perftool.core.errors import ConnectionFailed
+
+        sandbox.start(progress=progress)
+        try:
+            with connect(sandbox.url(DEMO_DATABASE)):
+                return sandbox.url(DEMO_DATABASE)
+        except ConnectionFailed:
+            pass
+    return setup_demo(sandbox, iterations=iterations, clients=clients, progress=progress)
+
+
+def demo_report(dsn: str):
+    """The report `make demo` shows: the health report when `analyze` exists, else top statements."""
+    try:
+        from perftool.core.analyze import analyze_report
+    except ImportError:
+        from perftool.core.queries import QueryOptions, queries_report
+
+        return queries_report(dsn, QueryOptions(limit=10))
+    return analyze_report(dsn)

@@ -1,0 +1,123 @@
+"""SQL lives in `*.sql` files beside this module, loaded by name and cached.
+
+Version variants: `name.pgNN.sql` is used on servers of major version NN or later (the highest
+such NN wins); `name.sql` is the default. Example: `top_statements.sql` serves PG13–16 and
+`top_statements.pg17.sql` PG17+, where pg_stat_statements renamed `blk_read_time`.
+
+`execute`, `fetch_all` and `fetch_one` run a named query and turn the server errors a user can
+cause (timeout, permission, missing extension, lost connection) into PerftoolErrors.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from functools import lru_cache
+from importlib import resources
+from typing import TYPE_CHECKING, Any
+
+from perftool.core.errors import ConnectionFailed, MissingExtension, MissingPrivilege, QueryTimeout
+
+if TYPE_CHECKING:
+    import psycopg
+
+# Prefixed to every statement perftool sends, so its own queries can be left out of
+# pg_stat_statements reports (`query NOT LIKE '/* perftool */%'`).
+MARKER = "/* perftool */ "
+
+_VARIANT = re.compile(r"^(?P<name>[a-z0-9_]+)(?:\.pg(?P<major>\d+))?\.sql$")
+
+
+@lru_cache(maxsize=None)
+def _variants() -> dict[str, dict[int, str]]:
+    found: dict[str, dict[int, str]] = {}
+    for entry in resources.files(__name__).iterdir():
+        m = _VARIANT.match(entry.name)
+        if m:
+            found.setdefault(m["name"], {})[int(m["major"] or 0)] = entry.name
+    return found
+
+
+@lru_cache(maxsize=None)
+def load(name: str, major: int = 0) -> str:
+    """The text of query `name` for server major version `major` (0: the default file)."""
+    variants = _variants().get(name)
+    if not variants:
+        raise KeyError(f"no SQL file named {name}.sql")
+    usable = [v for v in variants if v <= major] or [0]
+    chosen = variants.get(max(usable)) or variants[min(variants)]
+    return MARKER + resources.files(__name__).joinpath(chosen).read_text(encoding="utf-8")
+
+
+def names() -> list[str]:
+    return sorted(_variants())
+
+
+def _major(conn: psycopg.Connection) -> int:
+    return conn.info.server_version // 10000
+
+
+@contextmanager
+def translate_errors(what: str = "query") -> Iterator[None]:
+    """Map server errors a user can cause to PerftoolErrors with hints."""
+    import psycopg
+    from psycopg import errors as e
+
+    try:
+        yield
+    except e.QueryCanceled as exc:
+        raise QueryTimeout(
+            f"{what} was cancelled: {str(exc).strip().splitlines()[0]}",
+            "raise --statement-timeout, or run when the server is less busy",
+        ) from None
+    except e.LockNotAvailable as exc:
+        raise QueryTimeout(f"{what} waited too long for a lock: {str(exc).splitlines()[0]}") from None
+    except e.InsufficientPrivilege as exc:
+        raise MissingPrivilege(
+            f"permission denied while running {what}: {str(exc).strip().splitlines()[0]}",
+            "connect as a role with pg_read_all_stats (GRANT pg_read_all_stats TO <role>) or as superuser",
+        ) from None
+    except e.ObjectNotInPrerequisiteState as exc:
+        msg = str(exc).strip().splitlines()[0]
+        raise MissingExtension(
+            msg, "add the library to shared_preload_libraries and restart the server"
+        ) from None
+    except (e.UndefinedTable, e.UndefinedFunction) as exc:
+        msg = str(exc).strip().splitlines()[0]
+        if "pg_stat_statements" in msg:
+            raise MissingExtension(msg, "run CREATE EXTENSION pg_stat_statements") from None
+        if "hypopg" in msg:
+            raise MissingExtension(msg, "run CREATE EXTENSION hypopg, or pass --no-whatif") from None
+        raise
+    except psycopg.OperationalError as exc:
+        raise ConnectionFailed(f"connection lost during {what}: {str(exc).strip().splitlines()[0]}") from None
+
+
+Params = Mapping[str, Any] | Sequence[Any] | None
+
+
+def execute(conn: psycopg.Connection, name: str, params: Params = None) -> None:
+    with translate_errors(name), conn.cursor() as cur:
+        cur.execute(load(name, _major(conn)), params)
+
+
+def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> list[dict[str, Any]]:
+    from psycopg.rows import dict_row
+
+    with translate_errors(name), conn.cursor(row_factory=dict_row) as cur:
+        cur.execute(load(name, _major(conn)), params)
+        return cur.fetchall()
+
+
+def fetch_one(conn: psycopg.Connection, name: str, params: Params = None) -> dict[str, Any] | None:
+    rows = fetch_all(conn, name, params)
+    return rows[0] if rows else None
+
+
+def compose(name: str, major: int = 0, **identifiers: str):
+    """A statement whose SQL file has `{placeholders}` for identifiers (database, schema, table
+    names), filled with `psycopg.sql.Identifier` — never by string formatting."""
+    from psycopg import sql
+
+    return sql.SQL(load(name, major)).format(**{k: sql.Identifier(v) for k, v in identifiers.items()})

@@ -1,0 +1,151 @@
+"""The records every command produces and every renderer consumes.
+
+A command builds one `Report`: metadata (perftool version, server, time), tabular `Section`s and
+`Finding`s. Renderers take a Report and never know which command made it, so adding a format never
+touches a command and every format carries the same findings.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from dataclasses import asdict, dataclass, field
+from enum import Enum
+from typing import Any
+
+from perftool import __version__
+
+
+class Severity(str, Enum):
+    info = "info"
+    warning = "warning"
+    error = "error"
+
+    @property
+    def rank(self) -> int:
+        return {"info": 0, "warning": 1, "error": 2}[self.value]
+
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return self.value
+
+
+@dataclass
+class Finding:
+    """One coded problem. `code` is stable (docs/checks/<code>.md documents it); `title` is the
+    one-line message; `detail` explains it with the evidence; `fix` is SQL or a concrete action."""
+
+    code: str
+    severity: Severity
+    title: str
+    object: str = ""
+    detail: str = ""
+    fix: str = ""
+    evidence: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.severity = Severity(self.severity)
+
+    @property
+    def area(self) -> str:
+        """The code's letter group (Q queries, I indexes, P plans, C connections, R replication…)."""
+        return self.code[:1]
+
+    @property
+    def docs(self) -> str:
+        return f"docs/checks/{self.code}.md"
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "code": self.code,
+            "severity": self.severity.value,
+            "title": self.title,
+            "object": self.object,
+            "detail": self.detail,
+            "fix": self.fix,
+            "docs": self.docs,
+            "evidence": _plain(self.evidence),
+        }
+
+
+@dataclass
+class Column:
+    """A section column: `key` in the row dicts, `header` for humans, `kind` for formatting
+    (text, int, float, ms, pct, bytes, ratio)."""
+
+    key: str
+    header: str
+    kind: str = "text"
+
+
+@dataclass
+class Section:
+    """A table of results: `key` is its name in JSON/YAML, `rows` are plain dicts."""
+
+    key: str
+    title: str
+    columns: list[Column]
+    rows: list[dict[str, Any]]
+    note: str = ""
+
+
+@dataclass
+class Report:
+    command: str
+    server: dict[str, Any] = field(default_factory=dict)
+    sections: list[Section] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    data: dict[str, Any] = field(default_factory=dict)
+    generated_at: str = field(
+        default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
+    )
+    perftool: str = __version__
+
+    def section(self, key: str) -> Section | None:
+        return next((s for s in self.sections if s.key == key), None)
+
+    def worst(self) -> Severity | None:
+        return max((f.severity for f in self.findings), key=lambda s: s.rank, default=None)
+
+    def exit_code(self, fail_on: str | Severity | None) -> int:
+        """0, or 1 when a finding is at or above `fail_on` ("never"/None disables the gate)."""
+        if fail_on in (None, "never", "none"):
+            return 0
+        bar = Severity(fail_on).rank
+        return 1 if any(f.severity.rank >= bar for f in self.findings) else 0
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON envelope (docs/json.md): metadata, findings, then each section under its key."""
+        out: dict[str, Any] = {
+            "perftool": self.perftool,
+            "command": self.command,
+            "server": _plain(self.server),
+            "generated_at": self.generated_at,
+            "findings": [f.as_dict() for f in self.findings],
+            "notes": list(self.notes),
+        }
+        for s in self.sections:
+            out[s.key] = _plain(s.rows)
+        for k, v in self.data.items():
+            out[k] = _plain(v)
+        return out
+
+
+def _plain(value: Any) -> Any:
+    """JSON-ready copy: dataclasses to dicts, enums to values, dates to ISO text, Decimals to float."""
+    import decimal
+
+    if isinstance(value, Enum):
+        return value.value
+    if hasattr(value, "__dataclass_fields__"):
+        return _plain(asdict(value))
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_plain(v) for v in value]
+    if isinstance(value, decimal.Decimal):
+        return float(value)
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    if isinstance(value, _dt.timedelta):
+        return value.total_seconds()
+    return value

@@ -1,0 +1,352 @@
+"""A managed, throwaway local PostgreSQL cluster for the demo, the tests and the benchmarks.
+
+Built from the system's PostgreSQL binaries (`$PERFTOOL_PG_BINDIR`, `pg_config --bindir`, or the
+newest `/usr/lib/postgresql/*/bin`), listening on a free loopback port with trust authentication
+(loopback only: it is a throwaway), `pg_stat_statements` preloaded, `track_io_timing` on, and the
+extensions pg_stat_statements and hypopg (when installed) created in `template1` and `postgres`,
+so every database made from them has both.
+
+initdb refuses to run as root, so as root the server runs as an unprivileged system user
+(`postgres` when Debian's package created it, else `perftool`, created on demand) in a directory
+that user owns (default `/var/tmp/perftool-sandbox`). A normal user runs it as themselves under
+`~/.cache/perftool/sandbox`. `$PERFTOOL_SANDBOX_DIR` overrides the directory.
+
+The sandbox writes: it is the one place besides `indexes apply` that does, and says so.
+"""
+
+from __future__ import annotations
+
+import glob
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from perftool.core.errors import SandboxError
+
+SERVER_SETTINGS = {
+    "listen_addresses": "'127.0.0.1'",
+    "shared_preload_libraries": "'pg_stat_statements'",
+    "pg_stat_statements.track": "all",
+    "pg_stat_statements.max": "10000",
+    "track_io_timing": "on",
+    "track_functions": "all",
+    "max_connections": "100",
+    "shared_buffers": "128MB",
+    "work_mem": "8MB",
+    "maintenance_work_mem": "256MB",
+    "fsync": "off",
+    "full_page_writes": "off",
+    "synchronous_commit": "on",
+    "wal_level": "replica",
+    "max_wal_senders": "10",
+    "max_replication_slots": "10",
+    "hot_standby": "on",
+    "log_min_messages": "warning",
+    "log_line_prefix": "'%m [%p] %q%u@%d '",
+}
+SUPERUSER = "postgres"
+CONF_NAME = "perftool.conf"
+STATE_NAME = "sandbox.json"
+
+Progress = Callable[[str], None]
+
+
+def _quiet(_: str) -> None:
+    pass
+
+
+def default_dir() -> Path:
+    env = os.environ.get("PERFTOOL_SANDBOX_DIR")
+    if env:
+        return Path(env).expanduser().absolute()
+    if os.geteuid() == 0:
+        return Path("/var/tmp/perftool-sandbox")
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "perftool" / "sandbox"
+
+
+def find_bindir() -> Path:
+    """Directory holding initdb/pg_ctl/postgres; raises SandboxError with the install command."""
+    env = os.environ.get("PERFTOOL_PG_BINDIR")
+    candidates: list[Path] = [Path(env)] if env else []
+    pg_config = shutil.which("pg_config")
+    if pg_config:
+        try:
+            out = subprocess.run([pg_config, "--bindir"], capture_output=True, text=True, timeout=10)
+            if out.returncode == 0 and out.stdout.strip():
+                candidates.append(Path(out.stdout.strip()))
+        except (OSError, subprocess.SubprocessError):
+            pass
+
+    def version_key(p: str) -> float:
+        try:
+            return float(Path(p).parent.name)
+        except ValueError:
+            return 0.0
+
+    candidates += [Path(p) for p in sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=version_key, reverse=True)]
+    initdb = shutil.which("initdb")
+    if initdb:
+        candidates.append(Path(initdb).parent)
+    for c in candidates:
+        if (c / "initdb").exists() and (c / "pg_ctl").exists() and (c / "postgres").exists():
+            return c
+    raise SandboxError(
+        "no PostgreSQL server binaries found (initdb, pg_ctl, postgres)",
+        "install them: apt-get install postgresql-15 postgresql-15-hypopg, or set PERFTOOL_PG_BINDIR",
+    )
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _port_free(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class Sandbox:
+    root: Path
+
+    @classmethod
+    def default(cls) -> Sandbox:
+        return cls(default_dir())
+
+    # --- paths and state -------------------------------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def socket_dir(self) -> Path:
+        return self.root / "run"
+
+    @property
+    def log_file(self) -> Path:
+        return self.root / "server.log"
+
+    @property
+    def state_file(self) -> Path:
+        return self.root / STATE_NAME
+
+    def _state(self) -> dict:
+        try:
+            return json.loads(self.state_file.read_text())
+        except (OSError, ValueError):
+            return {}
+
+    def _save_state(self, **values: object) -> None:
+        state = self._state()
+        state.update(values)
+        self.state_file.write_text(json.dumps(state, indent=2))
+
+    @property
+    def port(self) -> int | None:
+        port = self._state().get("port")
+        return int(port) if port else None
+
+    def url(self, database: str = "postgres") -> str:
+        port = self.port
+        if port is None:
+            raise SandboxError("the sandbox has not been created yet", "run: perftool sandbox start")
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
+
+    # --- running commands as the server's owner ----------------------------------------------------
+    def _server_user(self) -> str | None:
+        """The system user that owns the cluster when we are root (None: run as ourselves)."""
+        if os.geteuid() != 0:
+            return None
+        for name in ("postgres", "perftool"):
+            try:
+                pwd.getpwnam(name)
+                return name
+            except KeyError:
+                continue
+        subprocess.run(["useradd", "--system", "--no-create-home", "--shell", "/usr/sbin/nologin", "perftool"],
+                       check=True, capture_output=True)
+        return "perftool"
+
+    def _run(self, args: list[str], *, check: bool = True, timeout: float = 120) -> subprocess.CompletedProcess:
+        user = self._server_user()
+        cmd = (["runuser", "-u", user, "--"] + args) if user else args
+        try:
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd="/")
+        except subprocess.TimeoutExpired as exc:
+            raise SandboxError(f"{Path(args[0]).name} timed out after {timeout:.0f} s") from exc
+        if check and proc.returncode != 0:
+            tail = (proc.stderr or proc.stdout).strip().splitlines()[-3:]
+            raise SandboxError(f"{Path(args[0]).name} failed: {' | '.join(tail)}", f"see {self.log_file}")
+        return proc
+
+    def _prepare_dirs(self) -> None:
+        user = self._server_user()
+        for d in (self.root, self.socket_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        if user:
+            pw = pwd.getpwnam(user)
+            for d in (self.root, self.socket_dir):
+                os.chown(d, pw.pw_uid, pw.pw_gid)
+            # every parent must be traversable by the server's user
+            for parent in self.root.parents:
+                mode = parent.stat().st_mode
+                if not mode & 0o001:
+                    raise SandboxError(f"{parent} is not traversable by user {user}",
+                                       "set PERFTOOL_SANDBOX_DIR to a directory under /var/tmp or /tmp")
+            if self.log_file.exists():
+                os.chown(self.log_file, pw.pw_uid, pw.pw_gid)
+            if self.state_file.exists():
+                os.chown(self.state_file, pw.pw_uid, pw.pw_gid)
+
+    # --- lifecycle ---------------------------------------------------------------------------------
+    def exists(self) -> bool:
+        return (self.data_dir / "PG_VERSION").exists()
+
+    def running(self) -> bool:
+        if not self.exists():
+            return False
+        bindir = find_bindir()
+        return self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False).returncode == 0
+
+    def start(self, progress: Progress = _quiet) -> str:
+        """Create the cluster if needed, start it if stopped, and return its DSN. Idempotent."""
+        bindir = find_bindir()
+        self._prepare_dirs()
+        if not self.exists():
+            progress(f"initdb {self.data_dir} with {bindir}")
+            self._run([str(bindir / "initdb"), "-D", str(self.data_dir), "-U", SUPERUSER, "-A", "trust",
+                       "-E", "UTF8", "--locale=C.UTF-8" if _has_c_utf8() else "--locale=C", "--no-sync"])
+            with (self.data_dir / "postgresql.conf").open("a") as conf:
+                conf.write(f"\ninclude_if_exists = '{CONF_NAME}'\n")
+        if self.running():
+            self._ensure_extensions(progress)
+            return self.url()
+        port = self.port
+        if port is None or not _port_free(port):
+            port = free_port()
+        self._write_conf(port, bindir)
+        self._save_state(port=port, bindir=str(bindir), root=str(self.root))
+        progress(f"starting PostgreSQL on 127.0.0.1:{port}")
+        self._prepare_dirs()
+        self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
+                   "start"])
+        self._ensure_extensions(progress)
+        return self.url()
+
+    def _write_conf(self, port: int, bindir: Path) -> None:
+        settings = dict(SERVER_SETTINGS)
+        settings["port"] = str(port)
+        settings["unix_socket_directories"] = f"'{self.socket_dir}'"
+        text = "# written by perftool sandbox; edit SERVER_SETTINGS in perftool/sandbox.py\n"
+        text += "".join(f"{k} = {v}\n" for k, v in settings.items())
+        conf = self.data_dir / CONF_NAME
+        if os.geteuid() == 0:
+            user = self._server_user()
+            conf.write_text(text)
+            pw = pwd.getpwnam(user)
+            os.chown(conf, pw.pw_uid, pw.pw_gid)
+        else:
+            conf.write_text(text)
+
+    def _ensure_extensions(self, progress: Progress) -> None:
+        from perftool.core.connect import connect
+        from perftool.core.sql import compose, fetch_all
+
+        for db in ("template1", "postgres"):
+            with _retrying_connect(lambda db=db: connect(self.url(db), read_only=False)) as conn:
+                available = [r["name"] for r in fetch_all(conn, "sandbox_extensions")]
+                for ext in available:
+                    conn.execute(compose("create_extension", extension=ext))
+        self._save_state(extensions=available)
+        if "hypopg" not in available:
+            progress("note: HypoPG is not installed: what-if index costing is unavailable "
+                     "(apt-get install postgresql-15-hypopg)")
+
+    def stop(self, purge: bool = False, progress: Progress = _quiet) -> None:
+        """Stop the server (fast shutdown); with purge, delete the cluster directory too."""
+        if self.exists() and self.running():
+            bindir = find_bindir()
+            progress("stopping the sandbox server")
+            self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
+        if purge and self.root.exists():
+            progress(f"removing {self.root}")
+            shutil.rmtree(self.root)
+
+    def status(self) -> dict:
+        state = self._state()
+        running = self.running()
+        return {
+            "directory": str(self.root),
+            "exists": self.exists(),
+            "running": running,
+            "port": state.get("port"),
+            "dsn": self.url() if state.get("port") else None,
+            "bindir": state.get("bindir"),
+            "extensions": state.get("extensions", []),
+            "log": str(self.log_file),
+        }
+
+    # --- databases ---------------------------------------------------------------------------------
+    def create_database(self, name: str, *, replace: bool = True) -> str:
+        """Create database `name` from template1 (so it has the sandbox extensions); return its DSN."""
+        from perftool.core.connect import connect
+        from perftool.core.sql import compose
+
+        with connect(self.url("postgres"), read_only=False) as conn:
+            if replace:
+                conn.execute(compose("drop_database", database=name))
+            conn.execute(compose("create_database", database=name))
+        return self.url(name)
+
+    def drop_database(self, name: str) -> None:
+        from perftool.core.connect import connect
+        from perftool.core.sql import compose
+
+        with connect(self.url("postgres"), read_only=False) as conn:
+            conn.execute(compose("drop_database", database=name))
+
+
+class _retrying_connect:
+    """Connect, retrying for a few seconds while a just-started server finishes recovery."""
+
+    def __init__(self, factory: Callable, seconds: float = 15):
+        self.factory, self.seconds, self.conn = factory, seconds, None
+
+    def __enter__(self):
+        from perftool.core.errors import ConnectionFailed
+
+        deadline = time.monotonic() + self.seconds
+        while True:
+            try:
+                self.conn = self.factory()
+                return self.conn
+            except ConnectionFailed:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.3)
+
+    def __exit__(self, *exc):
+        if self.conn is not None:
+            self.conn.close()
+
+
+def _has_c_utf8() -> bool:
+    try:
+        out = subprocess.run(["locale", "-a"], capture_output=True, text=True, timeout=5).stdout.lower()
+    except (OSError, subprocess.SubprocessError):
+        return False
+    return "c.utf8" in out or "c.utf-8" in out
