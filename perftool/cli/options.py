@@ -71,20 +71,30 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: Path | None = None,
-         fail_on: str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
-    """Render `report` to stdout or --output, then exit with the --fail-on code."""
+def check_output(ctx: typer.Context, fmt: str | None = None, fail_on: str | None = None,
+                 default_fail_on: str = "never", formats: list[str] | None = None) -> tuple[str, str]:
+    """Validate --format and --fail-on before any work is done (usage errors exit 2 at once)."""
     from perftool.core.errors import UsageError
-    from perftool.report.render import FORMATS, render
+    from perftool.report.render import FORMATS
 
-    st = state(ctx)
-    fmt = fmt or st.fmt or "table"
+    fmt = fmt or state(ctx).fmt or "table"
     allowed = formats or list(FORMATS)
     if fmt not in allowed:
         raise UsageError(f"unknown format {fmt!r}", f"choose one of: {', '.join(allowed)}")
     fail_on = fail_on or default_fail_on
     if fail_on not in ("info", "warning", "error", "never"):
         raise UsageError(f"--fail-on must be info, warning, error or never, not {fail_on!r}")
+    return fmt, fail_on
+
+
+def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: Path | None = None,
+         fail_on: str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
+    """Render `report` to stdout or --output, then exit with the --fail-on code."""
+    from perftool.core.errors import UsageError
+    from perftool.report.render import render
+
+    st = state(ctx)
+    fmt, fail_on = check_output(ctx, fmt, fail_on, default_fail_on, formats)
     output = output or st.output
     if output:
         try:

@@ -6,7 +6,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, emit, state
+from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
 
 
 def queries(
@@ -31,6 +31,7 @@ def queries(
     from perftool.core.queries import QueryOptions, queries_report
 
     st = state(ctx)
+    check_output(ctx, fmt, fail_on)
     th = st.config.thresholds
     th = replace(th, slow_ms=slow_ms if slow_ms is not None else th.slow_ms,
                  slow_critical_ms=slow_critical_ms if slow_critical_ms is not None else th.slow_critical_ms)

@@ -23,7 +23,7 @@ DEFAULT_LOCK_TIMEOUT_MS = 2_000
 DEFAULT_IDLE_TX_TIMEOUT_MS = 60_000
 DEFAULT_CONNECT_TIMEOUT_S = 10
 
-_URL_PASSWORD = re.compile(r"(?P<pre>postgres(?:ql)?://[^:/?#@\s]*:)(?P<pw>[^@/?#\s]*)(?P<post>@)")
+_URL_PASSWORD = re.compile(r"(?P<pre>postgres(?:ql)?://[^:/?#@\s]*:)(?P<pw>[^@/?#\r\n]*)(?P<post>@)")
 _KV_PASSWORD = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
 _QUERY_PASSWORD = re.compile(r"(?P<pre>[?&]password=)(?P<pw>[^&#\s]*)", re.IGNORECASE)
 

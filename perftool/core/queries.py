@@ -55,7 +55,8 @@ def estimate_percentiles(mean: float, stddev: float, lo: float = 0.0, hi: float 
     hi = hi if hi and hi > 0 else math.inf
     if stddev <= 0:
         return {k: min(max(mean, lo), hi) for k in Z}
-    sigma2 = math.log(1.0 + (stddev / mean) ** 2)
+    cv = min(stddev / mean, 1e3)  # coefficient of variation, bounded so the model stays finite
+    sigma2 = math.log1p(cv * cv)
     mu = math.log(mean) - sigma2 / 2.0
     sigma = math.sqrt(sigma2)
     return {k: min(max(math.exp(mu + z * sigma), lo), hi) for k, z in Z.items()}
@@ -139,7 +140,8 @@ def slow_statement_findings(stmts: list[StatementStats], th: Thresholds, total_m
             code="Q101", severity=severity,
             title=f"slow statement: mean {s.mean_ms:,.0f} ms over {s.calls:,} calls",
             object=statement_object(s),
-            detail=(f"Mean {s.mean_ms:,.1f} ms (threshold {th.slow_ms:,.0f} ms, critical {th.slow_critical_ms:,.0f} ms), "
+            detail=(f"Mean {s.mean_ms:,.1f} ms (threshold {th.slow_ms:,.0f} ms, "
+                    f"critical {th.slow_critical_ms:,.0f} ms), "
                     f"p95≈{pct['p95']:,.0f} ms, max {s.max_ms:,.0f} ms, {share:.1%} of total statement time. "
                     f"Statement: {' '.join(s.query.split())[:300]}"),
             fix=("Look at its plan: perftool explain --query '<statement>' (EXPLAIN ANALYZE, BUFFERS), then "
@@ -200,7 +202,8 @@ def meta_findings(meta: StatementsMeta | None) -> list[Finding]:
             code="Q105", severity=Severity.info,
             title="pg_stat_statements is evicting statements",
             object="pg_stat_statements",
-            detail=(f"{meta.entries:,} of {meta.max_entries or '?'} entries used; {meta.dealloc or 0:,} evictions since "
+            detail=(f"{meta.entries:,} of {meta.max_entries or '?'} entries used; "
+                    f"{meta.dealloc or 0:,} evictions since "
                     "the last reset. Evicted statements' numbers are lost, so totals and shares are understated."),
             fix="Raise pg_stat_statements.max (restart needed), e.g. ALTER SYSTEM SET pg_stat_statements.max = 10000;",
             evidence={"entries": meta.entries, "max_entries": meta.max_entries, "dealloc": meta.dealloc},

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import IO
 
 from perftool.report.model import Report
+from perftool.report.table_format import NUMERIC
 from perftool.report.values import format_value, one_line
 
 SEVERITY_MARK = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info"}
@@ -14,8 +15,9 @@ def _escape(text: str) -> str:
     return one_line(text).replace("|", "\\|")
 
 
-def _table(headers: list[str], rows: list[list[str]]) -> list[str]:
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+def _table(headers: list[str], rows: list[list[str]], numeric: list[bool]) -> list[str]:
+    rule = "|" + "|".join("---:" if n else "---" for n in numeric) + "|"
+    lines = ["| " + " | ".join(headers) + " |", rule]
     lines += ["| " + " | ".join(_escape(c) for c in r) + " |" for r in rows]
     return lines
 
@@ -40,6 +42,7 @@ def render(report: Report, out: IO[str], *, color: bool = False, width: int | No
             lines += _table(
                 [c.header for c in section.columns],
                 [[format_value(r.get(c.key), c.kind) for c in section.columns] for r in section.rows],
+                [c.kind in NUMERIC for c in section.columns],
             )
         else:
             lines.append("_none_")

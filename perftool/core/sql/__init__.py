@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from functools import lru_cache
+from functools import cache
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
@@ -29,7 +29,7 @@ MARKER = "/* perftool */ "
 _VARIANT = re.compile(r"^(?P<name>[a-z0-9_]+)(?:\.pg(?P<major>\d+))?\.sql$")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _variants() -> dict[str, dict[int, str]]:
     found: dict[str, dict[int, str]] = {}
     for entry in resources.files(__name__).iterdir():
@@ -39,7 +39,7 @@ def _variants() -> dict[str, dict[int, str]]:
     return found
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str, major: int = 0) -> str:
     """The text of query `name` for server major version `major` (0: the default file)."""
     variants = _variants().get(name)

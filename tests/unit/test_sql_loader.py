@@ -1,0 +1,37 @@
+from perftool.core import sql
+
+
+def test_every_sql_file_loads_and_has_marker():
+    assert sql.names(), "no SQL files found"
+    for name in sql.names():
+        text = sql.load(name, 15)
+        assert text.startswith(sql.MARKER)
+        assert text.strip() != sql.MARKER.strip()
+
+
+def test_version_variants_are_chosen_by_server_major():
+    pg13 = sql.load("top_statements", 13)
+    pg15 = sql.load("top_statements", 15)
+    pg17 = sql.load("top_statements", 17)
+    pg18 = sql.load("top_statements", 18)
+    assert "true                                       AS toplevel" in pg13
+    assert "s.toplevel" in pg15 and "s.blk_read_time" in pg15
+    assert "s.shared_blk_read_time" in pg17 and "s.blk_read_time " not in pg17
+    assert pg18 == pg17
+    # PG13 has no pg_stat_statements_info
+    assert "FROM pg_stat_statements_info" not in sql.load("statements_info", 13)
+    assert "FROM pg_stat_statements_info" in sql.load("statements_info", 14)
+
+
+def test_no_sql_in_python_fstrings():
+    """SQL lives in .sql files: no f-string starting with a SQL keyword anywhere in the package."""
+    import re
+    from pathlib import Path
+
+    pattern = re.compile(r"""f["'](\s*)(SELECT|WITH|CREATE|ALTER|DROP|INSERT|UPDATE|DELETE|EXPLAIN|SET)\b""", re.I)
+    offenders = []
+    for path in Path("perftool").rglob("*.py"):
+        for i, line in enumerate(path.read_text().splitlines(), 1):
+            if pattern.search(line):
+                offenders.append(f"{path}:{i}: {line.strip()}")
+    assert not offenders, "\n".join(offenders)
