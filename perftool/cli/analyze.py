@@ -1,12 +1,44 @@
-"""`perftool analyze` (not built yet: its issue fills it in)."""
+"""`perftool analyze`: the one-shot health report."""
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
+from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
 
-def analyze(ctx: typer.Context) -> None:
-    """Not available yet."""
-    from perftool.core.errors import UsageError
 
-    raise UsageError("perftool analyze is not available in this version yet")
+def analyze(
+    ctx: typer.Context,
+    interval: Annotated[Optional[float], typer.Option("--interval", "-i", help="Sample for SECONDS and report the delta (rates per second) instead of totals since the last reset.", show_default=False)] = None,
+    section: Annotated[Optional[list[str]], typer.Option("--section", help="Only this section (repeatable): workload, tables, indexes, connections, replication.", show_default=False)] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Top statements to list.")] = 10,
+    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas), merged.")] = False,
+    slow_ms: Annotated[Optional[float], typer.Option("--slow-ms", help="Mean time that makes a statement slow. Default 1000.", show_default=False)] = None,
+    nested: Annotated[bool, typer.Option("--nested", help="Count statements run inside functions too.")] = False,
+    dsn: DsnOpt = None,
+    host: HostOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """What is slow, why, and what to do: workload, tables, indexes, connections, replication, score."""
+    from dataclasses import replace
+
+    from perftool.cli.console import info, status
+    from perftool.core.analyze import AnalyzeOptions, analyze_report, targets_from_config
+
+    st = state(ctx)
+    check_output(ctx, fmt, fail_on)
+    cfg = st.config
+    th = cfg.thresholds if slow_ms is None else replace(cfg.thresholds, slow_ms=slow_ms)
+    options = AnalyzeOptions(limit=limit, interval=interval, sections=section or None, thresholds=th,
+                             include_nested=nested, ignore=cfg.ignore)
+    if host or all_hosts:
+        targets = targets_from_config(cfg, host=host, all_hosts=all_hosts)
+    else:
+        targets = targets_from_config(cfg, dsn=st.resolve_dsn(dsn))
+    with status("analysing" + (f" ({interval:g} s sample)" if interval else "")):
+        report = analyze_report(options=options, targets=targets, progress=info)
+    emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)

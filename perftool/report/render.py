@@ -21,6 +21,7 @@ FORMATS: dict[str, str] = {
     "yaml": "perftool.report.yaml_format",
     "csv": "perftool.report.csv_format",
     "markdown": "perftool.report.markdown_format",
+    "prometheus": "perftool.report.prometheus_format",
 }
 
 

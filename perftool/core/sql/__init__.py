@@ -40,14 +40,19 @@ def _variants() -> dict[str, dict[int, str]]:
 
 
 @cache
-def load(name: str, major: int = 0) -> str:
-    """The text of query `name` for server major version `major` (0: the default file)."""
+def load_text(name: str, major: int = 0) -> str:
+    """The file's own text for server major version `major` (0: the default file), no marker."""
     variants = _variants().get(name)
     if not variants:
         raise KeyError(f"no SQL file named {name}.sql")
     usable = [v for v in variants if v <= major] or [0]
     chosen = variants.get(max(usable)) or variants[min(variants)]
-    return MARKER + resources.files(__name__).joinpath(chosen).read_text(encoding="utf-8")
+    return resources.files(__name__).joinpath(chosen).read_text(encoding="utf-8")
+
+
+def load(name: str, major: int = 0) -> str:
+    """The text of query `name` as perftool sends it: the marker, then the file."""
+    return MARKER + load_text(name, major)
 
 
 def names() -> list[str]:
@@ -115,9 +120,27 @@ def fetch_one(conn: psycopg.Connection, name: str, params: Params = None) -> dic
     return rows[0] if rows else None
 
 
-def compose(name: str, major: int = 0, **identifiers: str):
+def compose(name: str, major: int = 0, **identifiers: str | list[str]):
     """A statement whose SQL file has `{placeholders}` for identifiers (database, schema, table
-    names), filled with `psycopg.sql.Identifier` — never by string formatting."""
+    names), filled with `psycopg.sql.Identifier` — never by string formatting. A list value becomes
+    a comma-separated list of identifiers (index columns)."""
+    return _compose(load(name, major), identifiers)
+
+
+def statement_text(name: str, **identifiers: str | list[str]) -> str:
+    """The same statement as text for people (fix SQL, migrations): no marker, no trailing space,
+    ending with a semicolon."""
+    text = load_text(name).strip().rstrip(";")
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
+    return _compose("\n".join(lines).strip(), identifiers).as_string(None) + ";"
+
+
+def _compose(text: str, identifiers: dict):
     from psycopg import sql
 
-    return sql.SQL(load(name, major)).format(**{k: sql.Identifier(v) for k, v in identifiers.items()})
+    def part(v):
+        if isinstance(v, (list, tuple)):
+            return sql.SQL(", ").join(sql.Identifier(x) for x in v)
+        return sql.Identifier(v)
+
+    return sql.SQL(text).format(**{k: part(v) for k, v in identifiers.items()})

@@ -1,0 +1,52 @@
+"""Indexes: the health checks of `perftool indexes health`, summarised (findings count toward the
+score); the full list with `perftool indexes health`."""
+
+from __future__ import annotations
+
+from perftool.core.sections import AnalysisContext, AnalysisSection, SectionResult, register
+from perftool.report.model import Column, Section
+
+
+def _health_checks():
+    try:
+        from perftool.core.checks import run_health_checks
+    except ImportError:
+        return None
+    return run_health_checks
+
+
+@register
+class IndexesSection(AnalysisSection):
+    key = "indexes"
+    title = "Indexes"
+    order = 30
+
+    def collect(self, conn, info, options):  # noqa: ANN001
+        run = _health_checks()
+        if run is None:
+            return None
+        return run(conn, thresholds=options.thresholds)
+
+    def analyze(self, ctx: AnalysisContext) -> SectionResult:
+        per_host = {s.host: s.extras.get(self.key) for s in ctx.hosts}
+        if all(v is None for v in per_host.values()):
+            return SectionResult(summary="index health checks are not available in this version")
+        # health of the schema is the primary's business (replicas share its catalog)
+        lead = next((s for s in ctx.hosts if s.role == "primary"), ctx.hosts[0])
+        findings = list(lead.extras.get(self.key) or [])
+        counts: dict[str, dict] = {}
+        for f in findings:
+            c = counts.setdefault(f.code, {"code": f.code, "severity": f.severity.value, "count": 0,
+                                           "title": f.title, "objects": []})
+            c["count"] += 1
+            if len(c["objects"]) < 3:
+                c["objects"].append(f.object)
+        rows = sorted(counts.values(), key=lambda r: r["code"])
+        for r in rows:
+            r["objects"] = ", ".join(r["objects"]) + (" …" if r["count"] > 3 else "")
+        section = Section("index_health", "Index health (perftool indexes health for details)", [
+            Column("code", "code"), Column("severity", "severity"), Column("count", "count", "int"),
+            Column("objects", "objects"),
+        ], rows)
+        summary = (f"{len(findings)} index/table health findings" if findings else "index health: no findings")
+        return SectionResult([section], findings, summary)

@@ -1,0 +1,204 @@
+"""`analyze` on scenarios built in SQL on the sandbox: each asserts on perftool's findings."""
+
+import json
+
+import psycopg
+import pytest
+
+from perftool.core.analyze import AnalyzeOptions, Target, analyze_report
+from perftool.core.connect import connect, server_info
+from perftool.core.snapshot import delta, take_snapshot
+
+ORDERS = """
+CREATE TABLE customers (id int PRIMARY KEY, region text NOT NULL, name text);
+INSERT INTO customers SELECT g, 'r' || (g % 4), 'c' || g FROM generate_series(1, 200) g;
+CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL REFERENCES customers,
+                     status text NOT NULL, created_at timestamptz NOT NULL, total numeric);
+INSERT INTO orders SELECT g, 1 + g % 200, (ARRAY['new','paid','shipped','done'])[1 + g % 4],
+       now() - (g || ' minutes')::interval, g % 1000 FROM generate_series(1, 60000) g;
+CREATE INDEX orders_customer_id_idx ON orders (customer_id);
+VACUUM ANALYZE customers, orders;
+"""
+
+
+def setup(dsn, text=ORDERS):
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for part in text.split(";"):
+            if part.strip():
+                conn.execute(part)
+
+
+def run(dsn, statements):
+    """[(sql, params), …] executed on one connection, closed at the end (statistics flushed)."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for text, params in statements:
+            conn.execute(text, params)
+
+
+def codes(report, code):
+    return [f for f in report.findings if f.code == code]
+
+
+def test_seq_scan_heavy_table_with_statements_and_fix(fresh_db):
+    setup(fresh_db)
+    hot = "SELECT id, total FROM orders WHERE status = %s AND created_at > now() - %s::interval"
+    run(fresh_db, [(hot, ("paid", "3 days"))] * 25 + [("SELECT * FROM orders WHERE id = %s", (i,)) for i in range(20)])
+    report = analyze_report(fresh_db)
+    t201 = codes(report, "T201")
+    assert [f.object for f in t201] == ["public.orders"]
+    f = t201[0]
+    assert f.evidence["seq_scan"] >= 25 and f.evidence["n_live_tup"] >= 60000
+    assert "FROM orders WHERE status = $1 AND created_at > now() - $2::interval" in f.detail
+    assert 'CREATE INDEX CONCURRENTLY "orders_status_created_at_idx" ON "public"."orders" ("status", "created_at");' \
+        in f.fix
+    # near miss: the small customers table is seq-scanned too, but is too small to matter
+    assert not [x for x in t201 if "customers" in x.object]
+    tables = {r["table"]: r for r in report.section("tables").rows}
+    assert tables["public.orders"]["seq_scan"] >= 25 and tables["public.orders"]["has_pk"] is True
+
+
+def test_n_plus_one_loop_is_named_with_its_parent(fresh_db):
+    setup(fresh_db)
+    stmts = []
+    parent = "SELECT id, name FROM customers WHERE region = %s ORDER BY id"
+    for region in ["r1", "r2"] * 6:
+        stmts.append((parent, (region,)))
+        ids = range(1 if region == "r1" else 2, 201, 4)
+        stmts += [("SELECT id, status, total FROM orders WHERE customer_id = %s ORDER BY id DESC LIMIT 5", (i,))
+                  for i in ids]
+    run(fresh_db, stmts)
+    report = analyze_report(fresh_db, AnalyzeOptions(n_plus_one_min_calls=100))
+    q110 = codes(report, "Q110")
+    assert len(q110) == 1, [f.title for f in report.findings]
+    f = q110[0]
+    assert f.severity.value == "warning"
+    assert f.evidence["calls"] == 600 and f.evidence["column"] == "customer_id" and f.evidence["table"] == "orders"
+    assert f.evidence["parent_calls"] == 12 and f.evidence["parent_rows"] == 600
+    assert "orders WHERE customer_id = ANY($1)" in f.fix
+    # JSON carries the same finding
+    doc = report.as_dict()
+    assert [x["code"] for x in doc["findings"]].count("Q110") == 1
+
+
+def test_dashboard_counts_are_flagged(fresh_db):
+    setup(fresh_db)
+    page = [("SELECT count(*) FROM orders WHERE status = %s", (s,)) for s in ("new", "paid", "shipped", "done")]
+    run(fresh_db, page * 20)
+    report = analyze_report(fresh_db)
+    q111 = codes(report, "Q111")
+    assert len(q111) == 1 and q111[0].object == "orders" and q111[0].evidence["calls"] == 80
+    assert "GROUP BY status" in q111[0].fix
+
+
+def test_low_cache_hit_ratio_from_a_table_larger_than_the_buffer_ring(fresh_db):
+    # a table larger than shared_buffers/4 (128 MB / 4) is seq-scanned through a small ring buffer:
+    # almost every block is a read, so the hit ratio is low whatever the OS cache holds
+    # CREATE TABLE AS writes through a ring buffer too, so the new table is not left in shared_buffers
+    setup(fresh_db, "CREATE TABLE big AS SELECT g::bigint AS id, repeat('x', 200) AS pad "
+                    "FROM generate_series(1, 250000) g;"
+                    "VACUUM ANALYZE big;")
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("SELECT pg_stat_reset()")
+    run(fresh_db, [("SELECT count(*) FROM big WHERE pad LIKE %s", ("%y%",))] * 3)
+    report = analyze_report(fresh_db)
+    d101 = codes(report, "D101")
+    assert len(d101) == 1 and d101[0].evidence["hit_ratio"] < 0.6 and d101[0].severity.value == "error"
+    t203 = codes(report, "T203")
+    assert [f.object for f in t203] == ["public.big"]
+    assert report.section("tables").rows[0]["table"] == "public.big"
+    assert report.section("tables").rows[0]["has_pk"] is False
+    cache = report.section("cache").rows
+    assert cache[0]["scope"] == "database" and cache[0]["hit_ratio"] < 0.6
+
+
+def test_dead_tuples_autovacuum_behind(fresh_db):
+    setup(fresh_db, "CREATE TABLE churn (id int PRIMARY KEY, v int) WITH (autovacuum_enabled = false);"
+                    "INSERT INTO churn SELECT g, g FROM generate_series(1, 50000) g;"
+                    "DELETE FROM churn WHERE id % 3 = 0;")
+    report = analyze_report(fresh_db, AnalyzeOptions(sections=["tables"]))
+    t202 = codes(report, "T202")
+    assert [f.object for f in t202] == ["public.churn"]
+    assert t202[0].evidence["n_dead_tup"] == 16666
+    assert "VACUUM" in t202[0].fix
+
+
+def test_interval_delta_counts_only_what_ran_in_between(fresh_db):
+    setup(fresh_db)
+    q = "SELECT count(*) FROM orders WHERE customer_id = %s"
+    run(fresh_db, [(q, (1,))] * 7)  # before the window: must not be counted
+    with connect(fresh_db) as conn:
+        info = server_info(conn)
+        first = take_snapshot(conn, info, host="h")
+        run(fresh_db, [(q, (i,)) for i in range(13)])
+        second = take_snapshot(conn, info, host="h")
+    d = delta(first, second)
+    row = next(s for s in d.statements if "FROM orders WHERE customer_id = $1" in s.query)
+    assert row.calls == 13
+    orders = next(t for t in d.tables if t["table"] == "orders")
+    assert orders["idx_scan"] == 13 and orders["seq_scan"] == 0
+    assert d.interval_s > 0
+
+
+def test_interval_mode_end_to_end(fresh_db):
+    import threading
+    import time
+
+    setup(fresh_db)
+    q = "SELECT id FROM orders WHERE customer_id = %s"
+
+    def traffic():
+        time.sleep(0.4)
+        run(fresh_db, [(q, (i,)) for i in range(30)])
+
+    worker = threading.Thread(target=traffic)
+    worker.start()
+    report = analyze_report(fresh_db, AnalyzeOptions(interval=1.5, sections=["workload"]))
+    worker.join()
+    rows = [r for r in report.section("statements").rows if "customer_id = $1" in r["query"]]
+    assert rows and rows[0]["calls"] == 30
+    assert rows[0]["calls_per_s"] == pytest.approx(30 / report.data["workload"]["interval_s"], rel=1e-3)
+    assert "in the last" in report.data["workload"]["window"]
+
+
+def test_two_hosts_merge_by_text_and_replica_scans_count(fresh_db, sandbox_dsn_factory):
+    replica = sandbox_dsn_factory("t_analyze_fake_replica")
+    setup(fresh_db)
+    setup(replica)
+    lookup = "SELECT * FROM orders WHERE id = %s"
+    report_q = "SELECT status, sum(total) FROM orders WHERE created_at > now() - %s::interval GROUP BY status"
+    run(fresh_db, [(lookup, (i,)) for i in range(40)])
+    run(replica, [(lookup, (i,)) for i in range(60)] + [(report_q, ("1 day",))] * 30)  # reports run on the replica
+    report = analyze_report(targets=[Target("primary", fresh_db, "primary"), Target("replica1", replica, "replica")])
+    rows = [r for r in report.section("statements").rows if "FROM orders WHERE id = $1" in r["query"]]
+    assert len(rows) == 1 and rows[0]["calls"] == 100
+    assert rows[0]["hosts"] == "primary 40 / replica1 60"
+    hosts = {r["host"]: r for r in report.section("hosts").rows}
+    assert set(hosts) == {"primary", "replica1"} and hosts["replica1"]["role"] == "replica"
+    t201 = codes(report, "T201")
+    assert [f.object for f in t201] == ["public.orders"]  # only the replica seq-scanned it
+    assert report.server["hosts"] == ["primary", "replica1"]
+
+
+def test_report_renders_in_every_format(fresh_db):
+    from perftool.report.render import FORMATS, render_to_string
+
+    setup(fresh_db)
+    run(fresh_db, [("SELECT * FROM orders WHERE status = %s", ("new",))] * 5)
+    report = analyze_report(fresh_db)
+    assert 0 <= report.data["score"]["score"] <= 100
+    assert report.sections[0].title.startswith("Health score")
+    doc = json.loads(render_to_string(report, "json"))
+    assert doc["command"] == "analyze" and "score" in doc and "statements" in doc and "by_type" in doc
+    prom = render_to_string(report, "prometheus")
+    assert "perftool_health_score" in prom and "# TYPE perftool_statement_total_seconds gauge" in prom
+    for fmt in FORMATS:
+        assert render_to_string(report, fmt)
+
+
+def test_same_input_same_score(fresh_db):
+    setup(fresh_db)
+    run(fresh_db, [("SELECT * FROM orders WHERE status = %s", ("new",))] * 5)
+    a = analyze_report(fresh_db)
+    b = analyze_report(fresh_db)
+    assert a.data["score"] == b.data["score"]
+    assert [f.code for f in a.findings] == [f.code for f in b.findings]
