@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from perftool.core.patterns import filter_columns
 from perftool.core.sections import AnalysisContext, AnalysisSection, SectionResult, register
+from perftool.core.sql import statement_text
 from perftool.report.model import Column, Finding, Section, Severity
 
 MIN_ROWS_PER_SEQ_SCAN = 1000   # a seq scan that reads fewer rows is cheap whatever the table
@@ -20,8 +21,6 @@ def index_name(table: str, columns: list[str]) -> str:
 
 def create_index_sql(schema: str, table: str, columns: list[str]) -> str:
     """CREATE INDEX CONCURRENTLY text with every identifier quoted by psycopg (no connection needed)."""
-    from perftool.core.sql import statement_text
-
     return statement_text("create_index_concurrently", index=index_name(table, columns), schema=schema,
                           table=table, columns=columns)
 
@@ -61,9 +60,10 @@ class TablesSection(AnalysisSection):
                     detail=(f"{dead:,} dead vs {live:,} live tuples; autovacuum should start at "
                             f"{threshold:,.0f} (threshold + scale factor × live). Last autovacuum: "
                             f"{t.get('last_autovacuum') or 'never'}. Dead tuples bloat the table and slow scans."),
-                    fix=(f"VACUUM (ANALYZE, VERBOSE) {t['schema']}.{t['table']}; then make autovacuum keep up: "
-                         f"ALTER TABLE {t['schema']}.{t['table']} SET (autovacuum_vacuum_scale_factor = 0.02); and "
-                         "look for long transactions holding back the xmin horizon."),
+                    fix=(statement_text("fix_vacuum_table", schema=t["schema"], table=t["table"])
+                         + "\n-- then make autovacuum keep up on this table:\n"
+                         + statement_text("fix_autovacuum_scale_factor", schema=t["schema"], table=t["table"])
+                         + "\n-- and look for long transactions holding back the xmin horizon"),
                     evidence={"n_dead_tup": dead, "n_live_tup": live, "dead_share": round(dead_share, 4),
                               "autovacuum_threshold": round(threshold), "last_autovacuum": t.get("last_autovacuum")},
                 ))

@@ -1,0 +1,1 @@
+VACUUM (ANALYZE, VERBOSE) {schema}.{table}
