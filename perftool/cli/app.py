@@ -82,10 +82,10 @@ def _register() -> None:
 
     app.command("queries", help="Top statements from pg_stat_statements, with slow-statement findings.")(queries.queries)
     app.command("analyze", help="One-shot health report: workload, tables, indexes, connections, score.")(analyze.analyze)
-    app.command("explain", help="EXPLAIN (ANALYZE, BUFFERS) a statement safely and explain the plan.")(explain.explain)
+    app.command("explain", help="EXPLAIN (ANALYZE, BUFFERS) a statement safely and explain the plan [not available yet].")(explain.explain)
     app.add_typer(indexes.app, name="indexes")
-    app.command("pool", help="Connection-pool utilisation and leaks (incl. pgbouncer).")(pool.pool)
-    app.command("replicas", help="Replica lag and replication slots.")(replicas.replicas)
+    app.command("pool", help="Connection-pool utilisation and leaks, pgbouncer included [not available yet].")(pool.pool)
+    app.command("replicas", help="Replica lag and replication slots [not available yet].")(replicas.replicas)
     app.add_typer(sandbox.app, name="sandbox")
     app.command("demo", help="Start the sandbox, load the demo database, run its workload, and analyse it.")(demo.demo)
 
