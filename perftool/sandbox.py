@@ -111,7 +111,9 @@ def free_port() -> int:
 
 
 def _port_free(port: int) -> bool:
+    """Whether the server could listen there (it sets SO_REUSEADDR: TIME_WAIT leftovers are fine)."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             s.bind(("127.0.0.1", port))
         except OSError:
