@@ -74,3 +74,18 @@ def run_sql(dsn: str, text: str, params=None) -> list[tuple]:
 @pytest.fixture
 def sql():
     return run_sql
+
+
+@pytest.fixture(scope="session")
+def demo_db(sandbox):
+    """The demo database, loaded once per session with a short workload (20 page views × 4 clients).
+    Tests must not change it; copy what they need into their own database instead."""
+    from perftool.core.demo_setup import reset_statistics
+    from perftool.demo import load_demo, run_workload
+
+    dsn = sandbox.create_database("t_demo")
+    counts = load_demo(dsn)
+    reset_statistics(dsn)
+    result = run_workload(dsn, clients=4, iterations=20)
+    yield {"dsn": dsn, "counts": counts, "workload": result}
+    sandbox.drop_database("t_demo")

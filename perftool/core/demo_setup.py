@@ -19,11 +19,12 @@ def reset_statistics(dsn: str) -> None:
     from perftool.core.connect import connect
     from perftool.core.sql import execute
 
-    with connect(dsn, read_only=False) as conn:
+    with connect(dsn, read_only=False, statement_timeout_ms=600_000) as conn:
         execute(conn, "reset_statistics")
+        execute(conn, "analyze_all")  # live/dead tuple counts again
 
 
-def setup_demo(sandbox: Sandbox, *, workload: bool = True, iterations: int = 300, clients: int = 4,
+def setup_demo(sandbox: Sandbox, *, workload: bool = True, iterations: int = 100, clients: int = 4,
                progress: Callable[[str], None] = _quiet) -> str:
     """Start the sandbox, (re)create and load the demo database, run the workload; return its DSN."""
     import time
@@ -41,7 +42,7 @@ def setup_demo(sandbox: Sandbox, *, workload: bool = True, iterations: int = 300
     return dsn
 
 
-def demo_workload(sandbox: Sandbox, *, iterations: int = 300, clients: int = 4, reset: bool = False,
+def demo_workload(sandbox: Sandbox, *, iterations: int = 100, clients: int = 4, reset: bool = False,
                   progress: Callable[[str], None] = _quiet) -> None:
     from perftool.demo import run_workload
 
@@ -52,7 +53,7 @@ def demo_workload(sandbox: Sandbox, *, iterations: int = 300, clients: int = 4, 
     progress(f"workload: {result.executions:,} statements in {result.seconds:.1f} s with {clients} clients")
 
 
-def prepare_demo(sandbox: Sandbox, *, reload: bool = True, iterations: int = 300, clients: int = 4,
+def prepare_demo(sandbox: Sandbox, *, reload: bool = True, iterations: int = 100, clients: int = 4,
                  progress: Callable[[str], None] = _quiet) -> str:
     """`setup_demo`, or with reload=False reuse a loaded demo database when there is one."""
     if not reload:

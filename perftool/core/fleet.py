@@ -17,6 +17,8 @@ from perftool.core.workload import StatementStats
 
 
 def merge_statements(per_host: dict[str, list[StatementStats]]) -> list[StatementStats]:
+    """One record per fingerprint; `extra["hosts"]` holds the calls per host (a record already
+    merged across hosts contributes its own breakdown)."""
     groups: dict[str, list[tuple[str, StatementStats]]] = {}
     for host, stmts in per_host.items():
         for s in stmts:
@@ -31,7 +33,8 @@ def merge_statements(per_host: dict[str, list[StatementStats]]) -> list[Statemen
         ex2 = sum(s.calls * (s.stddev_ms ** 2 + s.mean_ms ** 2) for _, s in members) / calls if calls else 0.0
         hosts: dict[str, int] = {}
         for host, s in members:
-            hosts[host] = hosts.get(host, 0) + s.calls
+            for h, c in (s.extra.get("hosts") or {host: s.calls}).items():
+                hosts[h] = hosts.get(h, 0) + c
         merged.append(dataclasses.replace(
             first, **sums, mean_ms=mean, stddev_ms=math.sqrt(max(ex2 - mean * mean, 0.0)),
             min_ms=min(s.min_ms for _, s in members), max_ms=max(s.max_ms for _, s in members),

@@ -79,7 +79,13 @@ class AnalysisContext:
 
     @cached_property
     def statements(self) -> list[StatementStats]:
-        return [s for s in self.merged.statements if s.toplevel or self.options.include_nested]
+        """Statements of the window, entries with the same normalized text merged: pg_stat_statements
+        keeps one entry per parameter *type* (psycopg sends small ints as int2, larger as int8), which
+        would split one application statement in several."""
+        from perftool.core.fleet import merge_statements
+
+        chosen = [s for s in self.merged.statements if s.toplevel or self.options.include_nested]
+        return merge_statements({self.merged.host: chosen})
 
     @cached_property
     def statements_by_table(self) -> dict[str, list[StatementStats]]:

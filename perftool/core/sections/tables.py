@@ -39,7 +39,9 @@ class TablesSection(AnalysisSection):
             seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
             scans = seq + idx
             share = seq / scans if scans else 0.0
-            live, dead = t.get("n_live_tup") or 0, t.get("n_dead_tup") or 0
+            # n_live_tup is 0 after pg_stat_reset() until the next (auto)analyze: fall back to reltuples
+            live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
+            dead = t.get("n_dead_tup") or 0
             dead_share = dead / (live + dead) if (live + dead) else 0.0
             rows.append({
                 "table": f"{t['schema']}.{t['table']}", "rows": live, "size_bytes": t.get("table_bytes"),
@@ -97,18 +99,19 @@ class TablesSection(AnalysisSection):
             f"{(s.shared_blks_hit + s.shared_blks_read) / max(s.calls, 1):,.0f} blocks/call)"
             for s in scanners[:3])
         fix_lines = []
-        for s in scanners[:2]:
+        for s in scanners[:4]:
             cols = filter_columns(s.query, t["table"])
             if cols:
                 stmt = create_index_sql(t["schema"], t["table"], cols)
-                if stmt not in fix_lines:
+                if stmt not in fix_lines and len(fix_lines) < 3:
                     fix_lines.append(stmt)
         fix = "\n".join(fix_lines) if fix_lines else ""
         fix += ("\n" if fix else "") + ("-- check with: perftool indexes recommend (HypoPG what-if costing)")
         severity = Severity.warning
+        live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
         return Finding(
             code="T201", severity=severity,
-            title=f"{name} is read by sequential scans ({share:.0%} of its scans, {t['n_live_tup']:,} rows)",
+            title=f"{name} is read by sequential scans ({share:.0%} of its scans, {live:,} rows)",
             object=name,
             detail=(f"{t['seq_scan']:,} sequential scans read {t['seq_tup_read']:,} rows "
                     f"({rows_per_seq:,.0f} per scan) against {t.get('idx_scan') or 0:,} index scans; "
@@ -117,6 +120,6 @@ class TablesSection(AnalysisSection):
                        "pg_stat_statements names it (a replica's, or reset).")),
             fix=fix,
             evidence={"seq_scan": t["seq_scan"], "seq_tup_read": t["seq_tup_read"], "idx_scan": t.get("idx_scan"),
-                      "n_live_tup": t["n_live_tup"], "seq_share": round(share, 4),
+                      "n_live_tup": live, "seq_share": round(share, 4),
                       "statements": [s.queryid for s in scanners[:3]]},
         )
