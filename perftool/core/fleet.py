@@ -31,6 +31,8 @@ def merge_statements(per_host: dict[str, list[StatementStats]]) -> list[Statemen
         mean = sums["total_ms"] / calls if calls else 0.0
         # pooled variance: E[x²] − mean², with E[x²] per host = sd² + mean²
         ex2 = sum(s.calls * (s.stddev_ms ** 2 + s.mean_ms ** 2) for _, s in members) / calls if calls else 0.0
+        queryids = sorted({q for _, s in members for q in (s.extra.get("queryids") or [s.queryid])
+                           if q is not None})
         hosts: dict[str, int] = {}
         for host, s in members:
             for h, c in (s.extra.get("hosts") or {host: s.calls}).items():
@@ -38,7 +40,7 @@ def merge_statements(per_host: dict[str, list[StatementStats]]) -> list[Statemen
         merged.append(dataclasses.replace(
             first, **sums, mean_ms=mean, stddev_ms=math.sqrt(max(ex2 - mean * mean, 0.0)),
             min_ms=min(s.min_ms for _, s in members), max_ms=max(s.max_ms for _, s in members),
-            extra={**first.extra, "hosts": hosts},
+            extra={**first.extra, "hosts": hosts, "queryids": queryids},
         ))
     return merged
 

@@ -89,6 +89,7 @@ def statement_rows(stmts: list[StatementStats], total_ms: float) -> list[dict]:
         rows.append({
             "rank": i,
             "queryid": s.queryid,
+            "queryids": s.extra.get("queryids") or ([s.queryid] if s.queryid is not None else []),
             "query": s.query or "<text unavailable>",
             "database": s.database,
             "role": s.role,
@@ -231,8 +232,14 @@ class QueriesResult:
 
 def analyze_statements(stmts: list[StatementStats], options: QueryOptions,
                        meta: StatementsMeta | None = None) -> QueriesResult:
-    """Pure analysis: sort, cut to the limit, compute derived columns and findings."""
-    pool = [s for s in stmts if (options.include_nested or s.toplevel) and s.calls >= options.min_calls]
+    """Pure analysis: merge entries of the same text, sort, cut to the limit, compute derived
+    columns and findings. pg_stat_statements keeps one entry per parameter *type* (psycopg sends
+    small ints as int2 and larger ones as int8), so one application statement can have several
+    queryids; they are merged and all listed in `queryids`."""
+    from perftool.core.fleet import merge_statements
+
+    chosen = [s for s in stmts if options.include_nested or s.toplevel]
+    pool = [s for s in merge_statements({"": chosen}) if s.calls >= options.min_calls]
     total_ms = sum(s.total_ms for s in pool)
     io_timing = meta.track_io_timing if meta else True
     ordered = sorted(pool, key=lambda s: (-sort_value(s, options.sort, io_timing), -s.total_ms, s.queryid or 0))

@@ -98,3 +98,14 @@ def test_percentiles_are_ordered_and_finite(mean, sd, lo_frac, hi_factor):
     p = estimate_percentiles(mean, sd, mean * lo_frac, mean * hi_factor)
     assert all(math.isfinite(v) and v >= 0 for v in p.values())
     assert p["p50"] <= p["p95"] <= p["p99"]
+
+
+def test_entries_of_the_same_text_are_merged():
+    """psycopg binds small ints as int2 and large ones as int8: two queryids, one statement."""
+    a = statement_from_row({**PG12_ROW, "queryid": 5, "calls": 60, "total_time": 60.0, "rows": 60})
+    b = statement_from_row({**PG12_ROW, "queryid": 4, "calls": 40, "total_time": 100.0, "rows": 40})
+    res = analyze_statements([a, b], QueryOptions())
+    assert len(res.rows) == 1
+    row = res.rows[0]
+    assert row["calls"] == 100 and row["total_ms"] == 160.0 and row["mean_ms"] == 1.6
+    assert row["queryids"] == [4, 5]
