@@ -18,14 +18,14 @@ import pytest
 from perftool import sandbox as sandbox_module
 
 _OWN_SANDBOX = not os.environ.get("PERFTOOL_SANDBOX_DIR")
-if _OWN_SANDBOX:
-    os.environ["PERFTOOL_SANDBOX_DIR"] = tempfile.mkdtemp(prefix="perftool-test-sandbox-")
 os.environ.pop("DATABASE_URL", None)
 os.environ.setdefault("NO_COLOR", "1")
 
 
 @pytest.fixture(scope="session")
 def sandbox():
+    if _OWN_SANDBOX:  # made only when a test needs a server; CLI subprocesses inherit the variable
+        os.environ["PERFTOOL_SANDBOX_DIR"] = tempfile.mkdtemp(prefix="perftool-test-sandbox-")
     sb = sandbox_module.Sandbox.default()
     try:
         sb.start()

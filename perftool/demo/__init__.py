@@ -1,8 +1,9 @@
 """The demo database: a job-shop manufacturing web API with problems planted on purpose.
 
 `load_demo(dsn)` creates the schema (schema.sql), fills it deterministically with generate_series
-(data.sql: 5k customers, 500 users, 200 machines, 100k jobs, 400k job steps, 100k notifications,
-200k audit rows), plants the problems (problems.sql) and runs VACUUM ANALYZE.
+(data.sql: 5k customers, 500 users, 200 machines, 100k jobs, ~450k job steps, 100k notifications,
+200k audit rows), plants the problems (problems.sql) and runs VACUUM ANALYZE (statistics and the
+visibility map, as on a database that has been running for a while).
 `run_workload(dsn)` (workload.py) sends the application's statement mix from concurrent clients.
 This package writes: it is only ever pointed at the sandbox's `perftool_demo` database.
 """
