@@ -24,15 +24,13 @@ def analyze(
     fail_on: FailOnOpt = None,
 ) -> None:
     """What is slow, why, and what to do: workload, tables, indexes, connections, replication, score."""
-    from dataclasses import replace
-
     from perftool.cli.console import info, status
     from perftool.core.analyze import AnalyzeOptions, analyze_report, targets_from_config
 
     st = state(ctx)
     check_output(ctx, fmt, fail_on)
     cfg = st.config
-    th = cfg.thresholds if slow_ms is None else replace(cfg.thresholds, slow_ms=slow_ms)
+    th = st.thresholds(slow_ms=slow_ms)
     options = AnalyzeOptions(limit=limit, interval=interval, sections=section or None, thresholds=th,
                              include_nested=nested, ignore=cfg.ignore)
     if host or all_hosts:

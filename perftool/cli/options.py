@@ -53,6 +53,13 @@ class CliState:
             self._config = load_config(self.config_path)
         return self._config
 
+    def thresholds(self, **overrides: float | None):
+        """The config's thresholds with the options the user gave on the command line applied."""
+        from dataclasses import replace
+
+        given = {k: v for k, v in overrides.items() if v is not None}
+        return replace(self.config.thresholds, **given) if given else self.config.thresholds
+
     def resolve_dsn(self, dsn: str | None = None, host: str | None = None) -> str:
         from perftool.core.connect import resolve_dsn
 

@@ -25,16 +25,12 @@ def queries(
     fail_on: FailOnOpt = None,
 ) -> None:
     """Top statements by total, mean, calls, rows, I/O or temp use, with estimated p95/p99."""
-    from dataclasses import replace
-
     from perftool.cli.console import status
     from perftool.core.queries import QueryOptions, queries_report
 
     st = state(ctx)
     check_output(ctx, fmt, fail_on)
-    th = st.config.thresholds
-    th = replace(th, slow_ms=slow_ms if slow_ms is not None else th.slow_ms,
-                 slow_critical_ms=slow_critical_ms if slow_critical_ms is not None else th.slow_critical_ms)
+    th = st.thresholds(slow_ms=slow_ms, slow_critical_ms=slow_critical_ms)
     options = QueryOptions(sort=sort, limit=limit, min_calls=min_calls, all_databases=all_databases,
                            include_nested=nested, thresholds=th)
     with status("reading pg_stat_statements"):
