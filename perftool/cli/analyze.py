@@ -16,6 +16,7 @@ def analyze(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Top statements to list.")] = 10,
     all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas), merged.")] = False,
     slow_ms: Annotated[Optional[float], typer.Option("--slow-ms", help="Mean time that makes a statement slow. Default 1000.", show_default=False)] = None,
+    slow_critical_ms: Annotated[Optional[float], typer.Option("--slow-critical-ms", help="Mean time that makes it an error. Default 5000.", show_default=False)] = None,
     nested: Annotated[bool, typer.Option("--nested", help="Count statements run inside functions too.")] = False,
     dsn: DsnOpt = None,
     host: HostOpt = None,
@@ -30,7 +31,7 @@ def analyze(
     st = state(ctx)
     check_output(ctx, fmt, fail_on)
     cfg = st.config
-    th = st.thresholds(slow_ms=slow_ms)
+    th = st.thresholds(slow_ms=slow_ms, slow_critical_ms=slow_critical_ms)
     options = AnalyzeOptions(limit=limit, interval=interval, sections=section or None, thresholds=th,
                              include_nested=nested, ignore=cfg.ignore)
     if host or all_hosts:

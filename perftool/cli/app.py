@@ -63,7 +63,7 @@ def root(
     ctx: typer.Context,
     dsn: Annotated[Optional[str], typer.Option("--dsn", "-d", help="libpq URL or key=value. Default: $DATABASE_URL, then PG* variables.", show_default=False)] = None,
     config: Annotated[Optional[Path], typer.Option("--config", help="perftool.yaml with hosts, thresholds, ignores (default: ./perftool.yaml).", show_default=False)] = None,
-    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Output format (table, json, yaml, csv, markdown, …).", show_default=False)] = None,
+    fmt: Annotated[Optional[str], typer.Option("--format", "-f", help="Output format: table, json, yaml, csv, markdown, prometheus, … (per command).", show_default=False)] = None,
     output: Annotated[Optional[Path], typer.Option("--output", "-o", help="Write the result to FILE instead of stdout.", show_default=False)] = None,
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also: NO_COLOR=1).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Progress and details on stderr.")] = False,

@@ -40,6 +40,9 @@ class AnalyzeOptions:
             raise UsageError("--interval must be between 0 and 3600 seconds")
         if self.limit < 1:
             raise UsageError("--limit must be at least 1")
+        from perftool.core.queries import check_slow_thresholds
+
+        check_slow_thresholds(self.thresholds)
 
 
 def targets_from_config(config: Config, *, host: str | None = None, all_hosts: bool = False,
@@ -74,7 +77,10 @@ def collect(targets: list[Target], options: AnalyzeOptions, progress: Callable[[
         for t in targets:
             progress(f"connecting to {t.name}")
             conn = stack.enter_context(connect(t.dsn))
-            conns.append((t, conn, server_info(conn)))
+            info = server_info(conn)
+            if t.name == "default":  # a bare --dsn: name the host by where it is
+                t = Target(f"{info.host}:{info.port}", t.dsn, t.role)
+            conns.append((t, conn, info))
         first = None
         if options.interval:
             first = [take_snapshot(conn, info, host=t.name, role=t.role) for t, conn, info in conns]
@@ -116,9 +122,9 @@ def build_report(snaps, options: AnalyzeOptions) -> Report:
     findings, ignored = _apply_ignores(findings, options.ignore)
     findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
     score = health_score(findings)
-    head = Section("summary", f"Health score {score['score']}/100", [Column("area", "area"),
+    head = Section("health", f"Health score {score['score']}/100", [Column("area", "area"),
                                                                    Column("summary", "summary")], summary_rows)
-    breakdown = Section("score", "Score by area (deduction / cap)", [
+    breakdown = Section("score_by_area", "Score by area (deduction / cap)", [
         Column("area", "area"), Column("findings", "findings", "int"), Column("deduction", "deduction", "int"),
         Column("cap", "cap", "int")],
         [{"area": k, **v} for k, v in score["areas"].items() if v["findings"]],

@@ -61,7 +61,8 @@ class Config:
     raw: dict[str, Any] = field(default_factory=dict)
 
     def default_dsn(self) -> str | None:
-        """The host named `primary` or `default`, else the first host with role primary, else the first."""
+        """The host named `default`, else the one named `primary`, else the first with role primary,
+        else the first."""
         for name in ("default", "primary"):
             if name in self.hosts:
                 return self.hosts[name].dsn
@@ -106,6 +107,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         mark = exc.problem_mark
         line = f"{mark.line + 1}:{mark.column + 1}" if mark else "?"
         raise InputError(f"{path}:{line}: invalid YAML: {exc.problem}") from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) carry no mark
+        raise InputError(f"{path}: invalid YAML: {str(exc).splitlines()[0]}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from None
     if not isinstance(raw, dict):
@@ -124,6 +127,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
             raise InputError(f"{path}: host {name!r}: role must be primary, replica or pgbouncer")
         cfg.hosts[str(name)] = HostConfig(name=str(name), dsn=os.path.expandvars(str(spec["dsn"])), role=role)
     th = raw.get("thresholds") or {}
+    if not isinstance(th, dict):
+        raise InputError(f"{path}: 'thresholds' must map names to numbers (slow_ms: 500)")
     known = {f.name: f.type for f in fields(Thresholds)}
     for key, value in th.items():
         if key not in known:
@@ -135,5 +140,8 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     ignore = raw.get("ignore") or []
     if not isinstance(ignore, list):
         raise InputError(f"{path}: 'ignore' must be a list of {{code:, object:, reason:}}")
+    for i, entry in enumerate(ignore, 1):
+        if not isinstance(entry, dict) or not entry.get("code"):
+            raise InputError(f"{path}: ignore entry {i} must be a mapping with code: (and object:, reason:)")
     cfg.ignore = ignore
     return cfg

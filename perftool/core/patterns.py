@@ -53,6 +53,8 @@ def parameter_lookup(s: StatementStats) -> Lookup | None:
     tree = parse(s.query)
     if not isinstance(tree, exp.Select) or tree.args.get("group"):
         return None
+    if tree.expressions and all(isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions):
+        return None  # an aggregate (COUNT dashboards are Q111), not a per-row lookup
     tabs = tables(s.query)
     if len(tabs) != 1 or any(isinstance(e, exp.Subquery) for e in tree.find_all(exp.Subquery)):
         return None

@@ -8,7 +8,7 @@ takes records, not a connection, so it is unit-tested on recorded rows of any se
 Percentiles: pg_stat_statements stores mean, stddev, min and max, not a histogram. perftool
 estimates p50/p95/p99 with a log-normal model fitted to mean and stddev (latencies are right-
 skewed and positive), clamped to [min, max]: sigma² = ln(1 + (sd/mean)²), mu = ln(mean) − sigma²/2,
-p = exp(mu + z·sigma) with z = 0, 1.645, 2.326. They are estimates and are labelled so.
+p = exp(mu + z·sigma) with z = 0, 1.6449, 2.3263. They are estimates and are labelled so.
 """
 
 from __future__ import annotations
@@ -46,6 +46,15 @@ class QueryOptions:
             raise UsageError(f"unknown sort key {self.sort!r}", f"choose one of: {', '.join(SORT_KEYS)}")
         if self.limit < 0 or self.min_calls < 0:
             raise UsageError("--limit and --min-calls must be zero or more")
+        check_slow_thresholds(self.thresholds)
+
+
+def check_slow_thresholds(th: Thresholds) -> None:
+    from perftool.core.errors import UsageError
+
+    if th.slow_ms <= 0 or th.slow_critical_ms < th.slow_ms:
+        raise UsageError(f"slow thresholds must satisfy 0 < slow_ms <= slow_critical_ms "
+                         f"(got {th.slow_ms:g} and {th.slow_critical_ms:g})")
 
 
 def estimate_percentiles(mean: float, stddev: float, lo: float = 0.0, hi: float = math.inf) -> dict[str, float]:
@@ -71,8 +80,8 @@ def sort_value(s: StatementStats, key: str, io_timing: bool = True) -> float:
         return s.calls
     if key == "rows":
         return s.rows
-    if key == "io":
-        return s.io_ms if io_timing and s.io_ms else float(s.shared_blks_read)
+    if key == "io":  # one unit for every row: I/O time when it is measured, else blocks read
+        return s.io_ms if io_timing else float(s.shared_blks_read)
     if key == "temp":
         return float(s.temp_blks)
     raise ValueError(key)
@@ -145,7 +154,7 @@ def slow_statement_findings(stmts: list[StatementStats], th: Thresholds, total_m
                     f"critical {th.slow_critical_ms:,.0f} ms), "
                     f"p95≈{pct['p95']:,.0f} ms, max {s.max_ms:,.0f} ms, {share:.1%} of total statement time. "
                     f"Statement: {' '.join(s.query.split())[:300]}"),
-            fix=("Look at its plan: perftool explain --query '<statement>' (EXPLAIN ANALYZE, BUFFERS), then "
+            fix=("Look at its plan with representative values: EXPLAIN (ANALYZE, BUFFERS) <statement>; then "
                  "perftool indexes recommend --query '<statement>' for a missing index."),
             evidence={"queryid": s.queryid, "calls": s.calls, "mean_ms": round(s.mean_ms, 3),
                       "p95_ms": round(pct["p95"], 3), "max_ms": round(s.max_ms, 3), "share": round(share, 4)},
@@ -263,7 +272,8 @@ def collect_and_analyze(conn: psycopg.Connection, options: QueryOptions):
     info = server_info(conn)
     require_pg_stat_statements(info)
     meta = collect_meta(conn)
-    stmts = collect_statements(conn, all_databases=options.all_databases, min_calls=options.min_calls)
+    # --min-calls applies after entries of the same text are merged, not in SQL
+    stmts = collect_statements(conn, all_databases=options.all_databases)
     return info, meta, analyze_statements(stmts, options, meta)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +66,10 @@ def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role
     )
 
 
+def _sum_squares(s: StatementStats) -> float:
+    return s.calls * (s.stddev_ms ** 2 + s.mean_ms ** 2)
+
+
 def _statement_key(s: StatementStats) -> tuple:
     return (s.queryid, s.database, s.role, s.toplevel)
 
@@ -89,7 +94,15 @@ def delta(before: Snapshot, after: Snapshot) -> Snapshot:
         changes = {k: getattr(s, k) - (getattr(prev, k) if prev else 0) for k in STATEMENT_COUNTERS}
         if changes["calls"] <= 0:
             continue
-        changes["mean_ms"] = changes["total_ms"] / changes["calls"]
+        n = changes["calls"]
+        mean = changes["total_ms"] / n
+        changes["mean_ms"] = mean
+        # the sum of squares is calls·(sd² + mean²) at each snapshot: their difference gives the
+        # window's exact variance. min/max cannot be split: min 0 and max since reset bound it.
+        sq = _sum_squares(s) - (_sum_squares(prev) if prev else 0.0)
+        changes["stddev_ms"] = math.sqrt(max(sq / n - mean * mean, 0.0))
+        if prev is not None:
+            changes["min_ms"] = 0.0
         statements.append(dataclasses.replace(s, **changes))
     old_tables = {t["relid"]: t for t in before.tables}
     old_indexes = {i["indexrelid"]: i for i in before.indexes}

@@ -120,6 +120,7 @@ def test_dead_tuples_autovacuum_behind(fresh_db):
     assert [f.object for f in t202] == ["public.churn"]
     assert t202[0].evidence["n_dead_tup"] == 16666
     assert "VACUUM" in t202[0].fix
+    assert 'ALTER TABLE "public"."churn" SET (autovacuum_enabled = true);' in t202[0].fix
 
 
 def test_interval_delta_counts_only_what_ran_in_between(fresh_db):

@@ -47,6 +47,11 @@ def test_n_plus_one_without_parent_is_info_and_needs_volume():
     assert not n_plus_one_findings([ranged, *OTHERS])
 
 
+def test_counts_are_not_n_plus_one():
+    count = stmt(40, "SELECT count(*) FROM jobs WHERE customer_id = $1", 15000, 15000)
+    assert not n_plus_one_findings([PARENT, count, *OTHERS])
+
+
 def test_dashboard_counts():
     counts = [stmt(20 + i, f"SELECT count(*) FROM jobs WHERE {cond}", 300, 300)
               for i, cond in enumerate(["status = 'queued'", "status = 'running'", "due_date < now()"])]
@@ -159,3 +164,24 @@ def test_delta_subtracts_counters():
     assert (by_id[1].calls, by_id[1].total_ms, by_id[1].mean_ms) == (4, 20.0, 5.0)
     assert d.database["blks_hit"] == 20 and d.tables[0]["seq_scan"] == 4 and d.tables[0]["n_live_tup"] == 120
     assert math.isclose(by_id[3].mean_ms, 0.5)
+
+
+def test_delta_variance_is_exact():
+    from perftool.core.connect import ServerInfo
+    from perftool.core.snapshot import Snapshot, delta
+    from perftool.core.workload import StatementsMeta
+
+    def rec(xs):
+        return StatementStats(queryid=1, query="SELECT 1", calls=len(xs), total_ms=sum(xs),
+                              mean_ms=statistics.mean(xs), stddev_ms=statistics.pstdev(xs), min_ms=min(xs),
+                              max_ms=max(xs), rows=len(xs))
+
+    early, window = [1.0, 2.0, 3.0], [10.0, 20.0, 40.0, 50.0]
+    info = ServerInfo(150000, "15", "h", 5432, "db", "u", True, True, False)
+    meta = StatementsMeta(0, 5000, "all", True, 8192, 0, None)
+    t0 = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    a = Snapshot("h", "primary", info, t0, [rec(early)], meta, {}, [], [])
+    b = Snapshot("h", "primary", info, t0 + dt.timedelta(seconds=1), [rec(early + window)], meta, {}, [], [])
+    (s,) = delta(a, b).statements
+    assert s.calls == 4 and s.mean_ms == pytest.approx(30.0)
+    assert s.stddev_ms == pytest.approx(statistics.pstdev(window))

@@ -109,3 +109,10 @@ def test_entries_of_the_same_text_are_merged():
     row = res.rows[0]
     assert row["calls"] == 100 and row["total_ms"] == 160.0 and row["mean_ms"] == 1.6
     assert row["queryids"] == [4, 5]
+
+
+def test_slow_thresholds_must_be_ordered():
+    with pytest.raises(UsageError):
+        QueryOptions(thresholds=Thresholds(slow_ms=2000, slow_critical_ms=1000))
+    with pytest.raises(UsageError):
+        QueryOptions(thresholds=Thresholds(slow_ms=0))

@@ -53,7 +53,9 @@ class TablesSection(AnalysisSection):
             rows_per_seq = (t.get("seq_tup_read") or 0) / seq if seq else 0
             if share > th.seq_scan_share and live >= th.seq_scan_min_rows and rows_per_seq >= MIN_ROWS_PER_SEQ_SCAN:
                 findings.append(self._seq_scan_finding(ctx, t, share, rows_per_seq, block))
-            threshold = (t.get("vacuum_threshold") or 50) + (t.get("vacuum_scale_factor") or 0.2) * live
+            base = 50 if t.get("vacuum_threshold") is None else t["vacuum_threshold"]
+            scale = 0.2 if t.get("vacuum_scale_factor") is None else t["vacuum_scale_factor"]
+            threshold = base + scale * live
             if dead >= DEAD_MIN_TUPLES and (dead > threshold or dead_share > DEAD_SHARE_WARNING):
                 findings.append(Finding(
                     code="T202", severity=Severity.warning,
@@ -62,10 +64,7 @@ class TablesSection(AnalysisSection):
                     detail=(f"{dead:,} dead vs {live:,} live tuples; autovacuum should start at "
                             f"{threshold:,.0f} (threshold + scale factor × live). Last autovacuum: "
                             f"{t.get('last_autovacuum') or 'never'}. Dead tuples bloat the table and slow scans."),
-                    fix=(statement_text("fix_vacuum_table", schema=t["schema"], table=t["table"])
-                         + "\n-- then make autovacuum keep up on this table:\n"
-                         + statement_text("fix_autovacuum_scale_factor", schema=t["schema"], table=t["table"])
-                         + "\n-- and look for long transactions holding back the xmin horizon"),
+                    fix=self._vacuum_fix(t),
                     evidence={"n_dead_tup": dead, "n_live_tup": live, "dead_share": round(dead_share, 4),
                               "autovacuum_threshold": round(threshold), "last_autovacuum": t.get("last_autovacuum")},
                 ))
@@ -79,9 +78,19 @@ class TablesSection(AnalysisSection):
             Column("seq_tup_read", "rows seq-read", "int"), Column("idx_scan", "idx scans", "int"),
             Column("dead_share", "dead %", "pct"), Column("has_pk", "PK", "text"),
         ], rows[: max(ctx.options.limit, 10)])
-        metrics = [("perftool_table_seq_scans_total", "Sequential scans of the table",
+        metrics = [("perftool_table_seq_scans", "Sequential scans of the table",
                     {"table": r["table"]}, r["seq_scan"]) for r in rows]
         return SectionResult([section], findings, summary, metrics=metrics)
+
+    @staticmethod
+    def _vacuum_fix(t: dict) -> str:
+        now = statement_text("fix_vacuum_table", schema=t["schema"], table=t["table"])
+        if t.get("autovacuum_enabled") is False:
+            return (now + "\n-- autovacuum is disabled for this table (or the server): turn it back on\n"
+                    + statement_text("fix_autovacuum_enable", schema=t["schema"], table=t["table"]))
+        return (now + "\n-- then make autovacuum keep up on this table:\n"
+                + statement_text("fix_autovacuum_scale_factor", schema=t["schema"], table=t["table"])
+                + "\n-- and look for long transactions holding back the xmin horizon")
 
     def _seq_scan_finding(self, ctx: AnalysisContext, t: dict, share: float, rows_per_seq: float,
                           block: int) -> Finding:

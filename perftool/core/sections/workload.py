@@ -61,7 +61,7 @@ class WorkloadSection(AnalysisSection):
                    f"{q.statement_count:,} statements, {q.total_calls:,} calls {window}")
         metrics = [("perftool_statement_total_seconds", "Execution time of the statement in the window",
                     {"queryid": str(r["queryid"])}, r["total_ms"] / 1000) for r in rows]
-        metrics += [("perftool_statement_calls_total", "Calls of the statement in the window",
+        metrics += [("perftool_statement_calls", "Calls of the statement in the window",
                      {"queryid": str(r["queryid"])}, r["calls"]) for r in rows]
         metrics += [("perftool_statement_mean_seconds", "Mean execution time of the statement",
                      {"queryid": str(r["queryid"])}, r["mean_ms"] / 1000) for r in rows]

@@ -1,8 +1,8 @@
 """SQL lives in `*.sql` files beside this module, loaded by name and cached.
 
 Version variants: `name.pgNN.sql` is used on servers of major version NN or later (the highest
-such NN wins); `name.sql` is the default. Example: `top_statements.sql` serves PG13–16 and
-`top_statements.pg17.sql` PG17+, where pg_stat_statements renamed `blk_read_time`.
+such NN wins); `name.sql` is the default. Example: `top_statements.sql` serves PG13,
+`top_statements.pg14.sql` PG14–16 and `top_statements.pg17.sql` PG17+, where pg_stat_statements renamed `blk_read_time`.
 
 `execute`, `fetch_all` and `fetch_one` run a named query and turn the server errors a user can
 cause (timeout, permission, missing extension, lost connection) into PerftoolErrors.

@@ -1,7 +1,8 @@
 -- Connection use right now: by state, against max_connections, the oldest idle transaction
 -- and the longest-running statement (client backends only; perftool's own session left out).
 SELECT current_setting('max_connections')::int                                  AS max_connections,
-       current_setting('superuser_reserved_connections')::int                   AS reserved,
+       current_setting('superuser_reserved_connections')::int
+         + coalesce(current_setting('reserved_connections', true)::int, 0)    AS reserved,  -- PG16+
        count(*)                                                                 AS total,
        count(*) FILTER (WHERE state = 'active')                                 AS active,
        count(*) FILTER (WHERE state = 'idle')                                   AS idle,

@@ -32,7 +32,10 @@ SELECT s.relid,
                 current_setting('autovacuum_vacuum_scale_factor')::float)            AS vacuum_scale_factor,
        coalesce((SELECT option_value::bigint FROM pg_options_to_table(c.reloptions)
                  WHERE option_name = 'autovacuum_vacuum_threshold'),
-                current_setting('autovacuum_vacuum_threshold')::bigint)              AS vacuum_threshold
+                current_setting('autovacuum_vacuum_threshold')::bigint)              AS vacuum_threshold,
+       coalesce((SELECT option_value::boolean FROM pg_options_to_table(c.reloptions)
+                 WHERE option_name = 'autovacuum_enabled'),
+                current_setting('autovacuum')::boolean)                              AS autovacuum_enabled
 FROM pg_stat_user_tables s
 JOIN pg_class c ON c.oid = s.relid
 LEFT JOIN pg_statio_user_tables io ON io.relid = s.relid

@@ -1,0 +1,1 @@
+ALTER TABLE {schema}.{table} SET (autovacuum_enabled = true)
