@@ -22,6 +22,9 @@ FORMATS: dict[str, str] = {
     "csv": "perftool.report.csv_format",
     "markdown": "perftool.report.markdown_format",
     "prometheus": "perftool.report.prometheus_format",
+    "sarif": "perftool.report.sarif_format",
+    "github": "perftool.report.github_format",
+    "junit": "perftool.report.junit_format",
 }
 
 

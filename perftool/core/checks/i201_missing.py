@@ -1,0 +1,58 @@
+"""I201 — declared index missing."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from perftool.core.checks import CheckContext, check
+from perftool.core.checks.fix_sql import KeyPart, create_index
+from perftool.core.index_sets import DeclaredIndex
+from perftool.core.sql import statement_text
+
+
+def declared_create(d: DeclaredIndex) -> str:
+    """CREATE INDEX CONCURRENTLY for a declaration (a primary key: its unique index, to promote)."""
+    parts = [KeyPart(column=c.column, expression=c.expression, descending=c.descending, nulls_first=c.nulls_first,
+                     opclass=c.opclass, collation=c.collation) for c in d.columns]
+    return create_index(d.schema, d.table, parts, name=d.name, method=d.method, unique=d.unique,
+                        include=d.include, where=d.where)
+
+
+def source_evidence(d: DeclaredIndex | None) -> dict:
+    if d is None or d.source is None:
+        return {}
+    return {"file": d.source.file, "line": d.source.line}
+
+
+@check(code="I201", severity="error", title="declared index missing", needs_index_set=True)
+def missing_indexes(ctx: CheckContext):
+    """An index declared in the index set (`index_sets/*.yaml`) that the database does not have:
+    no index on that table is equivalent to it (method, uniqueness, columns or expressions with
+    their order, operator classes and collations, INCLUDE columns, predicate), and none has its
+    name or its key columns (that would be I203). Names do not matter for equivalence.
+
+    Why it hurts: the queries the index was declared for scan the table instead — usually the
+    reason a team declared it. Typical causes: a migration that was never run in this environment,
+    a failed `CREATE INDEX CONCURRENTLY` (the invalid leftover is I101), or an index dropped by hand.
+
+    How to fix: build it without blocking writes (the statement is in the finding), or remove the
+    declaration if the index is no longer wanted.
+    """
+    out = []
+    for item in ctx.drift().missing:
+        d = item.declared
+        assert d is not None
+        note = f" {item.note[0].upper() + item.note[1:]}." if item.note else ""
+        fix = declared_create(d)
+        if d.primary:
+            name = d.name or f"{d.table}_pkey"
+            fix = declared_create(replace(d, name=name)) + "\n" + statement_text(
+                "chk_add_primary_key_using_index", schema=d.schema, table=d.table, constraint=name, index=name)
+        if item.note.startswith("table "):
+            fix = "-- create the table first (migration missing?)\n" + fix
+        out.append(ctx.finding(
+            "I201", title=f"declared index missing: {d.label}", object=d.label,
+            detail=f"{d.source}: declares {d.describe()}; no index on {item.table} is equivalent.{note}",
+            fix=fix,
+            evidence={"table": item.table, "declared": d.describe(), "name": d.name, **source_evidence(d)}))
+    return out

@@ -1,0 +1,1 @@
+ALTER TABLE {schema}.{table} ADD CONSTRAINT {constraint} PRIMARY KEY USING INDEX {index}

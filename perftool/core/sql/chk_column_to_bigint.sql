@@ -1,0 +1,1 @@
+ALTER TABLE {schema}.{table} ALTER COLUMN {column} TYPE bigint

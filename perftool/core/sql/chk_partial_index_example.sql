@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY {index} ON {schema}.{table} ({key}) WHERE {column} = <value>

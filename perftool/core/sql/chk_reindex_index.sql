@@ -1,0 +1,1 @@
+REINDEX INDEX CONCURRENTLY {schema}.{index}

@@ -1,0 +1,1 @@
+ALTER SEQUENCE {schema}.{sequence} AS bigint
