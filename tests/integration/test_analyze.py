@@ -203,3 +203,21 @@ def test_same_input_same_score(fresh_db):
     b = analyze_report(fresh_db)
     assert a.data["score"] == b.data["score"]
     assert [f.code for f in a.findings] == [f.code for f in b.findings]
+
+
+def test_fleet_unused_index_must_be_unused_on_every_host(fresh_db, sandbox_dsn_factory):
+    replica = sandbox_dsn_factory("t_analyze_unused_replica")
+    for dsn in (fresh_db, replica):
+        setup(dsn, "CREATE TABLE ev (id int PRIMARY KEY, kind int, at timestamptz);"
+                   "INSERT INTO ev SELECT g, g % 50000, now() - g * interval '1 s' FROM generate_series(1, 100000) g;"
+                   "CREATE INDEX ev_kind_idx ON ev (kind);"
+                   "CREATE INDEX ev_at_idx ON ev (at);"
+                   "VACUUM ANALYZE ev")
+    run(replica, [("SELECT count(*) FROM ev WHERE kind = %s", (k,)) for k in range(60)])  # reports on the replica
+    alone = analyze_report(fresh_db, AnalyzeOptions(sections=["indexes"]))
+    alone_objects = " ".join(f.object for f in codes(alone, "I104"))
+    assert "ev_at_idx" in alone_objects and "ev_kind_idx" in alone_objects
+    both = analyze_report(targets=[Target("primary", fresh_db, "primary"), Target("r1", replica, "replica")],
+                          options=AnalyzeOptions(sections=["indexes"]))
+    objects = " ".join(f.object for f in codes(both, "I104"))
+    assert "ev_at_idx" in objects and "ev_kind_idx" not in objects

@@ -35,7 +35,8 @@ class IndexesSection(AnalysisSection):
         lead = next((s for s in ctx.hosts if s.role == "primary"), ctx.hosts[0])
         findings = list(lead.extras.get(self.key) or [])
         # an index the primary never scans may serve a replica's reads: unused only if unused everywhere
-        others = [s.extras.get(self.key) or [] for s in ctx.hosts if s is not lead and s.extras.get(self.key) is not None]
+        others = [s.extras.get(self.key) or [] for s in ctx.hosts
+                  if s is not lead and s.extras.get(self.key) is not None]
         unused_everywhere = set.intersection(*({f.object for f in fs if f.code == "I104"} for fs in others)) \
             if others else None
         if unused_everywhere is not None:
