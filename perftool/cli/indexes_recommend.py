@@ -1,12 +1,49 @@
-"""`perftool indexes recommend` (filled in by the index-advisor issue)."""
+"""`perftool indexes recommend`: whole-workload index advice with HypoPG what-if costing."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated, Optional
+
 import typer
 
+from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
 
-def recommend(ctx: typer.Context) -> None:
-    """Recommend indexes for a workload (HypoPG what-if costing)."""
-    from perftool.core.errors import UsageError
 
-    raise UsageError("perftool indexes recommend is not available in this version yet")
+def recommend(
+    ctx: typer.Context,
+    source: Annotated[Optional[str], typer.Argument(help="SQL file of ;-separated statements, or - for stdin. Default: pg_stat_statements.", show_default=False)] = None,
+    from_file: Annotated[Optional[list[str]], typer.Option("--from", help="SQL file of ;-separated statements (repeatable; - reads stdin).", show_default=False)] = None,
+    query: Annotated[Optional[list[str]], typer.Option("--query", "-q", help="A statement to advise on (repeatable).", show_default=False)] = None,
+    log: Annotated[Optional[list[Path]], typer.Option("--log", help="PostgreSQL log with log_min_duration_statement lines (repeatable).", show_default=False)] = None,
+    weight: Annotated[str, typer.Option("--weight", help="Weigh pg_stat_statements entries by calls or total_time.")] = "calls",
+    budget: Annotated[Optional[str], typer.Option("--budget", help="Storage budget for the new indexes, e.g. 500MB, 2GB (HypoPG size estimates). Default: none.", show_default=False)] = None,
+    max_indexes: Annotated[Optional[int], typer.Option("--max-indexes", help="Recommend at most N indexes.", show_default=False)] = None,
+    max_width: Annotated[int, typer.Option("--max-width", help="Columns per index at most (key + INCLUDE).")] = 3,
+    min_improvement: Annotated[float, typer.Option("--min-improvement", help="An index must cut some statement's cost by this fraction.")] = 0.10,
+    no_whatif: Annotated[bool, typer.Option("--no-whatif", help="Heuristic ranking without HypoPG (unverified).")] = False,
+    explain_choice: Annotated[bool, typer.Option("--explain-choice", help="Also show why runner-up candidates lost, and each selection step.")] = False,
+    min_calls: Annotated[int, typer.Option("--min-calls", help="pg_stat_statements: leave out statements with fewer calls.")] = 1,
+    dsn: DsnOpt = None,
+    host: HostOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """Recommend indexes for a workload: candidates from its predicates, budget-aware whole-workload
+    selection with HypoPG what-if costs, and the CREATE INDEX CONCURRENTLY statements to run.
+
+    Sessions are read-only: hypothetical indexes live only in perftool's own backend memory."""
+    from perftool.cli.console import info, status
+    from perftool.core.advisor import AdvisorOptions, parse_size, recommend_report
+
+    st = state(ctx)
+    check_output(ctx, fmt, fail_on)
+    options = AdvisorOptions(budget_bytes=parse_size(budget), max_indexes=max_indexes, max_width=max_width,
+                             min_improvement=min_improvement, weight=weight, whatif=not no_whatif,
+                             explain_choice=explain_choice, min_calls=min_calls)
+    files = [*(from_file or []), *([source] if source else [])]
+    sources = {"files": files, "queries": list(query or []), "logs": [str(p) for p in (log or [])]}
+    with status("costing hypothetical indexes" if not no_whatif else "ranking candidate indexes"):
+        report = recommend_report(st.resolve_dsn(dsn, host), sources, options, progress=info)
+    emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)

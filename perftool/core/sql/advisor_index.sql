@@ -1,0 +1,1 @@
+CREATE INDEX CONCURRENTLY {name} ON {table} USING {method} ({columns}){include}{where}

@@ -1,0 +1,1 @@
+ALTER INDEX {parent} ATTACH PARTITION {child}

@@ -1,0 +1,1 @@
+CREATE INDEX {name} ON ONLY {table} USING {method} ({columns}){include}{where}

@@ -1,0 +1,2 @@
+-- Forget every hypothetical index of this session (frees HypoPG's OID range).
+SELECT hypopg_reset();
