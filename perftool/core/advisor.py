@@ -151,6 +151,26 @@ class Item:
 
 # --- candidates --------------------------------------------------------------------------------------
 
+def _floor_bounds(it: Item, ix: IndexDef) -> bool:
+    """Whether `it`'s floor (its cost with its own candidates) bounds what `ix` can do for it:
+    `ix` is one of them, or it serves `it` only through a key prefix that is one of them and
+    cannot cover every column `it` reads (no index-only scan the floor did not see)."""
+    if not it.seed:
+        return False
+    if ix in it.seed:
+        return True
+    t = ix.table_key
+    usable = it.indexable.get(t, set())
+    read = it.analysis.referenced.get(t, set())
+    k = 0
+    while k < len(ix.columns) and ix.columns[k] in usable:
+        k += 1
+    if k == 0 or (read and read <= set(ix.columns) | set(ix.include)):
+        return False  # nothing usable, or an index-only scan the floor did not see
+    prefix = ix.columns[:k]
+    return any(s.columns == prefix and not s.include and s.where == ix.where for s in it.seed)
+
+
 def _opclass(table: TableInfo, catalog: Catalog, access: Access, column: str) -> str:
     """A pattern operator class when the column serves only LIKE 'prefix%' and its collation is not C."""
     info = table.columns.get(column)
@@ -312,6 +332,7 @@ class Move:
     version: int = -1
     exact: bool = False
     status: str = "not evaluated"
+    boundable: bool | None = None
 
     @property
     def kind(self) -> str:
@@ -329,7 +350,8 @@ class Selector:
     """Greedy benefit-per-byte selection with lazy re-evaluation (see the module docstring)."""
 
     def __init__(self, items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
-                 candidates: list[IndexDef], writes: list[Item] | None = None, deadline: float | None = None):
+                 candidates: list[IndexDef], writes: list[Item] | None = None, deadline: float | None = None,
+                 shared: dict | None = None):
         self.items = [it for it in items if it.sid is not None and it.base is not None]
         self.oracle = oracle
         self.options = options
@@ -344,10 +366,20 @@ class Selector:
         self.changed: dict[int, int] = {it.position: 0 for it in self.items}
         self.version = 0
         self.by_table: dict[TableName, list[Item]] = {}
+        self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
+        self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         for it in self.items:
             for t in it.tables:
                 self.by_table.setdefault(t, []).append(it)
-        self._affected: dict[IndexDef, list[Item]] = {}
+                read = it.analysis.referenced.get(t, set())
+                if read and len(read) <= options.max_width:
+                    self.narrow.setdefault(t, []).append(it)
+            for t, cols in it.indexable.items():
+                for c in cols:
+                    self.by_leading.setdefault((t, c), []).append(it)
+        shared = shared if shared is not None else {}
+        self._affected: dict[IndexDef, list[Item]] = shared.setdefault("affected", {})
+        self._affected_pos: dict[IndexDef, set[int]] = shared.setdefault("affected_pos", {})
         self.moves: dict[tuple[IndexDef | None, IndexDef], Move] = {}
         self.heap: list[tuple[float, int, int]] = []
         self._seq = itertools.count()
@@ -362,14 +394,27 @@ class Selector:
 
     # -- costs --------------------------------------------------------------------------------------
     def affected(self, ix: IndexDef) -> list[Item]:
+        """Statements `ix` is relevant to (see Item.relevant), in workload order."""
         got = self._affected.get(ix)
         if got is None:
-            got = [it for it in self.by_table.get(ix.table_key, []) if it.relevant(ix)]
+            t = ix.table_key
+            pool = {it.position: it for it in self.by_leading.get((t, ix.columns[0]), [])}
+            pool.update((it.position, it) for it in self.narrow.get(t, []))
+            got = [pool[p] for p in sorted(pool) if pool[p].relevant(ix)]
             self._affected[ix] = got
+            self._affected_pos[ix] = {it.position for it in got}
         return got
 
     def relevant_set(self, it: Item, config) -> frozenset[IndexDef]:
-        return frozenset(ix for ix in config if ix.table_key in it.analysis.referenced and it.relevant(ix))
+        out = []
+        for ix in config:
+            pos = self._affected_pos.get(ix)
+            if pos is None:
+                self.affected(ix)
+                pos = self._affected_pos[ix]
+            if it.position in pos:
+                out.append(ix)
+        return frozenset(out)
 
     def size(self, ix: IndexDef) -> int:
         s = self.oracle.size(ix)
@@ -525,8 +570,12 @@ class Selector:
     def _boundable(self, move: Move, items: list[Item] | None = None) -> bool:
         """Whether the statements' floors bound this move: its index was among their own
         candidates when the floors were costed (else it might beat them, e.g. a covering index)."""
-        items = self._move_items(move) if items is None else items
-        return all(move.new in it.seed for it in items if it.seed) and any(it.seed for it in items)
+        if items is None:
+            if move.boundable is None:
+                got = self._move_items(move)
+                move.boundable = bool(got) and all(_floor_bounds(it, move.new) for it in got)
+            return move.boundable
+        return bool(items) and all(_floor_bounds(it, move.new) for it in items)
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
@@ -552,6 +601,7 @@ class Selector:
         move.benefit = gain
         move.ratio = gain / max(move.delta_size, PAGE)
         move.exact = False
+        move.version = self.version
         self._push(move)
         return True
 
@@ -684,19 +734,28 @@ class Selector:
                     best, best_key = (x, narrower), key
         return best
 
-    def _promising(self, best: list[IndexDef]) -> list[Move]:
+    def _promising(self, best: list[IndexDef], until: float) -> list[Move]:
         """Moves the greedy left out, best *current* benefit first: stored benefits are upper
-        bounds from older configurations, so the top ones are re-costed until the top is fresh."""
+        bounds from older configurations, so the top ones are re-bounded, then re-costed, until
+        the top is fresh."""
         heap = [(-m.benefit, m.seq) for m in self.moves.values()
                 if m.new not in best and (m.old is None or m.old in best) and m.benefit > 0]
         heapq.heapify(heap)
         out: list[Move] = []
+        bounded: set[int] = set()
         fresh: set[int] = set()
-        while heap and len(out) < REFINE_FORCED:
+        bar = max(self.options.min_improvement, FLOOR_EPSILON)
+        while heap and len(out) < REFINE_FORCED and time.perf_counter() < until:
             _neg, seq = heapq.heappop(heap)
             move = self._move_by_seq[seq]
             if seq in fresh:
                 out.append(move)
+                continue
+            if seq not in bounded and self._boundable(move):
+                bounded.add(seq)
+                gain, rel = self.bound(move)
+                if gain > 1e-9 and rel >= bar:
+                    heapq.heappush(heap, (-gain, seq))
                 continue
             self.evaluate(move)
             fresh.add(seq)
@@ -710,7 +769,8 @@ class Selector:
         chosen indexes that lose least per byte), then each chosen index dropped, weakest first."""
         self.set_config(best)
         budget = self.options.budget_bytes
-        for m in self._promising(best):
+        constrained = budget is not None or self.options.max_indexes is not None
+        for m in self._promising(best, until) if constrained else []:
             if time.perf_counter() >= until:
                 return
             start = [x for x in best if x != m.old] + [m.new]
@@ -728,6 +788,8 @@ class Selector:
             self.set_config(best)
             if fits:
                 yield start, set()
+        if time.perf_counter() >= until:
+            return
         ranked = sorted(best, key=lambda ix: (self.marginal(ix)[0] / max(self.size(ix), PAGE), ix.sort_key()))
         for ix in ranked:
             yield [x for x in best if x != ix], {ix}
@@ -751,10 +813,15 @@ class Selector:
                                    else "--max-indexes reached")
                     continue
                 if self._stale(move):
-                    if not move.exact and self._boundable(move):
+                    if not move.exact and self._boundable(move) and move.version < self.version:
                         gain, rel = self.bound(move)
+                        move.version = self.version
                         if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
                             move.status = "no benefit" if gain <= 1e-9 else "below --min-improvement"
+                            continue
+                        move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
+                        if self.heap and move.ratio < -self.heap[0][0]:
+                            self._push(move)   # its bound no longer leads: cost it only if it comes back
                             continue
                     self.evaluate(move)
                     if self.admissible(move):
@@ -775,7 +842,7 @@ class Selector:
         for move in self.moves.values():
             if not self._valid(move) or not self._fits(move) or not self._stale(move):
                 continue
-            if not move.exact and self._boundable(move):
+            if self._boundable(move):
                 pushed = self._consider(move) or pushed
                 continue
             self.evaluate(move)
@@ -851,8 +918,9 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
     singles = [ix for ix in candidates if len(ix.columns) == 1 and not ix.where]
     variants = [candidates] + ([singles] if singles and len(singles) < len(candidates) else [])
     best: Selector | None = None
+    shared: dict = {}
     for cands in variants:
-        sel = Selector(items, oracle, options, catalog, cands, writes=writes, deadline=deadline)
+        sel = Selector(items, oracle, options, catalog, cands, writes=writes, deadline=deadline, shared=shared)
         sel.run()
         if best is None or sel.total_cost() < best.total_cost() - 1e-9:
             best = sel
