@@ -50,6 +50,7 @@ if TYPE_CHECKING:
 PAGE = 8192
 INDEX_ENTRY_COST = 1.0          # planner cost units to maintain one index entry (write-cost term)
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
+VARIANT_MAX_STATEMENTS = 500   # above this many statements the greedy runs once (no Extend-start variant)
 SEED_BATCH = 200                # hypothetical indexes present at once while costing the floors
 FLOOR_EPSILON = 1e-3            # moves that cannot save 0.1 % of any statement are not costed
 REFINE_FORCED = 20              # candidates the "force" neighbourhood of the local search tries
@@ -380,6 +381,7 @@ class Selector:
         shared = shared if shared is not None else {}
         self._affected: dict[IndexDef, list[Item]] = shared.setdefault("affected", {})
         self._affected_pos: dict[IndexDef, set[int]] = shared.setdefault("affected_pos", {})
+        self._bounds: dict[tuple[int, IndexDef], bool] = shared.setdefault("bounds", {})
         self.moves: dict[tuple[IndexDef | None, IndexDef], Move] = {}
         self.heap: list[tuple[float, int, int]] = []
         self._seq = itertools.count()
@@ -558,7 +560,7 @@ class Selector:
             move = self._register(wider, ix)
             if move is None:
                 continue
-            if self._boundable(move, primary):
+            if self._boundable(move):
                 self._consider(move)
                 continue
             self.evaluate(move, primary)   # screening estimate on the statements it can change
@@ -573,9 +575,16 @@ class Selector:
         if items is None:
             if move.boundable is None:
                 got = self._move_items(move)
-                move.boundable = bool(got) and all(_floor_bounds(it, move.new) for it in got)
+                move.boundable = bool(got) and all(self._floor_bounds(it, move.new) for it in got)
             return move.boundable
-        return bool(items) and all(_floor_bounds(it, move.new) for it in items)
+        return bool(items) and all(self._floor_bounds(it, move.new) for it in items)
+
+    def _floor_bounds(self, it: Item, ix: IndexDef) -> bool:
+        key = (it.position, ix)
+        got = self._bounds.get(key)
+        if got is None:
+            got = self._bounds[key] = _floor_bounds(it, ix)
+        return got
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
@@ -916,7 +925,8 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
     start, where multi-column indexes grow by widening) — keep the cheaper result, then refine it.
     Both runs share the oracle's cost cache, so the second costs little."""
     singles = [ix for ix in candidates if len(ix.columns) == 1 and not ix.where]
-    variants = [candidates] + ([singles] if singles and len(singles) < len(candidates) else [])
+    variants = [candidates] + ([singles] if singles and len(singles) < len(candidates)
+                               and len(items) <= VARIANT_MAX_STATEMENTS else [])
     best: Selector | None = None
     shared: dict = {}
     for cands in variants:
@@ -1073,7 +1083,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     catalog = collect_catalog(conn, names)
     items = build_items(statements, catalog)
     usable = [it for it in items if it.skip is None]
-    say(f"{len(usable)} of {len(items)} statements analysable")
+    say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
     if not options.whatif:
         _weights(usable, "calls")
         chosen = heuristic_selection(usable, catalog, options)
@@ -1103,13 +1113,16 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         writers = [it for it in usable if it.analysis.kind in ("INSERT", "UPDATE", "DELETE")
                    and it.analysis.target is not None]
         candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
-        say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes")
+        say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
+            f"({time.perf_counter() - t0:.1f} s)")
         seed_floors(readers, whatif)
         whatif.prepare_sizes(candidates)
         candidates = [ix for ix in candidates if ix not in whatif.failed]
+        say(f"best cost per statement with its own candidates known ({time.perf_counter() - t0:.1f} s)")
         deadline = (time.perf_counter() + deadline_s) if deadline_s else None
         selector = select(readers, whatif, options, catalog, candidates, writers, deadline, started=t0)
         config = list(selector.config)
+        say(f"{len(config)} indexes selected after {whatif.stats.explains} EXPLAINs ({time.perf_counter() - t0:.1f} s)")
         # verification: the whole recommended set, every statement, exact costs and plans
         for it in usable:
             on_tables = frozenset(ix for ix in config if ix.table_key in set(it.tables))

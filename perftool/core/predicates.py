@@ -69,6 +69,7 @@ class Access:
     like_prefix: set[str] = field(default_factory=set)
     constants: list[Constant] = field(default_factory=list)
     limit: bool = False
+    either: list[str] = field(default_factory=list)    # filtered in one OR branch only (BitmapOr)
 
     def add(self, kind: str, column: str) -> None:
         target = {EQUALITY: self.equality, RANGE: self.range, JOIN: self.join}[kind]
@@ -88,7 +89,7 @@ class Access:
     def indexable(self) -> list[str]:
         """Every column an index on this access could serve (filters, order, group)."""
         out = self.filter_columns
-        for c in [*(c for c, _ in self.order), *self.group]:
+        for c in [*(c for c, _ in self.order), *self.group, *self.either]:
             if c not in out:
                 out.append(c)
         return out
@@ -136,7 +137,7 @@ def _parse(text: str):
     tree = parse(text)
     if tree is None:
         return None, "could not be parsed as a single PostgreSQL statement"
-    return tree, None
+    return tree.copy(), None   # parse() is cached and shared: the analysis rewrites its own copy
 
 
 def _normalize(tree):
@@ -685,6 +686,8 @@ class _Walker:
                 self._classify(scope, c, facts)
             kinds: dict[tuple[int, str], tuple[Access, str]] = {}
             for f in facts:
+                if f[0] == "like":
+                    f[1].like_prefix.add(f[2])   # pattern opclass for the branch's own index
                 if f[0] in ("const", "like"):
                     continue
                 acc, kind, col = f
@@ -695,6 +698,10 @@ class _Walker:
         shared = set(per_branch[0])
         for kinds in per_branch[1:]:
             shared &= set(kinds)
+        for kinds in per_branch:   # the rest: one index per branch can still serve it as a BitmapOr
+            for key, (acc, _kind) in sorted(kinds.items(), key=lambda kv: kv[0][1]):
+                if key not in shared and key[1] not in acc.either:
+                    acc.either.append(key[1])
         for key in sorted(shared, key=lambda k: k[1]):
             acc = per_branch[0][key][0]
             kind = max((kinds[key][1] for kinds in per_branch), key=lambda k: _STRENGTH[k])

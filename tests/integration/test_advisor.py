@@ -1,0 +1,284 @@
+"""The index advisor on a real server with HypoPG: one small schema per feature, its statements, and
+the index we expect (issue 5, "Tests"). Library calls; the CLI is covered in tests/cli/test_recommend_cli.py."""
+
+from __future__ import annotations
+
+import re
+
+import psycopg
+import pytest
+
+from perftool.core.advisor import AdvisorOptions, advise, recommend_report
+from perftool.core.connect import connect
+from perftool.core.workload_sources import WorkloadStatement
+
+
+def setup(dsn: str, *statements: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for s in statements:
+            conn.execute(s)
+        conn.execute("VACUUM ANALYZE")
+
+
+def recommend(dsn: str, *queries: str, **options) -> dict:
+    """The JSON document of `perftool indexes recommend --query …` (minus timings)."""
+    doc = recommend_report(dsn, {"queries": list(queries)}, AdvisorOptions(**options)).as_dict()
+    return doc
+
+
+def keys(doc: dict) -> list[tuple[str, list[str]]]:
+    """(table, columns) of every recommendation, in report order."""
+    return [(r["table"], r["columns"]) for r in doc["recommendations"]]
+
+
+USERS = (
+    "CREATE TABLE users (id bigint PRIMARY KEY, email text NOT NULL, name text, country text, "
+    "created_at timestamptz NOT NULL, deleted_at timestamptz)",
+    "INSERT INTO users SELECT g, 'user' || g || '@example.com', 'name ' || g, "
+    "(ARRAY['de','fr','us','uk','jp'])[1 + g % 5], timestamptz '2026-01-01' + g * interval '1 minute', "
+    "CASE WHEN g % 50 = 0 THEN now() END FROM generate_series(1, 50000) g",
+)
+EVENTS = (
+    "CREATE TABLE events (id bigint PRIMARY KEY, user_id bigint NOT NULL, kind text NOT NULL, "
+    "created_at timestamptz NOT NULL, payload text)",
+    "INSERT INTO events SELECT g, 1 + g % 2000, (ARRAY['click','view','buy'])[1 + g % 3], "
+    "timestamptz '2026-01-01' + g * interval '10 seconds', repeat('x', 40) FROM generate_series(1, 100000) g",
+)
+
+
+def test_equality(fresh_db):
+    setup(fresh_db, *USERS)
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE email = 'user42@example.com'")
+    assert keys(doc) == [("public.users", ["email"])]
+    rec = doc["recommendations"][0]
+    assert re.fullmatch(r'CREATE INDEX CONCURRENTLY "users_email\w*" ON "public"\."users" USING btree \("email"\);',
+                        rec["definition"]), rec["definition"]
+    assert rec["size_bytes"] > 0
+    st = rec["statements"][0]
+    assert st["cost_after"] < st["cost_before"] / 10
+    assert doc["workload"]["cost_after"] < doc["workload"]["cost_before"]
+    # the per-statement savings bar: an index must cut some statement's cost by that fraction
+    saved = 1 - st["cost_after"] / st["cost_before"]
+    bar = min(0.999, saved + (1 - saved) / 2)
+    assert recommend(fresh_db, "SELECT * FROM users WHERE email = 'user42@example.com'",
+                     min_improvement=bar)["recommendations"] == []
+
+
+def test_range(fresh_db):
+    setup(fresh_db, *EVENTS)
+    doc = recommend(fresh_db, "SELECT * FROM events WHERE created_at >= '2026-01-02' AND created_at < '2026-01-02 02:00'")
+    assert keys(doc) == [("public.events", ["created_at"])]
+
+
+def test_equality_columns_come_before_the_range_column(fresh_db):
+    setup(fresh_db, *EVENTS)
+    doc = recommend(fresh_db, "SELECT * FROM events WHERE created_at > '2026-01-05' AND user_id = 17")
+    assert keys(doc)[0] == ("public.events", ["user_id", "created_at"])
+
+
+def test_in_list_and_like_prefix(fresh_db):
+    setup(fresh_db, *USERS)
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE id IN (1, 2, 3) OR email LIKE 'user4242%'")
+    # id is the primary key already; the LIKE prefix needs a pattern-ops index in a non-C collation
+    # or a plain one in C: either way the index is on email
+    assert [c for _t, c in keys(doc)] == [["email"]]
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE country IN ('de', 'fr') AND email = $1")
+    assert keys(doc)[0][1][0] == "email"
+
+
+def test_order_by_limit(fresh_db):
+    setup(fresh_db, *EVENTS)
+    doc = recommend(fresh_db, "SELECT * FROM events ORDER BY created_at DESC LIMIT 20")
+    assert keys(doc) == [("public.events", ["created_at"])]
+    doc = recommend(fresh_db, "SELECT * FROM events WHERE user_id = 5 ORDER BY created_at DESC LIMIT 20")
+    assert keys(doc)[0] == ("public.events", ["user_id", "created_at"])
+
+
+def test_mixed_sort_directions_make_a_desc_column(fresh_db):
+    setup(fresh_db, *EVENTS)
+    doc = recommend(fresh_db, "SELECT id, user_id FROM events ORDER BY user_id, created_at DESC LIMIT 10")
+    rec = doc["recommendations"][0]
+    assert rec["columns"][:2] == ["user_id", "created_at"]
+    assert rec["descending"][:2] == [False, True]
+    assert '"created_at" DESC' in rec["definition"]
+
+
+def test_join_keys_through_aliases(fresh_db):
+    setup(fresh_db, *USERS, *EVENTS)
+    doc = recommend(fresh_db, "SELECT e.kind, count(*) FROM users AS u JOIN events e ON e.user_id = u.id "
+                              "WHERE u.email = 'user7@example.com' GROUP BY e.kind")
+    # leading columns from the join key and the filter; a second column may make the scan index-only
+    assert sorted((t, c[0]) for t, c in keys(doc)) == [("public.events", "user_id"), ("public.users", "email")]
+
+
+def test_cte_and_subquery(fresh_db):
+    setup(fresh_db, *USERS, *EVENTS)
+    doc = recommend(fresh_db, "WITH mine AS (SELECT * FROM events WHERE user_id = 7) "
+                              "SELECT m.kind, count(*) FROM mine m GROUP BY m.kind")
+    assert [(t, c[0]) for t, c in keys(doc)] == [("public.events", "user_id")]
+    doc = recommend(fresh_db, "SELECT * FROM (SELECT id AS uid, email AS mail FROM users) s "
+                              "WHERE s.mail = 'user9@example.com'")
+    assert keys(doc) == [("public.users", ["email"])]
+
+
+def test_view_resolves_to_its_base_table(fresh_db):
+    setup(fresh_db, *USERS, "CREATE VIEW active_users AS SELECT id, email, name FROM users WHERE deleted_at IS NULL")
+    doc = recommend(fresh_db, "SELECT name FROM active_users WHERE email = 'user11@example.com'")
+    assert [(t, c[:1]) for t, c in keys(doc)] == [("public.users", ["email"])]
+
+
+def test_quoted_mixed_case_and_schema_qualified_names(fresh_db):
+    setup(fresh_db,
+          'CREATE SCHEMA "Sales"',
+          'CREATE TABLE "Sales"."OrderLines" ("LineId" bigint PRIMARY KEY, "OrderRef" bigint NOT NULL, qty int)',
+          'INSERT INTO "Sales"."OrderLines" SELECT g, g / 4, g % 9 FROM generate_series(1, 60000) g')
+    doc = recommend(fresh_db, 'SELECT qty FROM "Sales"."OrderLines" ol WHERE ol."OrderRef" = 1234')
+    assert keys(doc)[0] == ("Sales.OrderLines", ["OrderRef"])
+    definition = doc["recommendations"][0]["definition"]
+    assert '"Sales"."OrderLines"' in definition and '"OrderRef"' in definition
+    with psycopg.connect(fresh_db, autocommit=True) as conn:   # the statement really runs
+        conn.execute(definition.rstrip(";").split(";")[0])
+        got = conn.execute("SELECT indexdef FROM pg_indexes WHERE schemaname = 'Sales' AND indexdef LIKE '%OrderRef%'")
+        assert got.fetchone() is not None
+
+
+def test_dollar_parameters_are_costed_with_generic_plans(fresh_db):
+    setup(fresh_db, *USERS, *EVENTS)
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE email = $1",
+                    "SELECT * FROM events WHERE user_id = $1 AND created_at > $2 ORDER BY created_at LIMIT $3")
+    assert sorted(keys(doc)) == [("public.events", ["user_id", "created_at"]), ("public.users", ["email"])]
+    assert doc["skipped"] == []
+
+
+def test_include_columns_make_the_scan_index_only(fresh_db):
+    setup(fresh_db, *EVENTS)
+    doc = recommend(fresh_db, "SELECT sum(id) FROM events WHERE user_id = $1 AND kind = 'buy'")
+    rec = doc["recommendations"][0]
+    assert rec["columns"][0] == "user_id"
+    assert "id" in rec["columns"] + rec["include"]          # every column read is in the index
+    doc = recommend(fresh_db, "SELECT user_id, count(*) FROM events GROUP BY user_id ORDER BY user_id LIMIT 10")
+    assert keys(doc) == [("public.events", ["user_id"])]    # GROUP BY served by an ordered index-only scan
+
+
+def test_update_and_delete_where(fresh_db):
+    setup(fresh_db, *USERS, *EVENTS)
+    doc = recommend(fresh_db, "UPDATE users SET name = 'x' WHERE email = 'user5@example.com'",
+                    "DELETE FROM events WHERE user_id = 42")
+    assert sorted(keys(doc)) == [("public.events", ["user_id"]), ("public.users", ["email"])]
+
+
+def test_already_indexed_column_is_not_proposed(fresh_db):
+    setup(fresh_db, *USERS, "CREATE INDEX users_email_lower ON users (email, name)")
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE email = 'user3@example.com'", explain_choice=True)
+    assert doc["recommendations"] == []
+    covered = [r for r in doc["runner_ups"] if "already covered" in r["reason"]]
+    assert covered and "users_email_lower" in covered[0]["reason"]
+
+
+def test_partitioned_table_gets_the_three_step_definition(fresh_db):
+    setup(fresh_db,
+          "CREATE TABLE readings (sensor_id int NOT NULL, ts timestamptz NOT NULL, v float8) PARTITION BY RANGE (ts)",
+          "CREATE TABLE readings_2026_01 PARTITION OF readings FOR VALUES FROM ('2026-01-01') TO ('2026-02-01')",
+          "CREATE TABLE readings_2026_02 PARTITION OF readings FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')",
+          "INSERT INTO readings SELECT g % 500, timestamptz '2026-01-01' + g * interval '30 seconds', g "
+          "FROM generate_series(1, 150000) g")
+    doc = recommend(fresh_db, "SELECT avg(v) FROM readings WHERE sensor_id = 42")
+    assert keys(doc) == [("public.readings", ["sensor_id"])]
+    lines = doc["recommendations"][0]["definition"].splitlines()
+    assert "ON ONLY" in lines[0] and "CONCURRENTLY" not in lines[0]
+    assert sum("CONCURRENTLY" in ln for ln in lines) == 2
+    assert sum("ATTACH PARTITION" in ln for ln in lines) == 2
+    with psycopg.connect(fresh_db, autocommit=True) as conn:   # the three steps really run, in order
+        for ln in lines:
+            conn.execute(ln)
+        valid = conn.execute("SELECT bool_and(indisvalid) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid "
+                             "WHERE c.relname LIKE '%sensor_id%'").fetchone()[0]
+        assert valid is True
+
+
+def test_missing_table_is_skipped_with_its_reason(fresh_db):
+    setup(fresh_db, *USERS)
+    doc = recommend(fresh_db, "SELECT * FROM no_such_table WHERE x = 1",
+                    "SELECT * FROM users WHERE email = 'user1@example.com'", "VACUUM users")
+    assert keys(doc) == [("public.users", ["email"])]
+    reasons = {s["query"]: s["reason"] for s in doc["skipped"]}
+    assert "no_such_table" in reasons["SELECT * FROM no_such_table WHERE x = 1"]
+    assert "utility" in reasons["VACUUM users"]
+    assert doc["workload"]["skipped"] == 2 and doc["workload"]["analysed"] == 1
+    assert any(f["code"] == "A102" for f in doc["findings"])
+
+
+def test_partial_index_for_a_constant_on_a_rare_value(fresh_db):
+    setup(fresh_db,
+          "CREATE TABLE jobs (id bigint PRIMARY KEY, status text NOT NULL, due date NOT NULL, notes text)",
+          "INSERT INTO jobs SELECT g, CASE WHEN g % 100 = 0 THEN 'active' WHEN g % 2 = 0 THEN 'done' ELSE 'archived' END, "
+          "date '2026-01-01' + g % 365, repeat('n', 50) FROM generate_series(1, 100000) g")
+    doc = recommend(fresh_db, "SELECT id, due FROM jobs WHERE status = 'active' ORDER BY due LIMIT 50")
+    rec = doc["recommendations"][0]
+    assert rec["table"] == "public.jobs"
+    # either a partial index on the rare value, or status leading: both serve the statement
+    assert rec["where"] == "status = 'active'" or rec["columns"][0] == "status"
+    if rec["where"]:
+        assert "WHERE" in rec["definition"] and "'active'" in rec["definition"]
+
+
+def test_budget_and_max_indexes_are_honoured(fresh_db):
+    setup(fresh_db, *USERS, *EVENTS)
+    queries = ("SELECT * FROM users WHERE email = 'user8@example.com'",
+               "SELECT * FROM events WHERE user_id = 9",
+               "SELECT * FROM events WHERE created_at BETWEEN '2026-01-03' AND '2026-01-03 01:00'")
+    full = recommend(fresh_db, *queries)
+    assert len(full["recommendations"]) == 3
+    sizes = sorted(r["size_bytes"] for r in full["recommendations"])
+    budget = sizes[0] + sizes[1]                                 # room for two of the three, at most
+    doc = recommend(fresh_db, *queries, budget_bytes=budget)
+    assert 1 <= len(doc["recommendations"]) <= 2
+    assert doc["workload"]["recommended_bytes"] <= budget
+    assert recommend(fresh_db, *queries, budget_bytes=1024)["recommendations"] == []
+    assert len(recommend(fresh_db, *queries, max_indexes=1)["recommendations"]) == 1
+
+
+def test_output_is_deterministic(fresh_db):
+    setup(fresh_db, *USERS, *EVENTS)
+    queries = ["SELECT * FROM users WHERE email = $1", "SELECT * FROM users WHERE country = $1 AND created_at > $2",
+               "SELECT * FROM events WHERE user_id = $1 ORDER BY created_at DESC LIMIT 10",
+               "SELECT kind, count(*) FROM events WHERE created_at > $1 GROUP BY kind",
+               "SELECT u.name FROM users u JOIN events e ON e.user_id = u.id WHERE e.kind = 'buy' AND u.country = 'jp'"]
+
+    def stable(doc):
+        return [(r["definition"], r["size_bytes"], r["benefit"]) for r in doc["recommendations"]], \
+            doc["workload"]["cost_after"]
+
+    first = stable(recommend(fresh_db, *queries))
+    assert first[0]
+    assert stable(recommend(fresh_db, *queries)) == first
+    assert stable(recommend(fresh_db, *reversed(queries))) == first   # nor does the input order matter
+
+
+def test_write_cost_keeps_indexes_off_write_heavy_tables(fresh_db):
+    setup(fresh_db, *EVENTS)
+    read = WorkloadStatement(text="SELECT * FROM events WHERE kind = 'buy' AND user_id = $1", calls=1)
+    write = WorkloadStatement(text="INSERT INTO events (id, user_id, kind, created_at) VALUES ($1, $2, $3, $4)",
+                              calls=5_000_000)
+    with connect(fresh_db) as conn:
+        alone = advise(conn, [read], AdvisorOptions())
+        busy = advise(conn, [read, write], AdvisorOptions())
+    assert [r.index.columns[0] for r in alone.recommendations] == ["user_id"]
+    assert busy.recommendations == []
+
+
+def test_without_hypopg_the_heuristic_is_labelled(fresh_db):
+    setup(fresh_db, *USERS)
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE email = 'x'", whatif=False)
+    assert keys(doc) == [("public.users", ["email"])]
+    assert doc["workload"]["verified"] is False and doc["recommendations"][0]["verified"] is False
+    assert any(f["code"] == "A103" for f in doc["findings"])
+
+
+@pytest.mark.parametrize("width", [1, 2])
+def test_max_width(fresh_db, width):
+    setup(fresh_db, *EVENTS)
+    doc = recommend(fresh_db, "SELECT id FROM events WHERE user_id = 5 AND kind = 'buy' AND created_at > '2026-01-04'",
+                    max_width=width)
+    recs = doc["recommendations"]
+    assert recs and all(len(r["columns"]) + len(r["include"]) <= width for r in recs)
