@@ -51,8 +51,10 @@ PAGE = 8192
 INDEX_ENTRY_COST = 1.0          # planner cost units to maintain one index entry (write-cost term)
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
 VARIANT_MAX_STATEMENTS = 500   # above this many statements the greedy runs once (no Extend-start variant)
+VERIFY_MAX_STATEMENTS = 1000    # up to this many statements the final costs are planned afresh with every index
 SEED_BATCH = 200                # hypothetical indexes present at once while costing the floors
 FLOOR_EPSILON = 1e-3            # moves that cannot save 0.1 % of any statement are not costed
+NEAR_TIE = 0.002                # a freshly costed move within 0.2 % of the best bound is taken at once
 REFINE_FORCED = 20              # candidates the "force" neighbourhood of the local search tries
 MAX_EQUALITY_PERMUTED = 5       # beyond this many equality columns only their written order is tried
 WEIGHTS = ("calls", "total_time")
@@ -125,6 +127,7 @@ class Item:
     written_rows: float = 0.0
     used: frozenset[IndexDef] = frozenset()
     seed: frozenset[IndexDef] = frozenset()     # its own candidates
+    seed_keys: frozenset | None = None           # (key columns, predicate) of its seeds without INCLUDE
     floor: float | None = None                   # its cost with all of them (and the other seeds of its batch)
     indexable: dict[TableName, set[str]] = field(default_factory=dict)
     constants: dict[TableName, set[Constant]] = field(default_factory=dict)
@@ -161,15 +164,19 @@ def _floor_bounds(it: Item, ix: IndexDef) -> bool:
     if ix in it.seed:
         return True
     t = ix.table_key
-    usable = it.indexable.get(t, set())
-    read = it.analysis.referenced.get(t, set())
+    usable = it.indexable.get(t, ())
+    cols = ix.columns
     k = 0
-    while k < len(ix.columns) and ix.columns[k] in usable:
+    while k < len(cols) and cols[k] in usable:
         k += 1
-    if k == 0 or (read and read <= set(ix.columns) | set(ix.include)):
-        return False  # nothing usable, or an index-only scan the floor did not see
-    prefix = ix.columns[:k]
-    return any(s.columns == prefix and not s.include and s.where == ix.where for s in it.seed)
+    if k == 0:
+        return False  # nothing usable
+    read = it.analysis.referenced.get(t)
+    if read and len(read) <= len(cols) + len(ix.include) and read <= set(cols) | set(ix.include):
+        return False  # an index-only scan the floor did not see
+    if it.seed_keys is None:
+        it.seed_keys = frozenset((s.columns, s.where) for s in it.seed if not s.include)
+    return (cols[:k], ix.where) in it.seed_keys
 
 
 def _opclass(table: TableInfo, catalog: Catalog, access: Access, column: str) -> str:
@@ -308,7 +315,7 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
                         continue
                     seen[ix] = None
                 own.append(ix)
-        it.seed = frozenset(own)
+        it.seed, it.seed_keys = frozenset(own), None
     return list(seen), covered
 
 
@@ -334,6 +341,8 @@ class Move:
     exact: bool = False
     status: str = "not evaluated"
     boundable: bool | None = None
+    contrib: dict[int, tuple[float, float]] | None = None   # last exact costing: position → (weighted saving, relative)
+    contrib_version: int = -1
 
     @property
     def kind(self) -> str:
@@ -393,6 +402,8 @@ class Selector:
         self.refinements = 0
         self.banned: set[IndexDef] = set()
         self._penalties: dict[IndexDef, float] = {}
+        self._chosen_key: tuple | None = None
+        self._chosen_val: tuple[set[IndexDef], int] = (set(), 0)
 
     # -- costs --------------------------------------------------------------------------------------
     def affected(self, ix: IndexDef) -> list[Item]:
@@ -444,15 +455,23 @@ class Selector:
         return sum(it.weight * self.cur[it.position] for it in self.items)
 
     # -- moves --------------------------------------------------------------------------------------
+    def _chosen(self) -> tuple[set[IndexDef], int]:
+        """The configuration as a set, and its size in bytes (recomputed only when it changed)."""
+        key = (self.version, id(self.config), len(self.config))
+        if self._chosen_key != key:
+            self._chosen_key = key
+            self._chosen_val = (set(self.config), sum(self.size(ix) for ix in self.config))
+        return self._chosen_val
+
     def _fits(self, move: Move) -> bool:
-        if move.old is not None and move.old not in self.config:
+        chosen, used = self._chosen()
+        if move.old is not None and move.old not in chosen:
             return False
-        if move.new in self.config:
+        if move.new in chosen:
             return False
         if move.old is None and self.options.max_indexes is not None and len(self.config) >= self.options.max_indexes:
             return False
         if self.options.budget_bytes is not None:
-            used = sum(self.size(ix) for ix in self.config)
             if used + move.delta_size > self.options.budget_bytes:
                 return False
         return True
@@ -478,6 +497,7 @@ class Selector:
         items = self._move_items(move) if items is None else items
         new_config = [ix for ix in self.config if ix != move.old] + [move.new]
         benefit, best_rel = 0.0, 0.0
+        contrib: dict[int, tuple[float, float]] = {}
         for it in items:
             c = self.oracle.cost(it.sid, self.relevant_set(it, new_config))
             self.evaluations += 1
@@ -488,8 +508,11 @@ class Selector:
             cur = self.cur[it.position]
             d = cur - c
             benefit += it.weight * d
-            if cur > 0:
-                best_rel = max(best_rel, d / cur)
+            rel = d / cur if cur > 0 else 0.0
+            best_rel = max(best_rel, rel)
+            contrib[it.position] = (it.weight * d, rel)
+        if exact:
+            move.contrib, move.contrib_version = contrib, self.version
         benefit -= self.penalty(move.new) - self.penalty(move.old)
         move.delta_size = self.size(move.new) - (self.size(move.old) if move.old is not None else 0)
         move.benefit = benefit
@@ -597,6 +620,25 @@ class Selector:
                     rel = max(rel, (cur - low) / cur)
         return gain - (self.penalty(move.new) - self.penalty(move.old)), rel
 
+    def refined_bound(self, move: Move) -> tuple[float, float]:
+        """An upper bound of a move's benefit now, from its last exact costing: statements whose
+        index set has not changed since keep their exact saving; the others can save at most
+        their current cost down to their floor (or to zero when the floor does not bound it)."""
+        assert move.contrib is not None
+        gain, rel = 0.0, 0.0
+        for it in self._move_items(move):
+            p = it.position
+            if self.changed[p] <= move.contrib_version:
+                d, r = move.contrib.get(p, (0.0, 0.0))
+            else:
+                cur = self.cur[p]
+                low = self.floor[p] if self._floor_bounds(it, move.new) else 0.0
+                d = it.weight * max(cur - low, 0.0)
+                r = (cur - low) / cur if cur > 0 else 0.0
+            gain += d
+            rel = max(rel, r)
+        return gain - (self.penalty(move.new) - self.penalty(move.old)), rel
+
     def _consider(self, move: Move) -> bool:
         """Queue a move by its bound, without costing it (it is costed when it reaches the top);
         a move whose bound cannot pass the --min-improvement bar is set aside."""
@@ -644,8 +686,8 @@ class Selector:
             self._requeue()
 
     def _valid(self, move: Move) -> bool:
-        return (move.old is None or move.old in self.config) and move.new not in self.config \
-            and move.new not in self.banned
+        chosen, _used = self._chosen()
+        return (move.old is None or move.old in chosen) and move.new not in chosen and move.new not in self.banned
 
     def _requeue(self) -> None:
         self.heap = []
@@ -822,8 +864,11 @@ class Selector:
                                    else "--max-indexes reached")
                     continue
                 if self._stale(move):
-                    if not move.exact and self._boundable(move) and move.version < self.version:
-                        gain, rel = self.bound(move)
+                    rebound = move.version < self.version and (move.contrib is not None or
+                                                               (not move.exact and self._boundable(move)))
+                    if rebound:
+                        gain, rel = self.refined_bound(move) if move.contrib is not None else self.bound(move)
+                        move.exact = False
                         move.version = self.version
                         if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
                             move.status = "no benefit" if gain <= 1e-9 else "below --min-improvement"
@@ -833,11 +878,12 @@ class Selector:
                             self._push(move)   # its bound no longer leads: cost it only if it comes back
                             continue
                     self.evaluate(move)
-                    if self.admissible(move):
-                        self._push(move)
-                    else:
+                    if not self.admissible(move):
                         move.status = "no benefit" if move.benefit <= 1e-9 else "below --min-improvement"
-                    continue
+                        continue
+                    if self.heap and move.ratio < (1 - NEAR_TIE) * -self.heap[0][0]:
+                        self._push(move)
+                        continue
                 if not self.admissible(move):
                     continue
                 self._apply(move)
@@ -850,6 +896,14 @@ class Selector:
         pushed = False
         for move in self.moves.values():
             if not self._valid(move) or not self._fits(move) or not self._stale(move):
+                continue
+            if move.contrib is not None and move.version < self.version:
+                gain, rel = self.refined_bound(move)
+                move.exact, move.version = False, self.version
+                if gain > 1e-9 and rel >= max(self.options.min_improvement, FLOOR_EPSILON):
+                    move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
+                    self._push(move)
+                    pushed = True
                 continue
             if self._boundable(move):
                 pushed = self._consider(move) or pushed
@@ -1107,6 +1161,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
                 continue
             it.base = ex.cost
             it.written_rows = _written_rows(it, ex.rows)
+            whatif.relevance[it.sid] = it.relevant
         usable = [it for it in usable if it.skip is None]
         _weights(usable, options.weight)
         readers = [it for it in usable if it.analysis.accesses]
@@ -1123,10 +1178,14 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         selector = select(readers, whatif, options, catalog, candidates, writers, deadline, started=t0)
         config = list(selector.config)
         say(f"{len(config)} indexes selected after {whatif.stats.explains} EXPLAINs ({time.perf_counter() - t0:.1f} s)")
-        # verification: the whole recommended set, every statement, exact costs and plans
+        # verification: the whole recommended set, every statement, exact costs and plans (on very
+        # large workloads each statement with the recommended indexes it can use, mostly cached)
+        strict = len(usable) <= VERIFY_MAX_STATEMENTS
         for it in usable:
             on_tables = frozenset(ix for ix in config if ix.table_key in set(it.tables))
-            ex = whatif.explain(it.sid, on_tables)
+            if not strict:
+                on_tables = frozenset(ix for ix in on_tables if it.relevant(ix))
+            ex = whatif.explain(it.sid, on_tables, strict=strict)
             it.final = ex.cost if ex.cost is not None else it.base
             it.used = ex.used
         recs = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -34,12 +35,13 @@ if TYPE_CHECKING:
 
     from perftool.core.predicates import Constant
 
+KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
 _OPS = {"=": " = ", "IS NULL": " IS NULL", "IS NOT NULL": " IS NOT NULL"}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class IndexDef:
     """A (hypothetical or recommended) index. Hashable: the unit of the cost cache and the budget."""
 
@@ -67,6 +69,16 @@ class IndexDef:
 
     def __hash__(self) -> int:
         return self._hash  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        # the selection compares indexes millions of times: identity and hash first, fields last
+        if self is other:
+            return True
+        if not isinstance(other, IndexDef) or self._hash != other._hash:  # type: ignore[attr-defined]
+            return False
+        return (self.schema, self.table, self.columns, self.desc, self.include, self.where, self.opclasses,
+                self.method) == (other.schema, other.table, other.columns, other.desc, other.include, other.where,
+                                 other.opclasses, other.method)
 
     @property
     def table_key(self) -> TableName:
@@ -246,6 +258,10 @@ class WhatIf:
     _generic: bool = False
     _session_ready: bool = False
     failed: dict[IndexDef, str] = field(default_factory=dict)
+    # per statement: which indexes could change its plan (the advisor's relevance rule). Live
+    # hypothetical indexes it cannot use stay in place between EXPLAINs (up to KEEP_LIVE per
+    # table), which saves the drop/create round trips; strict costing ignores this.
+    relevance: dict[int, Callable[[IndexDef], bool]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self._generic = self.conn.info.server_version >= 160000
@@ -322,10 +338,16 @@ class WhatIf:
         if oids:
             execute(self.conn, "whatif_drop", {"oids": oids})
 
-    def ensure(self, indexes: frozenset[IndexDef], tables: frozenset[TableName]) -> None:
-        """Make the live hypothetical indexes on `tables` exactly `indexes`."""
+    def ensure(self, indexes: frozenset[IndexDef], tables: frozenset[TableName],
+               relevant: Callable[[IndexDef], bool] | None = None) -> None:
+        """Make the live hypothetical indexes on `tables` exactly `indexes` — or, given the
+        statement's `relevant` rule, those plus a few it cannot use."""
         self._session()
         extra = [ix for ix in self._live if ix.table_key in tables and ix not in indexes]
+        if relevant is not None and extra:
+            kept = [ix for ix in extra if not relevant(ix)]
+            if len(indexes) + len(kept) <= KEEP_LIVE * len(tables):
+                extra = [ix for ix in extra if relevant(ix)]
         self._drop(extra)
         missing = sorted((ix for ix in indexes if ix not in self._live and ix not in self.failed),
                          key=IndexDef.sort_key)
@@ -347,21 +369,22 @@ class WhatIf:
                 self._create(todo[i:i + 500])
 
     # -- costing ------------------------------------------------------------------------------------
-    def explain(self, sid: int, indexes: frozenset[IndexDef] = frozenset()) -> Explained:
-        """Cost of statement `sid` with exactly `indexes` on its tables (cached)."""
+    def explain(self, sid: int, indexes: frozenset[IndexDef] = frozenset(), strict: bool = False) -> Explained:
+        """Cost of statement `sid` with exactly `indexes` on its tables (cached; `strict`: planned
+        afresh with no other hypothetical index on its tables)."""
         key = (sid, indexes)
-        hit = self.cache.get(key)
+        hit = None if strict else self.cache.get(key)
         if hit is not None:
             self.stats.cache_hits += 1
             return hit
         st = self.statements[sid]
         usable = frozenset(ix for ix in indexes if ix not in self.failed)
         if usable != indexes:
-            result = self.explain(sid, usable)
+            result = self.explain(sid, usable, strict)
             self.cache[key] = result
             return result
         t0 = time.perf_counter()
-        self.ensure(indexes, st.tables)
+        self.ensure(indexes, st.tables, None if strict else self.relevance.get(sid))
         result = self._explain_text(st)
         self.stats.explains += 1
         self.stats.seconds += time.perf_counter() - t0
