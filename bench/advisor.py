@@ -4,9 +4,12 @@ TPC-H (queries 1–22 without 2, 17 and 20; max index width 2; budgets 100 MB, 2
 1 GB): for each budget the *relative workload cost* — the HypoPG-estimated cost of the workload
 with the recommended indexes divided by its cost with none — and the advisor's wall time, for
 
-- `perftool`: `indexes recommend` as shipped (partial indexes and INCLUDE columns allowed, both
-  counted in the width; `--min-improvement 0.10`), a fresh session and cache per budget;
-- `perftool plain`: key-column indexes only (what Extend can build), no per-statement bar;
+- `perftool`: `indexes recommend --max-width 2 --budget … --min-improvement 0` — like Extend, no
+  per-statement savings bar (Extend keeps any step that improves the workload by 0.3 %); partial
+  indexes and INCLUDE columns allowed, both counted in the width; a fresh session and cache per
+  budget. This is the column compared with the targets;
+- `default bar`: the same with the shipped `--min-improvement 0.10` (every index must cut some
+  statement's cost by 10 %): fewer marginal indexes, a little less saved;
 - `Extend (this run)`: the Extend algorithm re-implemented on the same costing and statistics
   (`bench/extend_baseline.py`), the baseline "in the same run" that DOMAIN.md asks for;
 - the published targets: Extend 93.7 / 68.3 / 58.2 / 51.4 % and Anytime (the best known)
@@ -54,13 +57,12 @@ def _statements():
     return [WorkloadStatement(text=text, source="file", origin=f"tpch q{n}") for n, text in queries(QUERIES).items()]
 
 
-def run_perftool(dsn: str, budget_mb: int, plain: bool = False) -> tuple[float, float, int]:
+def run_perftool(dsn: str, budget_mb: int, min_improvement: float = 0.0) -> tuple[float, float, int]:
     """(relative cost %, seconds, index count) of one advisor run in a fresh session."""
     from perftool.core.advisor import AdvisorOptions, advise
     from perftool.core.connect import connect
 
-    options = AdvisorOptions(budget_bytes=budget_mb * 1024 * 1024, max_width=2,
-                             min_improvement=0.0 if plain else 0.10, partial=not plain, include=not plain)
+    options = AdvisorOptions(budget_bytes=budget_mb * 1024 * 1024, max_width=2, min_improvement=min_improvement)
     with connect(dsn) as conn:
         t0 = time.perf_counter()
         result = advise(conn, _statements(), options)
@@ -103,23 +105,24 @@ def tpch(sb) -> None:
     load(dsn, 1, progress=_say)
     _say(f"TPC-H SF1 ready in {time.perf_counter() - t0:.0f} s")
     print("\nTPC-H SF1, queries 1-22 without 2, 17, 20; max width 2; relative workload cost (lower is better)")
-    header = (f"{'budget':>7}  {'perftool':>9} {'time':>6} {'#':>3}  {'plain':>7} {'time':>6} {'#':>3}  "
+    header = (f"{'budget':>7}  {'perftool':>9} {'time':>6} {'#':>3}  {'bar 0.10':>8} {'time':>6} {'#':>3}  "
               f"{'Extend(run)':>11} {'time':>6} {'#':>3}  {'Extend*':>7} {'Anytime*':>8}  verdict")
     print(header)
     print("-" * len(header))
     for mb in BUDGETS_MB:
         rel, sec, n = run_perftool(dsn, mb)
-        prel, psec, pn = run_perftool(dsn, mb, plain=True)
+        prel, psec, pn = run_perftool(dsn, mb, min_improvement=0.10)
         erel, esec, en = run_extend(dsn, mb)
         ok = rel <= EXTEND_TARGET[mb] and rel <= erel + 1e-9 and sec < 10
         verdict = ("≤ Extend" + (", ≤ Anytime" if rel <= ANYTIME_TARGET[mb] else "") + ", < 10 s") if ok else "MISSED"
         label = f"{mb} MB" if mb < 1024 else f"{mb // 1024} GB"
-        print(f"{label:>7}  {rel:8.1f}% {sec:5.1f}s {n:>3}  {prel:6.1f}% {psec:5.1f}s {pn:>3}  "
+        print(f"{label:>7}  {rel:8.1f}% {sec:5.1f}s {n:>3}  {prel:7.1f}% {psec:5.1f}s {pn:>3}  "
               f"{erel:10.1f}% {esec:5.1f}s {en:>3}  {EXTEND_TARGET[mb]:6.1f}% {ANYTIME_TARGET[mb]:7.1f}%  {verdict}",
               flush=True)
-    print("* published targets (PostgreSQL 15 + HypoPG). perftool: as shipped, min-improvement 0.10, partial and "
-          "INCLUDE allowed;\n  plain: key columns only, no bar; Extend(run): bench/extend_baseline.py on the same "
-          "statistics.")
+    print("* published targets (PostgreSQL 15 + HypoPG). perftool: --min-improvement 0 (no per-statement bar, as "
+          "Extend),\n  partial and INCLUDE allowed; bar 0.10: the shipped default --min-improvement 0.10; "
+          "Extend(run): bench/extend_baseline.py\n  on the same statistics. Verdict: perftool ≤ the published "
+          "Extend and ≤ Extend(run), in < 10 s.")
 
 
 def stress(sb) -> None:
