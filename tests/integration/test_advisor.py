@@ -9,6 +9,7 @@ import psycopg
 import pytest
 
 from perftool.core.advisor import AdvisorOptions, advise, recommend_report
+from perftool.core.advisor_catalog import collect_catalog
 from perftool.core.connect import connect
 from perftool.core.workload_sources import WorkloadStatement
 
@@ -182,6 +183,9 @@ def test_partitioned_table_gets_the_three_step_definition(fresh_db):
           "CREATE TABLE readings_2026_02 PARTITION OF readings FOR VALUES FROM ('2026-02-01') TO ('2026-03-01')",
           "INSERT INTO readings SELECT g % 500, timestamptz '2026-01-01' + g * interval '30 seconds', g "
           "FROM generate_series(1, 150000) g")
+    with connect(fresh_db) as conn:   # the parent's column statistics are the inherited ones
+        sensor = collect_catalog(conn, {"readings"}).tables[("public", "readings")].columns["sensor_id"]
+    assert sensor.distinct_values(150000) == pytest.approx(500, rel=0.2)
     doc = recommend(fresh_db, "SELECT avg(v) FROM readings WHERE sensor_id = 42")
     assert keys(doc) == [("public.readings", ["sensor_id"])]
     lines = doc["recommendations"][0]["definition"].splitlines()

@@ -30,7 +30,8 @@ JOIN pg_catalog.pg_type t ON t.oid = a.atttypid
 JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
 LEFT JOIN pg_catalog.pg_collation cl ON cl.oid = a.attcollation
 LEFT JOIN pg_catalog.pg_stats s
-       ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname AND NOT s.inherited
+       ON s.schemaname = n.nspname AND s.tablename = c.relname AND s.attname = a.attname
+      AND s.inherited = (c.relkind = 'p')   -- a partitioned parent has only inherited stats
 WHERE a.attrelid = ANY (%(oids)s::oid[])
   AND a.attnum > 0
   AND NOT a.attisdropped
