@@ -65,3 +65,36 @@ def test_analyze_on_pg18(pg18):
     report = analyze_report(dsn)
     assert [f.object for f in report.findings if f.code == "T201"] == ["public.orders"]
     assert report.server["version_num"] >= 180000
+
+
+def test_generic_plans_for_dollar_parameters_on_pg16_plus(pg18):
+    """PG16+ costs `$n` statements with EXPLAIN (GENERIC_PLAN) instead of PREPARE + EXECUTE."""
+    from perftool.core.whatif import WhatIf
+
+    dsn = pg18.create_database("t_pg18_generic")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t AS SELECT g AS id, g % 1000 AS k FROM generate_series(1, 50000) g")
+        conn.execute("CREATE INDEX t_k ON t (k)")
+        conn.execute("VACUUM ANALYZE t")
+    with connect(dsn) as conn:
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement("SELECT * FROM t WHERE k = $1 AND id > $2", [("public", "t")], params=2)
+        got = whatif._explain_text(whatif.statements[sid])
+        assert got.error is None and got.cost is not None and 0 < got.cost < 500   # the index, not a seq scan
+        assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
+
+
+def test_recommend_without_hypopg_says_so_and_the_heuristic_still_works(pg18):
+    from perftool.core.advisor import AdvisorOptions, recommend_report
+    from perftool.core.errors import MissingExtension
+
+    dsn = pg18.create_database("t_pg18_recommend")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t AS SELECT g AS id, g % 1000 AS k FROM generate_series(1, 50000) g")
+        conn.execute("ANALYZE t")
+    sources = {"queries": ["SELECT * FROM t WHERE k = $1"]}
+    with pytest.raises(MissingExtension) as err:
+        recommend_report(dsn, sources, AdvisorOptions())
+    assert "hypopg" in err.value.one_line() and "--no-whatif" in err.value.one_line() and err.value.exit_code == 3
+    doc = recommend_report(dsn, sources, AdvisorOptions(whatif=False)).as_dict()
+    assert [(r["table"], r["columns"], r["verified"]) for r in doc["recommendations"]] == [("public.t", ["k"], False)]
