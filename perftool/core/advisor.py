@@ -442,6 +442,9 @@ class Selector:
             return got
         total = 0.0
         cols = set(ix.columns) | set(ix.include)
+        table = self.catalog.get(ix.table_key)
+        if table is not None:
+            total += table.unseen_write_rows * INDEX_ENTRY_COST
         for w in self.writes:
             if w.analysis.target != ix.table_key:
                 continue
@@ -1167,6 +1170,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         readers = [it for it in usable if it.analysis.accesses]
         writers = [it for it in usable if it.analysis.kind in ("INSERT", "UPDATE", "DELETE")
                    and it.analysis.target is not None]
+        notes = unseen_writes(conn, statements, writers, catalog)
         candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
@@ -1200,9 +1204,44 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         after += sum(selector.penalty(ix) for ix in config)
         return AdvisorResult(items=items, recommendations=recs, cost_before=before, cost_after=after,
                              options=options, seconds=time.perf_counter() - t0, explains=whatif.stats.explains,
-                             cache_hits=whatif.stats.cache_hits, covered=covered, selector=selector)
+                             cache_hits=whatif.stats.cache_hits, covered=covered, selector=selector, notes=notes)
     finally:
         whatif.close()
+
+
+def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement], writers: list[Item],
+                  catalog: Catalog) -> list[str]:
+    """Write volume the workload's statements do not show (COPY, evicted or unparsed statements):
+    rows inserted or non-HOT-updated per pg_stat_user_tables, scaled to pg_stat_statements' time
+    window, minus what the analysed INSERT/UPDATE statements write. Only for a pg_stat_statements
+    workload (a file's statements have no time window to compare with) on PG14+, and only when
+    both windows have a reset time (a database whose counters were never reset has none). Sets
+    `TableInfo.unseen_write_rows`, which every index on that table pays in the write-cost term."""
+    from perftool.core.sql import fetch_one
+
+    if not statements or any(s.source != "pg_stat_statements" for s in statements):
+        return []
+    windows = fetch_one(conn, "advisor_stats_windows") or {}
+    t_s, s_s = windows.get("tables_seconds"), windows.get("statements_seconds")
+    if not t_s or not s_s or t_s <= 0:
+        return []   # a window never reset (or PG13's pg_stat_statements): the counters cannot be compared
+    scale = min(1.0, s_s / t_s)
+    seen: dict[TableName, float] = {}
+    for w in writers:
+        if w.analysis.kind in ("INSERT", "UPDATE") and w.analysis.target is not None:
+            seen[w.analysis.target] = seen.get(w.analysis.target, 0.0) + w.weight * max(w.written_rows, 0.0)
+    notes = []
+    for key, table in sorted(catalog.tables.items()):
+        if table.kind not in ("r", "p", "m") or not table.writes:
+            continue
+        rows = (table.writes.get("n_tup_ins", 0) + table.writes.get("n_tup_upd", 0)
+                - table.writes.get("n_tup_hot_upd", 0)) * scale
+        extra = rows - seen.get(key, 0.0)
+        if extra >= 1.0 and extra > 0.05 * rows:
+            table.unseen_write_rows = extra
+            notes.append(f"write cost: {extra:,.0f} rows written to {key[0]}.{key[1]} by statements outside the "
+                         "analysed workload (pg_stat_user_tables) weigh against indexes on it")
+    return notes
 
 
 def seed_floors(items: list[Item], whatif, batch: int = SEED_BATCH) -> None:

@@ -72,6 +72,7 @@ class TableInfo:
     is_partition: bool = False
     partitions: list[TableName] = field(default_factory=list)
     writes: dict[str, int] = field(default_factory=dict)  # pg_stat_*_tables counters
+    unseen_write_rows: float = 0.0       # index entries written by statements not in the workload
     oid: int = 0
 
     @property

@@ -286,3 +286,32 @@ def test_max_width(fresh_db, width):
                     max_width=width)
     recs = doc["recommendations"]
     assert recs and all(len(r["columns"]) + len(r["include"]) <= width for r in recs)
+
+
+def test_unseen_writes_from_table_counters_weigh_against_indexes(fresh_db):
+    """Rows a COPY wrote (pg_stat_user_tables, not an analysable statement) cost every index on the table."""
+    setup(fresh_db, *EVENTS)
+    query = "SELECT * FROM events WHERE user_id = 17"
+
+    def workload(copy_rows: int) -> dict:
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute("SELECT pg_stat_reset()")
+            conn.execute("SELECT pg_stat_statements_reset()")
+            if copy_rows:
+                with conn.cursor().copy("COPY events (id, user_id, kind, created_at) FROM STDIN") as cp:
+                    for i in range(copy_rows):
+                        cp.write_row((10_000_000 + i, i % 2000, "view", "2026-03-01"))
+            for _ in range(3):
+                conn.execute(query)
+            conn.execute("SELECT pg_stat_force_next_flush()")
+        doc = recommend_report(fresh_db, {}, AdvisorOptions()).as_dict()
+        return doc
+
+    quiet = workload(0)
+    assert [(r["table"], r["columns"][0]) for r in quiet["recommendations"]] == [("public.events", "user_id")]
+    assert not any("write cost" in n for n in quiet["notes"])
+    busy = workload(50_000)
+    assert busy["recommendations"] == []
+    counted = [int(m.group(1).replace(",", "")) for n in busy["notes"]
+               if (m := re.match(r"write cost: ([\d,]+) rows written to public\.events ", n))]
+    assert counted and 45_000 <= counted[0] <= 50_000, busy["notes"]   # scaled to pg_stat_statements' window
