@@ -50,7 +50,8 @@ if TYPE_CHECKING:
 PAGE = 8192
 INDEX_ENTRY_COST = 1.0          # planner cost units to maintain one index entry (write-cost term)
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
-VARIANT_MAX_STATEMENTS = 500   # above this many statements the greedy runs once (no Extend-start variant)
+SEARCH_MAX_STATEMENTS = 500     # above this many statements the greedy runs once (no Extend-start variant,
+                                # no local search): their cost grows with the workload, their gain does not
 VERIFY_MAX_STATEMENTS = 1000    # up to this many statements the final costs are planned afresh with every index
 SEED_BATCH = 200                # hypothetical indexes present at once while costing the floors
 FLOOR_EPSILON = 1e-3            # moves that cannot save 0.1 % of any statement are not costed
@@ -88,8 +89,9 @@ class AdvisorOptions:
     min_calls: int = 1
     partial: bool = True            # partial-index candidates for constant predicates
     include: bool = True            # INCLUDE columns that complete an index-only scan
-    refine_seconds: float = 5.0     # local search after the greedy (0: none) …
-    time_budget_s: float = 8.0      # … that ends this long after the advisor started, at the latest
+    refine_seconds: float = 20.0    # local search after the greedy (0: none) …
+    refine_explains: int = 1000     # … that stops after this many EXPLAINs (so the result is deterministic) …
+    time_budget_s: float = 30.0     # … or, on a very slow server, this long after the advisor started
 
     def __post_init__(self) -> None:
         if self.weight not in WEIGHTS:
@@ -401,6 +403,7 @@ class Selector:
         self.evaluations = 0
         self.refinements = 0
         self.banned: set[IndexDef] = set()
+        self.work_limit: int | None = None    # set while refining: stop after this many EXPLAINs in all
         self._penalties: dict[IndexDef, float] = {}
         self._chosen_key: tuple | None = None
         self._chosen_val: tuple[set[IndexDef], int] = (set(), 0)
@@ -659,8 +662,18 @@ class Selector:
         self._push(move)
         return True
 
+    def _work(self) -> int:
+        """EXPLAINs run so far (the oracle's count when it keeps one, else cost lookups)."""
+        stats = getattr(self.oracle, "stats", None)
+        return int(stats.explains) if stats is not None else self.evaluations
+
+    def _past(self, until: float) -> bool:
+        """The local search stops at its work limit (deterministic) or at `until` (a wall-clock cap)."""
+        return time.perf_counter() >= until or (self.work_limit is not None and self._work() >= self.work_limit)
+
     def _out_of_time(self) -> bool:
-        return self.deadline is not None and time.perf_counter() > self.deadline
+        return (self.deadline is not None and time.perf_counter() > self.deadline) or \
+            (self.work_limit is not None and self._work() >= self.work_limit)
 
     # -- the greedy loop ----------------------------------------------------------------------------
     def run(self, refine_until: float | None = None) -> list[IndexDef]:
@@ -724,10 +737,10 @@ class Selector:
         best, best_cost = list(self.config), self.total_cost()
         tried: set[frozenset[IndexDef]] = set()
         improved = True
-        while improved and time.perf_counter() < until:
+        while improved and not self._past(until):
             improved = False
             for start, banned in self._neighbours(best, until):
-                if time.perf_counter() >= until:
+                if self._past(until):
                     break
                 key = frozenset(start)
                 if key in tried:
@@ -799,7 +812,7 @@ class Selector:
         bounded: set[int] = set()
         fresh: set[int] = set()
         bar = max(self.options.min_improvement, FLOOR_EPSILON)
-        while heap and len(out) < REFINE_FORCED and time.perf_counter() < until:
+        while heap and len(out) < REFINE_FORCED and not self._past(until):
             _neg, seq = heapq.heappop(heap)
             move = self._move_by_seq[seq]
             if seq in fresh:
@@ -825,7 +838,7 @@ class Selector:
         budget = self.options.budget_bytes
         constrained = budget is not None or self.options.max_indexes is not None
         for m in self._promising(best, until) if constrained else []:
-            if time.perf_counter() >= until:
+            if self._past(until):
                 return
             start = [x for x in best if x != m.old] + [m.new]
             if self.options.max_indexes is not None and len(start) > self.options.max_indexes:
@@ -842,7 +855,7 @@ class Selector:
             self.set_config(best)
             if fits:
                 yield start, set()
-        if time.perf_counter() >= until:
+        if self._past(until):
             return
         ranked = sorted(best, key=lambda ix: (self.marginal(ix)[0] / max(self.size(ix), PAGE), ix.sort_key()))
         for ix in ranked:
@@ -983,7 +996,7 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
     Both runs share the oracle's cost cache, so the second costs little."""
     singles = [ix for ix in candidates if len(ix.columns) == 1 and not ix.where]
     variants = [candidates] + ([singles] if singles and len(singles) < len(candidates)
-                               and len(items) <= VARIANT_MAX_STATEMENTS else [])
+                               and len(items) <= SEARCH_MAX_STATEMENTS else [])
     best: Selector | None = None
     shared: dict = {}
     for cands in variants:
@@ -992,11 +1005,13 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
         if best is None or sel.total_cost() < best.total_cost() - 1e-9:
             best = sel
     assert best is not None
-    if options.refine_seconds > 0:
+    if options.refine_seconds > 0 and len(items) <= SEARCH_MAX_STATEMENTS:
         until = time.perf_counter() + options.refine_seconds
         if started is not None and options.time_budget_s:
             until = min(until, started + options.time_budget_s)
+        best.work_limit = best._work() + options.refine_explains
         best.refine(until if deadline is None else min(until, deadline))
+        best.work_limit = None
     return best
 
 

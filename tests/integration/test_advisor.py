@@ -251,12 +251,12 @@ def test_output_is_deterministic(fresh_db):
 
     def stable(doc):
         return [(r["definition"], r["size_bytes"], r["benefit"]) for r in doc["recommendations"]], \
-            doc["workload"]["cost_after"]
+            doc["workload"]["cost_after"], doc["workload"]["explains"]   # work-limited search: same work
 
     first = stable(recommend(fresh_db, *queries))
     assert first[0]
     assert stable(recommend(fresh_db, *queries)) == first
-    assert stable(recommend(fresh_db, *reversed(queries))) == first   # nor does the input order matter
+    assert stable(recommend(fresh_db, *reversed(queries)))[:2] == first[:2]   # nor does the input order matter
 
 
 def test_write_cost_keeps_indexes_off_write_heavy_tables(fresh_db):
