@@ -90,7 +90,7 @@ class AdvisorOptions:
     partial: bool = True            # partial-index candidates for constant predicates
     include: bool = True            # INCLUDE columns that complete an index-only scan
     refine_seconds: float = 20.0    # local search after the greedy (0: none) …
-    refine_explains: int = 1000     # … that stops after this many EXPLAINs (so the result is deterministic) …
+    refine_explains: int = 1200     # … that stops after this many EXPLAINs (so the result is deterministic) …
     time_budget_s: float = 30.0     # … or, on a very slow server, this long after the advisor started
 
     def __post_init__(self) -> None:
@@ -956,7 +956,12 @@ class Selector:
         """(weighted cost the index saves given the others − its write cost, best relative saving)."""
         without = [x for x in self.config if x != ix]
         benefit, best_rel = 0.0, 0.0
+        plan_uses = getattr(self.oracle, "plan_uses", None)
         for it in self.affected(ix):
+            if plan_uses is not None:
+                used = plan_uses(it.sid, self.relevant_set(it, self.config))
+                if used is not None and ix not in used:
+                    continue   # its current plan does without ix: taking ix away cannot change its cost
             c = self.oracle.cost(it.sid, self.relevant_set(it, without))
             if c is None:
                 continue

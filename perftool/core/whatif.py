@@ -409,6 +409,11 @@ class WhatIf:
         self.reset()
         return out
 
+    def plan_uses(self, sid: int, indexes: frozenset[IndexDef]) -> frozenset[IndexDef] | None:
+        """The hypothetical indexes the cached plan of (statement, index set) uses; None if not cached."""
+        hit = self.cache.get((sid, indexes))
+        return None if hit is None else hit.used
+
     def cost(self, sid: int, indexes: frozenset[IndexDef] = frozenset()) -> float | None:
         return self.explain(sid, indexes).cost
 
