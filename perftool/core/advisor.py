@@ -227,8 +227,6 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
 
     for c in access.indexable:
         add(_make(table, catalog, access, [c]))
-    if max_width < 2:
-        return out
     eq = [c for c in [*access.equality, *access.join] if c in table.columns]
     eq = list(dict.fromkeys(eq))
     ranges = [c for c in access.range if c not in eq]
@@ -236,7 +234,7 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
     groups = [c for c in access.group]
     orders_eq = [c for c in eq if c not in {o for o, _ in order}]
     perms: list[tuple[str, ...]] = []
-    for k in range(1, min(len(eq), max_width) + 1):
+    for k in range(1, min(len(eq), max_width) + 1 if max_width >= 2 else 0):
         source = itertools.permutations(eq, k) if len(eq) <= MAX_EQUALITY_PERMUTED else [tuple(eq[:k])]
         perms.extend(source)
     for p in perms:
@@ -245,7 +243,7 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
         if len(p) < max_width:
             for r in ranges:
                 add(_make(table, catalog, access, [*p, r]))
-    if order:
+    if order and max_width >= 2:
         cols = [c for c, _ in order][:max_width]
         add(_make(table, catalog, access, cols, [d for _, d in order][:max_width]))
         for e in orders_eq:
@@ -253,7 +251,7 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
             if room >= 1:
                 add(_make(table, catalog, access, [e, *[c for c, _ in order][:room]],
                           [False, *[d for _, d in order][:room]]))
-    if len(groups) >= 2:
+    if len(groups) >= 2 and max_width >= 2:
         add(_make(table, catalog, access, groups[:max_width]))
     for const in access.constants if partial else []:
         if not _low_cardinality(table, const):
@@ -267,6 +265,7 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
                 if r != const.column:
                     keys.append([e, r][:max_width])
         for k in keys:
+            k = k[:max_width]
             if k:
                 desc = [dict(order).get(c, False) for c in k] if order and k[0] == order[0][0] else None
                 add(_make(table, catalog, access, k, desc, where=(const,)))
@@ -274,10 +273,12 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
 
 
 def existing_defs(table: TableInfo) -> list[IndexDef]:
-    """The table's valid plain-column btree indexes as IndexDefs (expression indexes left out)."""
+    """The table's valid plain-column btree indexes as IndexDefs (expression and partial indexes left
+    out: they cover no plain candidate; the planner still sees them when it costs)."""
     out = []
     for ix in table.indexes:
-        if not ix.is_valid or ix.method != "btree" or any(c is None for c in ix.columns) or not ix.columns:
+        if not ix.is_valid or ix.method != "btree" or any(c is None for c in ix.columns) or not ix.columns \
+                or ix.predicate:
             continue
         out.append(IndexDef(schema=table.schema, table=table.name, columns=tuple(c for c in ix.columns if c),
                             desc=tuple(ix.descending[:len(ix.columns)]), include=tuple(ix.include)))
@@ -746,6 +747,8 @@ class Selector:
                 if key in tried:
                     continue
                 tried.add(key)
+                history = (len(self.steps), {k: m.status for k, m in self.moves.items()}, dict(self.pruned),
+                           dict(self.widened))
                 self.set_config(start)
                 self.banned = banned
                 saved_deadline, self.deadline = self.deadline, until
@@ -759,8 +762,16 @@ class Selector:
                     self.refinements += 1
                     improved = True
                     break
+                self._forget_trial(history)   # --explain-choice shows the search that led to the result
                 self.set_config(best)
         self.set_config(best)
+
+    def _forget_trial(self, history: tuple) -> None:
+        steps, statuses, pruned, widened = history
+        del self.steps[steps:]
+        for k, m in self.moves.items():
+            m.status = statuses.get(k, "not evaluated")
+        self.pruned, self.widened = pruned, widened
 
     def replace_loss(self, old: IndexDef, new: IndexDef | None) -> float:
         """Weighted workload cost added by replacing `old` with `new` (None: dropping it)."""
@@ -1190,7 +1201,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         readers = [it for it in usable if it.analysis.accesses]
         writers = [it for it in usable if it.analysis.kind in ("INSERT", "UPDATE", "DELETE")
                    and it.analysis.target is not None]
-        notes = unseen_writes(conn, statements, writers, catalog)
+        notes = unseen_writes(conn, statements, usable, writers, catalog)
         candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
@@ -1229,14 +1240,15 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         whatif.close()
 
 
-def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement], writers: list[Item],
-                  catalog: Catalog) -> list[str]:
+def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement], usable: list[Item],
+                  writers: list[Item], catalog: Catalog) -> list[str]:
     """Write volume the workload's statements do not show (COPY, evicted or unparsed statements):
     rows inserted or non-HOT-updated per pg_stat_user_tables, scaled to pg_stat_statements' time
     window, minus what the analysed INSERT/UPDATE statements write. Only for a pg_stat_statements
     workload (a file's statements have no time window to compare with) on PG14+, and only when
     both windows have a reset time (a database whose counters were never reset has none). Sets
-    `TableInfo.unseen_write_rows`, which every index on that table pays in the write-cost term."""
+    `TableInfo.unseen_write_rows` (in the workload's weighted cost units: with `--weight total_time`,
+    rows × the workload's milliseconds per cost unit), which every index on that table pays."""
     from perftool.core.sql import fetch_one
 
     if not statements or any(s.source != "pg_stat_statements" for s in statements):
@@ -1249,7 +1261,10 @@ def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement],
     seen: dict[TableName, float] = {}
     for w in writers:
         if w.analysis.kind in ("INSERT", "UPDATE") and w.analysis.target is not None:
-            seen[w.analysis.target] = seen.get(w.analysis.target, 0.0) + w.weight * max(w.written_rows, 0.0)
+            rows = max(float(w.statement.calls), 0.0) * max(w.written_rows, 0.0)
+            seen[w.analysis.target] = seen.get(w.analysis.target, 0.0) + rows
+    per_call = sum(float(it.statement.calls) * (it.base or 0.0) for it in usable)
+    unit = sum(it.weight * (it.base or 0.0) for it in usable) / per_call if per_call > 0 else 1.0
     notes = []
     for key, table in sorted(catalog.tables.items()):
         if table.kind not in ("r", "p", "m") or not table.writes:
@@ -1258,7 +1273,7 @@ def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement],
                 - table.writes.get("n_tup_hot_upd", 0)) * scale
         extra = rows - seen.get(key, 0.0)
         if extra >= 1.0 and extra > 0.05 * rows:
-            table.unseen_write_rows = extra
+            table.unseen_write_rows = extra * unit
             notes.append(f"write cost: {extra:,.0f} rows written to {key[0]}.{key[1]} by statements outside the "
                          "analysed workload (pg_stat_user_tables) weigh against indexes on it")
     return notes
@@ -1373,11 +1388,13 @@ def _runner_ups(result: AdvisorResult, limit: int = 25) -> list[dict[str, Any]]:
     chosen = set(sel.config)
     rows = []
     for (old, new), move in sel.moves.items():
-        if new in chosen or move.status == "taken":
+        if new in chosen:
             continue
         reason = sel.pruned.get(new)
         if reason is None and new in sel.widened:
             reason = f"widened into {sel.widened[new].label()}"
+        if reason is None and move.status == "taken":
+            reason = "chosen, then replaced by the local search"
         if reason is None:
             reason = {
                 "no benefit": "no statement gets cheaper with it (given the chosen indexes)",
@@ -1399,6 +1416,8 @@ def _runner_ups(result: AdvisorResult, limit: int = 25) -> list[dict[str, Any]]:
 
 def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
                  sources: list[str] | None = None) -> Report:
+    from perftool.report.values import human_bytes
+
     opts = result.options
     before, after = result.cost_before, result.cost_after
     saved = (1 - after / before) if before and after is not None else None
@@ -1427,7 +1446,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
             code="A101", severity=Severity.warning,
             title=f"missing index: {ix.label()}" + ("" if rec.verified else " (unverified heuristic)"),
             object=f"{ix.schema}.{ix.table}",
-            detail=(f"Estimated size {rec.size_bytes / 1048576:,.1f} MiB; "
+            detail=(f"Estimated size {human_bytes(rec.size_bytes)}; "
                     + (f"saves {share:.1%} of the workload's estimated cost; " if share is not None else "")
                     + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."),
             fix=rec.definition,
@@ -1468,7 +1487,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
         "cost_after": _r(after),
         "saved_pct": _r(saved, 4),
         "verified": verified,
-        "weight": opts.weight,
+        "weight": opts.weight if verified else "calls",
         "budget_bytes": opts.budget_bytes,
         "recommended_bytes": sum(int(r.size_bytes) for r in result.recommendations),
         "max_indexes": opts.max_indexes,

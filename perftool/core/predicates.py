@@ -36,6 +36,10 @@ if TYPE_CHECKING:
 
 _PARAM = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
 MAX_VIEW_DEPTH = 6
+UTILITY_WORDS = frozenset(
+    "ABORT ALTER ANALYZE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE DEALLOCATE DECLARE DISCARD "
+    "DO DROP END EXECUTE EXPLAIN FETCH GRANT IMPORT LISTEN LOAD LOCK MOVE NOTIFY PREPARE REASSIGN REFRESH REINDEX "
+    "RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SET SHOW START TRUNCATE UNLISTEN VACUUM".split())
 
 EQUALITY, RANGE, JOIN = "equality", "range", "join"
 _STRENGTH = {EQUALITY: 0, JOIN: 1, RANGE: 2}
@@ -211,7 +215,14 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
         result.skip = "MERGE statements are not analysed"
         return
     else:
-        result.skip = f"utility or DDL statement ({kind.upper()}): nothing to index"
+        from perftool.core.statement_text import strip_leading_comments
+
+        words = strip_leading_comments(result.text or "").split(None, 1)
+        word = words[0].upper().rstrip(";") if words else kind.upper()
+        if word in UTILITY_WORDS:
+            result.skip = f"utility or DDL statement ({word}): nothing to index"
+        else:   # sqlglot read something that is no statement (`SELEC x` is a column with an alias)
+            result.skip = "could not be parsed as a single PostgreSQL statement"
         return
 
     problem = _check_relations(tree, catalog)

@@ -23,6 +23,7 @@ transaction (they change only backend memory), so nothing is written to the data
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -169,10 +170,16 @@ class IndexDef:
 
     def name(self) -> str:
         """PostgreSQL-style name `<table>_<col>_<col>_idx`, at most 63 bytes (hash suffix when cut)."""
-        base = "_".join([self.table, *self.columns, *(["incl"] if self.include else []),
-                         *(["part"] if self.where else [])]) + "_idx"
-        if len(base.encode()) <= 63:
-            return base
+        words = [self.table, *self.columns, *(["desc"] if self.desc else []), *(["incl"] if self.include else [])]
+        lossy = bool(self.opclasses)
+        for c in self.where:   # the predicate is part of the name: two partial indexes never clash
+            value = {"IS NULL": "null", "IS NOT NULL": "notnull"}.get(c.op, str(c.value))
+            slug = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")[:24]
+            lossy = lossy or not slug or slug != value
+            words += [c.column, slug or "x"]
+        base = "_".join(words)
+        if len(base.encode()) <= 59 and not lossy:
+            return base + "_idx"
         digest = hashlib.sha1(self.label().encode()).hexdigest()[:8]
         cut = base.encode()[:50].decode(errors="ignore").rstrip("_")
         return f"{cut}_{digest}_idx"

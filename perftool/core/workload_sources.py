@@ -48,9 +48,14 @@ _DOLLAR = re.compile(r"\$([A-Za-z_][A-Za-z0-9_]*)?\$")
 
 
 def split_statements(text: str) -> list[tuple[int, str]]:
-    """(line number, statement) for each `;`-separated statement; quotes, dollar quotes, comments kept."""
+    """(line number, statement) for each `;`-separated statement; quotes, dollar quotes, comments kept.
+
+    The line is that of the statement's first character outside comments (a comment before it, or one
+    after the previous `;` on that statement's line, is kept in the text but does not move the line).
+    `E'…'` strings honour backslash escapes; pieces holding nothing but comments are dropped."""
     out: list[tuple[int, str]] = []
-    i, n, start, line, start_line = 0, len(text), 0, 1, 1
+    i, n, start, line = 0, len(text), 0, 1
+    code, code_line = False, 1        # has the current piece anything outside comments, and from which line
     while i < n:
         ch = text[i]
         if ch == "\n":
@@ -70,8 +75,16 @@ def split_statements(text: str) -> list[tuple[int, str]]:
                     line += text[i] == "\n"
                     i += 1
         elif ch in ("'", '"'):
+            if not code:
+                code, code_line = True, line
+            backslash = ch == "'" and i > 0 and text[i - 1] in "Ee" and not (
+                i > 1 and (text[i - 2].isalnum() or text[i - 2] in "_$"))
             i += 1
             while i < n:
+                if backslash and text[i] == "\\" and i + 1 < n:
+                    line += text[i + 1] == "\n"
+                    i += 2
+                    continue
                 if text[i] == ch:
                     if i + 1 < n and text[i + 1] == ch:
                         i += 2
@@ -81,6 +94,8 @@ def split_statements(text: str) -> list[tuple[int, str]]:
                 line += text[i] == "\n"
                 i += 1
         elif ch == "$":
+            if not code:
+                code, code_line = True, line
             m = _DOLLAR.match(text, i)
             if m and not (i > 0 and (text[i - 1].isalnum() or text[i - 1] == "_")):
                 tag = m.group(0)
@@ -91,36 +106,44 @@ def split_statements(text: str) -> list[tuple[int, str]]:
             else:
                 i += 1
         elif ch == ";":
-            _emit(out, text[start:i], start_line)
+            if code:
+                out.append((code_line, text[start:i].strip()))
             i += 1
-            start, start_line = i, line
+            start, code = i, False
         else:
+            if not code and not ch.isspace():
+                code, code_line = True, line
             i += 1
-    _emit(out, text[start:], start_line)
+    if code:
+        out.append((code_line, text[start:].strip()))
     return out
 
 
-def _emit(out: list[tuple[int, str]], chunk: str, line: int) -> None:
-    body = chunk.strip()
-    if not body or not _has_code(body):
-        return
-    line += chunk[: len(chunk) - len(chunk.lstrip())].count("\n")
-    out.append((line, body))
+_QUOTED = re.compile(r"""(?<![\w$])[Ee]'(?:[^'\\]|\\.|'')*'?|'(?:[^']|'')*'?|"(?:[^"]|"")*"?"""
+                     r"""|(?<![\w$])(\$(?:[A-Za-z_][A-Za-z0-9_]*)?\$).*?(?:\1|\Z)""", re.S)
+_SPACE = re.compile(r"\s+")
 
 
-def _has_code(body: str) -> bool:
+def _merge_key(text: str) -> str:
+    """The statement with leading comments, a final `;`, and case and runs of white space outside quotes
+    folded; string literals, quoted identifiers and dollar-quoted bodies are kept as written."""
     from perftool.core.statement_text import strip_leading_comments
 
-    return bool(strip_leading_comments(body + "\n").strip())
+    body = strip_leading_comments(text or "").strip().rstrip(";").strip()
+    parts, pos = [], 0
+    for m in _QUOTED.finditer(body):
+        parts += [_SPACE.sub(" ", body[pos:m.start()]).lower(), m.group(0)]
+        pos = m.end()
+    parts.append(_SPACE.sub(" ", body[pos:]).lower())
+    return "".join(parts)
 
 
 def merge(statements: list[WorkloadStatement]) -> list[WorkloadStatement]:
-    """Identical texts (whitespace and case of keywords aside) become one entry, weights added."""
-    from perftool.core.statement_text import fingerprint
-
+    """Identical texts (white space and case outside quotes aside) become one entry, weights added.
+    Literals and quoted identifiers count as written: `'PAID'` and `'paid'` are different statements."""
     merged: dict[str, WorkloadStatement] = {}
     for s in statements:
-        key = fingerprint(s.text)
+        key = _merge_key(s.text)
         have = merged.get(key)
         if have is None:
             merged[key] = WorkloadStatement(text=s.text, calls=s.calls, total_ms=s.total_ms, rows=s.rows,
@@ -211,12 +234,13 @@ def _log_entries(lines) -> list[tuple[str, str, int]]:
                 if rec.get("detail"):
                     entries.append(("DETAIL", str(rec["detail"]), number))
                 continue
-        m = _ENTRY.match(line)
+        # the server writes each further line of a message after one tab: never a new entry
+        m = None if line.startswith("\t") and entries else _ENTRY.match(line)
         if m:
             entries.append((m["level"], m["message"], number))
         elif entries:
             level, message, start = entries[-1]
-            entries[-1] = (level, message + "\n" + line.lstrip("\t"), start)
+            entries[-1] = (level, message + "\n" + (line[1:] if line.startswith("\t") else line), start)
     return entries
 
 
@@ -243,5 +267,5 @@ def from_log(path: str | Path) -> list[WorkloadStatement]:
                                      origin=f"{p}:{number}"))
     if not out:
         raise InputError(f"{p}: no statements with durations found",
-                         "log them with log_min_duration_statement = 0 (or a threshold in ms)")
+                         "log them with log_min_duration_statement = 0, or a threshold in ms")
     return out

@@ -176,6 +176,13 @@ def test_already_indexed_column_is_not_proposed(fresh_db):
     assert covered and "users_email_lower" in covered[0]["reason"]
 
 
+def test_an_existing_partial_index_does_not_cover_a_plain_candidate(fresh_db):
+    setup(fresh_db, *USERS, "CREATE INDEX users_live_email ON users (email) WHERE deleted_at IS NULL")
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE email = 'user3@example.com'")
+    assert keys(doc) == [("public.users", ["email"])]
+    assert doc["recommendations"][0]["where"] is None
+
+
 def test_partitioned_table_gets_the_three_step_definition(fresh_db):
     setup(fresh_db,
           "CREATE TABLE readings (sensor_id int NOT NULL, ts timestamptz NOT NULL, v float8) PARTITION BY RANGE (ts)",
@@ -224,6 +231,23 @@ def test_partial_index_for_a_constant_on_a_rare_value(fresh_db):
     assert rec["where"] == "status = 'active'" or rec["columns"][0] == "status"
     if rec["where"]:
         assert "WHERE" in rec["definition"] and "'active'" in rec["definition"]
+
+
+def test_partial_indexes_on_two_rare_values_get_two_names(fresh_db):
+    setup(fresh_db,
+          "CREATE TABLE jobs (id bigint PRIMARY KEY, status text NOT NULL, due date NOT NULL, notes text)",
+          "INSERT INTO jobs SELECT g, CASE WHEN g % 100 = 0 THEN 'open' WHEN g % 100 = 1 THEN 'queued' "
+          "ELSE 'done' END, date '2026-01-01' + g % 365, repeat('n', 50) FROM generate_series(1, 100000) g")
+    doc = recommend(fresh_db, "SELECT id FROM jobs WHERE status = 'open' ORDER BY due LIMIT 20",
+                    "SELECT id FROM jobs WHERE status = 'queued' ORDER BY due LIMIT 20", max_width=1)
+    partial = [r for r in doc["recommendations"] if r["where"]]
+    names = [re.search(r'INDEX CONCURRENTLY "([^"]+)"', r["definition"]).group(1) for r in doc["recommendations"]]
+    assert len(set(names)) == len(names)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:   # every statement runs: no name clash
+        for r in doc["recommendations"]:
+            conn.execute(r["definition"])
+    assert {(r["where"], tuple(r["columns"])) for r in partial} == {("status = 'open'", ("due",)),
+                                                                    ("status = 'queued'", ("due",))}
 
 
 def test_budget_and_max_indexes_are_honoured(fresh_db):

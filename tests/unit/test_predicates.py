@@ -161,8 +161,10 @@ def test_min_max_group(cat):
 @pytest.mark.parametrize(("sql", "reason"), [
     ("SELECT * FROM nope WHERE a = 1", 'relation "nope" does not exist'),
     ("CREATE TABLE x (a int)", "utility or DDL"),
-    ("VACUUM orders", "utility or DDL"),
-    ("BEGIN", "utility or DDL"),
+    ("VACUUM orders", "utility or DDL statement (VACUUM)"),
+    ("/* app */ BEGIN", "utility or DDL statement (BEGIN)"),
+    ("SET search_path = app", "utility or DDL statement (SET)"),
+    ("SELEC broken", "could not be parsed"),
     ("SELECT 1", "reads no table"),
     ("SELECT * FROM pg_stat_activity", "system catalogs"),
     ("SELECT * FROM remote WHERE id = 1", "foreign table"),

@@ -1,0 +1,31 @@
+"""Names of recommended indexes: PostgreSQL style, unique per definition, at most 63 bytes."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from perftool.core.predicates import Constant
+from perftool.core.whatif import IndexDef
+
+
+def test_plain_names():
+    assert IndexDef("public", "orders", ("status", "created_at")).name() == "orders_status_created_at_idx"
+    assert IndexDef("public", "orders", ("a",), include=("b",)).name() == "orders_a_incl_idx"
+    assert IndexDef("public", "orders", ("a", "b"), desc=(False, True)).name() == "orders_a_b_desc_idx"
+
+
+def test_partial_indexes_are_named_by_their_predicate():
+    def partial(*where):
+        return IndexDef("public", "jobs", ("due",), where=where).name()
+
+    assert partial(Constant("status", "=", "open")) == "jobs_due_status_open_idx"
+    assert partial(Constant("deleted_at", "IS NULL", None)) == "jobs_due_deleted_at_null_idx"
+    names = {partial(Constant("status", "=", v)) for v in ("open", "queued", "Open", "in progress", "in-progress")}
+    assert len(names) == 5                              # lossy spellings get a digest of the definition
+
+
+@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=6), st.text(max_size=70))
+def test_names_fit_and_differ(columns, value):
+    a = IndexDef("public", "t" * 30, tuple(columns), where=(Constant("c", "=", value),))
+    b = IndexDef("public", "t" * 30, tuple(columns), where=(Constant("c", "=", value + "x"),))
+    assert len(a.name().encode()) <= 63 and len(b.name().encode()) <= 63
+    assert a.name() != b.name()
