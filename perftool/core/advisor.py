@@ -408,6 +408,7 @@ class Selector:
         self._penalties: dict[IndexDef, float] = {}
         self._chosen_key: tuple | None = None
         self._chosen_val: tuple[set[IndexDef], int] = (set(), 0)
+        self._leading: dict[tuple, list[IndexDef]] = {}
 
     # -- costs --------------------------------------------------------------------------------------
     def affected(self, ix: IndexDef) -> list[Item]:
@@ -468,7 +469,19 @@ class Selector:
         if self._chosen_key != key:
             self._chosen_key = key
             self._chosen_val = (set(self.config), sum(self.size(ix) for ix in self.config))
+            self._leading = {}
+            for x in self.config:
+                for k in range(1, len(x.columns) + 1):
+                    self._leading.setdefault((x.table_key, x.columns[:k], x.where), []).append(x)
         return self._chosen_val
+
+    def _leads_chosen(self, ix: IndexDef, besides: IndexDef | None = None) -> IndexDef | None:
+        """A chosen index (other than `besides`) that `ix` is a redundant prefix of (I103's rule)."""
+        self._chosen()
+        for x in self._leading.get((ix.table_key, ix.columns, ix.where), ()):
+            if x != ix and x != besides and ix.prefix_of(x):
+                return x
+        return None
 
     def _fits(self, move: Move) -> bool:
         chosen, used = self._chosen()
@@ -704,7 +717,8 @@ class Selector:
 
     def _valid(self, move: Move) -> bool:
         chosen, _used = self._chosen()
-        return (move.old is None or move.old in chosen) and move.new not in chosen and move.new not in self.banned
+        return (move.old is None or move.old in chosen) and move.new not in chosen and move.new not in self.banned \
+            and self._leads_chosen(move.new, besides=move.old) is None
 
     def _requeue(self) -> None:
         self.heap = []
@@ -986,22 +1000,30 @@ class Selector:
         """Drop indexes the others already cover (or that no longer pay); True when any went."""
         removed = False
         bar = max(self.options.min_improvement, 1e-9)
+        for ix in sorted(self.config, key=IndexDef.sort_key):   # a prefix of another chosen index adds nothing
+            longer = self._leads_chosen(ix) if ix in self.config else None
+            if longer is not None:
+                self._drop_chosen(ix, f"its key columns lead {longer.label()}, which serves the same scans")
+                removed = True
         while True:
             scored = sorted(((self.marginal(ix), ix) for ix in self.config), key=lambda t: (t[0][0], t[1].sort_key()))
             victim = next(((m, ix) for m, ix in scored if m[0] <= 1e-9 or m[1] < bar), None)
             if victim is None:
                 return removed
             (benefit, rel), ix = victim
-            self.config.remove(ix)
-            self.pruned[ix] = ("its benefit is covered by the other recommended indexes" if benefit <= 1e-9
-                               else f"improves no statement by --min-improvement ({rel:.1%} at best)")
-            self.version += 1
-            for it in self.affected(ix):
-                c = self.oracle.cost(it.sid, self.relevant_set(it, self.config))
-                if c is not None:
-                    self.cur[it.position] = c
-                self.changed[it.position] = self.version
+            self._drop_chosen(ix, "its benefit is covered by the other recommended indexes" if benefit <= 1e-9
+                              else f"improves no statement by --min-improvement ({rel:.1%} at best)")
             removed = True
+
+    def _drop_chosen(self, ix: IndexDef, reason: str) -> None:
+        self.config.remove(ix)
+        self.pruned[ix] = reason
+        self.version += 1
+        for it in self.affected(ix):
+            c = self.oracle.cost(it.sid, self.relevant_set(it, self.config))
+            if c is not None:
+                self.cur[it.position] = c
+            self.changed[it.position] = self.version
 
 
 def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
@@ -1391,6 +1413,9 @@ def _runner_ups(result: AdvisorResult, limit: int = 25) -> list[dict[str, Any]]:
         if new in chosen:
             continue
         reason = sel.pruned.get(new)
+        longer = sel._leads_chosen(new) if reason is None else None
+        if longer is not None:
+            reason = f"its key columns lead {longer.label()}, which serves the same scans"
         if reason is None and new in sel.widened:
             reason = f"widened into {sel.widened[new].label()}"
         if reason is None and move.status == "taken":

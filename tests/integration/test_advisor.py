@@ -339,3 +339,20 @@ def test_unseen_writes_from_table_counters_weigh_against_indexes(fresh_db):
     counted = [int(m.group(1).replace(",", "")) for n in busy["notes"]
                if (m := re.match(r"write cost: ([\d,]+) rows written to public\.events ", n))]
     assert counted and 45_000 <= counted[0] <= 50_000, busy["notes"]   # scaled to pg_stat_statements' window
+
+
+def test_no_recommended_index_is_a_redundant_prefix_of_another(fresh_db):
+    """What `indexes health` would flag as I103 (overlapping prefix) is never recommended together:
+    (status) next to (status, due) would make count(*) WHERE status = $1 a little cheaper, at the
+    price of a third index on every write."""
+    setup(fresh_db,
+          "CREATE TABLE jobs (id bigint PRIMARY KEY, status text NOT NULL, due date NOT NULL, "
+          "updated_at timestamptz NOT NULL, notes text)",
+          "INSERT INTO jobs SELECT g, (ARRAY['new','open','running','done','failed'])[1 + g % 5], "
+          "date '2026-01-01' + g % 365, timestamptz '2026-01-01' + g * interval '1 minute', repeat('n', 80) "
+          "FROM generate_series(1, 100000) g")
+    doc = recommend(fresh_db, "SELECT count(*) FROM jobs WHERE status = $1",
+                    "SELECT count(*) FROM jobs WHERE status = $1 AND due < $2",
+                    "SELECT count(*) FROM jobs WHERE status = $1 AND updated_at >= $2", explain_choice=True)
+    assert sorted(keys(doc)) == [("public.jobs", ["status", "due"]), ("public.jobs", ["status", "updated_at"])]
+    assert any(r["index"] == "public.jobs (status)" and "lead" in r["reason"] for r in doc["runner_ups"])
