@@ -260,14 +260,18 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
         keys: list[list[str]] = [[c] for c in others]
         if order:
             keys.append([c for c, _ in order if c != const.column][:max_width])
+        ordered = [c for c, _ in order if c != const.column]
         for e in [c for c in eq if c != const.column]:
             for r in ranges:
                 if r != const.column:
                     keys.append([e, r][:max_width])
+            if ordered and e not in ordered:
+                keys.append([e, *ordered][:max_width])          # equality, then the ORDER BY (… LIMIT)
         for k in keys:
             k = k[:max_width]
             if k:
-                desc = [dict(order).get(c, False) for c in k] if order and k[0] == order[0][0] else None
+                directions = dict(order)
+                desc = [directions.get(c, False) for c in k] if order and any(c in directions for c in k) else None
                 add(_make(table, catalog, access, k, desc, where=(const,)))
     return out
 
@@ -1006,7 +1010,10 @@ class Selector:
                 self._drop_chosen(ix, f"its key columns lead {longer.label()}, which serves the same scans")
                 removed = True
         while True:
-            scored = sorted(((self.marginal(ix), ix) for ix in self.config), key=lambda t: (t[0][0], t[1].sort_key()))
+            # weakest per byte first; among indexes the others make useless, the largest goes first
+            scored = sorted(((self.marginal(ix), ix) for ix in self.config),
+                            key=lambda t: (max(t[0][0], 0.0) / max(self.size(t[1]), PAGE), -self.size(t[1]),
+                                           t[1].sort_key()))
             victim = next(((m, ix) for m, ix in scored if m[0] <= 1e-9 or m[1] < bar), None)
             if victim is None:
                 return removed

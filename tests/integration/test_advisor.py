@@ -356,3 +356,18 @@ def test_no_recommended_index_is_a_redundant_prefix_of_another(fresh_db):
                     "SELECT count(*) FROM jobs WHERE status = $1 AND updated_at >= $2", explain_choice=True)
     assert sorted(keys(doc)) == [("public.jobs", ["status", "due"]), ("public.jobs", ["status", "updated_at"])]
     assert any(r["index"] == "public.jobs (status)" and "lead" in r["reason"] for r in doc["runner_ups"])
+
+
+def test_partial_index_keys_equality_then_order(fresh_db):
+    """Unread notifications of one user, newest first: equality column, then the ORDER BY column,
+    on the unread rows only."""
+    setup(fresh_db,
+          "CREATE TABLE notes (id bigint PRIMARY KEY, user_id int NOT NULL, created_at timestamptz NOT NULL, "
+          "read_at timestamptz, body text)",
+          # 40 users, 5 % unread, created_at not in physical order (a scan by created_at pays random reads)
+          "INSERT INTO notes SELECT g, g % 40, timestamptz '2026-01-01' + ((g * 7919) % 100000) * interval '1 minute', "
+          "CASE WHEN g % 20 <> 0 THEN now() END, repeat('b', 60) FROM generate_series(1, 100000) g")
+    doc = recommend(fresh_db, "SELECT id, body FROM notes WHERE user_id = $1 AND read_at IS NULL "
+                              "ORDER BY created_at DESC LIMIT 20")
+    rec = doc["recommendations"][0]
+    assert (rec["columns"], rec["where"]) == (["user_id", "created_at"], "read_at IS NULL")
