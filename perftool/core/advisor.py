@@ -277,12 +277,13 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
 
 
 def existing_defs(table: TableInfo) -> list[IndexDef]:
-    """The table's valid plain-column btree indexes as IndexDefs (expression and partial indexes left
-    out: they cover no plain candidate; the planner still sees them when it costs)."""
+    """The table's valid plain-column btree indexes as IndexDefs (expression and partial indexes, and
+    those with another operator class, collation or NULLS order, left out: they cover no plain
+    candidate; the planner still sees them when it costs)."""
     out = []
     for ix in table.indexes:
         if not ix.is_valid or ix.method != "btree" or any(c is None for c in ix.columns) or not ix.columns \
-                or ix.predicate:
+                or ix.predicate or not ix.plain:
             continue
         out.append(IndexDef(schema=table.schema, table=table.name, columns=tuple(c for c in ix.columns if c),
                             desc=tuple(ix.descending[:len(ix.columns)]), include=tuple(ix.include)))
@@ -450,7 +451,7 @@ class Selector:
         if got is not None:
             return got
         total = 0.0
-        cols = set(ix.columns) | set(ix.include)
+        cols = set(ix.columns) | set(ix.include) | {c.column for c in ix.where}   # a predicate column too
         table = self.catalog.get(ix.table_key)
         if table is not None:
             total += table.unseen_write_rows * INDEX_ENTRY_COST
@@ -1204,8 +1205,9 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     if not options.whatif:
         _weights(usable, "calls")
         chosen = heuristic_selection(usable, catalog, options)
+        names = name_book(conn, [ix for ix, _score in chosen], catalog)
         recs = [Recommendation(index=ix, size_bytes=estimated_size(ix, catalog.tables[ix.table_key]), benefit=score,
-                               definition=definition(ix, catalog, conn),
+                               definition=definition(ix, catalog, conn, names),
                                statements=[it for it in usable if it.relevant(ix)], verified=False)
                 for ix, score in chosen]
         return AdvisorResult(items=items, recommendations=recs, cost_before=None, cost_after=None, options=options,
@@ -1253,11 +1255,12 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
             it.final = ex.cost if ex.cost is not None else it.base
             it.used = ex.used
         recs = []
-        for ix in config:
-            benefit, _rel = selector.marginal(ix)
+        ranked = sorted(((selector.marginal(ix)[0], ix) for ix in config), key=lambda t: (-t[0], t[1].sort_key()))
+        names = name_book(conn, [ix for _b, ix in ranked], catalog)   # the best-ranked keeps the plain name
+        for benefit, ix in ranked:
             helped = [it for it in usable if ix in it.used]
             recs.append(Recommendation(index=ix, size_bytes=whatif.size(ix) or 0, benefit=benefit,
-                                       definition=definition(ix, catalog, conn), statements=helped))
+                                       definition=definition(ix, catalog, conn, names), statements=helped))
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))
         before = sum(it.weight * it.base for it in usable)
         after = sum(it.weight * (it.final if it.final is not None else it.base) for it in usable)
@@ -1352,20 +1355,61 @@ def _written_rows(it: Item, planned: float | None) -> float:
     return float(planned or 0.0)
 
 
-def definition(ix: IndexDef, catalog: Catalog, conn=None) -> str:
+class NameBook:
+    """Index names already taken in the database (any relation, invalid indexes included) or by an
+    earlier recommendation: `free(schema, name)` returns `name`, or `name` with a number before
+    `_idx` when that is taken, and books it."""
+
+    def __init__(self, conn=None, wanted: list[tuple[str, str]] | None = None):
+        from perftool.core.sql import fetch_all
+
+        self.taken: set[tuple[str, str]] = set()
+        if conn is not None and wanted:
+            rows = fetch_all(conn, "advisor_taken_names",
+                             {"schemas": [w[0] for w in wanted], "names": [w[1] for w in wanted]})
+            self.taken = {(r["schema"], r["name"]) for r in rows}
+
+    def free(self, schema: str, name: str) -> str:
+        got, k = name, 1
+        while (schema, got) in self.taken:
+            k += 1
+            stem = name[:-4] if name.endswith("_idx") else name
+            got = f"{stem.encode()[:63 - 5 - len(str(k))].decode(errors='ignore')}_{k}_idx"
+        self.taken.add((schema, got))
+        return got
+
+
+def _partition_defs(ix: IndexDef, table: TableInfo | None) -> list[IndexDef]:
+    return [IndexDef(schema=schema, table=part, columns=ix.columns, desc=ix.desc, include=ix.include,
+                     where=ix.where, opclasses=ix.opclasses, method=ix.method)
+            for schema, part in (table.partitions if table is not None and table.kind == "p" else [])]
+
+
+def name_book(conn, indexes: list[IndexDef], catalog: Catalog) -> NameBook:
+    """A NameBook that knows which of the names these recommendations would use are taken."""
+    wanted = []
+    for ix in indexes:
+        wanted.append((ix.schema, ix.name()))
+        wanted += [(p.schema, p.name()) for p in _partition_defs(ix, catalog.get(ix.table_key))]
+    return NameBook(conn, wanted)
+
+
+def definition(ix: IndexDef, catalog: Catalog, conn=None, names: NameBook | None = None) -> str:
     """The statement to run: CREATE INDEX CONCURRENTLY …; for a partitioned table the three-step
-    form (ON ONLY the parent, CONCURRENTLY on each partition, ATTACH PARTITION)."""
+    form (ON ONLY the parent, CONCURRENTLY on each partition, ATTACH PARTITION). Names are made
+    free with `names` (see NameBook)."""
     table = catalog.get(ix.table_key)
     render = (lambda c: c.as_string(conn)) if conn is not None else (lambda c: c.as_string(None))
+    names = names if names is not None else NameBook()
+    parent = names.free(ix.schema, ix.name())
     if table is None or table.kind != "p" or not table.partitions:
-        return render(ix.create_sql()) + ";"
+        return render(ix.create_sql(name=parent)) + ";"
     from perftool.core.whatif import attach_sql
 
-    parent = ix.name()
     lines = [render(ix.create_sql(only=True, name=parent)) + ";"]
-    for schema, part in table.partitions:
-        child = IndexDef(schema=schema, table=part, columns=ix.columns, desc=ix.desc, include=ix.include,
-                         where=ix.where, opclasses=ix.opclasses, method=ix.method).name()
+    for p in _partition_defs(ix, table):
+        schema, part = p.schema, p.table
+        child = names.free(schema, p.name())
         lines.append(render(ix.create_sql(name=child, schema=schema, table=part)) + ";")
         lines.append(render(attach_sql(ix.schema, parent, schema, child)) + ";")
     return "\n".join(lines)

@@ -57,6 +57,7 @@ class IndexInfo:
     predicate: str | None = None
     definition: str = ""
     size_bytes: int = 0
+    plain: bool = True                   # default operator classes, collations and NULLS order
 
 
 @dataclass
@@ -191,8 +192,8 @@ def collect_catalog(conn: psycopg.Connection, names: set[str], *, depth: int = 4
         t.indexes.append(IndexInfo(
             name=row["name"], columns=cols[:keys], include=[c for c in cols[keys:] if c],
             descending=list(row["descending"] or [])[:keys], method=row["method"], is_unique=bool(row["is_unique"]),
-            is_primary=bool(row["is_primary"]), is_valid=bool(row["is_valid"]), predicate=row["predicate"],
-            definition=row["definition"] or "", size_bytes=int(row["size_bytes"] or 0)))
+            is_primary=bool(row["is_primary"]), is_valid=bool(row["is_valid"]), plain=bool(row["plain"]),
+            predicate=row["predicate"], definition=row["definition"] or "", size_bytes=int(row["size_bytes"] or 0)))
     for row in fetch_all(conn, "advisor_table_writes", {"oids": oids}):
         t = by_oid.get(int(row["oid"]))
         if t is not None:

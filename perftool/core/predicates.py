@@ -221,6 +221,8 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
         word = words[0].upper().rstrip(";") if words else kind.upper()
         if word in UTILITY_WORDS:
             result.skip = f"utility or DDL statement ({word}): nothing to index"
+        elif isinstance(tree, exp.Values) or word in ("VALUES", "TABLE"):
+            result.skip = "reads no table" if word == "VALUES" else "reads a whole table: nothing to index"
         else:   # sqlglot read something that is no statement (`SELEC x` is a column with an alias)
             result.skip = "could not be parsed as a single PostgreSQL statement"
         return

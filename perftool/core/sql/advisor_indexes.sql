@@ -14,6 +14,17 @@ SELECT i.indrelid::bigint                                                   AS t
        ARRAY(SELECT (o.opt::int & 1) = 1
              FROM unnest(i.indoption::int2[]) WITH ORDINALITY AS o(opt, ord)
              ORDER BY o.ord)                                                AS descending,
+       -- plain: every key column with its type's default operator class, its own collation and
+       -- NULLS in the default place, so the index serves what a plain candidate would
+       NOT EXISTS (SELECT 1
+                   FROM unnest(i.indclass::oid[], i.indcollation::oid[], i.indoption::int2[], i.indkey::int2[])
+                        WITH ORDINALITY AS k(opclass, coll, opt, attnum, ord)
+                   LEFT JOIN pg_catalog.pg_opclass oc ON oc.oid = k.opclass
+                   LEFT JOIN pg_catalog.pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = k.attnum
+                   WHERE k.ord <= i.indnkeyatts
+                     AND (NOT coalesce(oc.opcdefault, false)
+                          OR (k.coll <> 0 AND k.coll IS DISTINCT FROM a.attcollation)
+                          OR ((k.opt::int & 2) = 2) <> ((k.opt::int & 1) = 1)))  AS plain,
        pg_catalog.pg_get_expr(i.indpred, i.indrelid)                        AS predicate,
        pg_catalog.pg_get_indexdef(i.indexrelid)                             AS definition,
        pg_catalog.pg_relation_size(i.indexrelid)::bigint                    AS size_bytes
