@@ -74,6 +74,7 @@ class Access:
     constants: list[Constant] = field(default_factory=list)
     limit: bool = False
     either: list[str] = field(default_factory=list)    # filtered in one OR branch only (BitmapOr)
+    extreme: list[str] = field(default_factory=list)   # min(col) / max(col): one end of an index on col
 
     def add(self, kind: str, column: str) -> None:
         target = {EQUALITY: self.equality, RANGE: self.range, JOIN: self.join}[kind]
@@ -93,7 +94,7 @@ class Access:
     def indexable(self) -> list[str]:
         """Every column an index on this access could serve (filters, order, group)."""
         out = self.filter_columns
-        for c in [*(c for c, _ in self.order), *self.group, *self.either]:
+        for c in [*(c for c, _ in self.order), *self.group, *self.either, *self.extreme]:
             if c not in out:
                 out.append(c)
         return out
@@ -769,6 +770,12 @@ class _Walker:
             else:
                 f[0].add(f[1], f[2])
 
+        for agg in select.find_all(exp.Max, exp.Min):   # the planner's MinMaxAgg reads one end of an index
+            if agg.find_ancestor(exp.Select) is not select:
+                continue
+            r = self._as_column(scope, agg.this)
+            if r is not None and r[1] not in r[0].extreme:
+                r[0].extreme.append(r[1])
         group = select.args.get("group")
         if group is not None:
             for g in group.expressions:

@@ -243,6 +243,7 @@ class Statement:
 @dataclass
 class WhatIfStats:
     explains: int = 0
+    rechecks: int = 0          # EXPLAINs repeated because a kept "irrelevant" index was used
     cache_hits: int = 0
     created: int = 0
     resets: int = 0
@@ -391,9 +392,16 @@ class WhatIf:
             self.cache[key] = result
             return result
         t0 = time.perf_counter()
-        self.ensure(indexes, st.tables, None if strict else self.relevance.get(sid))
+        relevant = None if strict else self.relevance.get(sid)
+        self.ensure(indexes, st.tables, relevant)
         result = self._explain_text(st)
         self.stats.explains += 1
+        if relevant is not None and result.used - indexes:
+            # the plan used an index kept in place as irrelevant: the rule was wrong here, plan again
+            self.ensure(indexes, st.tables)
+            result = self._explain_text(st)
+            self.stats.explains += 1
+            self.stats.rechecks += 1
         self.stats.seconds += time.perf_counter() - t0
         self.cache[key] = result
         return result

@@ -371,3 +371,25 @@ def test_partial_index_keys_equality_then_order(fresh_db):
                               "ORDER BY created_at DESC LIMIT 20")
     rec = doc["recommendations"][0]
     assert (rec["columns"], rec["where"]) == (["user_id", "created_at"], "read_at IS NULL")
+
+
+def test_whatif_plans_again_when_a_kept_index_was_used(fresh_db):
+    """Hypothetical indexes a statement "cannot use" stay in place between EXPLAINs; when its plan
+    uses one anyway (count(*) by an index-only scan of any index), the cost is planned again
+    without it, so the cache never holds a cost for an index set the plan did not have."""
+    from perftool.core.whatif import IndexDef, WhatIf
+
+    setup(fresh_db, "CREATE TABLE wide (id bigint, k int NOT NULL, pad text)",
+          "INSERT INTO wide SELECT g, g % 100, repeat('p', 300) FROM generate_series(1, 50000) g")
+    k = IndexDef("public", "wide", ("k",))
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        lookup = whatif.add_statement("SELECT * FROM wide WHERE k = 5", [("public", "wide")])
+        count = whatif.add_statement("SELECT count(*) FROM wide", [("public", "wide")])
+        whatif.relevance[count] = lambda ix: False          # a wrong rule, on purpose
+        assert k in whatif.explain(lookup, frozenset({k})).used
+        alone = whatif.explain(count, frozenset())
+        assert alone.used == frozenset() and whatif.stats.rechecks == 1
+        strict = whatif.explain(count, frozenset(), strict=True)
+        assert strict.cost == pytest.approx(alone.cost)
+        whatif.close()

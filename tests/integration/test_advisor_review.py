@@ -107,8 +107,6 @@ def test_or_of_two_unindexed_columns_gets_an_index_per_branch(fresh_db):
     assert doc["workload"]["cost_after"] < doc["workload"]["cost_before"] / 10
 
 
-@pytest.mark.xfail(strict=True, reason="Item.relevant (advisor.py:146) ignores that max(col) can use an index on col: "
-                                       "(region) is recommended with a 53 % benefit while no verified plan uses it")
 def test_every_recommendation_is_used_by_some_statement(fresh_db):
     setup(fresh_db, *ORDERS)
     x = WorkloadStatement(text="SELECT max(created_at) FROM orders WHERE region = 3", calls=100)

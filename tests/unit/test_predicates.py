@@ -155,7 +155,9 @@ def test_constants_for_partial_indexes(cat):
 
 def test_min_max_group(cat):
     _a, acc = one(cat, "SELECT status, max(total) FROM orders GROUP BY status")
-    assert acc.group == ["status"]
+    assert acc.group == ["status"] and acc.extreme == ["total"]
+    _a, acc = one(cat, "SELECT min(created_at) FROM orders WHERE status = 'a'")
+    assert acc.extreme == ["created_at"] and "created_at" in acc.indexable
 
 
 @pytest.mark.parametrize(("sql", "reason"), [
