@@ -709,9 +709,57 @@ class Selector:
             else:
                 move.status = "no benefit" if move.benefit <= 1e-9 else "below --min-improvement"
         self._converge()
+        if self._bundles():
+            self._converge(refresh=False)
         if refine_until is not None:
             self.refine(refine_until)
         return list(self.config)
+
+    def _bundles(self) -> bool:
+        """OR branches on different columns (`email = $1 OR name = $1`) need an index per branch
+        before a BitmapOr can replace the scan, so no single index pays on its own: for each such
+        access, cost its missing branch indexes together and take them all when that pays."""
+        by_key = {(ix.table_key, ix.columns): ix for ix in self.candidates
+                  if len(ix.columns) == 1 and not ix.where and not ix.include}
+        taken = False
+        for it in self.items:
+            for acc in it.analysis.accesses:
+                if len(acc.either) < 2:
+                    continue
+                chosen, used = self._chosen()
+                lead = {x.columns[0] for x in chosen if x.table_key == acc.table and not x.where}
+                bundle = [by_key[(acc.table, (c,))] for c in acc.either
+                          if c not in lead and (acc.table, (c,)) in by_key]
+                if len(bundle) < 2 or any(ix in self.banned for ix in bundle):
+                    continue
+                size = sum(self.size(ix) for ix in bundle)
+                if (self.options.budget_bytes is not None and used + size > self.options.budget_bytes) or \
+                        (self.options.max_indexes is not None
+                         and len(self.config) + len(bundle) > self.options.max_indexes):
+                    continue
+                config = [*self.config, *bundle]
+                touched = {x.position: x for ix in bundle for x in self.affected(ix)}
+                gain, best = 0.0, 0.0
+                for x in touched.values():
+                    c = self.oracle.cost(x.sid, self.relevant_set(x, config))
+                    if c is None:
+                        continue
+                    cur = self.cur[x.position]
+                    gain += x.weight * (cur - c)
+                    best = max(best, (cur - c) / cur if cur > 0 else 0.0)
+                gain -= sum(self.penalty(ix) for ix in bundle)
+                if gain <= 1e-9 or best < max(self.options.min_improvement, 1e-9):
+                    continue
+                self.set_config(config)
+                for ix in bundle:
+                    move = self.moves.get((None, ix)) or self._register(ix, None)
+                    if move is not None:
+                        move.status = "taken"
+                        self.steps.append(Step(number=len(self.steps) + 1, move=Move(
+                            new=ix, benefit=gain / len(bundle), delta_size=self.size(ix), exact=True,
+                            ratio=gain / max(size, PAGE)), runners_up=[]))
+                taken = True
+        return taken
 
     def _converge(self, refresh: bool = True) -> None:
         for _round in range(4):

@@ -97,8 +97,6 @@ def test_an_existing_index_with_another_collation_does_not_cover(fresh_db):
     assert keys(doc) == [("public.users", ["email"])]
 
 
-@pytest.mark.xfail(strict=True, reason="Access.either makes each OR branch column a candidate, but the greedy "
-                                       "(Selector._greedy) adds one index at a time and a BitmapOr needs all of them")
 def test_or_of_two_unindexed_columns_gets_an_index_per_branch(fresh_db):
     setup(fresh_db, *USERS)
     doc = recommend(fresh_db, "SELECT * FROM users WHERE email = 'user42@example.com' OR name = 'name 77'")
