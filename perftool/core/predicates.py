@@ -232,6 +232,11 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
     if problem:
         result.skip = problem
         return
+    for cte in tree.find_all(exp.CTE):
+        if isinstance(cte.this, (exp.Insert, exp.Update, exp.Delete)):
+            verb = type(cte.this).__name__.upper()
+            result.skip = f"data-modifying WITH ({verb} in a CTE) is not analysed: pass the {verb} on its own"
+            return
     query = _as_query(tree, result, catalog)
     if query is None:
         if result.kind == "INSERT" and result.target is not None:
