@@ -39,10 +39,6 @@ class ColumnInfo:
             return None
         return self.n_distinct if self.n_distinct > 0 else -self.n_distinct * max(reltuples, 1.0)
 
-    @property
-    def is_text(self) -> bool:
-        return self.base_type in ("text", "varchar", "bpchar", "name")
-
 
 @dataclass
 class IndexInfo:

@@ -608,11 +608,11 @@ class _Walker:
             return
         if isinstance(cond, exp.EQ):
             self._compare(scope, cond.this, cond.expression, EQUALITY, sink)
-            self._compare(scope, cond.expression, cond.this, EQUALITY, sink, mirror=True)
+            self._compare(scope, cond.expression, cond.this, EQUALITY, sink)
             return
         if isinstance(cond, (exp.GT, exp.GTE, exp.LT, exp.LTE)):
             self._compare(scope, cond.this, cond.expression, RANGE, sink)
-            self._compare(scope, cond.expression, cond.this, RANGE, sink, mirror=True)
+            self._compare(scope, cond.expression, cond.this, RANGE, sink)
             return
         if isinstance(cond, exp.Between) and not negated:
             r = self._as_column(scope, cond.this)
@@ -648,7 +648,7 @@ class _Walker:
                 sink.append(("like", r[0], r[1]))
             return
 
-    def _compare(self, scope: Scope, left, right, kind: str, sink: list, mirror: bool = False) -> None:
+    def _compare(self, scope: Scope, left, right, kind: str, sink: list) -> None:
         r = self._as_column(scope, left)
         if r is None:
             return
