@@ -29,6 +29,7 @@ Algorithm (docs/advisor.md has the long form):
 
 from __future__ import annotations
 
+import functools
 import heapq
 import itertools
 import math
@@ -139,7 +140,7 @@ class Item:
             self.indexable.setdefault(acc.table, set()).update(acc.indexable)
             self.constants.setdefault(acc.table, set()).update(acc.constants)
 
-    @property
+    @functools.cached_property
     def tables(self) -> list[TableName]:
         return self.analysis.tables
 
@@ -421,9 +422,13 @@ class Selector:
         got = self._affected.get(ix)
         if got is None:
             t = ix.table_key
-            pool = {it.position: it for it in self.by_leading.get((t, ix.columns[0]), [])}
-            pool.update((it.position, it) for it in self.narrow.get(t, []))
-            got = [pool[p] for p in sorted(pool) if pool[p].relevant(ix)]
+            lead = self.by_leading.get((t, ix.columns[0]), [])
+            if not ix.where and not self.narrow.get(t):
+                got = list(lead)   # each uses the leading column, and nothing else could: all relevant
+            else:
+                pool = {it.position: it for it in lead}
+                pool.update((it.position, it) for it in self.narrow.get(t, []))
+                got = [pool[p] for p in sorted(pool) if pool[p].relevant(ix)]
             self._affected[ix] = got
             self._affected_pos[ix] = {it.position for it in got}
         return got
@@ -1296,7 +1301,8 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         # large workloads each statement with the recommended indexes it can use, mostly cached)
         strict = len(usable) <= VERIFY_MAX_STATEMENTS
         for it in usable:
-            on_tables = frozenset(ix for ix in config if ix.table_key in set(it.tables))
+            mine = set(it.tables)
+            on_tables = frozenset(ix for ix in config if ix.table_key in mine)
             if not strict:
                 on_tables = frozenset(ix for ix in on_tables if it.relevant(ix))
             ex = whatif.explain(it.sid, on_tables, strict=strict)
