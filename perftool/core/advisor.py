@@ -399,7 +399,6 @@ class Selector:
         shared = shared if shared is not None else {}
         self._affected: dict[IndexDef, list[Item]] = shared.setdefault("affected", {})
         self._affected_pos: dict[IndexDef, set[int]] = shared.setdefault("affected_pos", {})
-        self._bounds: dict[tuple[int, IndexDef], bool] = shared.setdefault("bounds", {})
         self.moves: dict[tuple[IndexDef | None, IndexDef], Move] = {}
         self.heap: list[tuple[float, int, int]] = []
         self._seq = itertools.count()
@@ -515,10 +514,11 @@ class Selector:
         return False
 
     def _move_items(self, move: Move) -> list[Item]:
+        if move.old is None:
+            return self.affected(move.new)   # shared: callers only read it
         items = list(self.affected(move.new))
-        if move.old is not None:
-            have = {it.position for it in items}
-            items += [it for it in self.affected(move.old) if it.position not in have]
+        have = {it.position for it in items}
+        items += [it for it in self.affected(move.old) if it.position not in have]
         return items
 
     def evaluate(self, move: Move, items: list[Item] | None = None) -> Move:
@@ -628,26 +628,20 @@ class Selector:
         if items is None:
             if move.boundable is None:
                 got = self._move_items(move)
-                move.boundable = bool(got) and all(self._floor_bounds(it, move.new) for it in got)
+                move.boundable = bool(got) and all(_floor_bounds(it, move.new) for it in got)
             return move.boundable
-        return bool(items) and all(self._floor_bounds(it, move.new) for it in items)
-
-    def _floor_bounds(self, it: Item, ix: IndexDef) -> bool:
-        key = (it.position, ix)
-        got = self._bounds.get(key)
-        if got is None:
-            got = self._bounds[key] = _floor_bounds(it, ix)
-        return got
+        return bool(items) and all(_floor_bounds(it, move.new) for it in items)
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
         gain, rel = 0.0, 0.0
+        current, floor = self.cur, self.floor
         for it in self._move_items(move):
-            cur, low = self.cur[it.position], self.floor[it.position]
+            cur, low = current[it.position], floor[it.position]
             if cur > low:
                 gain += it.weight * (cur - low)
-                if cur > 0:
-                    rel = max(rel, (cur - low) / cur)
+                if cur > 0 and (cur - low) / cur > rel:
+                    rel = (cur - low) / cur
         return gain - (self.penalty(move.new) - self.penalty(move.old)), rel
 
     def refined_bound(self, move: Move) -> tuple[float, float]:
@@ -662,7 +656,7 @@ class Selector:
                 d, r = move.contrib.get(p, (0.0, 0.0))
             else:
                 cur = self.cur[p]
-                low = self.floor[p] if self._floor_bounds(it, move.new) else 0.0
+                low = self.floor[p] if _floor_bounds(it, move.new) else 0.0
                 d = it.weight * max(cur - low, 0.0)
                 r = (cur - low) / cur if cur > 0 else 0.0
             gain += d
