@@ -589,3 +589,14 @@ def test_data_modifying_cte_is_skipped_with_a_reason_that_says_what_to_do(fresh_
     assert [s["reason"] for s in doc["skipped"]] == [
         "data-modifying WITH (DELETE in a CTE) is not analysed: pass the DELETE on its own"]
     assert [(t, c[0]) for t, c in keys(doc)] == [("public.events", "user_id")]
+
+
+def test_a_statement_the_planner_rejects_is_skipped_and_the_rest_still_costed(fresh_db):
+    """EXPLAINs are pipelined; one that fails must not take its batch-mates down with it."""
+    setup(fresh_db, *USERS, *EVENTS)
+    doc = recommend(fresh_db, "SELECT * FROM users WHERE email = 'user1@example.com'",
+                    "SELECT * FROM users WHERE email = 5",              # text = integer: no such operator
+                    "SELECT * FROM events WHERE user_id = 77")
+    assert sorted(keys(doc)) == [("public.events", ["user_id"]), ("public.users", ["email"])]
+    [skip] = doc["skipped"]
+    assert skip["query"].endswith("email = 5") and skip["reason"].startswith("EXPLAIN failed: operator does not exist")
