@@ -443,6 +443,12 @@ class Selector:
                 out.append(ix)
         return frozenset(out)
 
+    def _prefetch(self, items: list[Item], config: list[IndexDef]) -> None:
+        """Let the oracle cost these statements under `config` in one pipelined go, when it can."""
+        prefetch = getattr(self.oracle, "prefetch", None)
+        if prefetch is not None and len(items) >= 2:
+            prefetch([(it.sid, self.relevant_set(it, config)) for it in items], frozenset(config))
+
     def size(self, ix: IndexDef) -> int:
         s = self.oracle.size(ix)
         return int(s) if s else 0
@@ -526,6 +532,7 @@ class Selector:
         exact = items is None
         items = self._move_items(move) if items is None else items
         new_config = [ix for ix in self.config if ix != move.old] + [move.new]
+        self._prefetch(items, new_config)
         benefit, best_rel = 0.0, 0.0
         contrib: dict[int, tuple[float, float]] = {}
         for it in items:
@@ -1034,11 +1041,15 @@ class Selector:
         without = [x for x in self.config if x != ix]
         benefit, best_rel = 0.0, 0.0
         plan_uses = getattr(self.oracle, "plan_uses", None)
+        need = []
         for it in self.affected(ix):
             if plan_uses is not None:
                 used = plan_uses(it.sid, self.relevant_set(it, self.config))
                 if used is not None and ix not in used:
                     continue   # its current plan does without ix: taking ix away cannot change its cost
+            need.append(it)
+        self._prefetch(need, without)
+        for it in need:
             c = self.oracle.cost(it.sid, self.relevant_set(it, without))
             if c is None:
                 continue

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from perftool.core.predicates import Constant
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
+PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
 PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
@@ -442,6 +443,31 @@ class WhatIf:
             self.stats.seconds += time.perf_counter() - t0
             for sid, ex in zip(group, results, strict=True):
                 self.cache[(sid, key)] = self.cache[(sid, usable)] = ex
+
+    def prefetch(self, requests: list[tuple[int, frozenset[IndexDef]]], config: frozenset[IndexDef]) -> None:
+        """Cost many (statement, index set) pairs whose sets are all part of one configuration, in
+        pipelined batches: the configuration's indexes are made live on each group's tables and
+        every statement is planned with them, on the rule that it ignores those not in its set.
+        A plan that used one of those anyway is not cached (`explain` then plans it on its own)."""
+        todo = [(sid, key) for sid, key in dict.fromkeys(requests) if (sid, key) not in self.cache]
+        if len(todo) < PREFETCH_MIN:
+            return
+        self._session()
+        groups: dict[frozenset[TableName], list[tuple[int, frozenset[IndexDef]]]] = {}
+        for sid, key in todo:
+            groups.setdefault(self.statements[sid].tables, []).append((sid, key))
+        for tables, group in sorted(groups.items(), key=lambda kv: sorted(kv[0])):
+            if len(group) < PREFETCH_MIN:
+                continue
+            live = frozenset(ix for ix in config if ix.table_key in tables and ix not in self.failed)
+            self.ensure(live, tables)
+            t0 = time.perf_counter()
+            results = self._explain_texts([self.statements[sid] for sid, _key in group])
+            self.stats.explains += len(group)
+            self.stats.seconds += time.perf_counter() - t0
+            for (sid, key), ex in zip(group, results, strict=True):
+                if ex.used <= key and not (key - live):
+                    self.cache[(sid, key)] = ex
 
     def plan_uses(self, sid: int, indexes: frozenset[IndexDef]) -> frozenset[IndexDef] | None:
         """The hypothetical indexes the cached plan of (statement, index set) uses; None if not cached."""

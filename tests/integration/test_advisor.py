@@ -600,3 +600,24 @@ def test_a_statement_the_planner_rejects_is_skipped_and_the_rest_still_costed(fr
     assert sorted(keys(doc)) == [("public.events", ["user_id"]), ("public.users", ["email"])]
     [skip] = doc["skipped"]
     assert skip["query"].endswith("email = 5") and skip["reason"].startswith("EXPLAIN failed: operator does not exist")
+
+
+def test_prefetched_costs_equal_costs_planned_one_by_one(fresh_db):
+    """Pipelined costing under one configuration gives each statement the cost it gets alone with
+    its own index set (and leaves out a plan that used an index outside its set)."""
+    from perftool.core.whatif import IndexDef, WhatIf
+
+    setup(fresh_db, *EVENTS)
+    by_user, by_kind = IndexDef("public", "events", ("user_id",)), IndexDef("public", "events", ("kind", "created_at"))
+    texts = [f"SELECT * FROM events WHERE user_id = {u}" for u in range(6)] + \
+            [f"SELECT id FROM events WHERE kind = 'buy' AND created_at > '2026-01-0{d}'" for d in range(1, 6)]
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sids = [whatif.add_statement(t, [("public", "events")]) for t in texts]
+        keys_ = [frozenset({by_user}) if "user_id" in t else frozenset({by_kind}) for t in texts]
+        whatif.prefetch(list(zip(sids, keys_, strict=True)), frozenset({by_user, by_kind}))
+        assert whatif.stats.explains == len(texts)
+        prefetched = [whatif.cache[(sid, key)].cost for sid, key in zip(sids, keys_, strict=True)]
+        alone = [whatif.explain(sid, key, strict=True).cost for sid, key in zip(sids, keys_, strict=True)]
+        assert prefetched == pytest.approx(alone)
+        whatif.close()
