@@ -792,15 +792,11 @@ class Selector:
         changed = old ^ set(config)
         if not changed:
             return
-        self.version += 1
         touched: dict[int, Item] = {}
         for ix in changed:
             for it in self.affected(ix):
                 touched[it.position] = it
-        for it in touched.values():
-            c = self.oracle.cost(it.sid, self.relevant_set(it, self.config))
-            self.cur[it.position] = float(it.base) if c is None else c
-            self.changed[it.position] = self.version
+        self._recost(touched.values(), failed_to_base=True)
 
     def refine(self, until: float) -> None:
         """Local search after the greedy, keeping any change that makes the workload cheaper and
@@ -1027,12 +1023,7 @@ class Selector:
         else:
             self.config.append(move.new)
         move.status = "taken"
-        self.version += 1
-        for it in self._move_items(move):
-            c = self.oracle.cost(it.sid, self.relevant_set(it, self.config))
-            if c is not None:
-                self.cur[it.position] = c
-            self.changed[it.position] = self.version
+        self._recost(self._move_items(move))
         self.steps.append(Step(number=len(self.steps) + 1, move=Move(**{**move.__dict__}), runners_up=runners))
         self._add_widenings(move.new)
 
@@ -1084,11 +1075,18 @@ class Selector:
     def _drop_chosen(self, ix: IndexDef, reason: str) -> None:
         self.config.remove(ix)
         self.pruned[ix] = reason
+        self._recost(self.affected(ix))
+
+    def _recost(self, items, *, failed_to_base: bool = False) -> None:
+        """The configuration changed: a new version, and these statements' costs under it (a failed
+        EXPLAIN keeps the last cost, or with `failed_to_base` falls back to the cost with none)."""
         self.version += 1
-        for it in self.affected(ix):
+        for it in items:
             c = self.oracle.cost(it.sid, self.relevant_set(it, self.config))
             if c is not None:
                 self.cur[it.position] = c
+            elif failed_to_base:
+                self.cur[it.position] = float(it.base)
             self.changed[it.position] = self.version
 
 
