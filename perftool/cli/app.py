@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 from perftool import __version__
-from perftool.cli.options import CliState
+from perftool.cli.options import CliState, LockTimeoutOpt, StatementTimeoutOpt, set_limits
 
 
 class PerftoolGroup(TyperGroup):
@@ -68,6 +68,8 @@ def root(
     no_color: Annotated[bool, typer.Option("--no-color", help="No colour (also: NO_COLOR=1).")] = False,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Progress and details on stderr.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
+    statement_timeout: StatementTimeoutOpt = None,
+    lock_timeout: LockTimeoutOpt = None,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
     from perftool.cli.console import set_verbose
@@ -75,6 +77,7 @@ def root(
     ctx.obj = CliState(dsn=dsn, config_path=config, fmt=fmt, output=output, no_color=no_color,
                        verbose=verbose or debug, debug=debug)
     set_verbose(verbose or debug)
+    set_limits(statement_timeout, lock_timeout)
 
 
 def _register() -> None:

@@ -44,11 +44,11 @@ WriteBaselineOpt = Annotated[Optional[Path], typer.Option(
 
 def _thresholds(ctx: typer.Context, unused_max_scans: int | None, unused_min_size: str | None,
                 bloat_min_size: str | None):
-    from perftool.core.health import parse_size
+    from perftool.core.units import parse_size
 
     return state(ctx).thresholds(unused_index_max_scans=unused_max_scans,
-                                 unused_index_min_bytes=parse_size(unused_min_size),
-                                 bloat_min_bytes=parse_size(bloat_min_size))
+                                 unused_index_min_bytes=parse_size(unused_min_size, what="--unused-min-size"),
+                                 bloat_min_bytes=parse_size(bloat_min_size, what="--bloat-min-size"))
 
 
 def _target(ctx: typer.Context, dsn: str | None, host: str | None) -> tuple[str, str, dict[str, str]]:

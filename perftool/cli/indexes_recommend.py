@@ -7,7 +7,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
+from perftool.cli.options import (
+    DsnOpt,
+    FailOnOpt,
+    FormatOpt,
+    HostOpt,
+    OutputOpt,
+    StatementTimeoutOpt,
+    check_output,
+    emit,
+    set_limits,
+    state,
+)
 
 
 def recommend(
@@ -29,17 +40,20 @@ def recommend(
     fmt: FormatOpt = None,
     output: OutputOpt = None,
     fail_on: FailOnOpt = None,
+    statement_timeout: StatementTimeoutOpt = None,
 ) -> None:
     """Recommend indexes for a workload: candidates from its predicates, budget-aware whole-workload
     selection with HypoPG what-if costs, and the CREATE INDEX CONCURRENTLY statements to run.
 
     Sessions are read-only: hypothetical indexes live only in perftool's own backend memory."""
     from perftool.cli.console import info, status
-    from perftool.core.advisor import AdvisorOptions, parse_size, recommend_report
+    from perftool.core.advisor import AdvisorOptions, recommend_report
+    from perftool.core.units import parse_size
 
     st = state(ctx)
     check_output(ctx, fmt, fail_on)
-    options = AdvisorOptions(budget_bytes=parse_size(budget), max_indexes=max_indexes, max_width=max_width,
+    set_limits(statement_timeout)
+    options = AdvisorOptions(budget_bytes=parse_size(budget, what="--budget"), max_indexes=max_indexes, max_width=max_width,
                              min_improvement=min_improvement, weight=weight, whatif=not no_whatif,
                              explain_choice=explain_choice, min_calls=min_calls)
     files = [*(from_file or []), *([source] if source else [])]

@@ -32,6 +32,25 @@ FailOnOpt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 HostOpt = Annotated[Optional[str], typer.Option(
     "--host", help="Use the named host from perftool.yaml.", show_default=False)]
+StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
+    "--statement-timeout", help="Cancel any one statement perftool runs after this long (500ms, 30s, 2min; "
+    "default 30s, or $PERFTOOL_STATEMENT_TIMEOUT).", show_default=False)]
+LockTimeoutOpt = Annotated[Optional[str], typer.Option(
+    "--lock-timeout", help="Give up waiting for a lock after this long (default 2s, or $PERFTOOL_LOCK_TIMEOUT).",
+    show_default=False)]
+
+
+def set_limits(statement_timeout: str | None = None, lock_timeout: str | None = None) -> None:
+    """Apply --statement-timeout / --lock-timeout to every session this process opens."""
+    if statement_timeout is None and lock_timeout is None:
+        return
+    from perftool.core.connect import LIMITS
+    from perftool.core.units import parse_duration_ms
+
+    if statement_timeout is not None:
+        LIMITS.statement_timeout_ms = parse_duration_ms(statement_timeout, what="--statement-timeout")
+    if lock_timeout is not None:
+        LIMITS.lock_timeout_ms = parse_duration_ms(lock_timeout, what="--lock-timeout")
 
 
 @dataclass

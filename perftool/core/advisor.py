@@ -33,7 +33,6 @@ import functools
 import heapq
 import itertools
 import math
-import re
 import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
@@ -60,22 +59,7 @@ NEAR_TIE = 0.002                # a freshly costed move within 0.2 % of the best
 REFINE_FORCED = 20              # candidates the "force" neighbourhood of the local search tries
 MAX_EQUALITY_PERMUTED = 5       # beyond this many equality columns only their written order is tried
 WEIGHTS = ("calls", "total_time")
-_SIZE = re.compile(r"^\s*(?P<n>\d+(?:\.\d+)?)\s*(?P<unit>b|kb|k|mb|m|gb|g|tb|t)?\s*$", re.I)
-_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3,
-          "t": 1024 ** 4, "tb": 1024 ** 4}
 PATTERN_OPS = {"text": "text_pattern_ops", "varchar": "varchar_pattern_ops", "bpchar": "bpchar_pattern_ops"}
-
-
-def parse_size(text: str | int | None) -> int | None:
-    """`500MB`, `1GB`, `1.5 GB`, `100kB`, `4096` (bytes) → bytes (1024-based, like PostgreSQL)."""
-    if text is None or text == "":
-        return None
-    if isinstance(text, int):
-        return text
-    m = _SIZE.match(str(text))
-    if not m:
-        raise UsageError(f"invalid size {text!r}", "use a number with a unit: 500MB, 1GB, 250kB")
-    return int(float(m["n"]) * _UNITS[(m["unit"] or "b").lower()])
 
 
 @dataclass
@@ -1247,6 +1231,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     """Analyse, cost, select and verify. `conn` is a safe read-only session with HypoPG (unless
     `options.whatif` is off)."""
     from perftool.core.advisor_catalog import collect_catalog
+    from perftool.core.connect import use_workload_search_path
     from perftool.core.errors import MissingExtension
     from perftool.core.predicates import relation_names
     from perftool.core.whatif import WhatIf
@@ -1254,6 +1239,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
     names = {name for s in statements for _schema, name in relation_names(s.text)}
+    use_workload_search_path(conn)      # names resolve as the application's would
     catalog = collect_catalog(conn, names)
     items = build_items(statements, catalog)
     usable = [it for it in items if it.skip is None]

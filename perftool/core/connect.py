@@ -22,6 +22,7 @@ DEFAULT_STATEMENT_TIMEOUT_MS = 30_000
 DEFAULT_LOCK_TIMEOUT_MS = 2_000
 DEFAULT_IDLE_TX_TIMEOUT_MS = 60_000
 DEFAULT_CONNECT_TIMEOUT_S = 10
+STARTUP_OPTIONS = "-c default_transaction_read_only=on -c standard_conforming_strings=on"
 
 _URL_PASSWORD = re.compile(r"(?P<pre>postgres(?:ql)?://[^:/?#@\s]*:)(?P<pw>[^@/?#\r\n]*)(?P<post>@)")
 _KV_PASSWORD = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
@@ -35,6 +36,32 @@ def redact(text: str | None) -> str:
     text = _URL_PASSWORD.sub(lambda m: f"{m['pre']}***{m['post']}", text)
     text = _QUERY_PASSWORD.sub(lambda m: f"{m['pre']}***", text)
     return _KV_PASSWORD.sub(lambda m: f"{m['pre']}***", text)
+
+
+@dataclass
+class SessionLimits:
+    """The statement and lock timeouts of every session this process opens (set once by the CLI)."""
+
+    statement_timeout_ms: int | None = None
+    lock_timeout_ms: int | None = None
+
+    def statement_timeout(self) -> int:
+        return _limit(self.statement_timeout_ms, "PERFTOOL_STATEMENT_TIMEOUT", DEFAULT_STATEMENT_TIMEOUT_MS)
+
+    def lock_timeout(self) -> int:
+        return _limit(self.lock_timeout_ms, "PERFTOOL_LOCK_TIMEOUT", DEFAULT_LOCK_TIMEOUT_MS)
+
+
+def _limit(given: int | None, env: str, default: int) -> int:
+    from perftool.core.units import parse_duration_ms
+
+    if given is not None:
+        return given
+    value = parse_duration_ms(os.environ.get(env), what=f"${env}")
+    return default if value is None else value
+
+
+LIMITS = SessionLimits()
 
 
 def resolve_dsn(dsn: str | None = None, *, config_dsn: str | None = None) -> str:
@@ -105,13 +132,16 @@ def connect(
     dsn: str,
     *,
     read_only: bool = True,
-    statement_timeout_ms: int = DEFAULT_STATEMENT_TIMEOUT_MS,
-    lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
+    statement_timeout_ms: int | None = None,
+    lock_timeout_ms: int | None = None,
     connect_timeout_s: int = DEFAULT_CONNECT_TIMEOUT_S,
     autocommit: bool = True,
     session_settings: bool = True,
 ) -> psycopg.Connection:
     """Open a safe session. Read-only unless a writing command asks otherwise.
+
+    Timeouts not given come from `LIMITS` (the CLI's --statement-timeout / --lock-timeout, else
+    $PERFTOOL_STATEMENT_TIMEOUT / $PERFTOOL_LOCK_TIMEOUT, else 30 s and 2 s).
 
     `session_settings=False` skips the SET commands (the pgbouncer admin console accepts none).
     """
@@ -123,8 +153,19 @@ def connect(
         kwargs["application_name"] = APPLICATION_NAME
     if "connect_timeout" not in params and not os.environ.get("PGCONNECT_TIMEOUT"):
         kwargs["connect_timeout"] = connect_timeout_s
+    if read_only and session_settings:
+        # a server-side guard from the first statement on (SET SESSION CHARACTERISTICS AS
+        # TRANSACTION READ ONLY in startup-packet form), before any setting below runs
+        kwargs["options"] = " ".join(filter(None, [params.get("options", ""), STARTUP_OPTIONS]))
     try:
-        conn = psycopg.connect(dsn, **kwargs)
+        try:
+            conn = psycopg.connect(dsn, **kwargs)
+        except psycopg.OperationalError as exc:
+            if "options" not in kwargs or "unsupported startup parameter" not in str(exc):
+                raise
+            # pgbouncer refuses `options` unless told to ignore it: the session settings still apply
+            kwargs.pop("options")
+            conn = psycopg.connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:
         message = redact(_first_line(str(exc)))
         target = describe_target(dsn)
@@ -134,13 +175,15 @@ def connect(
         ) from None
     except psycopg.ProgrammingError as exc:
         raise UsageError(f"invalid DSN {redact(dsn)!r}: {redact(_first_line(str(exc)))}") from None
+    conn.read_only = read_only or None     # psycopg's own BEGINs say READ ONLY too
     if session_settings:
         try:
             apply_session_settings(
                 conn,
                 read_only=read_only,
-                statement_timeout_ms=statement_timeout_ms,
-                lock_timeout_ms=lock_timeout_ms,
+                statement_timeout_ms=LIMITS.statement_timeout() if statement_timeout_ms is None
+                else statement_timeout_ms,
+                lock_timeout_ms=LIMITS.lock_timeout() if lock_timeout_ms is None else lock_timeout_ms,
             )
         except Exception:
             conn.close()
@@ -156,7 +199,9 @@ def apply_session_settings(
     lock_timeout_ms: int = DEFAULT_LOCK_TIMEOUT_MS,
     idle_in_transaction_timeout_ms: int = DEFAULT_IDLE_TX_TIMEOUT_MS,
 ) -> None:
-    """Session GUCs every perftool session carries (set_config is parameterised, no SQL text built)."""
+    """Session GUCs every perftool session carries (set_config is parameterised, no SQL text built):
+    read-only, timeouts, standard_conforming_strings, and a pinned search_path for perftool's own
+    queries (the caller's is kept for the workload: `use_workload_search_path`)."""
     from perftool.core.sql import execute
 
     execute(
@@ -169,6 +214,13 @@ def apply_session_settings(
             "idle_tx_timeout": f"{int(idle_in_transaction_timeout_ms)}ms",
         },
     )
+
+
+def use_workload_search_path(conn: psycopg.Connection) -> None:
+    """Resolve the workload's statements with the connecting role's search_path, not perftool's."""
+    from perftool.core.sql import execute
+
+    execute(conn, "workload_search_path")
 
 
 @dataclass

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
@@ -28,21 +27,6 @@ if TYPE_CHECKING:
     from perftool.core.index_sets import IndexSet
 
 BASELINE_VERSION = 1
-_SIZE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([kmgt]?i?b?)?\s*$", re.IGNORECASE)
-_UNITS = {"": 1, "b": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}
-
-
-def parse_size(text: str | None) -> int | None:
-    """`10MB`, `1.5 GiB`, `500kB`, `2048` → bytes (powers of 1024). None stays None."""
-    if text is None:
-        return None
-    m = _SIZE.match(str(text))
-    if not m:
-        raise UsageError(f"invalid size {text!r}", "write it like 500kB, 10MB or 2GB")
-    unit = (m[2] or "").lower().rstrip("b").rstrip("i")
-    return int(float(m[1]) * _UNITS[unit])
-
-
 @dataclass
 class HealthOptions:
     only: list[str] | None = None

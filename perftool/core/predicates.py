@@ -184,6 +184,9 @@ def _relations(tree) -> list[tuple[str | None, str]]:
 def analyze(text: str, catalog: Catalog) -> Analysis:
     """The statement's accesses and referenced columns, or an Analysis whose `skip` says why not."""
     result = Analysis(text=text, params=parameter_count(text))
+    if "\x00" in text:
+        result.skip = "the text holds a NUL byte (binary data, not SQL)"
+        return result
     try:
         _analyze(result, catalog)
     except RecursionError:

@@ -12,9 +12,14 @@ combination is planned once. HypoPG hands out OIDs from a small range: the sessi
 `hypopg_relation_size` and are cached per index.
 
 Statements with `$n` parameters (pg_stat_statements' normalised texts) are costed with a generic
-plan: `EXPLAIN (GENERIC_PLAN)` on PostgreSQL 16+, else `PREPARE` + `plan_cache_mode =
-force_generic_plan` + `EXPLAIN EXECUTE p(NULL, …)`, prepared afresh each time so a plan cached
-before an index set changed is never reused.
+plan: `PREPARE` + `plan_cache_mode = force_generic_plan` + `EXPLAIN EXECUTE p(NULL, …)`, prepared
+afresh each time so a plan cached before an index set changed is never reused. Not `EXPLAIN
+(GENERIC_PLAN)` (PG16+): over the extended protocol the server wants a value for each `$n` in
+the Bind message and then plans with those values as constants (NULLs cost 0).
+
+Every EXPLAIN goes through `statement_send`: extended protocol only, in pipelined batches inside a
+read-only transaction that is rolled back. A statement the server refuses is given its error; one
+whose planning times out is never planned again (its skip reason names --statement-timeout).
 
 The session is the caller's safe read-only connection: HypoPG's functions work in a read-only
 transaction (they change only backend memory), so nothing is written to the database.
@@ -30,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perftool.core.advisor_catalog import TableName
+from perftool.core.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
 
 if TYPE_CHECKING:
     import psycopg
@@ -265,27 +271,33 @@ class WhatIf:
     _live: dict[IndexDef, int] = field(default_factory=dict)
     _by_oid: dict[int, IndexDef] = field(default_factory=dict)
     _since_reset: int = 0
-    _generic: bool = False
     _session_ready: bool = False
+    _timeout: str | None = None
+    _dead: dict[str, str] = field(default_factory=dict)   # statement text -> why it is never planned again
     failed: dict[IndexDef, str] = field(default_factory=dict)
     # per statement: which indexes could change its plan (the advisor's relevance rule). Live
     # hypothetical indexes it cannot use stay in place between EXPLAINs (up to KEEP_LIVE per
     # table), which saves the drop/create round trips; strict costing ignores this.
     relevance: dict[int, Callable[[IndexDef], bool]] = field(default_factory=dict)
 
-    def __post_init__(self) -> None:
-        self._generic = self.conn.info.server_version >= 160000
-
     # -- set-up -------------------------------------------------------------------------------------
     def add_statement(self, text: str, tables, params: int = 0) -> int:
         self.statements.append(Statement(text=text, tables=frozenset(tables), params=params))
         return len(self.statements) - 1
 
+    def _settings(self) -> None:
+        """Generic plans for `$n` statements; the statement timeout, for skip reasons."""
+        if self._timeout is None:
+            from perftool.core.sql import fetch_one
+
+            row = fetch_one(self.conn, "whatif_session") or {}
+            self._timeout = str(row.get("statement_timeout") or "?")
+
     def _session(self) -> None:
         if not self._session_ready:
             from perftool.core.sql import execute
 
-            execute(self.conn, "whatif_session")
+            self._settings()
             execute(self.conn, "whatif_reset")
             self._session_ready = True
 
@@ -479,41 +491,101 @@ class WhatIf:
 
     def _explain_texts(self, sts: list[Statement]) -> list[Explained]:
         """EXPLAIN several statements that see the same hypothetical indexes, pipelined: one round
-        trip per PIPELINE statements instead of one each (about 2.5× faster on short plans).
-        Statements with `$n` before PG16 (PREPARE/EXECUTE), and any batch that meets an error,
-        go one by one."""
-        import psycopg
+        trip per PIPELINE statements instead of one each (about 2.5× faster on short plans), each
+        batch in a read-only transaction that is rolled back. A statement that fails is given its
+        error, and the ones after it go on in a new batch: a bad statement costs only itself."""
+        out: list[Explained] = []
+        for start in range(0, len(sts), PIPELINE):
+            todo = sts[start:start + PIPELINE]
+            while todo:
+                done, failed = self._run(todo)
+                out.extend(done)
+                if failed is None:
+                    break
+                out.append(failed)
+                todo = todo[len(done) + 1:]
+        return out
+
+    def _explain_text(self, st: Statement) -> Explained:
+        """One statement's EXPLAIN (its own read-only transaction, rolled back)."""
+        done, failed = self._run([st])
+        return failed if failed is not None else done[0]
+
+    def _commands(self, st: Statement) -> list[Command]:
+        """What costs one statement: EXPLAIN; for `$n`, PREPARE + EXPLAIN EXECUTE + DEALLOCATE.
+        The statement text is data: only ever sent over the extended protocol."""
+        from psycopg import sql
 
         from perftool.core.sql import MARKER, load_text
 
-        out: list[Explained | None] = [None] * len(sts)
-        simple = [k for k, st in enumerate(sts) if not st.params or self._generic]
-        for k in sorted(set(range(len(sts))) - set(simple)):
-            out[k] = self._explain_text(sts[k])
-        explain = MARKER + _fragment(load_text("whatif_explain")) + " "
-        generic = MARKER + _fragment(load_text("whatif_explain_generic")) + " "
-        for start in range(0, len(simple), PIPELINE):
-            chunk = simple[start:start + PIPELINE]
-            try:
-                with self.conn.pipeline() as pipe:
-                    cursors = []
-                    for k in chunk:
-                        cur = self.conn.cursor()
-                        cur.execute((generic if sts[k].params else explain) + sts[k].text)
-                        cursors.append(cur)
-                    pipe.sync()
-                    docs = [cur.fetchone()[0] for cur in cursors]
-            except psycopg.OperationalError as exc:
-                if self.conn.closed or self.conn.broken:
-                    from perftool.core.errors import ConnectionFailed
+        if self._dead.get(st.text):
+            return []
+        if not st.params:
+            return [Command(MARKER + _fragment(load_text("whatif_explain")) + " " + st.text, result=True)]
+        name = sql.Identifier(PREPARED_NAME)
+        return [
+            Command(sql.SQL(MARKER + _fragment(load_text("whatif_prepare")) + " ").format(name=name)
+                    + sql.SQL(st.text)),
+            Command(sql.SQL(MARKER + _fragment(load_text("whatif_explain_execute"))).format(
+                name=name, arguments=sql.SQL(", ").join([sql.NULL] * st.params)), result=True),
+            Command(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(name=name)),
+        ]
 
-                    raise ConnectionFailed(f"connection lost during what-if costing: {_first_line(exc)}") from None
-                docs = None
-            except psycopg.Error:
-                docs = None
-            for n, k in enumerate(chunk):
-                out[k] = self._explain_text(sts[k]) if docs is None else self._explained(docs[n])
-        return [x for x in out if x is not None]
+    def _run(self, sts: list[Statement]) -> tuple[list[Explained], Explained | None]:
+        """Cost `sts` in one pipelined batch: the results of the statements costed, and the
+        failure of the one that stopped the batch (None when all went through)."""
+        import psycopg
+
+        from perftool.core.errors import ConnectionFailed
+
+        self._settings()                  # force_generic_plan before any PREPARE
+        commands: list[Command] = []
+        owners: list[int] = []            # per command: the position of its statement
+        for k, st in enumerate(sts):
+            mine = self._commands(st)
+            if not mine:                  # planning it timed out before: never again
+                if k == 0:
+                    return [], Explained(cost=None, error=self._dead[st.text])
+                return self._run(sts[:k])[0], Explained(cost=None, error=self._dead[st.text])
+            commands += mine
+            owners += [k] * len(mine)
+        try:
+            docs = run_read_only(self.conn, commands)
+        except BatchFailed as failed:
+            k = owners[failed.index] if failed.index < len(owners) else len(sts) - 1
+            if sts[k].params:
+                self._forget_prepared()
+            done = [self._explained(d) for d in failed.results[:k]]
+            return done, Explained(cost=None, error=self._failure(sts[k], failed.error))
+        except psycopg.OperationalError as exc:
+            raise ConnectionFailed(f"connection lost during what-if costing: {_first_line(exc)}") from None
+        return [self._explained(d) for d in docs], None
+
+    def _forget_prepared(self) -> None:
+        """Prepared statements outlive a rollback: drop ours when its EXPLAIN EXECUTE failed."""
+        import psycopg
+        from psycopg import sql
+
+        from perftool.core.sql import MARKER, load_text
+
+        try:
+            self.conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
+                name=sql.Identifier(PREPARED_NAME)))
+        except psycopg.errors.InvalidSqlStatementName:
+            pass
+
+    def _failure(self, st: Statement, exc: BaseException) -> str:
+        """The skip reason for a statement the server refused; a timeout marks it dead."""
+        import psycopg
+
+        if is_multiple_commands(exc):
+            return MULTIPLE_COMMANDS
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            reason = (f"planning took longer than the statement timeout ({self._timeout}): "
+                      "raise it with --statement-timeout")
+            self._dead[st.text] = reason
+            return reason
+        return _first_line(exc)
 
     def _explained(self, doc) -> Explained:
         if isinstance(doc, str):
@@ -522,38 +594,6 @@ class WhatIf:
             doc = json.loads(doc)
         plan = doc[0]["Plan"] if isinstance(doc, list) else doc["Plan"]
         return Explained(cost=float(plan["Total Cost"]), used=frozenset(self._used(plan)), rows=_written_rows(plan))
-
-    def _explain_text(self, st: Statement) -> Explained:
-        import psycopg
-        from psycopg import sql
-
-        from perftool.core.sql import MARKER, load_text
-
-        try:
-            with self.conn.cursor() as cur:
-                if st.params and self._generic:
-                    cur.execute(MARKER + _fragment(load_text("whatif_explain_generic")) + " " + st.text)
-                    doc = cur.fetchone()[0]
-                elif st.params:
-                    name = sql.Identifier(PREPARED_NAME)
-                    cur.execute(sql.SQL(MARKER + _fragment(load_text("whatif_prepare")) + " ").format(name=name)
-                                + sql.SQL(st.text))
-                    try:
-                        cur.execute(sql.SQL(MARKER + _fragment(load_text("whatif_explain_execute"))).format(
-                            name=name, arguments=sql.SQL(", ").join([sql.NULL] * st.params)))
-                        doc = cur.fetchone()[0]
-                    finally:
-                        cur.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(name=name))
-                else:
-                    cur.execute(MARKER + _fragment(load_text("whatif_explain")) + " " + st.text)
-                    doc = cur.fetchone()[0]
-        except psycopg.OperationalError as exc:
-            from perftool.core.errors import ConnectionFailed
-
-            raise ConnectionFailed(f"connection lost during what-if costing: {_first_line(exc)}") from None
-        except psycopg.Error as exc:
-            return Explained(cost=None, error=_first_line(exc))
-        return self._explained(doc)
 
     def _used(self, plan: dict) -> set[IndexDef]:
         out: set[IndexDef] = set()

@@ -211,8 +211,20 @@ _PARAM_VALUE = re.compile(r"\$(\d+) = ('(?:[^']|'')*'|NULL)")
 
 
 def _substitute(text: str, detail: str) -> str:
-    """Put `DETAIL:  parameters: $1 = '5', $2 = NULL` values back into the statement."""
-    values = {int(m.group(1)): m.group(2) for m in _PARAM_VALUE.finditer(detail)}
+    """Put `DETAIL:  parameters: $1 = '5', $2 = NULL` values back into the statement. A logged value
+    is data from the application's users: it is read back to the string it was and quoted again by
+    psycopg (`E'…'` when it holds a backslash), which reads the same under either setting of
+    standard_conforming_strings — never pasted in as the log wrote it."""
+    from psycopg import sql
+
+    values: dict[int, str] = {}
+    for m in _PARAM_VALUE.finditer(detail):
+        raw = m.group(2)
+        value = raw[1:-1].replace("''", "'")
+        if raw == "NULL":
+            values[int(m.group(1))] = "NULL"
+        elif "\x00" not in value:    # a NUL cannot be sent at all: that $n stays a parameter
+            values[int(m.group(1))] = sql.Literal(value).as_string(None).strip()
     if not values:
         return text
     return re.sub(r"(?<![\w$])\$(\d+)(?!\d)", lambda m: values.get(int(m.group(1)), m.group(0)), text)

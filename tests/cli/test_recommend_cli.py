@@ -262,8 +262,8 @@ def test_budget_is_honoured(orders_db):
 def test_budget_nonsense_is_a_usage_error_before_connecting():
     code, out, err = perftool("indexes", "recommend", "--dsn", NOWHERE, "-q", BY_CUSTOMER, "--budget", "nonsense")
     assert (code, out) == (2, "")
-    assert one_error_line(err) == ("perftool: error: invalid size 'nonsense' "
-                                   "(use a number with a unit: 500MB, 1GB, 250kB)")
+    assert one_error_line(err) == ("perftool: error: invalid --budget 'nonsense' "
+                                   "(use a number with a unit: 500kB, 10MB, 1.5GiB, 2GB)")
 
 
 def test_max_indexes(orders_db):

@@ -68,7 +68,8 @@ def test_analyze_on_pg18(pg18):
 
 
 def test_generic_plans_for_dollar_parameters_on_pg16_plus(pg18):
-    """PG16+ costs `$n` statements with EXPLAIN (GENERIC_PLAN) instead of PREPARE + EXECUTE."""
+    """`$n` statements get a generic plan on PG16+ too (PREPARE + EXPLAIN EXECUTE over the extended
+    protocol: EXPLAIN (GENERIC_PLAN) would need the values in the Bind message, planned as constants)."""
     from perftool.core.whatif import WhatIf
 
     dsn = pg18.create_database("t_pg18_generic")

@@ -10,12 +10,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from perftool.core.errors import InputError, UsageError
+from perftool.core.errors import InputError
 from perftool.core.health import (
     apply_ignores,
     baseline_document,
     load_baseline,
-    parse_size,
     render_gate_summary,
     write_baseline,
 )
@@ -193,12 +192,3 @@ def test_ignores_from_the_index_set_and_the_config():
     assert dropped[1]["by"] == "perftool.yaml"
 
 
-@pytest.mark.parametrize("text, expected", [("2048", 2048), ("500kB", 512000), ("10MB", 10 * 1024**2),
-                                            ("1.5 GiB", int(1.5 * 1024**3)), ("1g", 1024**3)])
-def test_sizes(text, expected):
-    assert parse_size(text) == expected
-
-
-def test_bad_size():
-    with pytest.raises(UsageError):
-        parse_size("ten megs")

@@ -308,3 +308,20 @@ def test_an_empty_or_missing_log_is_a_clean_input_error(tmp_path):
         from_log(empty)
     with pytest.raises(InputError, match="cannot read .*missing.log: No such file or directory"):
         from_log(tmp_path / "missing.log")
+
+
+def test_logged_bind_values_are_quoted_again_by_psycopg_never_pasted(tmp_path):
+    """A value a user of the application chose (`\\' ; SET … ; DROP TABLE canary; --`) is read back
+    to its string and quoted as E'…' (backslash doubled), which reads the same under either setting
+    of standard_conforming_strings; a value with a NUL byte cannot be sent: its $n stays."""
+    path = tmp_path / "postgresql.log"
+    path.write_text(
+        "2024-05-01 12:00:00.000 UTC [1] LOG:  duration: 1.000 ms  execute <unnamed>: "
+        "SELECT * FROM t WHERE a = $1 AND b = $2\n"
+        "2024-05-01 12:00:00.000 UTC [1] DETAIL:  parameters: $1 = '\\'' ; SET x = 1; DROP TABLE canary; --', "
+        "$2 = 'a\x00b'\n")
+    [got] = from_log(path)
+    assert got.text == "SELECT * FROM t WHERE a = E'\\\\'' ; SET x = 1; DROP TABLE canary; --' AND b = $2"
+    from perftool.core.workload_sources import split_statements
+
+    assert len(split_statements(got.text)) == 1
