@@ -140,7 +140,7 @@ def build_report(snaps, options: AnalyzeOptions) -> Report:
     from perftool.core.privileges import statement_texts_note
 
     for s in snaps:
-        w = statement_texts_note(s.info.user, s.info.can_read_all_stats)
+        w = statement_texts_note(s.info.user, s.info.can_read_all_stats, sessions=True)
         if w:
             notes.append(f"{s.host}: {w}" if len(snaps) > 1 else w)
     notes += [n for r in section_results for n in r.notes if n not in notes]

@@ -48,12 +48,15 @@ def named(tables: Iterable[tuple[str, str]]) -> str:
     return shown + (f", … ({len(tables)} tables)" if len(tables) > MAX_NAMED else "")
 
 
-def statement_texts_note(role: str, can_read_all_stats: bool) -> str | None:
-    """pg_stat_statements hides other roles' statement texts without pg_read_all_stats."""
+def statement_texts_note(role: str, can_read_all_stats: bool, *, sessions: bool = False) -> str | None:
+    """pg_stat_statements hides other roles' statement texts without pg_read_all_stats (and
+    pg_stat_activity their sessions' state: `sessions` for reports that count connections)."""
     if can_read_all_stats:
         return None
+    also = "; other roles' sessions show no state or query in pg_stat_activity" if sessions else ""
     return (f"role {role!r} is neither superuser nor a member of pg_read_all_stats: other roles' statement texts "
-            f"show as <insufficient privilege> and cannot be analysed. Fix: {grant_role('pg_read_all_stats', role)}")
+            f"show as <insufficient privilege> and cannot be analysed{also}. "
+            f"Fix: {grant_role('pg_read_all_stats', role)}")
 
 
 def hidden_statistics_note(role: str, tables: Iterable[tuple[str, str]], codes: Iterable[str],

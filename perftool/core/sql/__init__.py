@@ -90,8 +90,9 @@ def _major(conn: psycopg.Connection) -> int:
 
 
 @contextmanager
-def translate_errors(what: str = "query") -> Iterator[None]:
-    """Map server errors a user can cause to PerftoolErrors with hints."""
+def translate_errors(what: str = "query", role: str | None = None) -> Iterator[None]:
+    """Map server errors a user can cause to PerftoolErrors with hints (`role`: the session's
+    user, named in a GRANT hint)."""
     import psycopg
     from psycopg import errors as e
 
@@ -106,7 +107,7 @@ def translate_errors(what: str = "query") -> Iterator[None]:
         raise QueryTimeout(f"{what} waited too long for a lock: {str(exc).splitlines()[0]}") from None
     except e.InsufficientPrivilege as exc:
         msg = str(exc).strip().splitlines()[0]
-        raise MissingPrivilege(f"permission denied while running {what}: {msg}", privilege_hint(msg)) from None
+        raise MissingPrivilege(f"permission denied while running {what}: {msg}", privilege_hint(msg, role)) from None
     except e.ObjectNotInPrerequisiteState as exc:
         msg = str(exc).strip().splitlines()[0]
         raise MissingExtension(
@@ -126,18 +127,19 @@ def translate_errors(what: str = "query") -> Iterator[None]:
 _DENIED = re.compile(r"permission denied for (table|relation|view|materialized view|sequence|schema|function) (\S+)")
 
 
-def privilege_hint(message: str) -> str:
+def privilege_hint(message: str, role: str | None = None) -> str:
     """What to GRANT for a server's "permission denied" / "must be ... to" message (docs/privileges.md)."""
     low = message.lower()
-    for role in ("pg_read_all_settings", "pg_read_all_stats", "pg_stat_scan_tables", "pg_monitor"):
-        if role in low:
-            return f"GRANT {role} TO <role> (pg_monitor includes it); docs/privileges.md"
+    grantee = role or "<role>"
+    for predefined in ("pg_read_all_settings", "pg_read_all_stats", "pg_stat_scan_tables", "pg_monitor"):
+        if predefined in low:
+            return f"GRANT {predefined} TO {grantee} (pg_monitor includes it); docs/privileges.md"
     m = _DENIED.search(message)
     if m:
         kind, name = m[1], m[2]
         privilege = {"schema": "USAGE", "function": "EXECUTE"}.get(kind, "SELECT")
         on = {"relation": "TABLE", "view": "TABLE", "materialized view": "TABLE"}.get(kind, kind.upper())
-        return f"GRANT {privilege} ON {on} {name} TO <role>; docs/privileges.md"
+        return f"GRANT {privilege} ON {on} {name} TO {grantee}; docs/privileges.md"
     return "docs/privileges.md lists the privileges each command needs (pg_monitor covers most)"
 
 
@@ -145,14 +147,14 @@ Params = Mapping[str, Any] | Sequence[Any] | None
 
 
 def execute(conn: psycopg.Connection, name: str, params: Params = None) -> None:
-    with translate_errors(name), conn.cursor() as cur:
+    with translate_errors(name, conn.info.user), conn.cursor() as cur:
         cur.execute(load(name, _major(conn)), params)
 
 
 def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> list[dict[str, Any]]:
     from psycopg.rows import dict_row
 
-    with translate_errors(name), conn.cursor(row_factory=dict_row) as cur:
+    with translate_errors(name, conn.info.user), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(load(name, _major(conn)), params)
         return cur.fetchall()
 

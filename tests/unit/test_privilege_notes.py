@@ -71,3 +71,8 @@ def test_hidden_shared_preload_libraries_is_unknown_not_missing():
     with pytest.raises(MissingExtension, match="not loaded"):
         require_pg_stat_statements(info([], extensions=()))
     require_pg_stat_statements(info(["pg_stat_statements"]))
+
+
+def test_privilege_hint_names_the_session_role():
+    assert privilege_hint("permission denied for table orders", "mon") == (
+        "GRANT SELECT ON TABLE orders TO mon; docs/privileges.md")
