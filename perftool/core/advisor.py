@@ -38,8 +38,15 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 from perftool.core.advisor_catalog import Catalog, TableInfo, TableName
-from perftool.core.errors import UsageError
+from perftool.core.errors import MissingPrivilege, UsageError
 from perftool.core.predicates import Access, Analysis, Constant
+from perftool.core.privileges import (
+    grant_select,
+    heuristic_statistics_note,
+    named,
+    unexplainable_note,
+    unexplainable_writes_note,
+)
 from perftool.core.whatif import IndexDef
 from perftool.core.workload_sources import WorkloadStatement
 from perftool.report.model import Column, Finding, Report, Section, Severity
@@ -1244,8 +1251,11 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     items = build_items(statements, catalog)
     usable = [it for it in items if it.skip is None]
     say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
+    role, major = conn.info.user, conn.info.server_version // 10000
     if not options.whatif:
         _weights(usable, "calls")
+        hidden = {t for it in usable for t in it.tables if not (catalog.get(t) or TableInfo(*t)).can_select}
+        notes = [n for n in [heuristic_statistics_note(role, hidden, major)] if n]
         chosen = heuristic_selection(usable, catalog, options)
         names = name_book(conn, [ix for ix, _score in chosen], catalog)
         recs = [Recommendation(index=ix, size_bytes=estimated_size(ix, catalog.tables[ix.table_key]), benefit=score,
@@ -1253,7 +1263,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
                                statements=[it for it in usable if it.relevant(ix)], verified=False)
                 for ix, score in chosen]
         return AdvisorResult(items=items, recommendations=recs, cost_before=None, cost_after=None, options=options,
-                             seconds=time.perf_counter() - t0)
+                             seconds=time.perf_counter() - t0, notes=notes)
     if not _has_hypopg(conn):
         raise MissingExtension("extension hypopg is not installed in this database",
                                "run CREATE EXTENSION hypopg, or pass --no-whatif for an unverified heuristic ranking")
@@ -1262,21 +1272,44 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         for it in usable:
             it.sid = whatif.add_statement(_explainable(it.statement.text), it.tables, it.analysis.params)
         whatif.explain_all([it.sid for it in usable])       # pipelined; explain() below reads the cache
+        denied: dict[int, list[TableName]] = {}     # item position → tables it may not read
+        denied_writes = 0                           # writes the role may not EXPLAIN (it may only read)
         for it in usable:
             ex = whatif.explain(it.sid, frozenset())
             if ex.cost is None:
                 it.skip = f"EXPLAIN failed: {ex.error}"
                 it.sid = None
+                unreadable = unreadable_relations(it.statement.text, catalog)
+                if unreadable:
+                    denied[it.position] = unreadable
+                elif (ex.error or "").lower().startswith("permission denied"):
+                    if it.analysis.kind in ("INSERT", "UPDATE", "DELETE"):
+                        denied_writes += 1
+                    else:
+                        denied[it.position] = []
                 continue
             it.base = ex.cost
             it.written_rows = _written_rows(it, ex.rows)
             whatif.relevance[it.sid] = it.relevant
-        usable = [it for it in usable if it.skip is None]
+        costed = [it for it in usable if it.skip is None]
+        notes = []
+        tables = {t for ts in denied.values() for t in ts}
+        if (denied or denied_writes) and not costed:
+            raise MissingPrivilege(
+                f"role {role!r} cannot EXPLAIN any statement of the workload: "
+                + (f"no SELECT privilege on {named(tables)}" if tables else "permission denied"),
+                (grant_select(tables, role, major) if tables else "docs/privileges.md")
+                + " — or pass --no-whatif for an unverified heuristic ranking")
+        if denied:
+            notes.append(unexplainable_note(role, tables, len(denied), major))
+        if denied_writes:
+            notes.append(unexplainable_writes_note(role, denied_writes))
+        usable = costed
         _weights(usable, options.weight)
         readers = [it for it in usable if it.analysis.accesses]
         writers = [it for it in usable if it.analysis.kind in ("INSERT", "UPDATE", "DELETE")
                    and it.analysis.target is not None]
-        notes = unseen_writes(conn, statements, usable, writers, catalog)
+        notes += unseen_writes(conn, statements, usable, writers, catalog)
         candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
@@ -1316,6 +1349,18 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
                              cache_hits=whatif.stats.cache_hits, covered=covered, selector=selector, notes=notes)
     finally:
         whatif.close()
+
+
+def unreadable_relations(text: str, catalog: Catalog) -> list[TableName]:
+    """The relations `text` names that this session may not read (EXPLAIN fails on them)."""
+    from perftool.core.predicates import relation_names
+
+    out = []
+    for schema, name in relation_names(text):
+        t = catalog.resolve(schema, name)
+        if t is not None and not t.can_select and t.key not in out:
+            out.append(t.key)
+    return out
 
 
 def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement], usable: list[Item],

@@ -71,6 +71,7 @@ class TableInfo:
     writes: dict[str, int] = field(default_factory=dict)  # pg_stat_*_tables counters
     unseen_write_rows: float = 0.0       # index entries written by statements not in the workload
     oid: int = 0
+    can_select: bool = True              # the session may read it (EXPLAIN, pg_stats need that)
 
     @property
     def key(self) -> TableName:
@@ -162,7 +163,7 @@ def collect_catalog(conn: psycopg.Connection, names: set[str], *, depth: int = 4
             table = catalog.add(TableInfo(
                 schema=row["schema"], name=row["name"], kind=row["kind"], reltuples=float(row["reltuples"] or 0),
                 relpages=int(row["relpages"] or 0), view_sql=row["view_sql"], is_partition=bool(row["is_partition"]),
-                oid=int(row["oid"])))
+                oid=int(row["oid"]), can_select=bool(row["can_select"])))
             if table.view_sql:
                 more.update(name for _schema, name in relation_names(table.view_sql))
         wanted |= more

@@ -108,11 +108,12 @@ def build_report(snaps, options: AnalyzeOptions) -> Report:
 
     merged = merge_snapshots(snaps)
     ctx = AnalysisContext(options=options, hosts=snaps, merged=merged)
-    report_sections, findings, summary_rows, data, metrics = [], [], [], {}, []
+    report_sections, findings, summary_rows, data, metrics, section_results = [], [], [], {}, [], []
     for section in all_sections():
         if options.sections and section.key not in options.sections:
             continue
         result = section.analyze(ctx)
+        section_results.append(result)
         report_sections += result.sections
         findings += result.findings
         data.update(result.data)
@@ -136,12 +137,13 @@ def build_report(snaps, options: AnalyzeOptions) -> Report:
     notes = []
     if ignored:
         notes.append(f"{ignored} finding(s) ignored by perftool.yaml")
-    from perftool.core.connect import privilege_warning
+    from perftool.core.privileges import statement_texts_note
 
     for s in snaps:
-        w = privilege_warning(s.info)
+        w = statement_texts_note(s.info.user, s.info.can_read_all_stats, sessions=True)
         if w:
             notes.append(f"{s.host}: {w}" if len(snaps) > 1 else w)
+    notes += [n for r in section_results for n in r.notes if n not in notes]
     return Report(
         command="analyze",
         server=merged.info.as_dict() | ({"hosts": [s.host for s in snaps]} if len(snaps) > 1 else {}),

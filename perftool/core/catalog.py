@@ -44,6 +44,7 @@ class ColumnInfo:
     null_frac: float | None = None    # pg_stats; None before the first ANALYZE
     n_distinct: float | None = None   # > 0 a count, < 0 minus a fraction of the rows
     avg_width: int | None = None
+    stats_visible: bool = True        # pg_stats shows this column to the role (it may SELECT it)
 
     @property
     def is_array(self) -> bool:
@@ -196,6 +197,11 @@ class TableInfo:
     @property
     def qualified(self) -> str:
         return qualified(self.schema, self.name)
+
+    @property
+    def stats_hidden(self) -> bool:
+        """pg_stats hides some of its columns from this role (no SELECT privilege, or row security)."""
+        return any(not c.stats_visible for c in self.columns.values())
 
     @property
     def rows(self) -> float:
@@ -361,7 +367,8 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
             t.columns[row["name"]] = ColumnInfo(
                 name=row["name"], attnum=int(row["attnum"]), type=row["type"], base_type=row["base_type"] or "",
                 category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
-                null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"])
+                null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
+                stats_visible=bool(row["stats_visible"]))
         for row in fetch_all(conn, "catalog_indexes", params):
             by_oid[int(row["table_oid"])].indexes.append(index_from_row(row))
         for row in fetch_all(conn, "catalog_foreign_keys", params):

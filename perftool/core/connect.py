@@ -225,7 +225,7 @@ def use_workload_search_path(conn: psycopg.Connection) -> None:
 
 @dataclass
 class ServerInfo:
-    """What the server is and what this session may do there."""
+    """What the server is and what this session may do there (docs/privileges.md)."""
 
     version_num: int
     version: str
@@ -236,9 +236,11 @@ class ServerInfo:
     is_superuser: bool
     can_read_all_stats: bool
     in_recovery: bool
-    shared_preload_libraries: list[str] = field(default_factory=list)
+    # None: hidden from this role (shared_preload_libraries needs pg_read_all_settings)
+    shared_preload_libraries: list[str] | None = field(default_factory=list)
     extensions: dict[str, str] = field(default_factory=dict)
     available_extensions: set[str] = field(default_factory=set)
+    can_read_all_settings: bool = True
 
     @property
     def major(self) -> int:
@@ -246,6 +248,13 @@ class ServerInfo:
 
     def has_extension(self, name: str) -> bool:
         return name in self.extensions
+
+    def preloads(self, library: str) -> bool | None:
+        """Whether `library` is in shared_preload_libraries; None when this role may not see the
+        setting (then reading the library's views is the proof)."""
+        if self.shared_preload_libraries is None:
+            return None
+        return library in self.shared_preload_libraries
 
     def as_dict(self) -> dict[str, Any]:
         """The no-secrets description used in report envelopes."""
@@ -260,12 +269,16 @@ class ServerInfo:
 
 
 def server_info(conn: psycopg.Connection) -> ServerInfo:
-    """Read version, role privileges, preloaded libraries and extensions (one round trip each)."""
+    """Read version, role privileges, preloaded libraries and extensions (one round trip each).
+
+    Needs no privilege: shared_preload_libraries comes from pg_settings, which hides it (None)
+    from a role without pg_read_all_settings instead of failing."""
     from perftool.core.sql import fetch_all, fetch_one
 
     row = fetch_one(conn, "server_info")
     info = conn.info
     exts = fetch_all(conn, "extensions")
+    preload = row["shared_preload_libraries"]
     return ServerInfo(
         version_num=int(row["version_num"]),
         version=row["version"],
@@ -275,20 +288,22 @@ def server_info(conn: psycopg.Connection) -> ServerInfo:
         user=info.user,
         is_superuser=bool(row["is_superuser"]),
         can_read_all_stats=bool(row["is_superuser"] or row["read_all_stats"]),
+        can_read_all_settings=bool(row["is_superuser"] or row["read_all_settings"]),
         in_recovery=bool(row["in_recovery"]),
-        shared_preload_libraries=[
-            s.strip() for s in (row["shared_preload_libraries"] or "").split(",") if s.strip()
-        ],
+        shared_preload_libraries=None if preload is None else [s.strip() for s in preload.split(",") if s.strip()],
         extensions={e["name"]: e["installed_version"] for e in exts if e["installed_version"]},
         available_extensions={e["name"] for e in exts},
     )
 
 
 def require_pg_stat_statements(info: ServerInfo) -> None:
-    """Raise a MissingExtension with the exact steps when pg_stat_statements is not usable."""
-    if "pg_stat_statements" not in info.shared_preload_libraries and not info.has_extension(
-        "pg_stat_statements"
-    ):
+    """Raise a MissingExtension with the exact steps when pg_stat_statements is not usable.
+
+    When this role cannot see shared_preload_libraries, an installed extension is taken as
+    usable: reading the view then proves it is loaded, or fails with "must be loaded via
+    shared_preload_libraries" (a MissingExtension as well)."""
+    preloaded = info.preloads("pg_stat_statements")
+    if preloaded is False and not info.has_extension("pg_stat_statements"):
         raise MissingExtension(
             "pg_stat_statements is not loaded on this server",
             "add it to shared_preload_libraries in postgresql.conf, restart, then run "
@@ -297,23 +312,14 @@ def require_pg_stat_statements(info: ServerInfo) -> None:
     if not info.has_extension("pg_stat_statements"):
         raise MissingExtension(
             f"extension pg_stat_statements is not installed in database {info.database!r}",
-            "run CREATE EXTENSION pg_stat_statements (as a superuser or the database owner)",
+            "run CREATE EXTENSION pg_stat_statements (as a superuser or the database owner)"
+            + ("" if preloaded else "; it must also be in shared_preload_libraries"),
         )
-    if "pg_stat_statements" not in info.shared_preload_libraries:
+    if preloaded is False:
         raise MissingExtension(
             "pg_stat_statements is installed but not in shared_preload_libraries",
             "add it to shared_preload_libraries in postgresql.conf and restart the server",
         )
-
-
-def privilege_warning(info: ServerInfo) -> str | None:
-    """A note for reports when other users' statement texts will be hidden."""
-    if info.can_read_all_stats:
-        return None
-    return (
-        f"role {info.user!r} is neither superuser nor a member of pg_read_all_stats: other roles' "
-        "statement texts show as <insufficient privilege> (GRANT pg_read_all_stats TO ...)"
-    )
 
 
 def check_privilege(ok: bool, what: str, grant: str) -> None:

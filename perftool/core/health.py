@@ -96,7 +96,7 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
     checks = select_checks(options.only, options.exclude)
     info, catalog, ctx = _collect(dsn, options, checks, None)
     findings = analyze_catalog(ctx, checks)
-    notes = _notes(options, catalog)
+    notes = _notes(options, catalog, checks, info)
     return Report(
         command="indexes health", server=info.as_dict(), sections=[_checks_section(checks, findings)],
         findings=findings, notes=notes,
@@ -105,8 +105,15 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
               "checks": [c.as_dict() for c in checks]})
 
 
-def _notes(options: HealthOptions, catalog) -> list[str]:
-    notes = []
+def _privilege_notes(catalog, checks: list[Check], info) -> list[str]:
+    """What the connected role could not see (docs/privileges.md): said once, never dropped."""
+    from perftool.core.checks import statistics_note
+
+    return [n for n in [statistics_note(catalog, checks, info.user, info.major)] if n]
+
+
+def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[str]:
+    notes = _privilege_notes(catalog, checks, info)
     scope = ".".join(x for x in (options.schema, options.table) if x)
     if scope:
         notes.append(f"scope: {scope}")
@@ -244,7 +251,7 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
     info, catalog, ctx = _collect(dsn, options, checks, index_set)
     found = analyze_catalog(ctx, checks)
     kept, suppressed = apply_ignores(found, index_set, options.ignore)
-    notes = _notes(options, catalog)
+    notes = _notes(options, catalog, checks, info)
     if options.write_baseline:
         write_baseline(options.write_baseline, kept)
         accepted = {(f.code, f.object) for f in kept}
@@ -269,7 +276,8 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
     report.data = {
         "gate": {"passed": code == 0, "fail_on": options.fail_on, **_summary(findings),
                  "ignored": len(suppressed), "baselined": baselined, "stale_baseline": stale,
-                 "checks": len(checks), "index_sets": index_set.files if index_set else []},
+                 "checks": len(checks), "index_sets": index_set.files if index_set else [],
+                 "unseen": _privilege_notes(catalog, checks, info)},
         "checks": [c.as_dict() for c in checks],
         "suppressed": suppressed,
     }
@@ -304,6 +312,7 @@ def render_gate_summary(report: Report, out: IO[str], *, color: bool = False, wi
                + f"; {gate.get('checks', 0)} checks on {where}")
     if not failing and report.findings:
         summary += " (--format table for details)"
+    lines += [f"note: {n}" for n in gate.get("unseen") or []]   # a green gate that could not see everything says so
     lines.append(summary)
     out.write("\n".join(lines) + "\n")
 

@@ -279,12 +279,13 @@ def collect_and_analyze(conn: psycopg.Connection, options: QueryOptions):
 
 def queries_report(dsn: str, options: QueryOptions | None = None) -> Report:
     """Library entry point: connect read-only, collect, analyse, and return the Report."""
-    from perftool.core.connect import connect, privilege_warning
+    from perftool.core.connect import connect
+    from perftool.core.privileges import statement_texts_note
 
     options = options or QueryOptions()
     with connect(dsn) as conn:
         info, meta, result = collect_and_analyze(conn, options)
-    notes = [n for n in [privilege_warning(info)] if n]
+    notes = [n for n in [statement_texts_note(info.user, info.can_read_all_stats)] if n]
     scope = "all databases" if options.all_databases else f"database {info.database}"
     return Report(
         command="queries",

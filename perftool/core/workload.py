@@ -118,10 +118,13 @@ class StatementsMeta:
 
 def collect_statements(conn: psycopg.Connection, *, all_databases: bool = False, min_calls: int = 1
                        ) -> list[StatementStats]:
-    """All statements of this database (or of every database) in pg_stat_statements."""
-    from perftool.core.sql import fetch_all
+    """All statements of this database (or of every database) in pg_stat_statements, except
+    perftool's own (recognised by the marker inside their text, which survives normalisation on
+    every version: PG18 drops the leading comment)."""
+    from perftool.core.sql import fetch_all, own_statement_filter
 
-    rows = fetch_all(conn, "top_statements", {"all_databases": all_databases, "min_calls": int(min_calls)})
+    rows = fetch_all(conn, "top_statements", {"all_databases": all_databases, "min_calls": int(min_calls),
+                                              "marker": own_statement_filter()})
     return [statement_from_row(r) for r in rows]
 
 

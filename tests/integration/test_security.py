@@ -45,23 +45,35 @@ TRICKS = ["'", "''", "\\'", "'\\''", "E'\\''", "E'\\\\'", "U&'\\0041'", "U&'d\\0
 
 @cache
 def _own_statement_patterns() -> list[re.Pattern]:
-    """Every statement text perftool itself may send: its SQL files as loaded (marker included),
-    with identifiers ({name}) and bound parameters ($n for %(name)s / %s) left open."""
+    """Every statement text perftool itself may send: its SQL files as loaded (`mark()`: marker
+    before the statement and after its first keyword), with identifiers ({name}) and bound
+    parameters ($n for %(name)s / %s) left open."""
     pats = []
     root = Path(sql_files.__file__).parent
     for f in sorted(root.glob("*.sql")):
-        text = sql_files.MARKER + f.read_text(encoding="utf-8")
-        body = re.escape(text.rstrip())
+        body = re.escape(sql_files.mark(f.read_text(encoding="utf-8")).rstrip())
         body = re.sub(r"\\\{[a-z_]+\\\}", ".+?", body)
         body = re.sub(r"%\\\([a-z_]+\\\)s|%s", r"\\$\\d+", body).replace("%%", "%%?")  # %% is % only with parameters
         pats.append(re.compile(body + r"\s*", re.S))
     return pats
 
 
-_WRAPPERS = re.compile(
-    re.escape(sql_files.MARKER) + r"(?:EXPLAIN \(FORMAT JSON\) |PREPARE \"perftool_whatif\" AS |"
-    r"EXPLAIN \(FORMAT JSON\) EXECUTE \"perftool_whatif\" \((?:NULL(?:, NULL)*)?\)$|DEALLOCATE \"perftool_whatif\"$)",
-    re.S)
+@cache
+def _wrappers() -> re.Pattern:
+    """The what-if wrappers around outside text: EXPLAIN … / PREPARE … AS … (then the text: one
+    statement, or the server would have refused it), EXPLAIN EXECUTE (NULL, …), DEALLOCATE."""
+    from perftool.core.whatif import PREPARED_NAME, _fragment
+
+    def piece(name: str) -> str:
+        text = sql_files.MARKER + _fragment(sql_files.load_text(name))
+        out = re.escape(text).replace(re.escape("{name}"), re.escape(f'"{PREPARED_NAME}"'))
+        return out.replace(re.escape("{arguments}"), r"(?:NULL(?:, NULL)*)?")
+
+    return re.compile("(?:" + "|".join([piece("whatif_explain") + " ", piece("whatif_prepare") + " ",
+                                        piece("whatif_explain_execute") + "$", piece("whatif_deallocate") + "$"])
+                      + ")", re.S)
+
+
 _ENTRY = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d+ \S+ \[\d+\] (?P<who>\S*) (?P<level>[A-Z]+):  (?P<msg>.*)$")
 _EXECUTED = re.compile(r"^(?:statement|execute [^:]+): (?P<text>.*)$", re.S)
 
@@ -88,7 +100,7 @@ def executed_statements(log_text: str, database: str) -> list[str]:
 def unexpected(statements: list[str]) -> list[str]:
     bad = []
     for text in statements:
-        if _WRAPPERS.match(text):
+        if _wrappers().match(text):
             continue
         if any(p.fullmatch(text) for p in _own_statement_patterns()):
             continue

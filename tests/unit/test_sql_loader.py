@@ -9,6 +9,25 @@ def test_every_sql_file_loads_and_has_marker():
         assert text.strip() != sql.MARKER.strip()
 
 
+def test_marker_follows_the_first_keyword_where_pg18_keeps_it():
+    """PG18's pg_stat_statements drops leading comments: the marker must also sit inside the
+    statement, right after its first keyword, in every file and in the fragments whatif.py sends."""
+    import re
+
+    after_keyword = re.compile(r"^(?:\s+|--[^\n]*\n|/\*.*?\*/)*[A-Za-z]+ /\* perftool \*/", re.DOTALL)
+    for name in sql.names():
+        body = sql.load(name, 18)[len(sql.MARKER):]
+        assert after_keyword.match(body), name
+    for fragment in ("whatif_explain", "whatif_explain_execute", "whatif_prepare",
+                     "whatif_deallocate"):
+        assert after_keyword.match(sql.load_text(fragment)), fragment
+    assert sql.mark("-- c\nWITH x AS (SELECT 1) SELECT * FROM x") == (
+        "/* perftool */ -- c\nWITH /* perftool */ x AS (SELECT 1) SELECT * FROM x")
+    assert sql.own_statement_filter() == "/* perftool */"
+    # fix SQL for people carries no marker
+    assert "perftool" not in sql.statement_text("chk_drop_index", schema="s", index="i")
+
+
 def test_version_variants_are_chosen_by_server_major():
     pg13 = sql.load("top_statements", 13)
     pg15 = sql.load("top_statements", 15)

@@ -52,6 +52,7 @@ class Check:
     run: Callable[[CheckContext], list[Finding]]
     doc: str
     needs_index_set: bool = False
+    needs_statistics: bool = False   # reads pg_stats (hidden for tables the role cannot SELECT)
 
     @property
     def summary(self) -> str:
@@ -66,12 +67,14 @@ class Check:
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(*, code: str, severity: str, title: str, needs_index_set: bool = False):
-    """Register the decorated function as check `code` (its docstring is the documentation)."""
+def check(*, code: str, severity: str, title: str, needs_index_set: bool = False, needs_statistics: bool = False):
+    """Register the decorated function as check `code` (its docstring is the documentation).
+    `needs_statistics`: it judges columns by the planner's statistics (pg_stats)."""
 
     def register(fn: Callable[[CheckContext], list[Finding]]):
         _REGISTRY[code] = Check(code=code, severity=Severity(severity), title=title, run=fn,
-                                doc=inspect.cleandoc(fn.__doc__ or ""), needs_index_set=needs_index_set)
+                                doc=inspect.cleandoc(fn.__doc__ or ""), needs_index_set=needs_index_set,
+                                needs_statistics=needs_statistics)
         return fn
 
     return register
@@ -174,6 +177,16 @@ def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> lis
     return findings
 
 
+def statistics_note(catalog: Catalog, checks: Iterable[Check], role: str, major: int = 0) -> str | None:
+    """One note when checks that need planner statistics ran over tables whose pg_stats rows this
+    role cannot see (docs/privileges.md); None when nothing is hidden."""
+    from perftool.core.privileges import hidden_statistics_note
+
+    codes = [c.code for c in checks if c.needs_statistics]
+    hidden = [(t.schema, t.name) for t in catalog.tables if t.stats_hidden]
+    return hidden_statistics_note(role, hidden, codes, major)
+
+
 def host_dsns(extra_hosts: Mapping[str, str] | Iterable[Any] | None) -> list[tuple[str, str]]:
     """(name, dsn) pairs from a {name: dsn} mapping, HostConfig objects, (name, dsn) pairs or DSNs."""
     if not extra_hosts:
@@ -213,14 +226,18 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
                       exclude: Iterable[str] | None = None, schema: str | None = None, table: str | None = None,
                       thresholds: Thresholds | None = None,
                       extra_hosts: Mapping[str, str] | Iterable[Any] | None = None,
-                      host_name: str = THIS_HOST) -> list[Finding]:
+                      host_name: str = THIS_HOST, notes: list[str] | None = None) -> list[Finding]:
     """Collect the catalog from `conn` (read-only), the index scans of `extra_hosts` (replicas:
     an index is unused only when unused on every host), and run the health checks (not the drift
-    checks, which need an index set). Findings worst first."""
+    checks, which need an index set). Findings worst first; what the role could not see is
+    appended to `notes` when given (`statistics_note`)."""
     from perftool.core.catalog import collect_catalog
 
     checks = select_checks(only, exclude)
     catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks))
     ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
                        host_name=host_name)
+    if notes is not None:
+        note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
+        notes.extend([note] if note else [])
     return analyze_catalog(ctx, checks)

@@ -11,7 +11,7 @@ MAX_DISTINCT = 10      # at most this many distinct values (pg_stats.n_distinct)
 MIN_ROWS = 10_000      # smaller tables are read quickly either way
 
 
-@check(code="I106", severity="warning", title="btree index on a low-cardinality column")
+@check(code="I106", severity="warning", title="btree index on a low-cardinality column", needs_statistics=True)
 def low_cardinality_indexes(ctx: CheckContext):
     """A plain (not partial, not unique) single-column btree index on a boolean column, or on a
     column with at most 10 distinct values (planner statistics), in a table of at least 10,000

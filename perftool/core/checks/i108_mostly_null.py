@@ -10,7 +10,7 @@ MIN_NULL_FRACTION = 0.5   # pg_stats.null_frac of the leading column
 MIN_ROWS = 10_000
 
 
-@check(code="I108", severity="warning", title="index on a mostly-NULL column")
+@check(code="I108", severity="warning", title="index on a mostly-NULL column", needs_statistics=True)
 def mostly_null_indexes(ctx: CheckContext):
     """A plain (not partial, not unique) btree index whose leading column is NULL in at least half
     of the rows (pg_stats.null_frac ≥ 0.5), in a table of at least 10,000 rows.

@@ -17,7 +17,7 @@ def bloat_severity(b: BloatEstimate, th: Thresholds) -> Severity | None:
     return Severity.error if b.bloat_ratio > th.bloat_critical else Severity.warning
 
 
-@check(code="I109", severity="warning", title="bloated index")
+@check(code="I109", severity="warning", title="bloated index", needs_statistics=True)
 def bloated_indexes(ctx: CheckContext):
     """A btree index much bigger than its live entries need, estimated from the planner's
     statistics (no index is read): more than `bloat_warning` (20 %) of its pages and more than

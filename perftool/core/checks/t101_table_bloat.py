@@ -8,7 +8,7 @@ from perftool.core.checks.i109_index_bloat import bloat_severity
 from perftool.report.values import human_bytes
 
 
-@check(code="T101", severity="warning", title="bloated table")
+@check(code="T101", severity="warning", title="bloated table", needs_statistics=True)
 def bloated_tables(ctx: CheckContext):
     """A table much bigger than its live rows need, estimated from the planner's statistics (no
     table is read): more than `bloat_warning` (20 %) of its pages and more than `bloat_min_bytes`

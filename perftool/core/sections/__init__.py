@@ -32,6 +32,7 @@ class SectionResult:
     summary: str = ""                       # the one-line summary at the top of the report
     data: dict[str, Any] = field(default_factory=dict)
     metrics: list[tuple[str, str, dict[str, str], float]] = field(default_factory=list)  # name, help, labels, value
+    notes: list[str] = field(default_factory=list)   # report notes: what could not be seen, and why
 
 
 class AnalysisSection:

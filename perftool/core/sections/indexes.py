@@ -25,7 +25,9 @@ class IndexesSection(AnalysisSection):
         run = _health_checks()
         if run is None:
             return None
-        return run(conn, thresholds=options.thresholds)
+        notes: list[str] = []   # what this role could not see
+        findings = run(conn, thresholds=options.thresholds, notes=notes)
+        return {"findings": findings, "notes": notes}
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         per_host = {s.host: s.extras.get(self.key) for s in ctx.hosts}
@@ -33,9 +35,10 @@ class IndexesSection(AnalysisSection):
             return SectionResult(summary="index health checks are not available in this version")
         # health of the schema is the primary's business (replicas share its catalog)
         lead = next((s for s in ctx.hosts if s.role == "primary"), ctx.hosts[0])
-        findings = list(lead.extras.get(self.key) or [])
+        found = lead.extras.get(self.key) or {}
+        findings = list(found.get("findings") or [])
         # an index the primary never scans may serve a replica's reads: unused only if unused everywhere
-        others = [s.extras.get(self.key) or [] for s in ctx.hosts
+        others = [s.extras[self.key].get("findings") or [] for s in ctx.hosts
                   if s is not lead and s.extras.get(self.key) is not None]
         unused_everywhere = set.intersection(*({f.object for f in fs if f.code == "I104"} for fs in others)) \
             if others else None
@@ -56,4 +59,4 @@ class IndexesSection(AnalysisSection):
             Column("objects", "objects"),
         ], rows)
         summary = (f"{len(findings)} index/table health findings" if findings else "index health: no findings")
-        return SectionResult([section], findings, summary)
+        return SectionResult([section], findings, summary, notes=list(found.get("notes") or []))

@@ -6,6 +6,13 @@ such NN wins); `name.sql` is the default. Example: `top_statements.sql` serves P
 
 `execute`, `fetch_all` and `fetch_one` run a named query and turn the server errors a user can
 cause (timeout, permission, missing extension, lost connection) into PerftoolErrors.
+
+Every statement perftool sends carries the marker twice: before the statement (kept by
+pg_stat_statements up to PG17, and readable in pg_stat_activity and server logs) and right after
+its first keyword (`SELECT /* perftool */ ...`), because PG18's pg_stat_statements stores the text
+without leading comments. A comment inside a statement survives normalisation on every version
+(constants become `$n`, comments stay), so `own_statement_filter()` recognises perftool's own
+entries by it everywhere — also the nested entries that EXPLAIN of a workload statement leaves.
 """
 
 from __future__ import annotations
@@ -22,8 +29,8 @@ from perftool.core.errors import ConnectionFailed, MissingExtension, MissingPriv
 if TYPE_CHECKING:
     import psycopg
 
-# Prefixed to every statement perftool sends, so its own queries can be left out of
-# pg_stat_statements reports (`query NOT LIKE '/* perftool */%'`).
+# Prefixed to every statement perftool sends, and repeated after its first keyword (`mark()`), so
+# its own queries can be left out of pg_stat_statements reports on every version.
 MARKER = "/* perftool */ "
 
 _VARIANT = re.compile(r"^(?P<name>[a-z0-9_]+)(?:\.pg(?P<major>\d+))?\.sql$")
@@ -50,9 +57,28 @@ def load_text(name: str, major: int = 0) -> str:
     return resources.files(__name__).joinpath(chosen).read_text(encoding="utf-8")
 
 
+# leading white space and comments, then the statement's first keyword
+_FIRST_KEYWORD = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*[A-Za-z]+", re.DOTALL)
+
+
+def mark(text: str) -> str:
+    """`text` as perftool sends it: the marker before the statement and after its first keyword
+    (`/* perftool */ -- comment\nSELECT /* perftool */ ...`), where PG18 keeps it too."""
+    m = _FIRST_KEYWORD.match(text)
+    if m:
+        text = f"{text[:m.end()]} {MARKER.strip()}{text[m.end():]}"
+    return MARKER + text
+
+
+def own_statement_filter() -> str:
+    """The marker as it appears in pg_stat_statements' text of every perftool statement (the
+    `%(marker)s` parameter of top_statements.sql: entries containing it are perftool's own)."""
+    return MARKER.strip()
+
+
 def load(name: str, major: int = 0) -> str:
-    """The text of query `name` as perftool sends it: the marker, then the file."""
-    return MARKER + load_text(name, major)
+    """The text of query `name` as perftool sends it: the file, marked (`mark()`)."""
+    return mark(load_text(name, major))
 
 
 def names() -> list[str]:
@@ -64,8 +90,9 @@ def _major(conn: psycopg.Connection) -> int:
 
 
 @contextmanager
-def translate_errors(what: str = "query") -> Iterator[None]:
-    """Map server errors a user can cause to PerftoolErrors with hints."""
+def translate_errors(what: str = "query", role: str | None = None) -> Iterator[None]:
+    """Map server errors a user can cause to PerftoolErrors with hints (`role`: the session's
+    user, named in a GRANT hint)."""
     import psycopg
     from psycopg import errors as e
 
@@ -79,10 +106,8 @@ def translate_errors(what: str = "query") -> Iterator[None]:
     except e.LockNotAvailable as exc:
         raise QueryTimeout(f"{what} waited too long for a lock: {str(exc).splitlines()[0]}") from None
     except e.InsufficientPrivilege as exc:
-        raise MissingPrivilege(
-            f"permission denied while running {what}: {str(exc).strip().splitlines()[0]}",
-            "connect as a role with pg_read_all_stats (GRANT pg_read_all_stats TO <role>) or as superuser",
-        ) from None
+        msg = str(exc).strip().splitlines()[0]
+        raise MissingPrivilege(f"permission denied while running {what}: {msg}", privilege_hint(msg, role)) from None
     except e.ObjectNotInPrerequisiteState as exc:
         msg = str(exc).strip().splitlines()[0]
         raise MissingExtension(
@@ -99,18 +124,37 @@ def translate_errors(what: str = "query") -> Iterator[None]:
         raise ConnectionFailed(f"connection lost during {what}: {str(exc).strip().splitlines()[0]}") from None
 
 
+_DENIED = re.compile(r"permission denied for (table|relation|view|materialized view|sequence|schema|function) (\S+)")
+
+
+def privilege_hint(message: str, role: str | None = None) -> str:
+    """What to GRANT for a server's "permission denied" / "must be ... to" message (docs/privileges.md)."""
+    low = message.lower()
+    grantee = role or "<role>"
+    for predefined in ("pg_read_all_settings", "pg_read_all_stats", "pg_stat_scan_tables", "pg_monitor"):
+        if predefined in low:
+            return f"GRANT {predefined} TO {grantee} (pg_monitor includes it); docs/privileges.md"
+    m = _DENIED.search(message)
+    if m:
+        kind, name = m[1], m[2]
+        privilege = {"schema": "USAGE", "function": "EXECUTE"}.get(kind, "SELECT")
+        on = {"relation": "TABLE", "view": "TABLE", "materialized view": "TABLE"}.get(kind, kind.upper())
+        return f"GRANT {privilege} ON {on} {name} TO {grantee}; docs/privileges.md"
+    return "docs/privileges.md lists the privileges each command needs (pg_monitor covers most)"
+
+
 Params = Mapping[str, Any] | Sequence[Any] | None
 
 
 def execute(conn: psycopg.Connection, name: str, params: Params = None) -> None:
-    with translate_errors(name), conn.cursor() as cur:
+    with translate_errors(name, conn.info.user), conn.cursor() as cur:
         cur.execute(load(name, _major(conn)), params)
 
 
 def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> list[dict[str, Any]]:
     from psycopg.rows import dict_row
 
-    with translate_errors(name), conn.cursor(row_factory=dict_row) as cur:
+    with translate_errors(name, conn.info.user), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(load(name, _major(conn)), params)
         return cur.fetchall()
 
@@ -139,8 +183,8 @@ def _compose(text: str, identifiers: dict):
     from psycopg import sql
 
     def part(v):
-        if isinstance(v, (list, tuple)):
-            return sql.SQL(", ").join(sql.Identifier(x) for x in v)
+        if isinstance(v, (list, tuple)):  # a list of names; a (schema, name) pair in it is qualified
+            return sql.SQL(", ").join(sql.Identifier(*x) if isinstance(x, tuple) else sql.Identifier(x) for x in v)
         return sql.Identifier(v)
 
     return sql.SQL(text).format(**{k: part(v) for k, v in identifiers.items()})

@@ -1,5 +1,7 @@
 -- Columns of the given tables: type, its category (A array, B boolean) through domains, NOT NULL,
 -- collation, and the planner's statistics (null fraction, distinct values, average width).
+-- stats_visible: pg_stats' own condition — it shows a column only to a role that may SELECT it
+-- (and not under row security), so NULL statistics are "hidden", not "never analysed".
 SELECT a.attrelid::bigint                                        AS table_oid,
        a.attnum::int                                             AS attnum,
        a.attname                                                 AS name,
@@ -10,7 +12,9 @@ SELECT a.attrelid::bigint                                        AS table_oid,
        coalesce(cl.collname, '')::text                           AS collation,
        s.null_frac::float8                                       AS null_frac,
        s.n_distinct::float8                                      AS n_distinct,
-       s.avg_width::int                                          AS avg_width
+       s.avg_width::int                                          AS avg_width,
+       (pg_catalog.has_column_privilege(c.oid, a.attnum, 'SELECT')
+        AND NOT (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))) AS stats_visible
 FROM pg_catalog.pg_attribute a
 JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

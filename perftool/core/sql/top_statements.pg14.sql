@@ -26,4 +26,5 @@ LEFT JOIN pg_roles r ON r.oid = s.userid
 LEFT JOIN pg_database d ON d.oid = s.dbid
 WHERE (%(all_databases)s OR s.dbid = (SELECT oid FROM pg_database WHERE datname = current_database()))
   AND s.calls >= %(min_calls)s
-  AND coalesce(s.query, '') NOT LIKE '/* perftool */%%';
+  -- not perftool's own: they carry the marker after their first keyword (perftool/core/sql/__init__.py)
+  AND strpos(coalesce(s.query, ''), %(marker)s) = 0;

@@ -1,1 +1,1 @@
-DEALLOCATE {name}
+DEALLOCATE /* perftool */ {name}

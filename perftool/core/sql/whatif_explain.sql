@@ -1,1 +1,1 @@
-EXPLAIN (FORMAT JSON) 
+EXPLAIN /* perftool */ (FORMAT JSON) 

@@ -1,1 +1,1 @@
-EXPLAIN (FORMAT JSON) EXECUTE {name} ({arguments})
+EXPLAIN /* perftool */ (FORMAT JSON) EXECUTE {name} ({arguments})

@@ -1,1 +1,1 @@
-PREPARE {name} AS 
+PREPARE /* perftool */ {name} AS 

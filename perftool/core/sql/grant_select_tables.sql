@@ -1,0 +1,2 @@
+-- Fix for tables a role cannot read: SELECT on those tables (docs/privileges.md).
+GRANT SELECT ON {tables} TO {role}
