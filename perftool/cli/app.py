@@ -38,8 +38,10 @@ class PerftoolGroup(TyperGroup):
     def invoke(self, ctx):  # type: ignore[override]
         from perftool.core.errors import PerftoolError
 
-        st = ctx.obj if isinstance(ctx.obj, CliState) else None
-        debug = bool((st and st.debug) or os.environ.get("PERFTOOL_DEBUG"))
+        def debug() -> bool:  # known only once the root callback has run
+            st = ctx.obj if isinstance(ctx.obj, CliState) else None
+            return bool((st and st.debug) or os.environ.get("PERFTOOL_DEBUG"))
+
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):
@@ -53,13 +55,13 @@ class PerftoolGroup(TyperGroup):
             reader_went_away()
             raise typer.Exit(0) from None
         except PerftoolError as exc:
-            if debug:
+            if debug():
                 raise
             _fail(ctx, exc.one_line(), exc.exit_code)
         except KeyboardInterrupt:
             _fail(ctx, "interrupted", 130)
         except Exception as exc:  # a bug: still one line (and a hint) unless --debug
-            if debug:
+            if debug():
                 raise
             text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
             _fail(ctx, f"internal error: {type(exc).__name__}{': ' + text if text else ''} "
