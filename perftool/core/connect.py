@@ -156,7 +156,7 @@ def resolve_dsn(dsn: str | None = None, *, config_dsn: str | None = None) -> str
     return ""
 
 
-DSN_HINT = "use postgresql://user:password@host:5432/db or 'host=... dbname=...'"
+DSN_HINT = "use postgresql://user@host:5432/db or 'host=... dbname=...'"
 _ENCODE_HINT = "percent-encode '@' as %40 and '/' as %2F in a URL's user name, password and parameter values"
 
 
@@ -177,7 +177,7 @@ def parse_dsn(dsn: str) -> dict[str, str]:
     if m and "//" in m.group(0) and m["scheme"].lower() not in _URL_SCHEMES:
         scheme = m["scheme"] if len(m["scheme"]) <= 20 else m["scheme"][:20] + "…"
         raise _invalid(dsn, f"unknown URL scheme {scheme!r}",
-                       "perftool connects to PostgreSQL: postgresql://user:password@host:5432/db")
+                       "perftool connects to PostgreSQL: postgresql://user@host:5432/db")
     if m and "//" in m.group(0):
         _check_url_shape(dsn, dsn[m.end():])
     try:
