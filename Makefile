@@ -10,6 +10,7 @@ PYTEST_ARGS ?=
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip
+	-$(BIN)/pip uninstall -q -y perftool 2>/dev/null  # the distribution was renamed perftool-pg
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 

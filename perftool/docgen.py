@@ -9,7 +9,25 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-HEADER = "# perftool command-line reference\n\nGenerated from `--help` by `make docs`; do not edit by hand.\n"
+HEADER = """# perftool command-line reference
+
+Generated from `--help` by `make docs`; do not edit by hand.
+
+**Exit codes** (every command): 0 ok; 1 a finding at or above `--fail-on`; 2 usage or input
+error (a bad option value, DSN, file, or an unknown `--schema`/`--table`); 3 could not complete
+(connection, permission, missing extension, timeout); 130 interrupted (Ctrl-C). Errors are one
+line on stderr, `perftool: error: <message> (<hint>)`, never a traceback (`--debug` shows it) and
+never a password: every message that may hold a DSN is masked, and an invalid DSN is described,
+not echoed.
+
+**A closed pipe** (`perftool queries | head -1`) is not an error: the output was complete, only
+its reader stopped reading. perftool stops writing quietly (no message) and exits with the code
+the command decided anyway — 0, or 1 when findings reach `--fail-on` — so under `set -o pipefail`
+`perftool indexes --check | head` still fails exactly when the gate fails. (perftool does not die
+of SIGPIPE with status 141 as `cat` does: its exit codes stay within 0, 1, 2, 3 and 130.)
+
+**Colour**: only on a terminal; never with `NO_COLOR` set or `--no-color` — on stdout and stderr.
+"""
 
 
 def _walk(command, path: list[str]):

@@ -232,7 +232,10 @@ class Sandbox:
         port = self.port
         if port is None:
             raise SandboxError("the sandbox has not been created yet", "run: perftool sandbox start")
-        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{database}"
+        from urllib.parse import quote
+
+        # percent-encoded: a name with spaces, '/', '?' or '@' must come back as the same database
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{port}/{quote(database, safe='')}"
 
     # --- running commands as the server's owner ----------------------------------------------------
     def _server_user(self) -> str | None:

@@ -19,26 +19,86 @@ from perftool.cli.options import CliState, LockTimeoutOpt, StatementTimeoutOpt, 
 
 
 class PerftoolGroup(TyperGroup):
-    """Turns PerftoolErrors into one line on stderr and their exit code (tracebacks with --debug)."""
+    """Turns errors into one line on stderr and an exit code (tracebacks only with --debug).
+
+    Every message goes through `redact()` with every DSN this run knows of (--dsn, $DATABASE_URL,
+    perftool.yaml's hosts, and each command-line argument, in case a DSN landed where an option
+    value was expected), so no error line can show a password."""
+
+    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+        argv = list(args)
+        try:
+            ctx = super().make_context(info_name, args, parent=parent, **extra)
+        except _usage_errors() as exc:
+            _redact_click(exc, *argv)
+            raise
+        ctx.meta["perftool.argv"] = argv
+        return ctx
 
     def invoke(self, ctx):  # type: ignore[override]
         from perftool.core.errors import PerftoolError
 
+        def debug() -> bool:  # known only once the root callback has run
+            st = ctx.obj if isinstance(ctx.obj, CliState) else None
+            return bool((st and st.debug) or os.environ.get("PERFTOOL_DEBUG"))
+
         try:
             return super().invoke(ctx)
+        except (typer.Exit, typer.Abort):
+            raise
+        except _usage_errors() as exc:
+            _redact_click(exc, *_known_dsns(ctx))
+            raise
+        except BrokenPipeError:
+            from perftool.cli.options import reader_went_away
+
+            reader_went_away()
+            raise typer.Exit(0) from None
         except PerftoolError as exc:
-            st = ctx.obj if isinstance(ctx.obj, CliState) else None
-            if (st and st.debug) or os.environ.get("PERFTOOL_DEBUG"):
+            if debug():
                 raise
-            from perftool.cli.console import error
-
-            error(exc.one_line())
-            raise typer.Exit(exc.exit_code) from None
+            _fail(ctx, exc.one_line(), exc.exit_code)
         except KeyboardInterrupt:
-            from perftool.cli.console import error
+            _fail(ctx, "interrupted", 130)
+        except Exception as exc:  # a bug: still one line (and a hint) unless --debug
+            if debug():
+                raise
+            text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            _fail(ctx, f"internal error: {type(exc).__name__}{': ' + text if text else ''} "
+                       "(run with --debug for the traceback, and please report it)", 3)
 
-            error("interrupted")
-            raise typer.Exit(130) from None
+
+def _usage_errors() -> type[Exception]:
+    """The exception Typer prints for a bad command line (Click's, or Typer's own since it vendors Click)."""
+    try:
+        from click import ClickException
+    except ImportError:
+        return typer.TyperException
+    return ClickException
+
+
+def _known_dsns(ctx) -> list[str]:
+    st = ctx.find_root().obj if ctx is not None else None
+    dsns = [os.environ.get("DATABASE_URL") or "", *(ctx.meta.get("perftool.argv", []) if ctx else [])]
+    if isinstance(st, CliState):
+        dsns += [st.dsn or "", *st.known_dsns]
+        if st._config is not None:
+            dsns += [h.dsn for h in st._config.hosts.values()]
+    return [d for d in dsns if d]
+
+
+def _redact_click(exc, *dsns: str) -> None:
+    from perftool.core.connect import redact
+
+    exc.message = redact(exc.message, *dsns)
+
+
+def _fail(ctx, message: str, code: int):
+    from perftool.cli.console import error
+    from perftool.core.connect import redact
+
+    error(redact(message, *_known_dsns(ctx)))
+    raise typer.Exit(code) from None
 
 
 app = typer.Typer(
@@ -72,12 +132,13 @@ def root(
     lock_timeout: LockTimeoutOpt = None,
     version: Annotated[Optional[bool], typer.Option("--version", callback=_version, is_eager=True, help="Print the version and exit.")] = None,
 ) -> None:
-    from perftool.cli.console import set_verbose
+    from perftool.cli.console import set_color, set_verbose
 
     ctx.obj = CliState(dsn=dsn, config_path=config, fmt=fmt, output=output, no_color=no_color,
                        verbose=verbose or debug, debug=debug)
     set_verbose(verbose or debug)
     set_limits(statement_timeout, lock_timeout)
+    set_color(not no_color)
 
 
 def _register() -> None:
@@ -100,7 +161,8 @@ def main() -> None:
     try:
         app(prog_name="perftool")
     except BrokenPipeError:
-        # the reader went away (`perftool queries | head`): stop quietly, like other Unix tools
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(1)
+        # the reader went away outside a command's own output (`perftool sandbox status | head -1`)
+        from perftool.cli.options import reader_went_away
+
+        reader_went_away()
+        sys.exit(0)

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 _verbose = False
+_color = True
 
 
 def set_verbose(on: bool) -> None:
@@ -15,8 +16,14 @@ def set_verbose(on: bool) -> None:
     _verbose = on
 
 
+def set_color(on: bool) -> None:
+    """`--no-color` turns colour off here too, not only on stdout."""
+    global _color
+    _color = on
+
+
 def _stderr_color() -> bool:
-    return sys.stderr.isatty() and os.environ.get("NO_COLOR", "") == ""
+    return _color and sys.stderr.isatty() and os.environ.get("NO_COLOR", "") == ""
 
 
 def info(message: str) -> None:

@@ -11,8 +11,8 @@ from perftool.cli.options import FormatOpt, OutputOpt, emit
 
 def demo(
     ctx: typer.Context,
-    iterations: Annotated[int, typer.Option("--iterations", help="Workload iterations per client.")] = 100,
-    clients: Annotated[int, typer.Option("--clients", help="Concurrent workload clients.")] = 4,
+    iterations: Annotated[int, typer.Option("--iterations", min=1, help="Workload iterations per client.")] = 100,
+    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent workload clients.")] = 4,
     reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Reload the data even if the demo database exists.")] = True,
     fmt: FormatOpt = None,
     output: OutputOpt = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -10,7 +9,7 @@ import typer
 
 from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
 
-GATE_FORMATS = ["summary", "github", "sarif", "junit", "json", "table", "yaml", "markdown", "csv"]
+GATE_FORMATS = ["summary", "github", "sarif", "junit", "json", "table", "yaml", "markdown", "csv", "prometheus"]
 
 OnlyOpt = Annotated[Optional[list[str]], typer.Option(
     "--only", help="Run only these checks: codes or globs, repeatable or comma-separated (--only I101,I102 --only 'T1*').",
@@ -32,11 +31,13 @@ SetOpt = Annotated[Optional[list[Path]], typer.Option(
 BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="JSON file of accepted findings: only new findings fail the gate.", show_default=False)]
 GateFormatOpt = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help="summary (default: one line when all is well), github, sarif, junit, json, table, yaml, markdown, csv.",
+    "--format", "-f", help="summary (default: one line when all is well), github, sarif, junit, json, table, yaml, markdown, csv, prometheus.",
     show_default=False)]
 GateFailOnOpt = Annotated[Optional[str], typer.Option(
     "--fail-on", help="Exit 1 on findings of this severity or worse: info, warning, error (default), never.",
     show_default=False)]
+SnapshotFormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", "-f", help="yaml (default) or json; both are index-set files --set reads.", show_default=False)]
 WriteBaselineOpt = Annotated[Optional[Path], typer.Option(
     "--write-baseline", help="Write the current findings to FILE as the baseline (the run then passes).",
     show_default=False)]
@@ -97,16 +98,21 @@ def snapshot(
     table: TableOpt = None,
     dsn: DsnOpt = None,
     host: HostOpt = None,
+    fmt: SnapshotFormatOpt = None,
     output: OutputOpt = None,
 ) -> None:
-    """Write the database's indexes as an index set (YAML) to stdout or -o FILE."""
+    """Write the database's indexes as an index set (YAML, or JSON with -f json) to stdout or -o FILE."""
     from perftool.cli.console import status
+    from perftool.cli.options import write_stdout
     from perftool.core.errors import UsageError
-    from perftool.core.health import snapshot_yaml_for
+    from perftool.core.health import SNAPSHOT_FORMATS, snapshot_for
 
     st = state(ctx)
+    fmt = fmt or st.fmt or "yaml"
+    if fmt not in SNAPSHOT_FORMATS:  # before connecting
+        raise UsageError(f"indexes snapshot writes yaml or json, not {fmt!r}", "use -f yaml (default) or -f json")
     with status("reading the indexes"):
-        text = snapshot_yaml_for(st.resolve_dsn(dsn, host), schema=schema, table=table)
+        text = snapshot_for(st.resolve_dsn(dsn, host), schema=schema, table=table, fmt=fmt)
     target = output or st.output
     if target:
         try:
@@ -114,8 +120,7 @@ def snapshot(
         except OSError as exc:
             raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     else:
-        sys.stdout.write(text)
-        sys.stdout.flush()
+        write_stdout(lambda out: out.write(text))
 
 
 def diff(
@@ -145,9 +150,11 @@ def run_gate(ctx: typer.Context, *, sets, baseline, write_baseline, only, exclud
              unused_min_size, bloat_min_size, dsn, host, fmt, output, fail_on) -> None:
     """The CI gate, shared by `perftool indexes --check` and `perftool indexes check`."""
     from perftool.cli.console import status
+    from perftool.cli.options import write_stdout
     from perftool.core.checks import normalize_codes
     from perftool.core.errors import UsageError
     from perftool.core.health import GateOptions, gate_report, render_gate_summary
+    from perftool.report.values import for_humans
 
     st = state(ctx)
     fmt, fail_on = check_output(ctx, fmt or st.fmt or "summary", fail_on, default_fail_on="error",
@@ -167,12 +174,11 @@ def run_gate(ctx: typer.Context, *, sets, baseline, write_baseline, only, exclud
     if target:
         try:
             with open(target, "w", encoding="utf-8") as fh:
-                render_gate_summary(report, fh)
+                render_gate_summary(for_humans(report), fh)
         except OSError as exc:
             raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     else:
-        render_gate_summary(report, sys.stdout)
-        sys.stdout.flush()
+        write_stdout(lambda out: render_gate_summary(for_humans(report), out))
     code = report.exit_code(fail_on)
     if code:
         raise typer.Exit(code)

@@ -7,7 +7,7 @@ Global options (`perftool --dsn … queries`) and the same options after the com
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -62,6 +62,7 @@ class CliState:
     no_color: bool = False
     verbose: bool = False
     debug: bool = False
+    known_dsns: list[str] = field(default_factory=list)  # every DSN this run used: error lines mask them
     _config: Config | None = None
 
     @property
@@ -83,11 +84,13 @@ class CliState:
         from perftool.core.connect import resolve_dsn
 
         if host:
-            return self.config.host(host).dsn
-        explicit = dsn or self.dsn
-        if explicit:
-            return resolve_dsn(explicit)
-        return resolve_dsn(None, config_dsn=self.config.default_dsn())
+            resolved = self.config.host(host).dsn
+        elif dsn or self.dsn:
+            resolved = resolve_dsn(dsn or self.dsn)
+        else:
+            resolved = resolve_dsn(None, config_dsn=self.config.default_dsn())
+        self.known_dsns.append(resolved)
+        return resolved
 
 
 def state(ctx: typer.Context) -> CliState:
@@ -113,6 +116,28 @@ def check_output(ctx: typer.Context, fmt: str | None = None, fail_on: str | None
     return fmt, fail_on
 
 
+def reader_went_away() -> None:
+    """stdout's reader closed the pipe (`perftool queries | head -1`): send the rest of our output
+    to /dev/null so that Python's final flush cannot fail too (Python docs, "Note on SIGPIPE")."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # not a real file (CliRunner, io.StringIO)
+        pass
+
+
+def write_stdout(write) -> None:
+    """Call `write(sys.stdout)` and flush. A closed pipe is not an error: the output was complete,
+    only its reader stopped reading, so the command goes on to its own exit code (docs/cli.md)."""
+    try:
+        write(sys.stdout)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        reader_went_away()
+
+
 def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: Path | None = None,
          fail_on: str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
     """Render `report` to stdout or --output, then exit with the --fail-on code."""
@@ -129,8 +154,7 @@ def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: 
         except OSError as exc:
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
-        render(report, fmt, sys.stdout, no_color=st.no_color)
-        sys.stdout.flush()
+        write_stdout(lambda out: render(report, fmt, out, no_color=st.no_color))
     code = report.exit_code(fail_on)
     if code:
         raise typer.Exit(code)

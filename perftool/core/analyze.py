@@ -37,7 +37,8 @@ class AnalyzeOptions:
 
     def __post_init__(self) -> None:
         if self.interval is not None and not (0 < self.interval <= 3600):
-            raise UsageError("--interval must be between 0 and 3600 seconds")
+            raise UsageError(f"--interval must be more than 0 and at most 3600 seconds, not {self.interval:g}",
+                             "e.g. --interval 60; fractions work too: --interval 0.5")
         if self.limit < 1:
             raise UsageError("--limit must be at least 1")
         from perftool.core.queries import check_slow_thresholds

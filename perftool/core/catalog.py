@@ -338,6 +338,21 @@ def split_table(schema: str | None, table: str | None) -> tuple[str | None, str 
     return schema or None, table or None
 
 
+def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None, *, database: str = "") -> None:
+    """A --schema or --table that names nothing is a usage error (exit 2), not an empty, passing run."""
+    from perftool.core.errors import UsageError
+    from perftool.core.sql import fetch_one
+
+    found = fetch_one(conn, "catalog_scope", {"schema": schema, "table": table}) or {}
+    where = f" in database {database}" if database else ""
+    if not found.get("schema_exists", True):
+        raise UsageError(f"schema {schema!r} does not exist{where}", "check --schema (\\dn in psql lists them)")
+    if not found.get("table_exists", True):
+        qualified_name = f"{schema}.{table}" if schema else table
+        raise UsageError(f"table {qualified_name!r} does not exist{where}",
+                         "check --table (schema.table, or --schema; \\dt in psql lists them)")
+
+
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
                     bloat: bool = True, sequences: bool = True) -> Catalog:
     """Read the catalog of the connected database (optionally one schema and/or one table)."""
@@ -350,6 +365,8 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                       stats_reset=db.get("stats_reset"),
                       stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
     scope = {"schema": schema, "table": table}
+    if schema or table:
+        check_scope(conn, schema, table, database=catalog.database)
     for row in fetch_all(conn, "catalog_tables", scope):
         catalog.tables.append(TableInfo(
             schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from perftool.core.errors import InputError
+from perftool.core.connect import parse_dsn
+from perftool.core.errors import InputError, UsageError
 
 CONFIG_NAMES = ("perftool.yaml", "perftool.yml")
 
@@ -125,7 +126,12 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
         role = spec.get("role", "primary")
         if role not in ("primary", "replica", "pgbouncer"):
             raise InputError(f"{path}: host {name!r}: role must be primary, replica or pgbouncer")
-        cfg.hosts[str(name)] = HostConfig(name=str(name), dsn=os.path.expandvars(str(spec["dsn"])), role=role)
+        dsn = os.path.expandvars(str(spec["dsn"]))
+        try:
+            parse_dsn(dsn)
+        except UsageError as exc:  # the message never holds the DSN (connect.parse_dsn)
+            raise InputError(f"{path}: host {name!r}: {exc.message}", exc.hint) from None
+        cfg.hosts[str(name)] = HostConfig(name=str(name), dsn=dsn, role=role)
     th = raw.get("thresholds") or {}
     if not isinstance(th, dict):
         raise InputError(f"{path}: 'thresholds' must map names to numbers (slow_ms: 500)")

@@ -24,18 +24,128 @@ DEFAULT_IDLE_TX_TIMEOUT_MS = 60_000
 DEFAULT_CONNECT_TIMEOUT_S = 10
 STARTUP_OPTIONS = "-c default_transaction_read_only=on -c standard_conforming_strings=on"
 
-_URL_PASSWORD = re.compile(r"(?P<pre>postgres(?:ql)?://[^:/?#@\s]*:)(?P<pw>[^@/?#\r\n]*)(?P<post>@)")
-_KV_PASSWORD = re.compile(r"(?P<pre>\bpassword\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'|\S+)", re.IGNORECASE)
-_QUERY_PASSWORD = re.compile(r"(?P<pre>[?&]password=)(?P<pw>[^&#\s]*)", re.IGNORECASE)
+MASK = "***"
+MIN_SECRET_LEN = 3  # shorter passwords are masked where they stand in a DSN, not wherever they occur
+
+_SCHEME = re.compile(r"^\s*(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?://)?")
+_URL_SCHEMES = ("postgresql", "postgres")
+# user:password@ in any URL (any scheme, or none): up to the LAST '@' of the token, so a password
+# with an unencoded '@' or '/' is masked whole
+_URL_PASSWORD = re.compile(
+    r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^ \t\r\n:/?#@'\"]*:|(?<![^ \t\r\n'\"(<=,])[^ \t\r\n:/?#@'\"]+:(?!//))"
+    r"(?P<pw>[^ \t\r\n]*)(?=@)")
+# other schemes' user info is all secret (`https://TOKEN@host`, `redis://PASSWORD@host`)
+_OTHER_URL_USERINFO = re.compile(
+    r"(?P<pre>(?<![A-Za-z0-9+.-])(?!postgres(?:ql)?://)[A-Za-z][A-Za-z0-9+.-]*://)(?P<pw>[^ \t\r\n]*)(?=@)",
+    re.IGNORECASE)
+# scheme://user:password without '@' (a cut-off DSN): what follows ':' is no port when not digits
+_URL_CUT_PASSWORD = re.compile(
+    r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^ \t\r\n:/?#@'\",]*:)(?P<pw>(?=[^ \t\r\n/?#@,]*[^\d \t\r\n/?#@,])"
+    r"[^ \t\r\n/?#@,]*)(?![^ \t\r\n]*@)")
+# ?password=... / &sslpassword=... in a URL's query string: up to the next parameter
+_QUERY_PASSWORD = re.compile(r"(?P<pre>[?&](?:ssl)?password=)(?P<pw>[^&#\s]*)", re.IGNORECASE)
+# password=... in key=value form: a quoted value (with \-escapes, maybe unterminated) or one word
+_KV_PASSWORD = re.compile(
+    r"(?P<pre>(?<![?&\w])(?:ssl)?password\s*=\s*)(?P<pw>'(?:[^'\\]|\\.)*'?|\"(?:[^\"\\]|\\.)*\"?|\S+)",
+    re.IGNORECASE)
 
 
-def redact(text: str | None) -> str:
-    """Mask every password in `text`: URLs (`user:pw@`), `?password=` and `password=...` pairs."""
+def redact(text: str | None, *dsns: str | None) -> str:
+    """`text` with every password masked: the one function for any message that may hold a DSN.
+
+    Two layers, so that neither alone has to be perfect:
+    - every password that `dsns` (and `text` itself, when it is a DSN) could hold — as libpq parses
+      it and as a tolerant reading of a malformed DSN would, raw, percent-decoded and -encoded,
+      quoted — is masked wherever it occurs;
+    - then `user:password@` in URLs of any scheme (or none) and `password=` values (key=value,
+      query strings, quoted with escapes) are masked by their shape.
+    """
     if not text:
         return text or ""
-    text = _URL_PASSWORD.sub(lambda m: f"{m['pre']}***{m['post']}", text)
-    text = _QUERY_PASSWORD.sub(lambda m: f"{m['pre']}***", text)
-    return _KV_PASSWORD.sub(lambda m: f"{m['pre']}***", text)
+    text = str(text)
+    secrets: set[str] = set()
+    for dsn in (*dsns, text if _looks_like_dsn(text) else ""):
+        if dsn:
+            secrets |= dsn_secrets(str(dsn))
+    hidden = [False] * len(text)  # every layer marks what to hide in the original text: overlaps merge
+    for secret in secrets:
+        at = text.find(secret)
+        while at >= 0:
+            hidden[at:at + len(secret)] = [True] * len(secret)
+            at = text.find(secret, at + 1)
+    for pattern in (_URL_PASSWORD, _OTHER_URL_USERINFO, _URL_CUT_PASSWORD, _QUERY_PASSWORD, _KV_PASSWORD):
+        for m in pattern.finditer(text):
+            hidden[m.start("pw"):m.end("pw")] = [True] * (m.end("pw") - m.start("pw"))
+    out, i = [], 0
+    while i < len(text):
+        if hidden[i]:
+            while i < len(text) and hidden[i]:
+                i += 1
+            out.append(MASK)
+        else:
+            out.append(text[i])
+            i += 1
+    return "".join(out)
+
+
+def _looks_like_dsn(text: str) -> bool:
+    """A URL (any scheme), `user:password@host…`, or key=value pairs — not a sentence quoting one."""
+    t = text.strip()
+    m = _SCHEME.match(t)
+    return bool((m and "//" in m.group(0)) or (re.match(r"[^\s:/@]*:", t) and "@" in t)
+                or re.match(r"\w+\s*=", t))
+
+
+def dsn_secrets(dsn: str) -> set[str]:
+    """Every string that may be a password in `dsn` (or part of one, for malformed DSNs), in the forms
+    a message could show it: as written, percent-decoded, percent-encoded, and escaped by repr/JSON.
+    Strings shorter than MIN_SECRET_LEN are left out (they would mask ordinary words)."""
+    import json
+    from urllib.parse import quote, unquote
+
+    raw: set[str] = set()
+    try:
+        from psycopg.conninfo import conninfo_to_dict
+
+        parsed = conninfo_to_dict(dsn)
+        raw |= {str(parsed[k]) for k in ("password", "sslpassword") if parsed.get(k)}
+    except Exception:  # noqa: BLE001 - a DSN libpq rejects: the tolerant readings below still apply
+        pass
+    m = _SCHEME.match(dsn)
+    url = bool(m and "//" in m.group(0))
+    rest = dsn[m.end():] if url else dsn
+    if url and m["scheme"].lower() not in _URL_SCHEMES and "@" in rest:  # `https://TOKEN@host`
+        raw.add(rest[:rest.rfind("@")])
+        raw.add(dsn[dsn.find(":") + 1:dsn.rfind("@")])  # or `user://password@host`, a scheme-less URL
+    colon = rest.find(":")
+    if colon >= 0:  # user:password@host — libpq stops at the first '@'; a person may mean the last
+        at = rest.find("@", colon)
+        if at < 0 and url:  # cut off before '@': a non-numeric "port"
+            port = re.split(r"[/?#,]", rest[colon + 1:])[0]
+            if not port.isdigit():
+                raw.add(port)
+        while at >= 0:
+            raw.add(rest[colon + 1:at])
+            at = rest.find("@", at + 1)
+    for m in re.finditer(r"password\s*=\s*", dsn, re.IGNORECASE):
+        value = dsn[m.end():]
+        if value[:1] in ("'", '"'):
+            quote_char, out, i = value[0], [], 1
+            while i < len(value) and value[i] != quote_char:
+                if value[i] == "\\" and i + 1 < len(value):
+                    i += 1
+                out.append(value[i])
+                i += 1
+            raw |= {"".join(out), value[:i + 1]}
+        raw |= {value, value.split()[0] if value.split() else value}
+        raw |= {re.split(r"[&#\s]", value)[0], re.split(r"[&#]", value)[0]}
+    forms: set[str] = set()
+    for r in raw:
+        r = r.strip("\r\n")
+        for form in (r, unquote(r), quote(r, safe="")):
+            forms |= {form, repr(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1],
+                      json.dumps(form)[1:-1]}
+    return {f for f in forms if len(f) >= MIN_SECRET_LEN}
 
 
 @dataclass
@@ -73,29 +183,101 @@ def resolve_dsn(dsn: str | None = None, *, config_dsn: str | None = None) -> str
     return ""
 
 
-def parse_dsn(dsn: str) -> dict[str, str]:
-    """Parse a URL or key=value DSN into libpq parameters (no connection made).
+DSN_HINT = "use postgresql://user@host:5432/db or 'host=... dbname=...'"
+_ENCODE_HINT = "percent-encode '@' as %40 and '/' as %2F in a URL's user name, password and parameter values"
 
-    A malformed DSN is a usage error (exit 2) with the password redacted from the message.
+
+def parse_dsn(dsn: str) -> dict[str, str]:
+    """Parse and check a URL or key=value DSN into libpq parameters (no connection made).
+
+    A DSN that is malformed, or that libpq would read differently from what its author meant (a
+    password with an unencoded '@' or '/' spills into the host, port or database name), is a usage
+    error (exit 2). The message never echoes the DSN: it says what is wrong, and names values from
+    it only when the DSN holds no password.
     """
     from psycopg import ProgrammingError
     from psycopg.conninfo import conninfo_to_dict
 
+    if "\x00" in dsn:
+        raise _invalid(dsn, "it contains a NUL character")
+    m = _SCHEME.match(dsn)
+    if m and "//" in m.group(0) and m["scheme"].lower() not in _URL_SCHEMES:
+        scheme = m["scheme"] if len(m["scheme"]) <= 20 else m["scheme"][:20] + "…"
+        raise _invalid(dsn, f"unknown URL scheme {scheme!r}",
+                       "perftool connects to PostgreSQL: postgresql://user@host:5432/db")
+    if m and "//" in m.group(0):
+        _check_url_shape(dsn, dsn[m.end():])
     try:
-        return {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
+        params = {k: str(v) for k, v in conninfo_to_dict(dsn).items() if v is not None}
     except ProgrammingError as exc:
-        raise UsageError(
-            f"invalid DSN {redact(dsn)!r}: {redact(_first_line(str(exc)))}",
-            "use postgresql://user@host:5432/db or 'host=... dbname=...'",
-        ) from None
+        raise _invalid(dsn, _libpq_reason(dsn, str(exc))) from None
+    _check_params(dsn, params)
+    return params
+
+
+def _may_hold_secret(dsn: str) -> bool:
+    """Whether messages about `dsn` must not quote values from it: it has an '@', a password
+    keyword, or a URL "port" that is no number (a password cut off before its '@')."""
+    return "@" in dsn or "password" in dsn.lower() or bool(re.search(r"://[^/?#]*:[^/?#]*[^\d/?#,]", dsn))
+
+
+def _invalid(dsn: str, reason: str, hint: str = DSN_HINT, host: str = "") -> UsageError:
+    """The usage error for a bad DSN: never the DSN itself; its host only when nothing in it is secret."""
+    where = f" (host {host})" if host and not _may_hold_secret(dsn) and host.isprintable() else ""
+    return UsageError(f"invalid DSN{where}: {redact(reason, dsn)}", hint)
+
+
+def _check_url_shape(dsn: str, rest: str) -> None:
+    """A URL's only raw '@' is the one that ends user:password, before the host. Any other is a
+    password (or user) with an unencoded '@' or '/', which libpq would read as part of the host,
+    port, database or a parameter — and then print in its messages. (`?user=me%40corp` works.)"""
+    first_at, first_slash = rest.find("@"), rest.find("/")
+    if first_at < 0:
+        return
+    if rest.count("@") > 1 or 0 <= first_slash < first_at:
+        raise _invalid(dsn, "'@' in a URL may appear only once, before the host", _ENCODE_HINT)
+
+
+def _libpq_reason(dsn: str, message: str) -> str:
+    """libpq's complaint, without the values it quotes when the DSN may hold a password."""
+    message = _first_line(message)
+    low = message.lower()
+    if low.startswith('missing "=" after'):
+        if "@" in dsn and "=" not in dsn:
+            return "neither a postgresql:// URL nor key=value pairs (did you mean postgresql://…?)"
+        return "expected key=value pairs separated by spaces, or a postgresql:// URL"
+    if not _may_hold_secret(dsn):
+        return message
+    if low.startswith("unexpected spaces found"):
+        return "unexpected spaces (write %20 for a space in a URL)"
+    if low.startswith("invalid percent-encoded token"):
+        return "invalid percent-encoding ('%' must be followed by two hex digits; write %25 for '%')"
+    if low.startswith("forbidden value %00"):
+        return "a percent-encoded NUL (%00)"
+    return message.split('"', 1)[0].rstrip(" :") or "libpq cannot parse it"
+
+
+def _check_params(dsn: str, params: dict[str, str]) -> None:
+    """What libpq accepts in a DSN but fails on only when connecting (or that shows a password)."""
+    show = not _may_hold_secret(dsn)
+    if any("@" in h for h in params.get("host", "").split(",")):
+        raise _invalid(dsn, "'@' in the host name", _ENCODE_HINT)
+    for port in params.get("port", "").split(","):
+        port = port.strip()
+        if port and not (port.isascii() and port.isdigit() and 0 < int(port) < 65536):
+            what = f"port {port!r}" if show else "the port"
+            raise _invalid(dsn, f"{what} is not a number from 1 to 65535", host=params.get("host", ""))
 
 
 def describe_target(dsn: str) -> dict[str, Any]:
-    """host, port, database and user the DSN (plus PG* variables) would connect to; no password."""
+    """host, port, database and user the DSN (plus PG* variables) would connect to; no password.
+
+    With several hosts (`host=a,b`), host and port are the comma-separated lists."""
     params = parse_dsn(dsn)
+    port = params.get("port") or os.environ.get("PGPORT") or "5432"
     return {
         "host": params.get("host") or os.environ.get("PGHOST") or "localhost",
-        "port": int(params.get("port") or os.environ.get("PGPORT") or 5432),
+        "port": int(port) if port.isascii() and port.isdigit() else port,
         "database": params.get("dbname") or os.environ.get("PGDATABASE") or params.get("user")
         or os.environ.get("PGUSER") or os.environ.get("USER", ""),
         "user": params.get("user") or os.environ.get("PGUSER") or os.environ.get("USER", ""),
@@ -167,14 +349,14 @@ def connect(
             kwargs.pop("options")
             conn = psycopg.connect(dsn, **kwargs)
     except psycopg.OperationalError as exc:
-        message = redact(_first_line(str(exc)))
+        message = redact(_first_line(str(exc)), dsn)
         target = describe_target(dsn)
         raise ConnectionFailed(
             f"cannot connect to {target['host']}:{target['port']}/{target['database']}: {message}",
             _connection_hint(message),
         ) from None
     except psycopg.ProgrammingError as exc:
-        raise UsageError(f"invalid DSN {redact(dsn)!r}: {redact(_first_line(str(exc)))}") from None
+        raise UsageError(f"invalid DSN: {redact(_first_line(str(exc)), dsn)}") from None
     conn.read_only = read_only or None     # psycopg's own BEGINs say READ ONLY too
     if session_settings:
         try:

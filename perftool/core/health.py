@@ -4,7 +4,7 @@
 - `diff_report(dsn, options)`: drift between the database and the declared index sets (I2xx).
 - `gate_report(dsn, options)`: the CI gate — health checks plus drift, `ignore:` entries of the
   index sets (and perftool.yaml) and an optional baseline of accepted findings applied.
-- `snapshot_yaml_for(dsn, ...)`: the database's indexes as an index-set file.
+- `snapshot_for(dsn, ...)`: the database's indexes as an index-set file (YAML or JSON).
 
 Everything a user can get wrong (codes, index-set YAML, the baseline file) is checked before
 connecting, so input errors exit 2 without touching the server.
@@ -280,6 +280,9 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
                  "unseen": _privilege_notes(catalog, checks, info)},
         "checks": [c.as_dict() for c in checks],
         "suppressed": suppressed,
+        "metrics": [{"name": "perftool_index_gate_passed", "labels": {},
+                     "help": "1 when no finding reaches --fail-on (the exit code would be 0), else 0",
+                     "value": int(code == 0)}],
     }
     return report
 
@@ -321,15 +324,23 @@ def render_gate_summary(report: Report, out: IO[str], *, color: bool = False, wi
 # snapshot
 
 
-def snapshot_yaml_for(dsn: str, *, schema: str | None = None, table: str | None = None) -> str:
-    """The database's indexes as an index-set YAML document (`perftool indexes snapshot`)."""
+SNAPSHOT_FORMATS = ("yaml", "json")
+
+
+def snapshot_for(dsn: str, *, schema: str | None = None, table: str | None = None, fmt: str = "yaml") -> str:
+    """The database's indexes as an index-set document (`perftool indexes snapshot`): YAML with a
+    header comment, or the same document as JSON (which is YAML too, so `--set` reads either)."""
     from perftool.core.catalog import collect_catalog
     from perftool.core.connect import connect, server_info
-    from perftool.core.index_sets import snapshot_yaml
+    from perftool.core.index_sets import snapshot_document, snapshot_yaml
 
+    if fmt not in SNAPSHOT_FORMATS:
+        raise UsageError(f"indexes snapshot writes yaml or json, not {fmt!r}", "use -f yaml (default) or -f json")
     with connect(dsn) as conn:
         info = server_info(conn)
         catalog = collect_catalog(conn, schema=schema, table=table, bloat=False, sequences=False)
+    if fmt == "json":
+        return json.dumps(snapshot_document(catalog, schema), indent=2, ensure_ascii=False) + "\n"
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"# perftool index set: the indexes of database {info.database} ({info.host}:{info.port}, "
               f"PostgreSQL {info.version.split(' ')[0]}) on {now}.\n"

@@ -199,7 +199,7 @@ def dashboard_count_findings(stmts: list[StatementStats], *, min_calls: int = CO
             detail=(f"Each COUNT scans {table} on its own ({total_ms:,.0f} ms in all): {listing}."
                     + (f" The counts differ only by the value of {', '.join(param_cols)}." if param_cols else "")),
             fix=fix,
-            evidence={"table": table, "statements": [c.stmt.queryid for c in group], "calls": calls,
+            evidence={"table": table, "queryids": [c.stmt.queryid for c in group], "calls": calls,
                       "total_ms": round(total_ms, 3), "parameter_columns": param_cols},
         ))
     return out

@@ -130,8 +130,14 @@ class Report:
         return out
 
 
+# Fields holding pg_stat_statements queryids (signed 64-bit): strings in JSON/YAML, since readers
+# that keep numbers as doubles (JavaScript, jq) lose digits above 2^53 (docs/json.md).
+QUERYID_KEYS = frozenset({"queryid", "queryids", "parent_queryid"})
+
+
 def _plain(value: Any) -> Any:
-    """JSON-ready copy: dataclasses to dicts, enums to values, dates to ISO text, Decimals to float."""
+    """JSON-ready copy: dataclasses to dicts, enums to values, dates to ISO text, Decimals to float,
+    queryids (the fields in QUERYID_KEYS) to strings."""
     import decimal
 
     if isinstance(value, Enum):
@@ -139,7 +145,7 @@ def _plain(value: Any) -> Any:
     if hasattr(value, "__dataclass_fields__"):
         return _plain(asdict(value))
     if isinstance(value, dict):
-        return {str(k): _plain(v) for k, v in value.items()}
+        return {str(k): _queryid_text(v) if k in QUERYID_KEYS else _plain(v) for k, v in value.items()}
     if isinstance(value, (list, tuple, set, frozenset)):
         return [_plain(v) for v in value]
     if isinstance(value, decimal.Decimal):
@@ -149,3 +155,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, _dt.timedelta):
         return value.total_seconds()
     return value
+
+
+def _queryid_text(value: Any) -> Any:
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return [_queryid_text(v) for v in value]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _plain(value)

@@ -26,6 +26,9 @@ FORMATS: dict[str, str] = {
     "github": "perftool.report.github_format",
     "junit": "perftool.report.junit_format",
 }
+# formats read by people (or by parsers that reject control characters): their texts go through
+# values.for_humans, so a NUL or an escape sequence in a statement text shows as `\x00`, `\x1b`
+PRINTABLE_FORMATS = {"table", "markdown", "github", "junit"}
 
 
 def color_wanted(out: IO[str], no_color: bool = False) -> bool:
@@ -45,6 +48,10 @@ def render(report: Report, fmt: str = "table", out: IO[str] | None = None, *, no
 
         raise UsageError(f"unknown format {fmt!r}", f"choose one of: {', '.join(FORMATS)}")
     module = importlib.import_module(module_name)
+    if fmt in PRINTABLE_FORMATS:
+        from perftool.report.values import for_humans
+
+        report = for_humans(report)
     module.render(report, out, color=color_wanted(out, no_color), width=width)
 
 

@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from perftool.report.model import Report
+
+# Control characters (C0 but tab and newline, DEL, C1) and the bidirectional overrides would
+# rewrite a terminal, a table's layout or an XML file: humans see them as escapes (`\x00`).
+_UNPRINTABLE = {c: f"\\x{c:02x}" for c in [*range(0x20), *range(0x7F, 0xA0)] if c not in (0x09, 0x0A)}
+_UNPRINTABLE.update({c: f"\\u{c:04x}" for c in [*range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
 
 
 def human_bytes(n: float | None) -> str:
@@ -66,3 +74,31 @@ def one_line(text: str, width: int | None = None) -> str:
     if width and len(flat) > width:
         return flat[: max(1, width - 1)] + "…"
     return flat
+
+
+def printable(value: Any) -> Any:
+    """`value` with every control character in its strings shown as an escape (`\\x00`, `\\x1b`),
+    recursively through lists, tuples and dicts. Tabs and newlines stay (renderers lay them out)."""
+    if isinstance(value, str):
+        return value.translate(_UNPRINTABLE)
+    if isinstance(value, dict):
+        return {k: printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [printable(v) for v in value]
+    if isinstance(value, tuple):
+        return tuple(printable(v) for v in value)
+    return value
+
+
+def for_humans(report: Report) -> Report:
+    """A copy of `report` whose texts are `printable`: what the human formats (table, markdown,
+    the gate summary, GitHub annotations, JUnit XML) render. JSON, YAML and CSV stay faithful."""
+    from dataclasses import replace
+
+    return replace(
+        report, server=printable(report.server), notes=printable(report.notes), data=printable(report.data),
+        sections=[replace(s, title=printable(s.title), note=printable(s.note), rows=printable(s.rows),
+                          columns=[replace(c, header=printable(c.header)) for c in s.columns])
+                  for s in report.sections],
+        findings=[replace(f, title=printable(f.title), object=printable(f.object), detail=printable(f.detail),
+                          fix=printable(f.fix), evidence=printable(f.evidence)) for f in report.findings])

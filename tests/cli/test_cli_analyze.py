@@ -64,7 +64,7 @@ def test_fail_on_and_prometheus(fresh_db):
 
 @pytest.mark.parametrize("args, needle", [
     (["--section", "nope"], "unknown section 'nope'"),
-    (["--interval", "0"], "--interval must be between"),
+    (["--interval", "0"], "--interval must be more than 0 and at most 3600"),
     (["--all-hosts"], "--all-hosts needs hosts in perftool.yaml"),
 ])
 def test_usage_errors_exit_2(args, needle, tmp_path):

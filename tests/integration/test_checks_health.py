@@ -9,6 +9,7 @@ import pytest
 
 from perftool.core.checks import all_checks, run_health_checks
 from perftool.core.config import Thresholds
+from perftool.core.errors import UsageError
 
 # small bloat floor so a test-sized table counts; every other threshold is the default
 THRESHOLDS = Thresholds(bloat_min_bytes=256 * 1024)
@@ -307,10 +308,10 @@ def test_only_exclude_schema_and_table(mixed):
     with connect(mixed["dsn"]) as conn:
         dup = run_health_checks(conn, table="dup", thresholds=THRESHOLDS)
         only = run_health_checks(conn, only=["I10*"], exclude=["I104", "I105,I106"], thresholds=THRESHOLDS)
-        other_schema = run_health_checks(conn, schema="nope")
+        with pytest.raises(UsageError, match="schema 'nope' does not exist"):  # a typo is no empty pass
+            run_health_checks(conn, schema="nope")
     assert {f.object for f in dup} == EXPECTED["I102"]
     assert {f.code for f in only} == {"I101", "I102", "I103", "I107", "I108", "I109"}
-    assert other_schema == []
 
 
 def test_analyze_reports_the_health_checks(mixed):

@@ -110,7 +110,7 @@ def test_analyze_names_the_planted_problems(demo_db):
     assert "FROM jobs WHERE customer_id = $1" in n1.detail
     # the dashboard of COUNT queries
     (counts,) = by_code["Q111"]
-    assert counts.object == "jobs" and len(counts.evidence["statements"]) == 4
+    assert counts.object == "jobs" and len(counts.evidence["queryids"]) == 4
     # the seq-scanned big tables, with the missing composite indexes as the fix
     t201 = {f.object: f for f in by_code["T201"]}
     assert {"public.jobs", "public.notifications", "public.audit_log"} <= set(t201)

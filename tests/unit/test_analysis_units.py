@@ -57,7 +57,7 @@ def test_dashboard_counts():
               for i, cond in enumerate(["status = 'queued'", "status = 'running'", "due_date < now()"])]
     found = dashboard_count_findings(counts)
     assert len(found) == 1 and found[0].code == "Q111" and found[0].object == "jobs"
-    assert found[0].evidence["statements"] == [20, 21, 22]
+    assert found[0].evidence["queryids"] == [20, 21, 22]
     assert "FILTER" in found[0].fix
     param = stmt(30, "SELECT count(*) AS n FROM jobs WHERE status = $1", 1200, 1200)
     found = dashboard_count_findings([param])

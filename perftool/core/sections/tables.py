@@ -130,5 +130,5 @@ class TablesSection(AnalysisSection):
             fix=fix,
             evidence={"seq_scan": t["seq_scan"], "seq_tup_read": t["seq_tup_read"], "idx_scan": t.get("idx_scan"),
                       "n_live_tup": live, "seq_share": round(share, 4),
-                      "statements": [s.queryid for s in scanners[:3]]},
+                      "queryids": [s.queryid for s in scanners[:3]]},
         )
