@@ -135,6 +135,7 @@ class CheckContext:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     index_set: IndexSet | None = None
     host_name: str = THIS_HOST
+    notes: list[str] = field(default_factory=list)   # what a check could not say (said once, in the report)
     _drift: Drift | None = None
 
     def scans(self, index: IndexInfo) -> dict[str, int]:
@@ -213,14 +214,18 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
                       exclude: Iterable[str] | None = None, schema: str | None = None, table: str | None = None,
                       thresholds: Thresholds | None = None,
                       extra_hosts: Mapping[str, str] | Iterable[Any] | None = None,
-                      host_name: str = THIS_HOST) -> list[Finding]:
+                      host_name: str = THIS_HOST, notes: list[str] | None = None) -> list[Finding]:
     """Collect the catalog from `conn` (read-only), the index scans of `extra_hosts` (replicas:
     an index is unused only when unused on every host), and run the health checks (not the drift
-    checks, which need an index set). Findings worst first."""
+    checks, which need an index set). Findings worst first; what the checks could not say is
+    appended to `notes`."""
     from perftool.core.catalog import collect_catalog
 
     checks = select_checks(only, exclude)
     catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks))
     ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
                        host_name=host_name)
-    return analyze_catalog(ctx, checks)
+    findings = analyze_catalog(ctx, checks)
+    if notes is not None:
+        notes.extend(ctx.notes)
+    return findings

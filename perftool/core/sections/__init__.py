@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from perftool.report.model import Finding, Section
 
 if TYPE_CHECKING:
-    from perftool.core.analyze import AnalyzeOptions
+    from perftool.core.analyze import AnalyzeOptions, UnreachableHost
     from perftool.core.snapshot import Snapshot
     from perftool.core.workload import StatementStats
 
@@ -32,6 +32,7 @@ class SectionResult:
     summary: str = ""                       # the one-line summary at the top of the report
     data: dict[str, Any] = field(default_factory=dict)
     metrics: list[tuple[str, str, dict[str, str], float]] = field(default_factory=list)  # name, help, labels, value
+    notes: list[str] = field(default_factory=list)   # what the section could not say, said once
 
 
 class AnalysisSection:
@@ -68,6 +69,7 @@ class AnalysisContext:
     options: AnalyzeOptions
     hosts: list[Snapshot]
     merged: Snapshot
+    unreachable: list[UnreachableHost] = field(default_factory=list)   # fleet hosts left out (R103)
 
     @property
     def interval_s(self) -> float | None:
