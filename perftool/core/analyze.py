@@ -156,6 +156,7 @@ def collect(targets: list[Target], options: AnalyzeOptions,
 def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHost] | None = None) -> Report:
     """Pure: sections, score and the Report from snapshots (and the hosts that could not be
     analysed: one R103 finding each)."""
+    from perftool.core.checks.fix_compose import compose_fixes
     from perftool.core.fleet import merge_snapshots
     from perftool.core.score import health_score
     from perftool.core.sections import AnalysisContext, all_sections
@@ -179,6 +180,8 @@ def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHo
     findings += [_unreachable_finding(u, len(snaps) + len(unreachable)) for u in unreachable]
     findings, ignored = _apply_ignores(findings, options.ignore)
     findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    compose_fixes(findings, {(r["schema"], r["table"]) for r in merged.tables}
+                  | {(r["schema"], r["index"]) for r in merged.indexes})
     score = health_score(findings)
     head = Section("health", f"Health score {score['score']}/100", [Column("area", "area"),
                                                                    Column("summary", "summary")], summary_rows)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perftool.core.catalog import Catalog, IndexInfo
+from perftool.core.checks.fix_sql import FixPlan, FixStep
 from perftool.core.config import Thresholds
 from perftool.core.errors import UsageError
 from perftool.report.model import Finding, Severity
@@ -155,11 +156,14 @@ class CheckContext:
         return self._drift
 
     def finding(self, code: str, *, title: str, object: str, detail: str = "", fix: str = "",
-                evidence: dict[str, Any] | None = None, severity: Severity | str | None = None) -> Finding:
-        """A Finding of check `code`, at the check's default severity unless given."""
+                evidence: dict[str, Any] | None = None, severity: Severity | str | None = None,
+                steps: list[FixStep] | None = None) -> Finding:
+        """A Finding of check `code`, at the check's default severity unless given; `steps` are
+        the fix's statements (what they create, drop, add) for compose_fixes."""
         default = _REGISTRY[code].severity
         return Finding(code=code, severity=Severity(severity) if severity else default, title=title,
-                       object=object, detail=detail, fix=fix, evidence=evidence or {})
+                       object=object, detail=detail, fix=fix, evidence=evidence or {},
+                       plan=FixPlan(fix, list(steps)) if steps else None)
 
 
 def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> list[Finding]:
