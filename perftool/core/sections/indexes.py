@@ -59,6 +59,10 @@ class IndexesSection(AnalysisSection):
             if len(c["objects"]) < 3:
                 c["objects"].append(f.object)
         rows = sorted(counts.values(), key=lambda r: r["code"])
+        for f in findings:  # one code at several severities (I104: warning from 1 MB, info below)
+            c = counts[f.code]
+            if f.severity.value not in c["severity"].split("/"):
+                c["severity"] += "/" + f.severity.value
         for r in rows:
             r["objects"] = ", ".join(r["objects"]) + (" …" if r["count"] > 3 else "")
         section = Section("index_health", "Index health (perftool indexes health for details)", [
