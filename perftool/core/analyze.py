@@ -177,7 +177,7 @@ def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHo
         notes += result.notes
         if result.summary:
             summary_rows.append({"area": section.title, "summary": result.summary})
-    findings += [_unreachable_finding(u, len(snaps) + len(unreachable)) for u in unreachable]
+    findings += [_unreachable_finding(u, [s.host for s in snaps]) for u in unreachable]
     findings, ignored = _apply_ignores(findings, options.ignore)
     findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
     compose_fixes(findings, {(r["schema"], r["table"]) for r in merged.tables}
@@ -216,12 +216,11 @@ def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHo
     )
 
 
-def _unreachable_finding(u: UnreachableHost, total: int) -> Finding:
+def _unreachable_finding(u: UnreachableHost, covered: list[str]) -> Finding:
     return Finding(
         code="R103", severity=Severity.error, title=f"host {u.name} could not be analysed", object=u.name,
-        detail=(f"{u.name} ({u.role}) failed: {u.reason}. The report covers the other "
-                f"{total - 1} host(s) only: its workload, lag and index scans are missing, so no index is "
-                "reported unused (I104)."),
+        detail=(f"{u.name} ({u.role}) failed: {u.reason}. The report covers {', '.join(covered)} only: "
+                f"{u.name}'s workload, lag and index scans are missing, so no index is reported unused (I104)."),
         fix=(f"Check that {u.name} is up and reachable from here (perftool analyze --host {u.name} shows the "
              "error alone); a standby that is down also stops receiving WAL. Use --require-all-hosts to make "
              "a missing host stop the run (exit 3)."),
