@@ -14,7 +14,8 @@ def analyze(
     interval: Annotated[Optional[float], typer.Option("--interval", "-i", help="Sample for SECONDS and report the delta (rates per second) instead of totals since the last reset.", show_default=False)] = None,
     section: Annotated[Optional[list[str]], typer.Option("--section", help="Only this section (repeatable): workload, tables, indexes, connections, replication.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Top statements to list.")] = 10,
-    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas), merged.")] = False,
+    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas), merged; a host that cannot be analysed is named in an R103 finding.")] = False,
+    require_all_hosts: Annotated[bool, typer.Option("--require-all-hosts", help="With --all-hosts: exit 3 when any host cannot be analysed, instead of reporting the others.")] = False,
     slow_ms: Annotated[Optional[float], typer.Option("--slow-ms", help="Mean time that makes a statement slow. Default 1000.", show_default=False)] = None,
     slow_critical_ms: Annotated[Optional[float], typer.Option("--slow-critical-ms", help="Mean time that makes it an error. Default 5000.", show_default=False)] = None,
     nested: Annotated[bool, typer.Option("--nested", help="Count statements run inside functions too.")] = False,
@@ -33,7 +34,7 @@ def analyze(
     cfg = st.config
     th = st.thresholds(slow_ms=slow_ms, slow_critical_ms=slow_critical_ms)
     options = AnalyzeOptions(limit=limit, interval=interval, sections=section or None, thresholds=th,
-                             include_nested=nested, ignore=cfg.ignore)
+                             include_nested=nested, ignore=cfg.ignore, require_all_hosts=require_all_hosts)
     if host or all_hosts:
         targets = targets_from_config(cfg, host=host, all_hosts=all_hosts)
     else:

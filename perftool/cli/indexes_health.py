@@ -21,7 +21,8 @@ TableOpt = Annotated[Optional[str], typer.Option("--table", help="Only this tabl
 UnusedScansOpt = Annotated[Optional[int], typer.Option(
     "--unused-max-scans", help="An index with at most this many scans is unused (I104). Default 50.", show_default=False)]
 UnusedSizeOpt = Annotated[Optional[str], typer.Option(
-    "--unused-min-size", help="Report unused indexes bigger than this (I104), e.g. 1MB. Default 1MB.", show_default=False)]
+    "--unused-min-size", help="Unused indexes this big are warnings, smaller info (I104). Default 1MB.",
+    show_default=False)]
 BloatSizeOpt = Annotated[Optional[str], typer.Option(
     "--bloat-min-size", help="Report bloat above this many bytes (I109, T101), e.g. 10MB. Default 10MB.",
     show_default=False)]

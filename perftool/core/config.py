@@ -38,7 +38,8 @@ class Thresholds:
     xid_age_warning: int = 1_000_000_000
     xid_age_critical: int = 1_500_000_000
     unused_index_max_scans: int = 50
-    unused_index_min_bytes: int = 1024 * 1024
+    unused_index_min_bytes: int = 1024 * 1024       # unused indexes this big are warnings, smaller ones info
+    unused_index_min_stats_days: float = 7.0        # I104 is silent until the scan counters are this old
     seq_scan_share: float = 0.05
     seq_scan_min_rows: int = 10_000
     bloat_warning: float = 0.20

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any
 
 from perftool.core.checks import THIS_HOST, Check, CheckContext, analyze_catalog, collect_usage, select_checks
+from perftool.core.checks.fix_compose import compose_fixes, relation_names
 from perftool.core.config import Config, Thresholds
 from perftool.core.errors import InputError, UsageError
 from perftool.report.model import Column, Finding, Report, Section, Severity
@@ -95,8 +96,8 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
     options = options or HealthOptions()
     checks = select_checks(options.only, options.exclude)
     info, catalog, ctx = _collect(dsn, options, checks, None)
-    findings = analyze_catalog(ctx, checks)
-    notes = _notes(options, catalog, checks, info)
+    findings = compose_fixes(analyze_catalog(ctx, checks), relation_names(catalog))
+    notes = _notes(options, catalog, checks, info) + ctx.notes
     return Report(
         command="indexes health", server=info.as_dict(), sections=[_checks_section(checks, findings)],
         findings=findings, notes=notes,
@@ -144,9 +145,10 @@ def diff_report(dsn: str, options: GateOptions) -> Report:
         raise UsageError("no index set to compare with", "pass --set FILE_OR_DIRECTORY (or create index_sets/)")
     index_set = load_index_sets(paths)
     checks = select_checks(["I2*"], None, index_set=True)
-    info, _catalog, ctx = _collect(dsn, options, [], index_set)
+    info, catalog, ctx = _collect(dsn, options, [], index_set)
     findings = analyze_catalog(ctx, checks)
     findings, suppressed = apply_ignores(findings, index_set, [])
+    compose_fixes(findings, relation_names(catalog))
     drift = ctx.drift()
     rows = []
     for item in drift.missing + drift.different + drift.extra:
@@ -256,7 +258,8 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
         write_baseline(options.write_baseline, kept)
         accepted = {(f.code, f.object) for f in kept}
         notes.append(f"wrote baseline {options.write_baseline} with {len(kept)} finding(s)")
-    findings = [f for f in kept if (f.code, f.object) not in accepted]
+    findings = compose_fixes([f for f in kept if (f.code, f.object) not in accepted], relation_names(catalog))
+    notes += ctx.notes
     baselined = len(kept) - len(findings)
     stale = len(accepted - {(f.code, f.object) for f in kept})
     if index_set is None:

@@ -40,6 +40,9 @@ class Finding:
     detail: str = ""
     fix: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
+    # the fix as written and its statements (perftool.core.checks.fix_sql.FixPlan), so the fixes
+    # of one report can be made to compose (fix_compose.py); not rendered
+    plan: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.severity = Severity(self.severity)

@@ -76,3 +76,56 @@ def test_bad_config_yaml_is_file_line(tmp_path):
     (tmp_path / "perftool.yaml").write_text("hosts:\n  a: {dsn: x\n  b: [\n")
     code, _, err = perftool("analyze", cwd=tmp_path)
     assert code == 2 and "perftool.yaml:" in err and "invalid YAML" in err
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def one_host_down(fresh_db, tmp_path):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, v int)")
+        for i in range(7):
+            conn.execute("SELECT v FROM t WHERE id = %s", (i,))
+    down = f"postgresql://app:S3cretPw0rd@127.0.0.1:{_closed_port()}/app?connect_timeout=3"
+    (tmp_path / "perftool.yaml").write_text(
+        f"hosts:\n  primary:\n    dsn: {fresh_db}\n  replica1:\n    dsn: '{down}'\n    role: replica\n")
+    return tmp_path
+
+
+def test_all_hosts_with_one_host_down_reports_the_others_and_names_it(one_host_down):
+    code, out, err = perftool("analyze", "--all-hosts", "-f", "json", cwd=one_host_down)
+    assert code == 0, err
+    assert "S3cretPw0rd" not in out + err
+    doc = json.loads(out)
+    # the healthy host's workload is there
+    assert any("FROM t WHERE id = $1" in r["query"] and r["calls"] == 7 for r in doc["statements"])
+    assert doc["server"]["hosts"] == ["primary"] and doc["server"]["unreachable"] == ["replica1"]
+    (r103,) = [f for f in doc["findings"] if f["code"] == "R103"]
+    assert r103["severity"] == "error" and r103["object"] == "replica1" and "replica1" in r103["title"]
+    assert "Connection refused" in r103["detail"] and r103["evidence"]["role"] == "replica"
+    assert {h["host"]: h["status"] for h in doc["hosts"]} == {"primary": "ok", "replica1": "unreachable"}
+    assert any("replica1" in n and "primary only" in n for n in doc["notes"])
+    # the table report names it too; --fail-on error turns it into exit 1
+    code, out, err = perftool("analyze", "--all-hosts", "--fail-on", "error", cwd=one_host_down)
+    assert code == 1 and "R103  host replica1 could not be analysed" in out and "S3cretPw0rd" not in out + err
+
+
+def test_require_all_hosts_exits_3_naming_the_host(one_host_down):
+    code, out, err = perftool("analyze", "--all-hosts", "--require-all-hosts", cwd=one_host_down)
+    assert code == 3 and out == ""
+    assert "host replica1:" in err and "Traceback" not in err and "S3cretPw0rd" not in err
+
+
+def test_no_host_reachable_exits_3(tmp_path):
+    dsns = [f"postgresql://app:S3cretPw0rd@127.0.0.1:{_closed_port()}/app?connect_timeout=3" for _ in range(2)]
+    (tmp_path / "perftool.yaml").write_text(
+        f"hosts:\n  a:\n    dsn: '{dsns[0]}'\n  b:\n    dsn: '{dsns[1]}'\n    role: replica\n")
+    code, out, err = perftool("analyze", "--all-hosts", cwd=tmp_path)
+    assert code == 3 and out == "" and "no host could be analysed (a, b)" in err and "S3cretPw0rd" not in err

@@ -6,6 +6,7 @@ import psycopg
 import pytest
 
 from perftool.core.analyze import AnalyzeOptions, Target, analyze_report
+from perftool.core.config import Thresholds
 from perftool.core.connect import connect, server_info
 from perftool.core.snapshot import delta, take_snapshot
 
@@ -214,10 +215,54 @@ def test_fleet_unused_index_must_be_unused_on_every_host(fresh_db, sandbox_dsn_f
                    "CREATE INDEX ev_at_idx ON ev (at);"
                    "VACUUM ANALYZE ev")
     run(replica, [("SELECT count(*) FROM ev WHERE kind = %s", (k,)) for k in range(60)])  # reports on the replica
-    alone = analyze_report(fresh_db, AnalyzeOptions(sections=["indexes"]))
+    options = AnalyzeOptions(sections=["indexes"], thresholds=Thresholds(unused_index_min_stats_days=0))
+    alone = analyze_report(fresh_db, options)
     alone_objects = " ".join(f.object for f in codes(alone, "I104"))
     assert "ev_at_idx" in alone_objects and "ev_kind_idx" in alone_objects
     both = analyze_report(targets=[Target("primary", fresh_db, "primary"), Target("r1", replica, "replica")],
-                          options=AnalyzeOptions(sections=["indexes"]))
+                          options=options)
     objects = " ".join(f.object for f in codes(both, "I104"))
     assert "ev_at_idx" in objects and "ev_kind_idx" not in objects
+    # a third host that cannot be reached might be the one using ev_at_idx: no I104 at all, said once
+    down = f"postgresql://app:pw@127.0.0.1:{closed_port()}/app?connect_timeout=3"
+    partial = analyze_report(targets=[Target("primary", fresh_db, "primary"), Target("r1", replica, "replica"),
+                                      Target("r2", down, "replica")], options=options)
+    assert codes(partial, "I104") == [] and [f.object for f in codes(partial, "R103")] == ["r2"]
+    assert any(n.startswith("I104: 1 possibly unused") and "r2 could not be analysed" in n for n in partial.notes)
+    assert [r["status"] for r in partial.section("hosts").rows] == ["ok", "ok", "unreachable"]
+    # the default window (7 days) is longer than these counters: silent, with a note
+    quiet = analyze_report(fresh_db, AnalyzeOptions(sections=["indexes"]))
+    assert codes(quiet, "I104") == [] and any("I104 (unused index) silent" in n for n in quiet.notes)
+
+
+def closed_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_fleet_one_host_down_library(fresh_db):
+    """analyze_report with one unreachable target: the rest is reported, R103 names the host,
+    require_all_hosts raises; the pure build_report turns each UnreachableHost into one R103."""
+    from perftool.core.analyze import UnreachableHost, build_report, collect
+    from perftool.core.errors import ConnectionFailed
+
+    setup(fresh_db)
+    run(fresh_db, [("SELECT * FROM orders WHERE id = %s", (i,)) for i in range(5)])
+    down = f"postgresql://app:Hunter2pw@127.0.0.1:{closed_port()}/app?connect_timeout=3"
+    targets = [Target("replica9", down, "replica"), Target("primary", fresh_db, "primary")]
+    report = analyze_report(targets=targets)
+    assert any("FROM orders WHERE id = $1" in r["query"] for r in report.section("statements").rows)
+    (r103,) = codes(report, "R103")
+    assert r103.object == "replica9" and r103.severity == "error" and "Hunter2pw" not in repr(r103)
+    assert report.findings[0].severity == "error"
+    with pytest.raises(ConnectionFailed, match="host replica9: cannot connect"):
+        analyze_report(targets=targets, options=AnalyzeOptions(require_all_hosts=True))
+    snaps, unreachable = collect([Target("primary", fresh_db, "primary")], AnalyzeOptions())
+    assert unreachable == []
+    again = build_report(snaps, AnalyzeOptions(), [UnreachableHost("r1", "replica", "timeout"),
+                                                   UnreachableHost("r2", "replica", "refused")])
+    assert [f.object for f in codes(again, "R103")] == ["r1", "r2"]
+    assert again.server["unreachable"] == ["r1", "r2"] and again.server["hosts"] == [snaps[0].host]

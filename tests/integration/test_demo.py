@@ -123,3 +123,18 @@ def test_analyze_names_the_planted_problems(demo_db):
     # JSON carries the same findings
     assert sorted(f["code"] for f in report.as_dict()["findings"]) == sorted(f.code for f in report.findings)
     assert report.data["score"]["score"] < 100
+
+
+def test_the_demo_report_shows_the_planted_unused_index(demo_db):
+    """The demo's statistics are minutes old: `analyze` keeps I104 silent (and says so), the demo's
+    own report sets the statistics window to 0 and names the planted unused index."""
+    from perftool.core.demo_setup import demo_report
+
+    plain = analyze_report(demo_db["dsn"])
+    assert not any(f.code == "I104" for f in plain.findings)
+    assert any(n.startswith("I104 (unused index) silent") for n in plain.notes)
+    demo = demo_report(demo_db["dsn"])
+    (big,) = [f for f in demo.findings if f.code == "I104" and f.object == "public.audit_log_payload_hash_idx"]
+    assert big.severity == "warning"
+    assert {f.object for f in demo.findings if f.code == "I104" and f.severity == "info"} >= {"public.jobs_priority_idx"}
+    assert any(n.startswith("demo: I104 (unused index) reported") for n in demo.notes)

@@ -16,7 +16,7 @@ import pytest
 from perftool.core.advisor import AdvisorOptions, recommend_report
 from perftool.core.analyze import analyze_report
 from perftool.core.connect import connect
-from perftool.core.health import GateOptions, gate_report, health_report, snapshot_yaml_for
+from perftool.core.health import GateOptions, gate_report, health_report, snapshot_for
 from perftool.core.queries import QueryOptions, queries_report
 from perftool.core.sql import MARKER
 from perftool.core.workload import collect_statements
@@ -61,7 +61,7 @@ def test_every_own_statement_is_marked_and_none_is_workload(app_db):
         analyze_report(dsn)
         health_report(dsn)
         gate_report(dsn, GateOptions())
-        snapshot_yaml_for(dsn)
+        snapshot_for(dsn)
         recommend_report(dsn, {}, AdvisorOptions(whatif=whatif))
     marker = MARKER.strip()
     app = set(APP) | {RESET, INSPECT}   # the reset call is stored as sent (its entry is made after the reset)

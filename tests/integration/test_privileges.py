@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from perftool.cli.app import app
-from perftool.core.health import snapshot_yaml_for
+from perftool.core.health import snapshot_for
 from tests.conftest import run_sql
 
 runner = CliRunner()
@@ -60,7 +60,7 @@ def server(request):
         for i in range(CALLS):
             conn.execute(WORKLOAD, (i,))
     index_set = request.getfixturevalue("tmp_path_factory").mktemp("priv") / "set.yaml"
-    index_set.write_text(snapshot_yaml_for(dsn))
+    index_set.write_text(snapshot_for(dsn))
     dsns = {SUPERUSER: dsn} | {kind: f"postgresql://{name}@127.0.0.1:{sb.port}/{db}" for kind, name in names.items()}
     try:
         yield request.param, sb, dsns, names, str(index_set)

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perftool.core.catalog import Catalog, IndexInfo
+from perftool.core.checks.fix_sql import FixPlan, FixStep
 from perftool.core.config import Thresholds
 from perftool.core.errors import UsageError
 from perftool.report.model import Finding, Severity
@@ -138,6 +139,7 @@ class CheckContext:
     usage: dict[str, dict[str, int]] = field(default_factory=dict)
     index_set: IndexSet | None = None
     host_name: str = THIS_HOST
+    notes: list[str] = field(default_factory=list)   # what a check could not say (said once, in the report)
     _drift: Drift | None = None
 
     def scans(self, index: IndexInfo) -> dict[str, int]:
@@ -157,11 +159,14 @@ class CheckContext:
         return self._drift
 
     def finding(self, code: str, *, title: str, object: str, detail: str = "", fix: str = "",
-                evidence: dict[str, Any] | None = None, severity: Severity | str | None = None) -> Finding:
-        """A Finding of check `code`, at the check's default severity unless given."""
+                evidence: dict[str, Any] | None = None, severity: Severity | str | None = None,
+                steps: list[FixStep] | None = None) -> Finding:
+        """A Finding of check `code`, at the check's default severity unless given; `steps` are
+        the fix's statements (what they create, drop, add) for compose_fixes."""
         default = _REGISTRY[code].severity
         return Finding(code=code, severity=Severity(severity) if severity else default, title=title,
-                       object=object, detail=detail, fix=fix, evidence=evidence or {})
+                       object=object, detail=detail, fix=fix, evidence=evidence or {},
+                       plan=FixPlan(fix, list(steps)) if steps else None)
 
 
 def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> list[Finding]:
@@ -229,15 +234,17 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
                       host_name: str = THIS_HOST, notes: list[str] | None = None) -> list[Finding]:
     """Collect the catalog from `conn` (read-only), the index scans of `extra_hosts` (replicas:
     an index is unused only when unused on every host), and run the health checks (not the drift
-    checks, which need an index set). Findings worst first; what the role could not see is
-    appended to `notes` when given (`statistics_note`)."""
+    checks, which need an index set). Findings worst first; what the role could not see
+    (`statistics_note`) and what the checks could not say are appended to `notes` when given."""
     from perftool.core.catalog import collect_catalog
 
     checks = select_checks(only, exclude)
     catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks))
     ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
                        host_name=host_name)
+    findings = analyze_catalog(ctx, checks)
     if notes is not None:
         note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
         notes.extend([note] if note else [])
-    return analyze_catalog(ctx, checks)
+        notes.extend(ctx.notes)
+    return findings

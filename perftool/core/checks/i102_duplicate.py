@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from perftool.core.catalog import IndexInfo
 from perftool.core.checks import CheckContext, check, scans
-from perftool.core.checks.fix_sql import drop_index
+from perftool.core.checks.fix_sql import drop_index, drop_step
 from perftool.report.values import human_bytes
 
 
@@ -56,10 +56,18 @@ def duplicate_indexes(ctx: CheckContext):
                             f"{human_bytes(ix.size_bytes)} and has {scans(ix.idx_scan)}; {keep.name} has "
                             f"{scans(keep.idx_scan)}."),
                     fix=drop_index(ix),
+                    # the kept copy may be dropped instead when another finding drops it too
+                    # (fix_compose: never both copies) — only when the two are alike
+                    steps=[drop_step(ix, keep=keep, alternative=drop_index(keep) if alike(ix, keep) else "")],
                     evidence={"table": t.qualified, "duplicate_of": keep.qualified, "size_bytes": ix.size_bytes,
                               "idx_scan": ix.idx_scan, "kept_idx_scan": keep.idx_scan,
                               "kept_size_bytes": keep.size_bytes}))
     return out
+
+
+def alike(a: IndexInfo, b: IndexInfo) -> bool:
+    """Two copies either of which can stay: the same standing as primary key, constraint, unique."""
+    return keeper_rank(a)[:3] == keeper_rank(b)[:3]
 
 
 def _role(ix: IndexInfo) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from perftool.core.catalog import IndexInfo
 from perftool.core.checks import CheckContext, check, scans
-from perftool.core.checks.fix_sql import drop_index
+from perftool.core.checks.fix_sql import drop_index, drop_step
 from perftool.core.checks.i102_duplicate import comparable
 from perftool.report.values import human_bytes
 
@@ -58,7 +58,7 @@ def overlapping_indexes(ctx: CheckContext):
                         f"{' with the same predicate ' + small.predicate if small.predicate else ''}. "
                         f"{small.name}: {human_bytes(small.size_bytes)}, {scans(small.idx_scan)}; "
                         f"{big.name}: {human_bytes(big.size_bytes)}, {scans(big.idx_scan)}."),
-                fix=drop_index(small),
+                fix=drop_index(small), steps=[drop_step(small, keep=big)],
                 evidence={"table": t.qualified, "covered_by": big.qualified, "size_bytes": small.size_bytes,
                           "idx_scan": small.idx_scan, "covering_size_bytes": big.size_bytes,
                           "covering_idx_scan": big.idx_scan}))

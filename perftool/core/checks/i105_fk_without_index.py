@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from perftool.core.catalog import supports_foreign_key
 from perftool.core.checks import CheckContext, check
-from perftool.core.checks.fix_sql import KeyPart, create_index
+from perftool.core.checks.fix_sql import KeyPart, create_step
 from perftool.report.values import human_bytes
 
 
@@ -26,7 +26,8 @@ def foreign_keys_without_index(ctx: CheckContext):
         for fk in t.foreign_keys:
             if any(supports_foreign_key(ix, fk) for ix in t.indexes):
                 continue
-            fix = create_index(t.schema, t.name, [KeyPart(column=c) for c in fk.columns])
+            step = create_step(t.schema, t.name, [KeyPart(column=c) for c in fk.columns])
+            fix = step.sql
             if t.kind == "p":
                 fix = ("-- partitioned table: CONCURRENTLY is not supported on the parent; create it ON ONLY the "
                        "parent, then CONCURRENTLY on each partition, then ALTER INDEX ... ATTACH PARTITION\n" + fix)
@@ -37,7 +38,7 @@ def foreign_keys_without_index(ctx: CheckContext):
                         f"and no index starts with {'that column' if len(fk.columns) == 1 else 'those columns'}: "
                         f"lookups by it and every delete or key update on {fk.ref_table} scan {t.qualified} "
                         f"({t.rows:,.0f} rows, {human_bytes(t.size_bytes)})."),
-                fix=fix,
+                fix=fix, steps=[step],
                 evidence={"table": t.qualified, "columns": fk.columns,
                           "references": f"{fk.ref_schema}.{fk.ref_table}", "ref_columns": fk.ref_columns,
                           "table_rows": int(t.rows), "table_bytes": t.size_bytes, "seq_scan": t.seq_scan}))

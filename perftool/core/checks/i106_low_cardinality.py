@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perftool.core.checks import CheckContext, check, scans
-from perftool.core.checks.fix_sql import drop_index
+from perftool.core.checks.fix_sql import drop_index, drop_step, index_name
 from perftool.core.sql import statement_text
 from perftool.report.values import human_bytes
 
@@ -43,7 +43,7 @@ def low_cardinality_indexes(ctx: CheckContext):
             what = "boolean column" if col.is_boolean else f"column with {distinct:,.0f} distinct values"
             pk = next((i for i in t.indexes if i.is_primary and i.columns and i.columns[0].name), None)
             key = pk.columns[0].name if pk else col.name
-            example = statement_text("chk_partial_index_example", index=f"{t.name}_{col.name}_partial_idx",
+            example = statement_text("chk_partial_index_example", index=index_name(t.name, [col.name], "partial_idx"),
                                      schema=t.schema, table=t.name, key=key, column=col.name)
             out.append(ctx.finding(
                 "I106", title=f"btree index {ix.qualified} on a {what}", object=ix.qualified,
@@ -51,6 +51,7 @@ def low_cardinality_indexes(ctx: CheckContext):
                         f"{human_bytes(ix.size_bytes)} and has {scans(ix.idx_scan)}. Only rare values gain from it."),
                 fix=("-- if queries look for a rare value, index only those rows, e.g.:\n-- "
                      + example.replace("\n", "\n-- ").replace("<value>", "<rare value>") + "\n" + drop_index(ix)),
+                steps=[drop_step(ix)],
                 evidence={"table": t.qualified, "column": col.name, "type": col.type, "distinct": distinct,
                           "table_rows": int(t.rows), "size_bytes": ix.size_bytes, "idx_scan": ix.idx_scan}))
     return out

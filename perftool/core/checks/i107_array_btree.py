@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perftool.core.checks import CheckContext, check, scans
-from perftool.core.checks.fix_sql import KeyPart, create_index, drop_index
+from perftool.core.checks.fix_sql import KeyPart, create_step, drop_index, drop_step
 from perftool.report.values import human_bytes
 
 
@@ -27,16 +27,16 @@ def array_btree_indexes(ctx: CheckContext):
             arrays = [c.name for c in ix.columns if c.name and t.columns.get(c.name) and t.columns[c.name].is_array]
             if not arrays:
                 continue
-            gin = create_index(t.schema, t.name, [KeyPart(column=c) for c in arrays], method="gin",
-                               where=ix.predicate)
-            fix = gin + "\n" + drop_index(ix)
+            gin = create_step(t.schema, t.name, [KeyPart(column=c) for c in arrays], method="gin",
+                              where=ix.predicate)
+            fix, steps = gin.sql + "\n" + drop_index(ix), [gin, drop_step(ix)]
             if ix.backs_constraint or ix.is_unique:
-                fix = "-- " + ix.name + " enforces uniqueness: keep it if you need that\n" + gin
+                fix, steps = "-- " + ix.name + " enforces uniqueness: keep it if you need that\n" + gin.sql, [gin]
             out.append(ctx.finding(
                 "I107", title=f"btree index {ix.qualified} on array column {', '.join(arrays)}", object=ix.qualified,
                 detail=(f"{ix.name} on {t.qualified} ({ix.columns_text()}) compares whole arrays: it cannot serve "
                         f"@>, && or = ANY(...). It takes {human_bytes(ix.size_bytes)}, {scans(ix.idx_scan)}."),
-                fix=fix,
+                fix=fix, steps=steps,
                 evidence={"table": t.qualified, "columns": arrays,
                           "types": [t.columns[c].type for c in arrays], "size_bytes": ix.size_bytes,
                           "idx_scan": ix.idx_scan}))

@@ -5,17 +5,22 @@ from __future__ import annotations
 from dataclasses import replace
 
 from perftool.core.checks import CheckContext, check
-from perftool.core.checks.fix_sql import KeyPart, create_index
+from perftool.core.checks.fix_sql import FixStep, KeyPart, create_step
 from perftool.core.index_sets import DeclaredIndex
 from perftool.core.sql import statement_text
 
 
 def declared_create(d: DeclaredIndex) -> str:
     """CREATE INDEX CONCURRENTLY for a declaration (a primary key: its unique index, to promote)."""
+    return declared_step(d).sql
+
+
+def declared_step(d: DeclaredIndex, *, declared: bool | None = None) -> FixStep:
+    """The FixStep of declared_create(d): its name is the declaration's (kept) when it has one."""
     parts = [KeyPart(column=c.column, expression=c.expression, descending=c.descending, nulls_first=c.nulls_first,
                      opclass=c.opclass, collation=c.collation) for c in d.columns]
-    return create_index(d.schema, d.table, parts, name=d.name, method=d.method, unique=d.unique,
-                        include=d.include, where=d.where)
+    return create_step(d.schema, d.table, parts, name=d.name, method=d.method, unique=d.unique,
+                       include=d.include, where=d.where, declared=bool(d.name) if declared is None else declared)
 
 
 def source_evidence(d: DeclaredIndex | None) -> dict:
@@ -43,16 +48,22 @@ def missing_indexes(ctx: CheckContext):
         d = item.declared
         assert d is not None
         note = f" {item.note[0].upper() + item.note[1:]}." if item.note else ""
-        fix = declared_create(d)
+        step = declared_step(d)
+        steps = [step]
+        fix = step.sql
         if d.primary:
             name = d.name or f"{d.table}_pkey"
-            fix = declared_create(replace(d, name=name)) + "\n" + statement_text(
-                "chk_add_primary_key_using_index", schema=d.schema, table=d.table, constraint=name, index=name)
+            step = declared_step(replace(d, name=name), declared=True)
+            promote = statement_text("chk_add_primary_key_using_index", schema=d.schema, table=d.table,
+                                     constraint=name, index=name)
+            steps = [step, FixStep("add_primary_key", d.schema, d.table, name, promote, needs=step.needs,
+                                   generated_name=False)]
+            fix = step.sql + "\n" + promote
         if item.note.startswith("table "):
             fix = "-- create the table first (migration missing?)\n" + fix
         out.append(ctx.finding(
             "I201", title=f"declared index missing: {d.label}", object=d.label,
             detail=f"{d.source}: declares {d.describe()}; no index on {item.table} is equivalent.{note}",
-            fix=fix,
+            fix=fix, steps=steps,
             evidence={"table": item.table, "declared": d.describe(), "name": d.name, **source_evidence(d)}))
     return out

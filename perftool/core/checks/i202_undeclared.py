@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perftool.core.checks import CheckContext, check, scans
-from perftool.core.checks.fix_sql import drop_index
+from perftool.core.checks.fix_sql import drop_index, drop_step
 from perftool.core.index_sets import declared_from_index
 from perftool.report.values import human_bytes
 
@@ -37,7 +37,7 @@ def undeclared_indexes(ctx: CheckContext):
             "I202", title=f"index {a.qualified} is not declared in the index set", object=a.qualified,
             detail=(f"{a.definition} ({human_bytes(a.size_bytes)}, {scans(a.idx_scan)}) matches no declaration"
                     f"{' for ' + item.table if item.table else ''}. To keep it, declare it under {a.table}: {entry}"),
-            fix="-- if it is not wanted (else declare it in the index set):\n" + drop_index(a),
+            fix="-- if it is not wanted (else declare it in the index set):\n" + drop_index(a), steps=[drop_step(a)],
             evidence={"table": item.table, "definition": a.definition, "size_bytes": a.size_bytes,
                       "idx_scan": a.idx_scan, "declaration": entry,
                       **({"file": source.file, "line": source.line} if source else {})}))

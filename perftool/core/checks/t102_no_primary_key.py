@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from perftool.core.catalog import IndexInfo, TableInfo
 from perftool.core.checks import CheckContext, check
+from perftool.core.checks.fix_sql import FixStep
 from perftool.core.sql import statement_text
 from perftool.report.values import human_bytes
 
@@ -40,18 +41,23 @@ def tables_without_primary_key(ctx: CheckContext):
         if candidate is not None:
             fix = statement_text("chk_add_primary_key_using_index", schema=t.schema, table=t.name,
                                  constraint=f"{t.name}_pkey"[:63], index=candidate.name)
+            steps = [FixStep("add_primary_key", t.schema, t.name, f"{t.name}_pkey"[:63], fix,
+                             needs=tuple(c.name for c in candidate.columns if c.name))]
             how = f"the unique index {candidate.name} on NOT NULL columns can become the primary key"
         else:
             column = "id" if "id" not in t.columns else f"{t.name}_id"
+            add = statement_text("chk_add_identity_primary_key", schema=t.schema, table=t.name, column=column)
+            alone = statement_text("chk_add_identity_column", schema=t.schema, table=t.name, column=column)
             fix = ("-- rewrites the table under an ACCESS EXCLUSIVE lock: schedule it (or add the column, fill it in "
-                   "batches, then add the key USING INDEX)\n"
-                   + statement_text("chk_add_identity_primary_key", schema=t.schema, table=t.name, column=column))
+                   "batches, then add the key USING INDEX)\n" + add)
+            steps = [FixStep("add_column", t.schema, t.name, column, add, alternative=alone),
+                     FixStep("add_primary_key", t.schema, t.name, f"{t.name}_pkey"[:63], add, needs=(column,))]
             how = "no unique index on NOT NULL columns exists to promote"
         out.append(ctx.finding(
             "T102", title=f"table {t.qualified} has no primary key", object=t.qualified,
             detail=(f"{t.qualified} ({t.rows:,.0f} rows, {human_bytes(t.size_bytes)}) has no primary key; {how}. "
                     f"Replica identity: {_IDENTITY.get(t.replica_identity, t.replica_identity)}."),
-            fix=fix,
+            fix=fix, steps=steps,
             evidence={"table": t.qualified, "table_rows": int(t.rows), "table_bytes": t.size_bytes,
                       "replica_identity": t.replica_identity,
                       "promotable_index": candidate.qualified if candidate else None}))

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 from perftool.report.model import Finding, Section
 
 if TYPE_CHECKING:
-    from perftool.core.analyze import AnalyzeOptions
+    from perftool.core.analyze import AnalyzeOptions, UnreachableHost
     from perftool.core.snapshot import Snapshot
     from perftool.core.workload import StatementStats
 
@@ -69,6 +69,7 @@ class AnalysisContext:
     options: AnalyzeOptions
     hosts: list[Snapshot]
     merged: Snapshot
+    unreachable: list[UnreachableHost] = field(default_factory=list)   # fleet hosts left out (R103)
 
     @property
     def interval_s(self) -> float | None:

@@ -25,9 +25,8 @@ class IndexesSection(AnalysisSection):
         run = _health_checks()
         if run is None:
             return None
-        notes: list[str] = []   # what this role could not see
-        findings = run(conn, thresholds=options.thresholds, notes=notes)
-        return {"findings": findings, "notes": notes}
+        notes: list[str] = []
+        return {"findings": run(conn, thresholds=options.thresholds, notes=notes), "notes": notes}
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         per_host = {s.host: s.extras.get(self.key) for s in ctx.hosts}
@@ -35,15 +34,23 @@ class IndexesSection(AnalysisSection):
             return SectionResult(summary="index health checks are not available in this version")
         # health of the schema is the primary's business (replicas share its catalog)
         lead = next((s for s in ctx.hosts if s.role == "primary"), ctx.hosts[0])
-        found = lead.extras.get(self.key) or {}
-        findings = list(found.get("findings") or [])
+        lead_result = lead.extras.get(self.key) or {}
+        findings = list(lead_result.get("findings") or [])
+        notes = list(lead_result.get("notes") or [])
         # an index the primary never scans may serve a replica's reads: unused only if unused everywhere
-        others = [s.extras[self.key].get("findings") or [] for s in ctx.hosts
+        others = [(s.extras.get(self.key) or {}).get("findings") or [] for s in ctx.hosts
                   if s is not lead and s.extras.get(self.key) is not None]
         unused_everywhere = set.intersection(*({f.object for f in fs if f.code == "I104"} for fs in others)) \
             if others else None
         if unused_everywhere is not None:
             findings = [f for f in findings if f.code != "I104" or f.object in unused_everywhere]
+        if ctx.unreachable and any(f.code == "I104" for f in findings):
+            # a host we could not read may be the one that uses the index
+            left_out = sum(1 for f in findings if f.code == "I104")
+            findings = [f for f in findings if f.code != "I104"]
+            notes.append(f"I104: {left_out} possibly unused index(es) not reported: "
+                         f"{', '.join(u.name for u in ctx.unreachable)} could not be analysed, and an index is "
+                         "unused only if unused on every host")
         counts: dict[str, dict] = {}
         for f in findings:
             c = counts.setdefault(f.code, {"code": f.code, "severity": f.severity.value, "count": 0,
@@ -52,6 +59,10 @@ class IndexesSection(AnalysisSection):
             if len(c["objects"]) < 3:
                 c["objects"].append(f.object)
         rows = sorted(counts.values(), key=lambda r: r["code"])
+        for f in findings:  # one code at several severities (I104: warning from 1 MB, info below)
+            c = counts[f.code]
+            if f.severity.value not in c["severity"].split("/"):
+                c["severity"] += "/" + f.severity.value
         for r in rows:
             r["objects"] = ", ".join(r["objects"]) + (" …" if r["count"] > 3 else "")
         section = Section("index_health", "Index health (perftool indexes health for details)", [
@@ -59,4 +70,4 @@ class IndexesSection(AnalysisSection):
             Column("objects", "objects"),
         ], rows)
         summary = (f"{len(findings)} index/table health findings" if findings else "index health: no findings")
-        return SectionResult([section], findings, summary, notes=list(found.get("notes") or []))
+        return SectionResult([section], findings, summary, notes=notes)

@@ -3,6 +3,7 @@ dead tuples and autovacuum lag, per-table cache behaviour and primary keys."""
 
 from __future__ import annotations
 
+from perftool.core.checks.fix_sql import FixPlan, FixStep, KeyPart, create_step, index_name
 from perftool.core.patterns import filter_columns
 from perftool.core.sections import AnalysisContext, AnalysisSection, SectionResult, register
 from perftool.core.sql import statement_text
@@ -13,16 +14,12 @@ DEAD_MIN_TUPLES = 10_000
 DEAD_SHARE_WARNING = 0.20
 
 
-def index_name(table: str, columns: list[str]) -> str:
-    """`<table>_<col>_<col>_idx`, cut to PostgreSQL's 63-byte identifier limit."""
-    name = "_".join([table, *columns, "idx"])
-    return name if len(name.encode()) <= 63 else name.encode()[:59].decode(errors="ignore").rstrip("_") + "_idx"
-
-
-def create_index_sql(schema: str, table: str, columns: list[str]) -> str:
-    """CREATE INDEX CONCURRENTLY text with every identifier quoted by psycopg (no connection needed)."""
-    return statement_text("create_index_concurrently", index=index_name(table, columns), schema=schema,
-                          table=table, columns=columns)
+def create_index_step(schema: str, table: str, columns: list[str]) -> FixStep:
+    """CREATE INDEX CONCURRENTLY text with every identifier quoted by psycopg (no connection
+    needed), named like every fix's index (fix_sql.index_name), as a FixStep."""
+    sql = statement_text("create_index_concurrently", index=index_name(table, columns), schema=schema,
+                         table=table, columns=columns)
+    return create_step(schema, table, [KeyPart(column=c) for c in columns], sql=sql)
 
 
 @register
@@ -107,14 +104,14 @@ class TablesSection(AnalysisSection):
             f"`{' '.join(s.query.split())[:140]}` ({s.calls:,} calls, {s.mean_ms:,.1f} ms mean, "
             f"{(s.shared_blks_hit + s.shared_blks_read) / max(s.calls, 1):,.0f} blocks/call)"
             for s in scanners[:3])
-        fix_lines = []
+        fix_steps: list[FixStep] = []
         for s in scanners[:4]:
             cols = filter_columns(s.query, t["table"])
             if cols:
-                stmt = create_index_sql(t["schema"], t["table"], cols)
-                if stmt not in fix_lines and len(fix_lines) < 3:
-                    fix_lines.append(stmt)
-        fix = "\n".join(fix_lines) if fix_lines else ""
+                step = create_index_step(t["schema"], t["table"], cols)
+                if step.sql not in [x.sql for x in fix_steps] and len(fix_steps) < 3:
+                    fix_steps.append(step)
+        fix = "\n".join(x.sql for x in fix_steps)
         fix += ("\n" if fix else "") + ("-- check with: perftool indexes recommend (HypoPG what-if costing)")
         severity = Severity.warning
         live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
@@ -131,4 +128,5 @@ class TablesSection(AnalysisSection):
             evidence={"seq_scan": t["seq_scan"], "seq_tup_read": t["seq_tup_read"], "idx_scan": t.get("idx_scan"),
                       "n_live_tup": live, "seq_share": round(share, 4),
                       "queryids": [s.queryid for s in scanners[:3]]},
+            plan=FixPlan(fix, fix_steps) if fix_steps else None,
         )

@@ -1,0 +1,1 @@
+ALTER TABLE {schema}.{table} ADD COLUMN {column} bigint GENERATED ALWAYS AS IDENTITY
