@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -285,33 +287,42 @@ class Catalog:
         return [k for t in self.tables for k in t.foreign_keys]
 
 
-def index_from_row(row: dict) -> IndexInfo:
-    """An IndexInfo from a catalog_indexes.sql row."""
+def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
+                   by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
+    """An IndexInfo of `table` from a catalog_indexes.sql row: plain columns resolved by attnum
+    through `by_attnum` (the table's columns, each with its name as pg_get_indexdef prints it),
+    operator classes and collations through `names` (catalog_names.sql: (kind, oid) → (name,
+    is_default))."""
     keys = int(row["key_count"])
     attnums = list(row["attnums"] or [])
-    defs = list(row["column_defs"] or [])
-    names = list(row["column_names"] or [])
-    opclasses = list(row["opclasses"] or [])
-    defaults = list(row["opclass_defaults"] or [])
-    collations = list(row["collations"] or [])
-    column_collations = list(row["column_collations"] or [])
-    desc = list(row["descending"] or [])
-    nulls = list(row["nulls_first"] or [])
+    opclasses = list(row["opclass_oids"] or [])
+    collations = list(row["collation_oids"] or [])
+    options = list(row["options"] or [])
+    expressions = list(row["expression_defs"] or [])
+    none = (None, "")
 
     def at(values: list, i: int, default):
         return values[i] if i < len(values) and values[i] is not None else default
 
     columns = []
     for i in range(keys):
-        is_expr = at(attnums, i, 0) == 0
+        attnum = at(attnums, i, 0)
+        col, quoted = by_attnum.get(attnum, none) if attnum else none
+        opclass, opclass_default = names.get(("opclass", at(opclasses, i, 0)), ("", True))
+        option = at(options, i, 0)
         columns.append(IndexColumn(
-            definition=at(defs, i, ""), name=None if is_expr else at(names, i, "") or None,
-            opclass=at(opclasses, i, ""), opclass_default=bool(at(defaults, i, True)),
-            collation=at(collations, i, ""), column_collation=at(column_collations, i, ""),
-            descending=bool(at(desc, i, False)), nulls_first=bool(at(nulls, i, False))))
-    include = [at(names, i, "") or at(defs, i, "") for i in range(keys, len(attnums))]
+            definition=at(expressions, i, "") if not attnum else quoted,
+            name=None if not attnum else (col.name if col else None) or None,
+            opclass=opclass, opclass_default=bool(opclass_default),
+            collation=names.get(("collation", at(collations, i, 0)), ("", True))[0],
+            column_collation=col.collation if col else "",
+            descending=bool(option & 1), nulls_first=bool(option & 2)))
+    include = []
+    for i in range(keys, len(attnums)):
+        col = by_attnum.get(attnums[i], none)[0]
+        include.append(col.name if col else at(expressions, i, ""))
     return IndexInfo(
-        name=row["name"], schema=row["schema"], table=row["table"], columns=columns, include=include,
+        name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
         oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=row["kind"], method=row["method"],
         is_unique=bool(row["is_unique"]), is_primary=bool(row["is_primary"]),
         is_exclusion=bool(row["is_exclusion"]), is_valid=bool(row["is_valid"]), is_ready=bool(row["is_ready"]),
@@ -338,55 +349,92 @@ def split_table(schema: str | None, table: str | None) -> tuple[str | None, str 
     return schema or None, table or None
 
 
+@contextmanager
+def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    """The catalog reads in one read-only transaction (one consistent view of the catalog, and
+    catalog_session's settings local to it), rolled back: nothing to keep. A connection already in
+    a transaction reads in that one."""
+    from perftool.core.sql import execute
+
+    own = conn.autocommit
+    if own:
+        execute(conn, "read_only_begin")
+    try:
+        execute(conn, "catalog_session")
+        yield
+    finally:
+        if own and not conn.closed:
+            execute(conn, "read_only_rollback")
+
+
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
-                    bloat: bool = True, sequences: bool = True) -> Catalog:
-    """Read the catalog of the connected database (optionally one schema and/or one table)."""
+                    bloat: bool = True, sequences: bool = True, definitions: bool = True) -> Catalog:
+    """Read the catalog of the connected database (optionally one schema and/or one table), in
+    one transaction (one consistent view of the catalog). `definitions`: every index's full
+    pg_get_indexdef text (costly on large schemas; invalid indexes always have it)."""
     from perftool.core.sql import fetch_all, fetch_one
 
     schema, table = split_table(schema, table)
-    db = fetch_one(conn, "catalog_database") or {}
-    age = db.get("stats_age")
-    catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),
-                      stats_reset=db.get("stats_reset"),
-                      stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
-    scope = {"schema": schema, "table": table}
-    for row in fetch_all(conn, "catalog_tables", scope):
-        catalog.tables.append(TableInfo(
-            schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
-            is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
-            relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
-            n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
-            idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
-            has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d"))
-    by_oid = catalog.by_oid()
-    oids = list(by_oid)
-    if oids:
-        params = {"oids": oids}
-        for row in fetch_all(conn, "catalog_columns", params):
-            t = by_oid[int(row["table_oid"])]
-            t.columns[row["name"]] = ColumnInfo(
-                name=row["name"], attnum=int(row["attnum"]), type=row["type"], base_type=row["base_type"] or "",
-                category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
-                null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
-                stats_visible=bool(row["stats_visible"]))
-        for row in fetch_all(conn, "catalog_indexes", params):
-            by_oid[int(row["table_oid"])].indexes.append(index_from_row(row))
-        for row in fetch_all(conn, "catalog_foreign_keys", params):
-            by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
-                name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
-                ref_schema=row["ref_schema"], ref_table=row["ref_table"],
-                ref_columns=list(row["ref_columns"] or []), table_oid=int(row["table_oid"]), oid=int(row["oid"])))
-        if bloat:
-            catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", params)]
-            catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", params)]
-    if sequences:
-        for row in fetch_all(conn, "catalog_sequences", scope):
-            catalog.sequences.append(SequenceInfo(
-                schema=row["schema"], name=row["name"], data_type=row["data_type"],
-                min_value=int(row["min_value"]), max_value=int(row["max_value"]), increment=int(row["increment"]),
-                cycle=bool(row["cycle"]), last_value=_int(row["last_value"]), owner_schema=row["owner_schema"],
-                owner_table=row["owner_table"], owner_column=row["owner_column"], owner_type=row["owner_type"]))
+    with _read_transaction(conn):
+        db = fetch_one(conn, "catalog_database") or {}
+        age = db.get("stats_age")
+        catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),
+                          stats_reset=db.get("stats_reset"),
+                          stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
+        scope = {"schema": schema, "table": table}
+        for row in fetch_all(conn, "catalog_tables", scope):
+            catalog.tables.append(TableInfo(
+                schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
+                is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
+                relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
+                n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
+                idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
+                has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d"))
+        by_oid = catalog.by_oid()
+        oids = list(by_oid)
+        if oids:
+            _collect_tables(conn, catalog, by_oid, definitions)
+            if bloat:
+                params = {"oids": oids}
+                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", params)]
+                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", params)]
+        if sequences:
+            for row in fetch_all(conn, "catalog_sequences", scope):
+                catalog.sequences.append(SequenceInfo(
+                    schema=row["schema"], name=row["name"], data_type=row["data_type"],
+                    min_value=int(row["min_value"]), max_value=int(row["max_value"]),
+                    increment=int(row["increment"]), cycle=bool(row["cycle"]), last_value=_int(row["last_value"]),
+                    owner_schema=row["owner_schema"], owner_table=row["owner_table"],
+                    owner_column=row["owner_column"], owner_type=row["owner_type"]))
     return catalog
+
+
+def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
+                    definitions: bool) -> None:
+    """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
+    number of tables."""
+    from perftool.core.sql import fetch_all
+
+    params = {"oids": list(by_oid)}
+    by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
+    for row in fetch_all(conn, "catalog_columns", params):
+        oid = int(row["table_oid"])
+        attnum = int(row["attnum"])
+        col = by_oid[oid].columns[row["name"]] = ColumnInfo(
+            name=row["name"], attnum=attnum, type=row["type"], base_type=row["base_type"] or "",
+            category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
+            null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
+            stats_visible=bool(row["stats_visible"]))
+        by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
+    names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
+    for row in fetch_all(conn, "catalog_indexes", {**params, "definitions": definitions}):
+        oid = int(row["table_oid"])
+        by_oid[oid].indexes.append(index_from_row(row, by_oid[oid], names, by_attnum.get(oid, {})))
+    for row in fetch_all(conn, "catalog_foreign_keys", params):
+        by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
+            name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
+            ref_schema=row["ref_schema"], ref_table=row["ref_table"],
+            ref_columns=list(row["ref_columns"] or []), table_oid=int(row["table_oid"]), oid=int(row["oid"])))
 
 
 def collect_index_usage(conn: psycopg.Connection) -> dict[str, int]:

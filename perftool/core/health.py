@@ -76,7 +76,8 @@ def _collect(dsn: str, options: HealthOptions, checks: list[Check], index_set: I
     with connect(dsn) as conn:
         info = server_info(conn)
         catalog = collect_catalog(conn, schema=options.schema, table=options.table,
-                                  bloat=any(c.code in ("I109", "T101") for c in checks))
+                                  bloat=any(c.code in ("I109", "T101") for c in checks),
+                                  definitions=index_set is not None)   # drift shows each index's definition
     usage = collect_usage(options.hosts) if any(c.code == "I104" for c in checks) else {}
     ctx = CheckContext(catalog=catalog, thresholds=options.thresholds, usage=usage, index_set=index_set,
                        host_name=options.host_name)
@@ -329,7 +330,8 @@ def snapshot_yaml_for(dsn: str, *, schema: str | None = None, table: str | None 
 
     with connect(dsn) as conn:
         info = server_info(conn)
-        catalog = collect_catalog(conn, schema=schema, table=table, bloat=False, sequences=False)
+        catalog = collect_catalog(conn, schema=schema, table=table, bloat=False, sequences=False,
+                                  definitions=False)
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     header = (f"# perftool index set: the indexes of database {info.database} ({info.host}:{info.port}, "
               f"PostgreSQL {info.version.split(' ')[0]}) on {now}.\n"

@@ -234,7 +234,8 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
     from perftool.core.catalog import collect_catalog
 
     checks = select_checks(only, exclude)
-    catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks))
+    catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
+                              definitions=False)   # no drift checks here
     ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
                        host_name=host_name)
     if notes is not None:
