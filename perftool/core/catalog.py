@@ -34,7 +34,7 @@ def qualified(schema: str, name: str) -> str:
     return f"{schema}.{name}"
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class ColumnInfo:
     name: str
     attnum: int = 0
@@ -62,7 +62,7 @@ class ColumnInfo:
         return self.n_distinct if self.n_distinct > 0 else -self.n_distinct * max(rows, 1.0)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class IndexColumn:
     """One column of an index. `name` is the table column (None for an expression); `definition`
     is the column name or the expression as pg_get_indexdef prints it."""
@@ -96,7 +96,7 @@ class IndexColumn:
                 self.collation, self.descending, self.nulls_first)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class IndexInfo:
     name: str
     schema: str
@@ -159,7 +159,7 @@ class IndexInfo:
         return ", ".join(parts)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class ForeignKeyInfo:
     name: str
     schema: str
@@ -176,7 +176,7 @@ class ForeignKeyInfo:
         return f"{self.schema}.{self.table}.{self.name}"
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class TableInfo:
     schema: str
     name: str
@@ -212,7 +212,7 @@ class TableInfo:
         return self.reltuples if self.reltuples > 0 else float(self.n_live_tup)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class SequenceInfo:
     schema: str
     name: str
@@ -232,7 +232,7 @@ class SequenceInfo:
         return qualified(self.schema, self.name)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class BloatEstimate:
     schema: str
     table: str
@@ -270,7 +270,7 @@ class Catalog:
     tables: list[TableInfo] = field(default_factory=list)
     sequences: list[SequenceInfo] = field(default_factory=list)
     table_bloat: list[BloatEstimate] = field(default_factory=list)
-    index_bloat: list[BloatEstimate] = field(default_factory=list)
+    index_bloat: list[BloatEstimate] = field(default_factory=list)   # bloat estimates: only those with some bloat
 
     def table(self, schema: str, name: str) -> TableInfo | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
@@ -372,7 +372,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     """Read the catalog of the connected database (optionally one schema and/or one table), in
     one transaction (one consistent view of the catalog). `definitions`: every index's full
     pg_get_indexdef text (costly on large schemas; invalid indexes always have it)."""
-    from perftool.core.sql import fetch_all, fetch_one
+    from perftool.core.sql import fetch_all, fetch_one, iterate
 
     schema, table = split_table(schema, table)
     with _read_transaction(conn):
@@ -382,7 +382,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                           stats_reset=db.get("stats_reset"),
                           stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
         scope = {"schema": schema, "table": table}
-        for row in fetch_all(conn, "catalog_tables", scope):
+        for row in iterate(conn, "catalog_tables", scope):
             catalog.tables.append(TableInfo(
                 schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
                 is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
@@ -413,11 +413,11 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
                     definitions: bool) -> None:
     """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
     number of tables."""
-    from perftool.core.sql import fetch_all
+    from perftool.core.sql import fetch_all, iterate
 
     params = {"oids": list(by_oid)}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
-    for row in fetch_all(conn, "catalog_columns", params):
+    for row in iterate(conn, "catalog_columns", params):
         oid = int(row["table_oid"])
         attnum = int(row["attnum"])
         col = by_oid[oid].columns[row["name"]] = ColumnInfo(
@@ -427,7 +427,7 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             stats_visible=bool(row["stats_visible"]))
         by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
-    for row in fetch_all(conn, "catalog_indexes", {**params, "definitions": definitions}):
+    for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions}):
         oid = int(row["table_oid"])
         by_oid[oid].indexes.append(index_from_row(row, by_oid[oid], names, by_attnum.get(oid, {})))
     for row in fetch_all(conn, "catalog_foreign_keys", params):

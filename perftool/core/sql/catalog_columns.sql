@@ -27,7 +27,7 @@ WITH rels AS MATERIALIZED (
     FROM (SELECT DISTINCT atttypid, atttypmod FROM cols) u
     JOIN pg_catalog.pg_type t ON t.oid = u.atttypid
     JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
-), stats AS (
+), stats AS MATERIALIZED (
     SELECT r.oid AS attrelid, s.attname, s.null_frac, s.n_distinct, s.avg_width
     FROM pg_catalog.pg_stats s
     JOIN rels r ON r.nspname = s.schemaname AND r.relname = s.tablename AND s.inherited = (r.relkind = 'p')

@@ -80,4 +80,5 @@ SELECT indexrelid::bigint                                                    AS 
        fillfactor::int                                                       AS fillfactor,
        (is_na OR reltuples < 0)                                              AS is_na
 FROM est
+WHERE relpages > est_pages_ff         -- only indexes with some bloat: the rest tell a check nothing
 ORDER BY schema, tbl, idx;

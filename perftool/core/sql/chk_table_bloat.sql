@@ -71,4 +71,5 @@ SELECT oid::bigint                                                           AS 
        fillfactor::int                                                       AS fillfactor,
        (is_na OR reltuples < 0)                                              AS is_na
 FROM est
+WHERE tblpages > est_pages_ff          -- only tables with some bloat: the rest tell a check nothing
 ORDER BY schema, tbl;
