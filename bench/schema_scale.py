@@ -120,23 +120,23 @@ def ensure_database(sb: Sandbox, tables: int) -> str:
 
 def catalog_queries(dsn: str) -> list[tuple[str, float]]:
     """Server-side milliseconds (EXPLAIN ANALYZE) of each catalog query perftool sends for
-    `indexes health` and `analyze`, with the parameters they get."""
+    `indexes health` and `analyze`, with the parameters and session settings they get."""
     from perftool.core.sql import load
 
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with psycopg.connect(dsn) as conn:   # one transaction, as collect_catalog reads
+        conn.execute(load("catalog_session"))
         oids = [r[0] for r in conn.execute(
             "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'p') AND n.nspname LIKE 'app%'").fetchall()]
         major = conn.info.server_version // 10000
-        params = {"oids": oids, "schema": None, "table": None}
+        params = {"oids": oids, "schema": None, "table": None, "definitions": False}
         out = []
-        names = ["catalog_tables", "catalog_columns", "catalog_indexes", "catalog_foreign_keys",
+        names = ["catalog_tables", "catalog_columns", "catalog_names", "catalog_indexes", "catalog_foreign_keys",
                  "chk_table_bloat", "chk_index_bloat", "catalog_sequences", "analyze_tables", "analyze_indexes"]
         for name in names:
             text = load(name, major)
             plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + text, params).fetchone()[0]
             out.append((name, float(plan[0]["Planning Time"]) + float(plan[0]["Execution Time"])))
-        conn.execute("SELECT 1")
         plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + CATALOG_JOIN).fetchone()[0]
         out.append(("(plain catalog join)", float(plan[0]["Planning Time"]) + float(plan[0]["Execution Time"])))
     return out
