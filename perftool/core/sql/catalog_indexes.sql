@@ -4,8 +4,9 @@
 -- options; pg_get_indexdef per column only for indexes with expressions; the partial-index
 -- predicate; validity; the constraint it backs; size and scans (summed over a partitioned index's
 -- tree). The full definition (pg_get_indexdef, costly) only for invalid indexes, or for every
--- index with %(definitions)s. size_bytes from the catalog's page count (as of the last VACUUM,
--- ANALYZE, CREATE INDEX or REINDEX): pg_relation_size would open every index.
+-- index with %(definitions)s. size_bytes: pg_relation_size, or with %(estimate_sizes)s the
+-- catalog's page count (as of the last VACUUM, ANALYZE, CREATE INDEX or REINDEX), which does not
+-- open every index of a very large schema.
 SELECT i.indexrelid::bigint                                                  AS oid,
        i.indrelid::bigint                                                    AS table_oid,
        ic.relname                                                            AS name,
@@ -28,12 +29,17 @@ SELECT i.indexrelid::bigint                                                  AS 
        pg_catalog.pg_get_expr(i.indpred, i.indrelid, true)                   AS predicate,
        CASE WHEN %(definitions)s OR NOT i.indisvalid
             THEN pg_catalog.pg_get_indexdef(i.indexrelid) END                AS definition,
-       (CASE WHEN ic.relkind = 'I'
-             THEN (SELECT coalesce(sum(greatest(pc.relpages, 0)), 0)
-                   FROM pg_catalog.pg_partition_tree(i.indexrelid) AS p
-                   JOIN pg_catalog.pg_class pc ON pc.oid = p.relid)
-             ELSE greatest(ic.relpages, 0) END
-        * pg_catalog.current_setting('block_size')::bigint)::bigint          AS size_bytes,
+       CASE WHEN NOT %(estimate_sizes)s
+            THEN CASE WHEN ic.relkind = 'I'
+                      THEN (SELECT coalesce(sum(pg_catalog.pg_relation_size(p.relid)), 0)
+                            FROM pg_catalog.pg_partition_tree(i.indexrelid) AS p)
+                      ELSE pg_catalog.pg_relation_size(i.indexrelid) END
+            ELSE (CASE WHEN ic.relkind = 'I'
+                       THEN (SELECT coalesce(sum(greatest(pc.relpages, 0)), 0)
+                             FROM pg_catalog.pg_partition_tree(i.indexrelid) AS p
+                             JOIN pg_catalog.pg_class pc ON pc.oid = p.relid)
+                       ELSE greatest(ic.relpages, 0) END
+                  * pg_catalog.current_setting('block_size')::bigint) END::bigint AS size_bytes,
        CASE WHEN ic.relkind = 'I'
             THEN (SELECT coalesce(sum(pg_catalog.pg_stat_get_numscans(p.relid)), 0)
                   FROM pg_catalog.pg_partition_tree(i.indexrelid) AS p)

@@ -2,8 +2,9 @@
 -- rows, pages, sizes, scans and whether a primary key exists. %(schema)s / %(table)s narrow the
 -- scope when not NULL. Counters straight from the pg_stat_get_* functions (the columns of
 -- pg_stat_user_tables, without that view's GROUP BY over every table and index of the database);
--- table_bytes from the catalog's page counts (heap and TOAST as of the last VACUUM, ANALYZE or
--- CREATE INDEX): pg_table_size would open every table, its TOAST table and TOAST index.
+-- table_bytes: pg_table_size, or with %(estimate_sizes)s the catalog's page counts (heap and TOAST
+-- as of the last VACUUM, ANALYZE or CREATE INDEX): pg_table_size opens every table, its TOAST
+-- table and TOAST index, which costs seconds on schemas of many thousand tables.
 SELECT c.oid::bigint                                                      AS oid,
        n.nspname                                                          AS schema,
        c.relname                                                          AS name,
@@ -16,8 +17,10 @@ SELECT c.oid::bigint                                                      AS oid
        coalesce(pg_catalog.pg_stat_get_numscans(c.oid), 0)::bigint        AS seq_scan,
        coalesce((SELECT sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)) FROM pg_catalog.pg_index i
                  WHERE i.indrelid = c.oid), 0)::bigint                    AS idx_scan,
-       ((greatest(c.relpages, 0) + coalesce(tc.relpages, 0))
-          * pg_catalog.current_setting('block_size')::bigint)::bigint     AS table_bytes,
+       CASE WHEN %(estimate_sizes)s
+            THEN ((greatest(c.relpages, 0) + coalesce(tc.relpages, 0))
+                  * pg_catalog.current_setting('block_size')::bigint)::bigint
+            ELSE pg_catalog.pg_table_size(c.oid) END                       AS table_bytes,
        EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
                WHERE k.conrelid = c.oid AND k.contype = 'p')              AS has_pk,
        c.relreplident::text                                               AS replica_identity
