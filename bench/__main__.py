@@ -14,6 +14,7 @@ import time
 BENCHMARKS: dict[str, str] = {
     "advisor": "bench.advisor",          # index advisor: TPC-H budgets vs Extend/Anytime, Dexter stress case
     "analyze": "bench.analyze_scale",    # perftool analyze with 1 000 statements
+    "schema": "bench.schema_scale",      # indexes health and analyze on 10 000 tables / 30 000 indexes
 }
 
 

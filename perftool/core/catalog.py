@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -32,7 +34,13 @@ def qualified(schema: str, name: str) -> str:
     return f"{schema}.{name}"
 
 
-@dataclass
+# Above this many tables and indexes in the database, sizes come from pg_class page counts (as of
+# the last VACUUM / ANALYZE) instead of pg_relation_size, which opens every relation: about 1.2 s
+# for 30,000 indexes and 1.5 s for 10,000 tables (bench/schema_scale.py).
+EXACT_SIZES_MAX = 5000
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class ColumnInfo:
     name: str
     attnum: int = 0
@@ -60,7 +68,7 @@ class ColumnInfo:
         return self.n_distinct if self.n_distinct > 0 else -self.n_distinct * max(rows, 1.0)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class IndexColumn:
     """One column of an index. `name` is the table column (None for an expression); `definition`
     is the column name or the expression as pg_get_indexdef prints it."""
@@ -94,7 +102,7 @@ class IndexColumn:
                 self.collation, self.descending, self.nulls_first)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class IndexInfo:
     name: str
     schema: str
@@ -157,7 +165,7 @@ class IndexInfo:
         return ", ".join(parts)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class ForeignKeyInfo:
     name: str
     schema: str
@@ -174,7 +182,7 @@ class ForeignKeyInfo:
         return f"{self.schema}.{self.table}.{self.name}"
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class TableInfo:
     schema: str
     name: str
@@ -210,7 +218,7 @@ class TableInfo:
         return self.reltuples if self.reltuples > 0 else float(self.n_live_tup)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class SequenceInfo:
     schema: str
     name: str
@@ -230,7 +238,7 @@ class SequenceInfo:
         return qualified(self.schema, self.name)
 
 
-@dataclass
+@dataclass(slots=True)   # tens of thousands of these on large schemas
 class BloatEstimate:
     schema: str
     table: str
@@ -265,13 +273,21 @@ class Catalog:
     block_size: int = 8192
     stats_reset: _dt.datetime | None = None
     stats_age_s: float | None = None              # seconds the scan counters have been counting
+    sizes_estimated: bool = False                 # sizes from page counts (a schema of > EXACT_SIZES_MAX relations)
     tables: list[TableInfo] = field(default_factory=list)
     sequences: list[SequenceInfo] = field(default_factory=list)
     table_bloat: list[BloatEstimate] = field(default_factory=list)
-    index_bloat: list[BloatEstimate] = field(default_factory=list)
+    index_bloat: list[BloatEstimate] = field(default_factory=list)   # bloat estimates: only those with some bloat
 
     def table(self, schema: str, name: str) -> TableInfo | None:
         return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def sizes_note(self) -> str | None:
+        if not self.sizes_estimated:
+            return None
+        return (f"sizes are estimates from the catalog's page counts (as of each relation's last VACUUM or "
+                f"ANALYZE): this database has more than {EXACT_SIZES_MAX:,} tables and indexes, and exact sizes "
+                "would open every one of them")
 
     def by_oid(self) -> dict[int, TableInfo]:
         return {t.oid: t for t in self.tables}
@@ -285,33 +301,42 @@ class Catalog:
         return [k for t in self.tables for k in t.foreign_keys]
 
 
-def index_from_row(row: dict) -> IndexInfo:
-    """An IndexInfo from a catalog_indexes.sql row."""
+def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
+                   by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
+    """An IndexInfo of `table` from a catalog_indexes.sql row: plain columns resolved by attnum
+    through `by_attnum` (the table's columns, each with its name as pg_get_indexdef prints it),
+    operator classes and collations through `names` (catalog_names.sql: (kind, oid) → (name,
+    is_default))."""
     keys = int(row["key_count"])
     attnums = list(row["attnums"] or [])
-    defs = list(row["column_defs"] or [])
-    names = list(row["column_names"] or [])
-    opclasses = list(row["opclasses"] or [])
-    defaults = list(row["opclass_defaults"] or [])
-    collations = list(row["collations"] or [])
-    column_collations = list(row["column_collations"] or [])
-    desc = list(row["descending"] or [])
-    nulls = list(row["nulls_first"] or [])
+    opclasses = list(row["opclass_oids"] or [])
+    collations = list(row["collation_oids"] or [])
+    options = list(row["options"] or [])
+    expressions = list(row["expression_defs"] or [])
+    none = (None, "")
 
     def at(values: list, i: int, default):
         return values[i] if i < len(values) and values[i] is not None else default
 
     columns = []
     for i in range(keys):
-        is_expr = at(attnums, i, 0) == 0
+        attnum = at(attnums, i, 0)
+        col, quoted = by_attnum.get(attnum, none) if attnum else none
+        opclass, opclass_default = names.get(("opclass", at(opclasses, i, 0)), ("", True))
+        option = at(options, i, 0)
         columns.append(IndexColumn(
-            definition=at(defs, i, ""), name=None if is_expr else at(names, i, "") or None,
-            opclass=at(opclasses, i, ""), opclass_default=bool(at(defaults, i, True)),
-            collation=at(collations, i, ""), column_collation=at(column_collations, i, ""),
-            descending=bool(at(desc, i, False)), nulls_first=bool(at(nulls, i, False))))
-    include = [at(names, i, "") or at(defs, i, "") for i in range(keys, len(attnums))]
+            definition=at(expressions, i, "") if not attnum else quoted,
+            name=None if not attnum else (col.name if col else None) or None,
+            opclass=opclass, opclass_default=bool(opclass_default),
+            collation=names.get(("collation", at(collations, i, 0)), ("", True))[0],
+            column_collation=col.collation if col else "",
+            descending=bool(option & 1), nulls_first=bool(option & 2)))
+    include = []
+    for i in range(keys, len(attnums)):
+        col = by_attnum.get(attnums[i], none)[0]
+        include.append(col.name if col else at(expressions, i, ""))
     return IndexInfo(
-        name=row["name"], schema=row["schema"], table=row["table"], columns=columns, include=include,
+        name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
         oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=row["kind"], method=row["method"],
         is_unique=bool(row["is_unique"]), is_primary=bool(row["is_primary"]),
         is_exclusion=bool(row["is_exclusion"]), is_valid=bool(row["is_valid"]), is_ready=bool(row["is_ready"]),
@@ -353,57 +378,96 @@ def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None,
                          "check --table (schema.table, or --schema; \\dt in psql lists them)")
 
 
+@contextmanager
+def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    """The catalog reads in one read-only transaction (one consistent view of the catalog, and
+    catalog_session's settings local to it), rolled back: nothing to keep. A connection already in
+    a transaction reads in that one."""
+    from perftool.core.sql import execute
+
+    own = conn.autocommit
+    if own:
+        execute(conn, "read_only_begin")
+    try:
+        execute(conn, "catalog_session")
+        yield
+    finally:
+        if own and not conn.closed:
+            execute(conn, "read_only_rollback")
+
+
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
-                    bloat: bool = True, sequences: bool = True) -> Catalog:
-    """Read the catalog of the connected database (optionally one schema and/or one table)."""
-    from perftool.core.sql import fetch_all, fetch_one
+                    bloat: bool = True, sequences: bool = True, definitions: bool = True) -> Catalog:
+    """Read the catalog of the connected database (optionally one schema and/or one table), in
+    one transaction (one consistent view of the catalog). `definitions`: every index's full
+    pg_get_indexdef text (costly on large schemas; invalid indexes always have it)."""
+    from perftool.core.sql import fetch_all, fetch_one, iterate
 
     schema, table = split_table(schema, table)
-    db = fetch_one(conn, "catalog_database") or {}
-    age = db.get("stats_age")
-    catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),
-                      stats_reset=db.get("stats_reset"),
-                      stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
-    scope = {"schema": schema, "table": table}
-    if schema or table:
-        check_scope(conn, schema, table, database=catalog.database)
-    for row in fetch_all(conn, "catalog_tables", scope):
-        catalog.tables.append(TableInfo(
-            schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
-            is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
-            relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
-            n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
-            idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
-            has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d"))
-    by_oid = catalog.by_oid()
-    oids = list(by_oid)
-    if oids:
-        params = {"oids": oids}
-        for row in fetch_all(conn, "catalog_columns", params):
-            t = by_oid[int(row["table_oid"])]
-            t.columns[row["name"]] = ColumnInfo(
-                name=row["name"], attnum=int(row["attnum"]), type=row["type"], base_type=row["base_type"] or "",
-                category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
-                null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
-                stats_visible=bool(row["stats_visible"]))
-        for row in fetch_all(conn, "catalog_indexes", params):
-            by_oid[int(row["table_oid"])].indexes.append(index_from_row(row))
-        for row in fetch_all(conn, "catalog_foreign_keys", params):
-            by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
-                name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
-                ref_schema=row["ref_schema"], ref_table=row["ref_table"],
-                ref_columns=list(row["ref_columns"] or []), table_oid=int(row["table_oid"]), oid=int(row["oid"])))
-        if bloat:
-            catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", params)]
-            catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", params)]
-    if sequences:
-        for row in fetch_all(conn, "catalog_sequences", scope):
-            catalog.sequences.append(SequenceInfo(
-                schema=row["schema"], name=row["name"], data_type=row["data_type"],
-                min_value=int(row["min_value"]), max_value=int(row["max_value"]), increment=int(row["increment"]),
-                cycle=bool(row["cycle"]), last_value=_int(row["last_value"]), owner_schema=row["owner_schema"],
-                owner_table=row["owner_table"], owner_column=row["owner_column"], owner_type=row["owner_type"]))
+    with _read_transaction(conn):
+        db = fetch_one(conn, "catalog_database") or {}
+        age = db.get("stats_age")
+        catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),
+                          sizes_estimated=int(db.get("relations") or 0) > EXACT_SIZES_MAX,
+                          stats_reset=db.get("stats_reset"),
+                          stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
+        scope = {"schema": schema, "table": table}
+        if schema or table:
+            check_scope(conn, schema, table, database=catalog.database)
+        for row in iterate(conn, "catalog_tables", {**scope, "estimate_sizes": catalog.sizes_estimated}):
+            catalog.tables.append(TableInfo(
+                schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
+                is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
+                relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
+                n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
+                idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
+                has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d"))
+        by_oid = catalog.by_oid()
+        oids = list(by_oid)
+        if oids:
+            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
+            if bloat:
+                params = {"oids": oids}
+                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", params)]
+                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", params)]
+        if sequences:
+            for row in fetch_all(conn, "catalog_sequences", scope):
+                catalog.sequences.append(SequenceInfo(
+                    schema=row["schema"], name=row["name"], data_type=row["data_type"],
+                    min_value=int(row["min_value"]), max_value=int(row["max_value"]),
+                    increment=int(row["increment"]), cycle=bool(row["cycle"]), last_value=_int(row["last_value"]),
+                    owner_schema=row["owner_schema"], owner_table=row["owner_table"],
+                    owner_column=row["owner_column"], owner_type=row["owner_type"]))
     return catalog
+
+
+def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
+                    definitions: bool, estimate_sizes: bool) -> None:
+    """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
+    number of tables."""
+    from perftool.core.sql import fetch_all, iterate
+
+    params = {"oids": list(by_oid)}
+    by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
+    for row in iterate(conn, "catalog_columns", params):
+        oid = int(row["table_oid"])
+        attnum = int(row["attnum"])
+        col = by_oid[oid].columns[row["name"]] = ColumnInfo(
+            name=row["name"], attnum=attnum, type=row["type"], base_type=row["base_type"] or "",
+            category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
+            null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
+            stats_visible=bool(row["stats_visible"]))
+        by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
+    names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
+    for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,
+                                                 "estimate_sizes": estimate_sizes}):
+        oid = int(row["table_oid"])
+        by_oid[oid].indexes.append(index_from_row(row, by_oid[oid], names, by_attnum.get(oid, {})))
+    for row in fetch_all(conn, "catalog_foreign_keys", params):
+        by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
+            name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
+            ref_schema=row["ref_schema"], ref_table=row["ref_table"],
+            ref_columns=list(row["ref_columns"] or []), table_oid=int(row["table_oid"]), oid=int(row["oid"])))
 
 
 def collect_index_usage(conn: psycopg.Connection) -> dict[str, int]:

@@ -77,7 +77,8 @@ def _collect(dsn: str, options: HealthOptions, checks: list[Check], index_set: I
     with connect(dsn) as conn:
         info = server_info(conn)
         catalog = collect_catalog(conn, schema=options.schema, table=options.table,
-                                  bloat=any(c.code in ("I109", "T101") for c in checks))
+                                  bloat=any(c.code in ("I109", "T101") for c in checks),
+                                  definitions=index_set is not None)   # drift shows each index's definition
     usage = collect_usage(options.hosts) if any(c.code == "I104" for c in checks) else {}
     ctx = CheckContext(catalog=catalog, thresholds=options.thresholds, usage=usage, index_set=index_set,
                        host_name=options.host_name)
@@ -123,6 +124,8 @@ def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[s
                      "(an index is unused only if unused on every host)")
     if catalog.stats_reset is not None:
         notes.append(f"scan counters since {catalog.stats_reset:%Y-%m-%d %H:%M %Z}".rstrip())
+    if catalog.sizes_estimated:
+        notes.append(catalog.sizes_note())
     return notes
 
 
@@ -341,7 +344,8 @@ def snapshot_for(dsn: str, *, schema: str | None = None, table: str | None = Non
         raise UsageError(f"indexes snapshot writes yaml or json, not {fmt!r}", "use -f yaml (default) or -f json")
     with connect(dsn) as conn:
         info = server_info(conn)
-        catalog = collect_catalog(conn, schema=schema, table=table, bloat=False, sequences=False)
+        catalog = collect_catalog(conn, schema=schema, table=table, bloat=False, sequences=False,
+                                  definitions=False)
     if fmt == "json":
         return json.dumps(snapshot_document(catalog, schema), indent=2, ensure_ascii=False) + "\n"
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

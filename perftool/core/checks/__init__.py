@@ -239,12 +239,13 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
     from perftool.core.catalog import collect_catalog
 
     checks = select_checks(only, exclude)
-    catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks))
+    catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
+                              definitions=False)   # no drift checks here
     ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
                        host_name=host_name)
     findings = analyze_catalog(ctx, checks)
     if notes is not None:
         note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
-        notes.extend([note] if note else [])
+        notes.extend([n for n in (note, catalog.sizes_note()) if n])
         notes.extend(ctx.notes)
     return findings

@@ -152,11 +152,17 @@ def execute(conn: psycopg.Connection, name: str, params: Params = None) -> None:
 
 
 def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> list[dict[str, Any]]:
+    return list(iterate(conn, name, params))
+
+
+def iterate(conn: psycopg.Connection, name: str, params: Params = None) -> Iterator[dict[str, Any]]:
+    """The rows of query `name` one at a time (`fetch_all` without holding every row as a dict:
+    large catalogs are turned into model objects as they arrive)."""
     from psycopg.rows import dict_row
 
     with translate_errors(name, conn.info.user), conn.cursor(row_factory=dict_row) as cur:
         cur.execute(load(name, _major(conn)), params)
-        return cur.fetchall()
+        yield from cur
 
 
 def fetch_one(conn: psycopg.Connection, name: str, params: Params = None) -> dict[str, Any] | None:

@@ -1,6 +1,10 @@
 -- Tables and partitioned tables of this database outside the system schemas and extensions:
 -- rows, pages, sizes, scans and whether a primary key exists. %(schema)s / %(table)s narrow the
--- scope when not NULL.
+-- scope when not NULL. Counters straight from the pg_stat_get_* functions (the columns of
+-- pg_stat_user_tables, without that view's GROUP BY over every table and index of the database);
+-- table_bytes: pg_table_size, or with %(estimate_sizes)s the catalog's page counts (heap and TOAST
+-- as of the last VACUUM, ANALYZE or CREATE INDEX): pg_table_size opens every table, its TOAST
+-- table and TOAST index, which costs seconds on schemas of many thousand tables.
 SELECT c.oid::bigint                                                      AS oid,
        n.nspname                                                          AS schema,
        c.relname                                                          AS name,
@@ -8,17 +12,21 @@ SELECT c.oid::bigint                                                      AS oid
        c.relispartition                                                   AS is_partition,
        greatest(c.reltuples, 0)::float8                                   AS reltuples,
        c.relpages::bigint                                                 AS relpages,
-       coalesce(s.n_live_tup, 0)::bigint                                  AS n_live_tup,
-       coalesce(s.n_dead_tup, 0)::bigint                                  AS n_dead_tup,
-       coalesce(s.seq_scan, 0)::bigint                                    AS seq_scan,
-       coalesce(s.idx_scan, 0)::bigint                                    AS idx_scan,
-       pg_catalog.pg_table_size(c.oid)::bigint                            AS table_bytes,
+       coalesce(pg_catalog.pg_stat_get_live_tuples(c.oid), 0)::bigint     AS n_live_tup,
+       coalesce(pg_catalog.pg_stat_get_dead_tuples(c.oid), 0)::bigint     AS n_dead_tup,
+       coalesce(pg_catalog.pg_stat_get_numscans(c.oid), 0)::bigint        AS seq_scan,
+       coalesce((SELECT sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)) FROM pg_catalog.pg_index i
+                 WHERE i.indrelid = c.oid), 0)::bigint                    AS idx_scan,
+       CASE WHEN %(estimate_sizes)s
+            THEN ((greatest(c.relpages, 0) + coalesce(tc.relpages, 0))
+                  * pg_catalog.current_setting('block_size')::bigint)::bigint
+            ELSE pg_catalog.pg_table_size(c.oid) END                       AS table_bytes,
        EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k
                WHERE k.conrelid = c.oid AND k.contype = 'p')              AS has_pk,
        c.relreplident::text                                               AS replica_identity
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-LEFT JOIN pg_catalog.pg_stat_user_tables s ON s.relid = c.oid
+LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid
 WHERE c.relkind IN ('r', 'p')
   AND c.relpersistence <> 't'
   AND n.nspname NOT IN ('pg_catalog', 'information_schema')

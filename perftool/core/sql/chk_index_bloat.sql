@@ -4,7 +4,7 @@
 -- the pages it has. The method of ioguix/pgsql-bloat-estimation (btree_bloat.sql). Deduplication
 -- (PG 13+) makes indexes smaller than this estimate, and a variable-width column counts one byte
 -- more than pg_stats' avg_width (an integer, rounded down), so it errs towards "no bloat".
-WITH const AS (
+WITH const AS MATERIALIZED (   -- once, not per row (an inlined CTE repeats version() ~ … per use)
     SELECT current_setting('block_size')::numeric AS bs,
            24                                     AS pagehdr,
            16                                     AS pageopqdata,
@@ -80,4 +80,5 @@ SELECT indexrelid::bigint                                                    AS 
        fillfactor::int                                                       AS fillfactor,
        (is_na OR reltuples < 0)                                              AS is_na
 FROM est
+WHERE relpages > est_pages_ff         -- only indexes with some bloat: the rest tell a check nothing
 ORDER BY schema, tbl, idx;

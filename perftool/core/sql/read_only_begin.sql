@@ -1,2 +1,3 @@
--- Costing and plans run in an explicit read-only transaction that is always rolled back.
+-- Costing and plans, and the catalog reads (one consistent view), run in an explicit read-only
+-- transaction that is always rolled back.
 BEGIN TRANSACTION READ ONLY
