@@ -52,15 +52,15 @@ def _database(sb, name: str) -> str:
 
 def _statements():
     from bench.tpch import queries
-    from perftool.core.workload_sources import WorkloadStatement
+    from perftool.workload.sources import WorkloadStatement
 
     return [WorkloadStatement(text=text, source="file", origin=f"tpch q{n}") for n, text in queries(QUERIES).items()]
 
 
 def run_perftool(dsn: str, budget_mb: int, min_improvement: float = 0.0) -> tuple[float, float, int]:
     """(relative cost %, seconds, index count) of one advisor run in a fresh session."""
-    from perftool.core.advisor import AdvisorOptions, advise
-    from perftool.core.connect import connect
+    from perftool.advisor.pipeline import AdvisorOptions, advise
+    from perftool.db.connect import connect
 
     options = AdvisorOptions(budget_bytes=budget_mb * 1024 * 1024, max_width=2, min_improvement=min_improvement)
     with connect(dsn) as conn:
@@ -73,11 +73,11 @@ def run_perftool(dsn: str, budget_mb: int, min_improvement: float = 0.0) -> tupl
 
 def run_extend(dsn: str, budget_mb: int) -> tuple[float, float, int]:
     from bench.extend_baseline import extend
-    from perftool.core.advisor import build_items
-    from perftool.core.advisor_catalog import collect_catalog
-    from perftool.core.connect import connect
-    from perftool.core.predicates import relation_names
-    from perftool.core.whatif import WhatIf
+    from perftool.advisor.pipeline import build_items
+    from perftool.advisor.whatif import WhatIf
+    from perftool.catalog.relations import collect_catalog
+    from perftool.db.connect import connect
+    from perftool.workload.statement_text import relation_names
 
     statements = _statements()
     with connect(dsn) as conn:
@@ -129,9 +129,9 @@ def stress(sb) -> None:
     import psycopg
     from psycopg import sql
 
-    from perftool.core.advisor import AdvisorOptions, advise
-    from perftool.core.connect import connect
-    from perftool.core.workload_sources import WorkloadStatement
+    from perftool.advisor.pipeline import AdvisorOptions, advise
+    from perftool.db.connect import connect
+    from perftool.workload.sources import WorkloadStatement
 
     dsn = _database(sb, STRESS_DB)
     cols = [sql.Identifier(f"c{i:02d}") for i in range(STRESS_COLUMNS)]

@@ -19,8 +19,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from perftool.core.advisor import Item
-from perftool.core.whatif import IndexDef, WhatIf
+from perftool.advisor.pipeline import Item
+from perftool.advisor.whatif import IndexDef, WhatIf
 
 MIN_COST_IMPROVEMENT = 1.003
 

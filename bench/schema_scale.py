@@ -121,7 +121,7 @@ def ensure_database(sb: Sandbox, tables: int) -> str:
 def catalog_queries(dsn: str) -> list[tuple[str, float]]:
     """Server-side milliseconds (EXPLAIN ANALYZE) of each catalog query perftool sends for
     `indexes health` and `analyze`, with the parameters and session settings they get."""
-    from perftool.core.sql import load
+    from perftool.db.sql import load
 
     with psycopg.connect(dsn) as conn:   # one transaction, as collect_catalog reads
         conn.execute(load("catalog_session"))

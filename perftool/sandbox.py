@@ -28,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from perftool.core.errors import SandboxError
+from perftool.db.errors import SandboxError
 
 SERVER_SETTINGS = {
     "listen_addresses": "'127.0.0.1'",
@@ -334,8 +334,8 @@ class Sandbox:
             conf.write_text(text)
 
     def _ensure_extensions(self, progress: Progress) -> None:
-        from perftool.core.connect import connect
-        from perftool.core.sql import compose, fetch_all
+        from perftool.db.connect import connect
+        from perftool.db.sql import compose, fetch_all
 
         for db in ("template1", "postgres"):
             with _retrying_connect(lambda db=db: connect(self.url(db), read_only=False)) as conn:
@@ -375,8 +375,8 @@ class Sandbox:
     # --- databases ---------------------------------------------------------------------------------
     def create_database(self, name: str, *, replace: bool = True) -> str:
         """Create database `name` from template1 (so it has the sandbox extensions); return its DSN."""
-        from perftool.core.connect import connect
-        from perftool.core.sql import compose
+        from perftool.db.connect import connect
+        from perftool.db.sql import compose
 
         with connect(self.url("postgres"), read_only=False) as conn:
             if replace:
@@ -385,8 +385,8 @@ class Sandbox:
         return self.url(name)
 
     def drop_database(self, name: str) -> None:
-        from perftool.core.connect import connect
-        from perftool.core.sql import compose
+        from perftool.db.connect import connect
+        from perftool.db.sql import compose
 
         with connect(self.url("postgres"), read_only=False) as conn:
             conn.execute(compose("drop_database", database=name))
@@ -399,7 +399,7 @@ class _retrying_connect:
         self.factory, self.seconds, self.conn = factory, seconds, None
 
     def __enter__(self):
-        from perftool.core.errors import ConnectionFailed
+        from perftool.db.errors import ConnectionFailed
 
         deadline = time.monotonic() + self.seconds
         while True:

@@ -99,8 +99,8 @@ def sql():
 def demo_db(sandbox):
     """The demo database, loaded once per session with a short workload (20 page views × 4 clients).
     Tests must not change it; copy what they need into their own database instead."""
-    from perftool.core.demo_setup import reset_statistics
     from perftool.demo import load_demo, run_workload
+    from perftool.demo.setup import reset_statistics
 
     dsn = sandbox.create_database("t_demo")
     counts = load_demo(dsn)

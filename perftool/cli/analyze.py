@@ -26,8 +26,9 @@ def analyze(
     fail_on: FailOnOpt = None,
 ) -> None:
     """What is slow, why, and what to do: workload, tables, indexes, connections, replication, score."""
+    from perftool.analyze.options import AnalyzeOptions, targets_from_config
+    from perftool.analyze.run import analyze_report
     from perftool.cli.console import info, status
-    from perftool.core.analyze import AnalyzeOptions, analyze_report, targets_from_config
 
     st = state(ctx)
     check_output(ctx, fmt, fail_on)

@@ -36,7 +36,7 @@ class PerftoolGroup(TyperGroup):
         return ctx
 
     def invoke(self, ctx):  # type: ignore[override]
-        from perftool.core.errors import PerftoolError
+        from perftool.db.errors import PerftoolError
 
         def debug() -> bool:  # known only once the root callback has run
             st = ctx.obj if isinstance(ctx.obj, CliState) else None
@@ -88,14 +88,14 @@ def _known_dsns(ctx) -> list[str]:
 
 
 def _redact_click(exc, *dsns: str) -> None:
-    from perftool.core.connect import redact
+    from perftool.db.connect import redact
 
     exc.message = redact(exc.message, *dsns)
 
 
 def _fail(ctx, message: str, code: int):
     from perftool.cli.console import error
-    from perftool.core.connect import redact
+    from perftool.db.connect import redact
 
     error(redact(message, *_known_dsns(ctx)))
     raise typer.Exit(code) from None

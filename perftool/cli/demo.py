@@ -19,7 +19,7 @@ def demo(
 ) -> None:
     """Start the sandbox, load the demo database, run its workload, and print the report."""
     from perftool.cli.console import info
-    from perftool.core.demo_setup import demo_report, prepare_demo
+    from perftool.demo.setup import demo_report, prepare_demo
     from perftool.sandbox import Sandbox
 
     dsn = prepare_demo(Sandbox.default(), reload=reload, iterations=iterations, clients=clients, progress=info)

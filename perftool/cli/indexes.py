@@ -59,7 +59,7 @@ def indexes(
     fail_on: GateFailOnOpt = None,
 ) -> None:
     """Index advice, health checks, declarative index sets and the CI gate (--check)."""
-    from perftool.core.errors import UsageError
+    from perftool.db.errors import UsageError
 
     gate_only = {"--set": sets, "--baseline": baseline, "--write-baseline": write_baseline, "--only": only,
                  "--exclude": exclude, "--schema": schema, "--table": table, "--unused-max-scans": unused_max_scans,

@@ -46,7 +46,7 @@ WriteBaselineOpt = Annotated[Optional[Path], typer.Option(
 
 def _thresholds(ctx: typer.Context, unused_max_scans: int | None, unused_min_size: str | None,
                 bloat_min_size: str | None):
-    from perftool.core.units import parse_size
+    from perftool.units import parse_size
 
     return state(ctx).thresholds(unused_index_max_scans=unused_max_scans,
                                  unused_index_min_bytes=parse_size(unused_min_size, what="--unused-min-size"),
@@ -54,7 +54,7 @@ def _thresholds(ctx: typer.Context, unused_max_scans: int | None, unused_min_siz
 
 
 def _target(ctx: typer.Context, dsn: str | None, host: str | None) -> tuple[str, str, dict[str, str]]:
-    from perftool.core.health import hosts_from_config
+    from perftool.health.reports import hosts_from_config
 
     st = state(ctx)
     resolved = st.resolve_dsn(dsn, host)
@@ -81,8 +81,8 @@ def health(
 
     With several hosts in perftool.yaml, an index is unused only if unused on every host."""
     from perftool.cli.console import status
-    from perftool.core.checks import normalize_codes
-    from perftool.core.health import HealthOptions, health_report
+    from perftool.health.checks import normalize_codes
+    from perftool.health.reports import HealthOptions, health_report
 
     check_output(ctx, fmt, fail_on)
     options = HealthOptions(only=normalize_codes(only), exclude=normalize_codes(exclude), schema=schema, table=table,
@@ -105,8 +105,8 @@ def snapshot(
     """Write the database's indexes as an index set (YAML, or JSON with -f json) to stdout or -o FILE."""
     from perftool.cli.console import status
     from perftool.cli.options import write_stdout
-    from perftool.core.errors import UsageError
-    from perftool.core.health import SNAPSHOT_FORMATS, snapshot_for
+    from perftool.db.errors import UsageError
+    from perftool.health.reports import SNAPSHOT_FORMATS, snapshot_for
 
     st = state(ctx)
     fmt = fmt or st.fmt or "yaml"
@@ -138,7 +138,7 @@ def diff(
     """Compare the database with declared index sets: missing (I201), undeclared (I202) and
     different (I203) indexes, by definition, not by name."""
     from perftool.cli.console import status
-    from perftool.core.health import GateOptions, diff_report
+    from perftool.health.reports import GateOptions, diff_report
 
     check_output(ctx, fmt, fail_on)
     options = GateOptions(sets=[str(s) for s in sets or []], schema=schema, table=table)
@@ -152,9 +152,9 @@ def run_gate(ctx: typer.Context, *, sets, baseline, write_baseline, only, exclud
     """The CI gate, shared by `perftool indexes --check` and `perftool indexes check`."""
     from perftool.cli.console import status
     from perftool.cli.options import write_stdout
-    from perftool.core.checks import normalize_codes
-    from perftool.core.errors import UsageError
-    from perftool.core.health import GateOptions, gate_report, render_gate_summary
+    from perftool.db.errors import UsageError
+    from perftool.health.checks import normalize_codes
+    from perftool.health.reports import GateOptions, gate_report, render_gate_summary
     from perftool.report.values import for_humans
 
     st = state(ctx)

@@ -46,9 +46,9 @@ def recommend(
     selection with HypoPG what-if costs, and the CREATE INDEX CONCURRENTLY statements to run.
 
     Sessions are read-only: hypothetical indexes live only in perftool's own backend memory."""
+    from perftool.advisor.pipeline import AdvisorOptions, recommend_report
     from perftool.cli.console import info, status
-    from perftool.core.advisor import AdvisorOptions, recommend_report
-    from perftool.core.units import parse_size
+    from perftool.units import parse_size
 
     st = state(ctx)
     check_output(ctx, fmt, fail_on)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Optional
 import typer
 
 if TYPE_CHECKING:
-    from perftool.core.config import Config
+    from perftool.config import Config
     from perftool.report.model import Report
 
 FORMAT_NAMES = ["table", "json", "yaml", "csv", "markdown"]
@@ -44,8 +44,8 @@ def set_limits(statement_timeout: str | None = None, lock_timeout: str | None = 
     """Apply --statement-timeout / --lock-timeout to every session this process opens."""
     if statement_timeout is None and lock_timeout is None:
         return
-    from perftool.core.connect import LIMITS
-    from perftool.core.units import parse_duration_ms
+    from perftool.db.connect import LIMITS
+    from perftool.units import parse_duration_ms
 
     if statement_timeout is not None:
         LIMITS.statement_timeout_ms = parse_duration_ms(statement_timeout, what="--statement-timeout")
@@ -68,7 +68,7 @@ class CliState:
     @property
     def config(self) -> Config:
         if self._config is None:
-            from perftool.core.config import load_config
+            from perftool.config import load_config
 
             self._config = load_config(self.config_path)
         return self._config
@@ -81,7 +81,7 @@ class CliState:
         return replace(self.config.thresholds, **given) if given else self.config.thresholds
 
     def resolve_dsn(self, dsn: str | None = None, host: str | None = None) -> str:
-        from perftool.core.connect import resolve_dsn
+        from perftool.db.connect import resolve_dsn
 
         if host:
             resolved = self.config.host(host).dsn
@@ -103,7 +103,7 @@ def state(ctx: typer.Context) -> CliState:
 def check_output(ctx: typer.Context, fmt: str | None = None, fail_on: str | None = None,
                  default_fail_on: str = "never", formats: list[str] | None = None) -> tuple[str, str]:
     """Validate --format and --fail-on before any work is done (usage errors exit 2 at once)."""
-    from perftool.core.errors import UsageError
+    from perftool.db.errors import UsageError
     from perftool.report.render import FORMATS
 
     fmt = fmt or state(ctx).fmt or "table"
@@ -141,7 +141,7 @@ def write_stdout(write) -> None:
 def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: Path | None = None,
          fail_on: str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
     """Render `report` to stdout or --output, then exit with the --fail-on code."""
-    from perftool.core.errors import UsageError
+    from perftool.db.errors import UsageError
     from perftool.report.render import render
 
     st = state(ctx)

@@ -26,7 +26,7 @@ def queries(
 ) -> None:
     """Top statements by total, mean, calls, rows, I/O or temp use, with estimated p95/p99."""
     from perftool.cli.console import status
-    from perftool.core.queries import QueryOptions, queries_report
+    from perftool.workload.queries import QueryOptions, queries_report
 
     st = state(ctx)
     check_output(ctx, fmt, fail_on)

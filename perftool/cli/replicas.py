@@ -7,6 +7,6 @@ import typer
 
 def replicas(ctx: typer.Context) -> None:
     """Not available yet."""
-    from perftool.core.errors import UsageError
+    from perftool.db.errors import UsageError
 
     raise UsageError("perftool replicas is not available in this version yet")

@@ -60,7 +60,7 @@ def psql(database: Annotated[str, typer.Argument(help="Database name.")] = "post
     import os
     import shutil
 
-    from perftool.core.errors import SandboxError
+    from perftool.db.errors import SandboxError
 
     exe = shutil.which("psql")
     if not exe:
@@ -77,7 +77,7 @@ def load_demo(
 ) -> None:
     """(Re)create the demo database perftool_demo, load it, and run its workload; print its DSN."""
     from perftool.cli.console import info
-    from perftool.core.demo_setup import setup_demo
+    from perftool.demo.setup import setup_demo
 
     print(setup_demo(_sandbox(), workload=workload, iterations=iterations, clients=clients, progress=info))
 
@@ -90,7 +90,7 @@ def run_workload(
 ) -> None:
     """Run the demo workload again against perftool_demo."""
     from perftool.cli.console import info
-    from perftool.core.demo_setup import demo_workload
+    from perftool.demo.setup import demo_workload
 
     demo_workload(_sandbox(), iterations=iterations, clients=clients, reset=reset, progress=info)
 

@@ -171,7 +171,7 @@ def run_workload(dsn: str, *, clients: int = 4, iterations: int = 100, seed: int
     for t in threads:
         t.join()
     if errors:
-        from perftool.core.errors import PerftoolError
+        from perftool.db.errors import PerftoolError
 
         raise PerftoolError(f"the demo workload failed: {str(errors[0]).splitlines()[0]}")
     return WorkloadResult(executions=sum(counts.values()), seconds=time.monotonic() - t0,

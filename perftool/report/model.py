@@ -40,7 +40,7 @@ class Finding:
     detail: str = ""
     fix: str = ""
     evidence: dict[str, Any] = field(default_factory=dict)
-    # the fix as written and its statements (perftool.core.checks.fix_sql.FixPlan), so the fixes
+    # the fix as written and its statements (perftool.health.checks.fix_sql.FixPlan), so the fixes
     # of one report can be made to compose (fix_compose.py); not rendered
     plan: Any = field(default=None, repr=False, compare=False)
 

@@ -44,7 +44,7 @@ def render(report: Report, fmt: str = "table", out: IO[str] | None = None, *, no
     out = out or sys.stdout
     module_name = FORMATS.get(fmt)
     if module_name is None:
-        from perftool.core.errors import UsageError
+        from perftool.db.errors import UsageError
 
         raise UsageError(f"unknown format {fmt!r}", f"choose one of: {', '.join(FORMATS)}")
     module = importlib.import_module(module_name)

@@ -5,10 +5,11 @@ import json
 import psycopg
 import pytest
 
-from perftool.core.analyze import AnalyzeOptions, Target, analyze_report
-from perftool.core.config import Thresholds
-from perftool.core.connect import connect, server_info
-from perftool.core.snapshot import delta, take_snapshot
+from perftool.analyze.options import AnalyzeOptions, Target
+from perftool.analyze.run import analyze_report
+from perftool.config import Thresholds
+from perftool.db.connect import connect, server_info
+from perftool.workload.snapshot import delta, take_snapshot
 
 ORDERS = """
 CREATE TABLE customers (id int PRIMARY KEY, region text NOT NULL, name text);
@@ -246,8 +247,9 @@ def closed_port() -> int:
 def test_fleet_one_host_down_library(fresh_db):
     """analyze_report with one unreachable target: the rest is reported, R103 names the host,
     require_all_hosts raises; the pure build_report turns each UnreachableHost into one R103."""
-    from perftool.core.analyze import UnreachableHost, build_report, collect
-    from perftool.core.errors import ConnectionFailed
+    from perftool.analyze.options import UnreachableHost
+    from perftool.analyze.run import build_report, collect
+    from perftool.db.errors import ConnectionFailed
 
     setup(fresh_db)
     run(fresh_db, [("SELECT * FROM orders WHERE id = %s", (i,)) for i in range(5)])

@@ -3,9 +3,9 @@ pg_class above EXACT_SIZES_MAX relations (which would otherwise each be opened),
 
 import psycopg
 
-from perftool.core import catalog as catalog_module
-from perftool.core.catalog import collect_catalog
-from perftool.core.connect import connect
+from perftool.catalog import schema as catalog_module
+from perftool.catalog.schema import collect_catalog
+from perftool.db.connect import connect
 
 
 def _setup(dsn: str) -> None:

@@ -7,9 +7,9 @@ import time
 import psycopg
 import pytest
 
-from perftool.core.checks import all_checks, run_health_checks
-from perftool.core.config import Thresholds
-from perftool.core.errors import UsageError
+from perftool.config import Thresholds
+from perftool.db.errors import UsageError
+from perftool.health.checks import all_checks, run_health_checks
 
 # small bloat floor so a test-sized table counts; every other threshold is the default
 THRESHOLDS = Thresholds(bloat_min_bytes=256 * 1024, unused_index_min_stats_days=0)  # I104: fresh counters
@@ -162,7 +162,7 @@ def build_mixed(dsn):
 def mixed(sandbox_dsn_factory):
     dsn = sandbox_dsn_factory("t_checks_mixed")
     build_mixed(dsn)
-    from perftool.core.connect import connect
+    from perftool.db.connect import connect
 
     with connect(dsn) as conn:
         findings = run_health_checks(conn, thresholds=THRESHOLDS)
@@ -241,7 +241,7 @@ def test_i104_unused_but_not_used_unique_or_fk(mixed):
 def test_i104_silent_until_the_statistics_window_is_long_enough(mixed):
     """The sandbox's counters are minutes old: with the default window (7 days) I104 says nothing
     and notes why, once; a window shorter than the counters' age reports them."""
-    from perftool.core.connect import connect
+    from perftool.db.connect import connect
 
     with connect(mixed["dsn"]) as conn:
         notes: list[str] = []
@@ -265,7 +265,7 @@ def test_i104_several_hosts_unused_only_if_unused_everywhere(mixed, sandbox_dsn_
         for i in range(51):
             conn.execute("SELECT id FROM unu WHERE a = %s", (i,)).fetchall()
     assert _wait_for_scans(replica, "unu_a", 51) >= 51
-    from perftool.core.connect import connect
+    from perftool.db.connect import connect
 
     with connect(mixed["dsn"]) as conn:
         alone = run_health_checks(conn, only=["I104"], thresholds=THRESHOLDS, table="unu")
@@ -276,7 +276,7 @@ def test_i104_several_hosts_unused_only_if_unused_everywhere(mixed, sandbox_dsn_
     assert [f.object for f in alone] == ["public.unu_a"]
     assert both == [] and quiet == []
     # a replica that cannot be reached stops the check: "unused" must hold on every host
-    from perftool.core.errors import ConnectionFailed
+    from perftool.db.errors import ConnectionFailed
 
     with connect(mixed["dsn"]) as conn, pytest.raises(ConnectionFailed, match="host gone"):
         run_health_checks(conn, only=["I104"], extra_hosts={"gone": "postgresql://127.0.0.1:1/x?connect_timeout=2"})
@@ -334,7 +334,7 @@ def test_s101_sequences(mixed):
 
 
 def test_only_exclude_schema_and_table(mixed):
-    from perftool.core.connect import connect
+    from perftool.db.connect import connect
 
     with connect(mixed["dsn"]) as conn:
         dup = run_health_checks(conn, table="dup", thresholds=THRESHOLDS)
@@ -346,7 +346,8 @@ def test_only_exclude_schema_and_table(mixed):
 
 
 def test_analyze_reports_the_health_checks(mixed):
-    from perftool.core.analyze import AnalyzeOptions, analyze_report
+    from perftool.analyze.options import AnalyzeOptions
+    from perftool.analyze.run import analyze_report
 
     report = analyze_report(mixed["dsn"], AnalyzeOptions(sections=["indexes"]))
     rows = {r["code"]: r["count"] for r in report.section("index_health").rows}

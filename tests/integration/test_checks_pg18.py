@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from perftool.core.catalog import collect_catalog
-from perftool.core.checks import run_health_checks
-from perftool.core.connect import connect
-from perftool.core.index_sets import diff_index_set, load_index_set_text, snapshot_yaml
+from perftool.catalog.schema import collect_catalog
+from perftool.db.connect import connect
+from perftool.health.checks import run_health_checks
+from perftool.health.index_sets import diff_index_set, load_index_set_text, snapshot_yaml
 from perftool.sandbox import Sandbox, embedded_bindir
 from tests.integration.test_checks_health import EXPECTED, THRESHOLDS, build_mixed, found_per_code
 

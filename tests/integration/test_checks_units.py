@@ -4,7 +4,7 @@ identifiers quoted by psycopg (never by hand)."""
 
 import pytest
 
-from perftool.core.catalog import (
+from perftool.catalog.schema import (
     BloatEstimate,
     Catalog,
     ColumnInfo,
@@ -15,13 +15,13 @@ from perftool.core.catalog import (
     TableInfo,
     supports_foreign_key,
 )
-from perftool.core.checks import CheckContext, all_checks, analyze_catalog, normalize_codes, select_checks
-from perftool.core.checks.fix_sql import KeyPart, create_index, drop_index, index_name, recreate_concurrently
-from perftool.core.checks.i103_overlapping import covered_by
-from perftool.core.checks.i109_index_bloat import bloat_severity
-from perftool.core.checks.s101_sequence_overflow import sequence_usage
-from perftool.core.config import Thresholds
-from perftool.core.errors import UsageError
+from perftool.config import Thresholds
+from perftool.db.errors import UsageError
+from perftool.health.checks import CheckContext, all_checks, analyze_catalog, normalize_codes, select_checks
+from perftool.health.checks.fix_sql import KeyPart, create_index, drop_index, index_name, recreate_concurrently
+from perftool.health.checks.i103_overlapping import covered_by
+from perftool.health.checks.i109_index_bloat import bloat_severity
+from perftool.health.checks.s101_sequence_overflow import sequence_usage
 
 MB = 1024 * 1024
 

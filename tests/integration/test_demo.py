@@ -7,7 +7,7 @@ import time
 import psycopg
 import pytest
 
-from perftool.core.analyze import analyze_report
+from perftool.analyze.run import analyze_report
 from perftool.demo import STATEMENTS
 
 DASHBOARD = ("dashboard_open", "dashboard_overdue", "dashboard_unassigned", "dashboard_done_today")
@@ -128,7 +128,7 @@ def test_analyze_names_the_planted_problems(demo_db):
 def test_the_demo_report_shows_the_planted_unused_index(demo_db):
     """The demo's statistics are minutes old: `analyze` keeps I104 silent (and says so), the demo's
     own report sets the statistics window to 0 and names the planted unused index."""
-    from perftool.core.demo_setup import demo_report
+    from perftool.demo.setup import demo_report
 
     plain = analyze_report(demo_db["dsn"])
     assert not any(f.code == "I104" for f in plain.findings)

@@ -4,8 +4,8 @@ fixes' notes give, succeeds — on real scenarios where the checks' fixes used t
 import psycopg
 import pytest
 
-from perftool.core.config import Thresholds
-from perftool.core.health import GateOptions, HealthOptions, gate_report, health_report
+from perftool.config import Thresholds
+from perftool.health.reports import GateOptions, HealthOptions, gate_report, health_report
 
 NOW = Thresholds(unused_index_min_stats_days=0)   # the sandbox's counters are minutes old
 
@@ -131,7 +131,7 @@ def test_declared_index_on_the_column_t102_adds_runs_after_it(fresh_db, sql, tmp
 @pytest.mark.parametrize("repeat", [1, 2])
 def test_compose_is_repeatable_after_filtering(fresh_db, sql, repeat):
     """Composing again (after ignores/baselines drop findings) starts from the checks' own fixes."""
-    from perftool.core.checks.fix_compose import compose_fixes
+    from perftool.health.checks.fix_compose import compose_fixes
 
     sql(fresh_db, "CREATE TABLE p (id int PRIMARY KEY); CREATE TABLE c (id int PRIMARY KEY, p_id int REFERENCES p);"
                   "CREATE INDEX c_p_id_idx ON c (id)")   # the name I105 would pick is taken

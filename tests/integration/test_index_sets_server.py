@@ -6,10 +6,10 @@ import psycopg
 import pytest
 import yaml
 
-from perftool.core.catalog import collect_catalog
-from perftool.core.checks import CheckContext, analyze_catalog, select_checks
-from perftool.core.connect import connect
-from perftool.core.index_sets import diff_index_set, load_index_set_text, snapshot_yaml
+from perftool.catalog.schema import collect_catalog
+from perftool.db.connect import connect
+from perftool.health.checks import CheckContext, analyze_catalog, select_checks
+from perftool.health.index_sets import diff_index_set, load_index_set_text, snapshot_yaml
 
 SCHEMA = """
 CREATE SCHEMA app;

@@ -13,14 +13,14 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from perftool.core.advisor import AdvisorOptions, recommend_report
-from perftool.core.analyze import analyze_report
-from perftool.core.connect import connect
-from perftool.core.health import GateOptions, gate_report, health_report, snapshot_for
-from perftool.core.queries import QueryOptions, queries_report
-from perftool.core.sql import MARKER
-from perftool.core.workload import collect_statements
-from perftool.core.workload_sources import from_stat_statements
+from perftool.advisor.pipeline import AdvisorOptions, recommend_report
+from perftool.analyze.run import analyze_report
+from perftool.db.connect import connect
+from perftool.db.sql import MARKER
+from perftool.health.reports import GateOptions, gate_report, health_report, snapshot_for
+from perftool.workload.queries import QueryOptions, queries_report
+from perftool.workload.sources import from_stat_statements
+from perftool.workload.stats import collect_statements
 
 APP = {
     "SELECT * FROM t WHERE k = $1": 7,

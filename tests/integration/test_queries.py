@@ -3,10 +3,10 @@
 import psycopg
 import pytest
 
-from perftool.core.config import Thresholds
-from perftool.core.connect import connect, server_info
-from perftool.core.errors import MissingExtension
-from perftool.core.queries import QueryOptions, collect_and_analyze, queries_report
+from perftool.config import Thresholds
+from perftool.db.connect import connect, server_info
+from perftool.db.errors import MissingExtension
+from perftool.workload.queries import QueryOptions, collect_and_analyze, queries_report
 
 
 def _workload(dsn: str, n: int) -> None:

@@ -23,7 +23,7 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from perftool.cli.app import app
-from perftool.core import sql as sql_files
+from perftool.db import sql as sql_files
 
 runner = CliRunner()
 CANARY_ROWS = 500
@@ -62,7 +62,7 @@ def _own_statement_patterns() -> list[re.Pattern]:
 def _wrappers() -> re.Pattern:
     """The what-if wrappers around outside text: EXPLAIN … / PREPARE … AS … (then the text: one
     statement, or the server would have refused it), EXPLAIN EXECUTE (NULL, …), DEALLOCATE."""
-    from perftool.core.whatif import PREPARED_NAME, _fragment
+    from perftool.advisor.whatif import PREPARED_NAME, _fragment
 
     def piece(name: str) -> str:
         text = sql_files.MARKER + _fragment(sql_files.load_text(name))
@@ -192,9 +192,9 @@ def test_the_attack_of_the_issue_is_costed_as_one_statement_and_the_canary_survi
 def test_a_text_with_two_commands_is_skipped_never_run(target):
     """A text that really is two statements for the server (a splitter bug's worst case) is refused
     by the server over the extended protocol and skipped with a reason, not retried."""
-    from perftool.core.connect import connect
-    from perftool.core.statement_send import MULTIPLE_COMMANDS
-    from perftool.core.whatif import WhatIf
+    from perftool.advisor.whatif import WhatIf
+    from perftool.db.connect import connect
+    from perftool.db.statement_send import MULTIPLE_COMMANDS
 
     target.start()
     with connect(target.dsn) as conn:
@@ -292,7 +292,7 @@ def test_sessions_are_read_only_from_the_start_up_packet(target):
     """default_transaction_read_only comes in the start-up packet (before any statement) and again
     as a session setting; a session that is made read-write by hand still cannot escape: each
     costing batch runs in BEGIN READ ONLY … ROLLBACK."""
-    from perftool.core.connect import connect
+    from perftool.db.connect import connect
 
     with connect(target.dsn) as conn:
         row = conn.execute("SELECT current_setting('default_transaction_read_only'), "
@@ -307,8 +307,8 @@ def test_sessions_are_read_only_from_the_start_up_packet(target):
 
 def test_a_setting_changed_during_costing_is_rolled_back(target):
     """Even if something the planner evaluated changed a setting, the batch's ROLLBACK undoes it."""
-    from perftool.core.connect import connect
-    from perftool.core.statement_send import Command, run_read_only
+    from perftool.db.connect import connect
+    from perftool.db.statement_send import Command, run_read_only
 
     with connect(target.dsn) as conn:
         run_read_only(conn, [Command("SELECT set_config('default_transaction_read_only', 'off', false)", True)])
@@ -339,7 +339,7 @@ def test_a_statement_whose_planning_times_out_is_skipped_and_the_others_are_cost
 def test_through_pgbouncer_the_session_guards_still_hold(target, pgbouncer):
     """pgbouncer refuses the `options` start-up parameter (unless told to ignore it): perftool
     connects without it, and its session settings still make the session read-only."""
-    from perftool.core.connect import connect
+    from perftool.db.connect import connect
 
     dsn = f"postgresql://postgres@127.0.0.1:{pgbouncer}/{target.name}"
     with pytest.raises(psycopg.OperationalError, match="unsupported startup parameter"):

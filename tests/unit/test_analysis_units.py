@@ -9,12 +9,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perftool.core.fleet import merge_statements
-from perftool.core.patterns import dashboard_count_findings, filter_columns, n_plus_one_findings
-from perftool.core.score import health_score
-from perftool.core.statement_text import fingerprint, parse, statement_type, tables
-from perftool.core.workload import StatementStats
+from perftool.analyze.score import health_score
 from perftool.report.model import Finding
+from perftool.workload.fleet import merge_statements
+from perftool.workload.patterns import dashboard_count_findings, filter_columns, n_plus_one_findings
+from perftool.workload.statement_text import fingerprint, parse, statement_type, tables
+from perftool.workload.stats import StatementStats
 
 
 def stmt(qid, query, calls, rows, total_ms=None, stddev=0.0):
@@ -143,9 +143,9 @@ def test_fleet_merge_pools_exactly():
 
 
 def test_delta_subtracts_counters():
-    from perftool.core.connect import ServerInfo
-    from perftool.core.snapshot import Snapshot, delta
-    from perftool.core.workload import StatementsMeta
+    from perftool.db.connect import ServerInfo
+    from perftool.workload.snapshot import Snapshot, delta
+    from perftool.workload.stats import StatementsMeta
 
     info = ServerInfo(150000, "15", "h", 5432, "db", "u", True, True, False)
     meta = StatementsMeta(0, 5000, "all", True, 8192, 0, None)
@@ -167,9 +167,9 @@ def test_delta_subtracts_counters():
 
 
 def test_delta_variance_is_exact():
-    from perftool.core.connect import ServerInfo
-    from perftool.core.snapshot import Snapshot, delta
-    from perftool.core.workload import StatementsMeta
+    from perftool.db.connect import ServerInfo
+    from perftool.workload.snapshot import Snapshot, delta
+    from perftool.workload.stats import StatementsMeta
 
     def rec(xs):
         return StatementStats(queryid=1, query="SELECT 1", calls=len(xs), total_ms=sum(xs),

@@ -10,15 +10,15 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from perftool.core.errors import InputError
-from perftool.core.health import (
+from perftool.db.errors import InputError
+from perftool.health.index_sets import load_index_set_text
+from perftool.health.reports import (
     apply_ignores,
     baseline_document,
     load_baseline,
     render_gate_summary,
     write_baseline,
 )
-from perftool.core.index_sets import load_index_set_text
 from perftool.report.model import Finding, Report
 from perftool.report.render import FORMATS, render_to_string
 

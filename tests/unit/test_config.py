@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from perftool.core.config import load_config
-from perftool.core.errors import InputError
+from perftool.config import load_config
+from perftool.db.errors import InputError
 
 
 def write(tmp_path, text):

@@ -2,8 +2,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perftool.core.connect import describe_target, parse_dsn, redact, resolve_dsn
-from perftool.core.errors import UsageError
+from perftool.db.connect import describe_target, parse_dsn, redact, resolve_dsn
+from perftool.db.errors import UsageError
 
 
 @pytest.mark.parametrize(

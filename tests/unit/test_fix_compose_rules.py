@@ -1,7 +1,7 @@
 """compose_fixes on hand-built findings (no server): the rules one by one."""
 
-from perftool.core.checks.fix_compose import compose_fixes
-from perftool.core.checks.fix_sql import FixPlan, FixStep, KeyPart, create_step
+from perftool.health.checks.fix_compose import compose_fixes
+from perftool.health.checks.fix_sql import FixPlan, FixStep, KeyPart, create_step
 from perftool.report.model import Finding
 
 

@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perftool.core.predicates import Constant
-from perftool.core.whatif import IndexDef
+from perftool.advisor.predicates import Constant
+from perftool.advisor.whatif import IndexDef
 
 
 def test_plain_names():
@@ -31,13 +31,13 @@ def test_names_fit_and_differ(columns, value):
     assert a.name() != b.name()
 
 
-# the health checks' fix names (perftool.core.checks.fix_sql): same rules, same guarantees
+# the health checks' fix names (perftool.health.checks.fix_sql): same rules, same guarantees
 
 LONG_TABLE = "customer_order_line_item_allocation_history_archive_2024_q1_xy"  # 62 bytes
 
 
 def test_fix_names_cut_with_a_digest_and_stay_deterministic():
-    from perftool.core.checks.fix_sql import index_name
+    from perftool.health.checks.fix_sql import index_name
 
     a, b = index_name(LONG_TABLE, ["pa_id"]), index_name(LONG_TABLE, ["pb_id"])
     assert a != b and len(a.encode()) <= 63 and len(b.encode()) <= 63
@@ -48,7 +48,7 @@ def test_fix_names_cut_with_a_digest_and_stay_deterministic():
 @given(st.text(min_size=1, max_size=80), st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=4),
        st.text(min_size=1, max_size=5))
 def test_fix_names_fit_and_differ(table, columns, extra):
-    from perftool.core.checks.fix_sql import index_name, name_variant
+    from perftool.health.checks.fix_sql import index_name, name_variant
 
     a, b = index_name(table, columns), index_name(table, [*columns, extra])
     assert len(a.encode()) <= 63 and len(b.encode()) <= 63

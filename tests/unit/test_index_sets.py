@@ -11,9 +11,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perftool.core.catalog import Catalog, IndexColumn, IndexInfo, TableInfo
-from perftool.core.errors import InputError
-from perftool.core.index_sets import (
+from perftool.catalog.schema import Catalog, IndexColumn, IndexInfo, TableInfo
+from perftool.db.errors import InputError
+from perftool.health.index_sets import (
     DeclaredColumn,
     IndexSet,
     diff_index_set,

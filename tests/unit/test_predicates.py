@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from perftool.core.advisor_catalog import Catalog, ColumnInfo, TableInfo
-from perftool.core.predicates import analyze, parameter_count, relation_names
+from perftool.advisor.predicates import analyze, parameter_count
+from perftool.catalog.relations import Catalog, ColumnInfo, TableInfo
+from perftool.workload.statement_text import relation_names
 
 
 def _table(cat: Catalog, name: str, cols: list[str], schema: str = "public", kind: str = "r", view: str | None = None):

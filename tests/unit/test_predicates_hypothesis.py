@@ -5,9 +5,10 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perftool.core.advisor_catalog import Catalog, ColumnInfo, TableInfo
-from perftool.core.predicates import analyze, relation_names
-from perftool.core.workload_sources import split_statements
+from perftool.advisor.predicates import analyze
+from perftool.catalog.relations import Catalog, ColumnInfo, TableInfo
+from perftool.workload.sources import split_statements
+from perftool.workload.statement_text import relation_names
 
 CAT = Catalog(search_path=["pg_catalog", "public"])
 CAT.add(TableInfo(schema="public", name="t", columns={c: ColumnInfo(c) for c in ("a", "b", "c")}))

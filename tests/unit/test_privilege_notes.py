@@ -1,18 +1,18 @@
-"""What a role cannot see, in words and GRANTs (perftool.core.privileges), and the server facts
+"""What a role cannot see, in words and GRANTs (perftool.db.privileges), and the server facts
 that decide it (ServerInfo without pg_read_all_settings). No server needed."""
 
 import pytest
 
-from perftool.core.connect import ServerInfo, require_pg_stat_statements
-from perftool.core.errors import MissingExtension
-from perftool.core.privileges import (
+from perftool.db.connect import ServerInfo, require_pg_stat_statements
+from perftool.db.errors import MissingExtension
+from perftool.db.privileges import (
     grant_role,
     grant_select,
     hidden_statistics_note,
     statement_texts_note,
     unexplainable_note,
 )
-from perftool.core.sql import privilege_hint
+from perftool.db.sql import privilege_hint
 
 
 def info(preload, extensions=("pg_stat_statements",)):

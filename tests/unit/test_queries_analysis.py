@@ -4,10 +4,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perftool.core.config import Thresholds
-from perftool.core.errors import UsageError
-from perftool.core.queries import QueryOptions, analyze_statements, estimate_percentiles
-from perftool.core.workload import StatementsMeta, statement_from_row
+from perftool.config import Thresholds
+from perftool.db.errors import UsageError
+from perftool.workload.queries import QueryOptions, analyze_statements, estimate_percentiles
+from perftool.workload.stats import StatementsMeta, statement_from_row
 
 # Rows as pg_stat_statements returns them on different server versions (recorded column names).
 PG12_ROW = {"queryid": 11, "query": "SELECT * FROM jobs WHERE id = $1", "calls": 100, "total_time": 2500.0,

@@ -15,8 +15,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perftool.core.connect import parse_dsn, redact
-from perftool.core.errors import UsageError
+from perftool.db.connect import parse_dsn, redact
+from perftool.db.errors import UsageError
 from tests.cli.fast_runner import invoke
 
 MARK = "Zq8X"

@@ -1,4 +1,4 @@
-from perftool.core import sql
+from perftool.db import sql
 
 
 def test_every_sql_file_loads_and_has_marker():

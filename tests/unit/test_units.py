@@ -4,8 +4,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from perftool.core.errors import UsageError
-from perftool.core.units import parse_duration_ms, parse_size
+from perftool.db.errors import UsageError
+from perftool.units import parse_duration_ms, parse_size
 
 
 @pytest.mark.parametrize("text, ms", [

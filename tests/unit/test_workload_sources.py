@@ -11,8 +11,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from perftool.core.errors import InputError
-from perftool.core.workload_sources import (
+from perftool.db.errors import InputError
+from perftool.workload.sources import (
     WorkloadStatement,
     from_file,
     from_log,
@@ -322,6 +322,6 @@ def test_logged_bind_values_are_quoted_again_by_psycopg_never_pasted(tmp_path):
         "$2 = 'a\x00b'\n")
     [got] = from_log(path)
     assert got.text == "SELECT * FROM t WHERE a = E'\\\\'' ; SET x = 1; DROP TABLE canary; --' AND b = $2"
-    from perftool.core.workload_sources import split_statements
+    from perftool.workload.sources import split_statements
 
     assert len(split_statements(got.text)) == 1

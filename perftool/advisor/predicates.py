@@ -1,0 +1,790 @@
+"""Which columns a statement could use an index for, per base table (sqlglot, no server needed).
+
+For each statement the analysis finds every *access* — one use of a base table in one query block
+— and records how that block uses the table's columns:
+
+- **equality**: `col = const`, `col IN (…)`, `col = ANY($1)`, `col IS NULL`, a bare boolean column,
+  and conditions that every branch of an OR shares (`(a = 1 AND b = 2) OR (a = 3 AND b = 4)`);
+- **range**: `<`, `<=`, `>`, `>=`, `BETWEEN`, and `LIKE 'prefix%'` (which needs a pattern operator
+  class unless the column's collation is C);
+- **join**: `col = other.col` with another table, `USING (…)`, `col IN (SELECT …)`, and correlated
+  references from subqueries (`EXISTS (SELECT … WHERE l.k = o.k)`);
+- **order** (with direction) and **group** columns, and whether the block has a LIMIT;
+- **constants**: `col = literal`, `col IS [NOT] NULL`, `bool_col` — partial-index predicates.
+
+Names are resolved the way PostgreSQL does: unquoted identifiers fold to lower case, quoted ones
+keep theirs; aliases, CTEs, derived tables (with column lists), correlated subqueries, and views
+(inlined from their definitions, recursively) lead back to base-table columns; unqualified tables
+follow the session's search path. UPDATE and DELETE are analysed as the SELECT that finds their
+rows; INSERT … SELECT through its SELECT.
+
+`analyze(text, catalog)` never raises: a statement it cannot use comes back with `skip` set to a
+reason a person can act on (parse error, DDL, unknown table, catalog-only, foreign table …).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perftool.catalog.relations import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
+from perftool.workload.statement_text import tree_relations
+
+if TYPE_CHECKING:
+    from sqlglot import exp  # noqa: F401
+    from sqlglot.optimizer.scope import Scope
+
+_PARAM = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
+MAX_VIEW_DEPTH = 6
+UTILITY_WORDS = frozenset(
+    "ABORT ALTER ANALYZE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE DEALLOCATE DECLARE DISCARD "
+    "DO DROP END EXECUTE EXPLAIN FETCH GRANT IMPORT LISTEN LOAD LOCK MOVE NOTIFY PREPARE REASSIGN REFRESH REINDEX "
+    "RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SET SHOW START TRUNCATE UNLISTEN VACUUM".split())
+
+EQUALITY, RANGE, JOIN = "equality", "range", "join"
+_STRENGTH = {EQUALITY: 0, JOIN: 1, RANGE: 2}
+
+
+@dataclass(frozen=True)
+class Constant:
+    """A constant predicate on one column (`status = 'active'`, `deleted_at IS NULL`)."""
+
+    column: str
+    op: str                     # "=", "IS NULL", "IS NOT NULL"
+    value: Any = None           # str, int, float or bool for "="
+
+    def label(self) -> str:
+        if self.op == "=":
+            return f"{self.column} = {self.value!r}" if isinstance(self.value, str) else f"{self.column} = {self.value}"
+        return f"{self.column} {self.op}"
+
+
+@dataclass
+class Access:
+    """One use of a base table in one query block, and how that block uses its columns."""
+
+    table: TableName
+    alias: str
+    equality: list[str] = field(default_factory=list)
+    range: list[str] = field(default_factory=list)
+    join: list[str] = field(default_factory=list)
+    order: list[tuple[str, bool]] = field(default_factory=list)   # (column, descending)
+    group: list[str] = field(default_factory=list)
+    like_prefix: set[str] = field(default_factory=set)
+    constants: list[Constant] = field(default_factory=list)
+    limit: bool = False
+    either: list[str] = field(default_factory=list)    # filtered in one OR branch only (BitmapOr)
+    extreme: list[str] = field(default_factory=list)   # min(col) / max(col): one end of an index on col
+
+    def add(self, kind: str, column: str) -> None:
+        target = {EQUALITY: self.equality, RANGE: self.range, JOIN: self.join}[kind]
+        if column not in target:
+            target.append(column)
+
+    @property
+    def filter_columns(self) -> list[str]:
+        """Equality, join, then range columns, each once, in that order."""
+        out: list[str] = []
+        for c in [*self.equality, *self.join, *self.range]:
+            if c not in out:
+                out.append(c)
+        return out
+
+    @property
+    def indexable(self) -> list[str]:
+        """Every column an index on this access could serve (filters, order, group)."""
+        out = self.filter_columns
+        for c in [*(c for c, _ in self.order), *self.group, *self.either, *self.extreme]:
+            if c not in out:
+                out.append(c)
+        return out
+
+
+@dataclass
+class Analysis:
+    text: str
+    kind: str = "SELECT"                 # SELECT, INSERT, UPDATE, DELETE
+    accesses: list[Access] = field(default_factory=list)
+    referenced: dict[TableName, set[str]] = field(default_factory=dict)
+    target: TableName | None = None      # the table an INSERT/UPDATE/DELETE writes
+    set_columns: set[str] = field(default_factory=set)
+    insert_rows: int | None = None
+    params: int = 0                      # highest $n placeholder
+    skip: str | None = None
+
+    @property
+    def tables(self) -> list[TableName]:
+        out: list[TableName] = []
+        for t in [*(a.table for a in self.accesses), *self.referenced, *([self.target] if self.target else [])]:
+            if t not in out:
+                out.append(t)
+        return out
+
+    def columns(self, table: TableName) -> set[str]:
+        return self.referenced.get(table, set())
+
+
+# --- parsing helpers ---------------------------------------------------------------------------------
+
+def parameter_count(text: str) -> int:
+    return max((int(m.group(1)) for m in _PARAM.finditer(text or "")), default=0)
+
+
+def _parse(text: str):
+    """(tree, None) or (None, reason)."""
+    from perftool.workload.statement_text import parse, strip_leading_comments
+
+    body = strip_leading_comments(text or "").strip()
+    if not body:
+        return None, "empty statement"
+    if "<insufficient privilege>" in body:
+        return None, "statement text hidden (<insufficient privilege>): grant pg_read_all_stats"
+    tree = parse(text)
+    if tree is None:
+        return None, "could not be parsed as a single PostgreSQL statement"
+    return tree.copy(), None   # parse() is cached and shared: the analysis rewrites its own copy
+
+
+def _normalize(tree):
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    return normalize_identifiers(tree, dialect="postgres")
+
+
+# --- the analysis ------------------------------------------------------------------------------------
+
+def analyze(text: str, catalog: Catalog) -> Analysis:
+    """The statement's accesses and referenced columns, or an Analysis whose `skip` says why not."""
+    result = Analysis(text=text, params=parameter_count(text))
+    if "\x00" in text:
+        result.skip = "the text holds a NUL byte (binary data, not SQL)"
+        return result
+    try:
+        _analyze(result, catalog)
+    except RecursionError:
+        result.skip = "statement nested too deeply to analyse"
+    except Exception as exc:  # noqa: BLE001 - never crash on input; say what went wrong instead
+        result.skip = f"could not be analysed ({type(exc).__name__})"
+    if result.skip:
+        result.accesses, result.referenced = [], {}
+    return result
+
+
+def _analyze(result: Analysis, catalog: Catalog) -> None:
+    from sqlglot import exp
+
+    tree, reason = _parse(result.text)
+    if tree is None:
+        result.skip = reason
+        return
+    tree = _normalize(tree)
+    kind = type(tree).__name__
+    if isinstance(tree, (exp.Select, exp.SetOperation)):
+        result.kind = "SELECT"
+    elif isinstance(tree, exp.Insert):
+        result.kind = "INSERT"
+    elif isinstance(tree, exp.Update):
+        result.kind = "UPDATE"
+    elif isinstance(tree, exp.Delete):
+        result.kind = "DELETE"
+    elif isinstance(tree, exp.Merge):
+        result.skip = "MERGE statements are not analysed"
+        return
+    else:
+        from perftool.workload.statement_text import strip_leading_comments
+
+        words = strip_leading_comments(result.text or "").split(None, 1)
+        word = words[0].upper().rstrip(";") if words else kind.upper()
+        if word in UTILITY_WORDS:
+            result.skip = f"utility or DDL statement ({word}): nothing to index"
+        elif isinstance(tree, exp.Values) or word in ("VALUES", "TABLE"):
+            result.skip = "reads no table" if word == "VALUES" else "reads a whole table: nothing to index"
+        else:   # sqlglot read something that is no statement (`SELEC x` is a column with an alias)
+            result.skip = "could not be parsed as a single PostgreSQL statement"
+        return
+
+    problem = _check_relations(tree, catalog)
+    if problem:
+        result.skip = problem
+        return
+    for cte in tree.find_all(exp.CTE):
+        if isinstance(cte.this, (exp.Insert, exp.Update, exp.Delete)):
+            verb = type(cte.this).__name__.upper()
+            result.skip = f"data-modifying WITH ({verb} in a CTE) is not analysed: pass the {verb} on its own"
+            return
+    query = _as_query(tree, result, catalog)
+    if query is None:
+        if result.kind == "INSERT" and result.target is not None:
+            return  # INSERT … VALUES: nothing to read, only the write cost counts
+        result.skip = result.skip or "nothing to analyse"
+        return
+    query = _inline_views(query, catalog)
+    _Walker(result, catalog).run(query)
+    if not result.accesses and not result.referenced and result.target is None:
+        result.skip = "reads no table"
+
+
+def _table_key(t, catalog: Catalog) -> TableInfo | None:
+    return catalog.resolve(t.db or None, t.name)
+
+
+def _check_relations(tree, catalog: Catalog) -> str | None:
+    names = tree_relations(tree)
+    if not names:
+        return None
+    found = []
+    for schema, name in names:
+        if schema in CATALOG_SCHEMAS:
+            found.append(None)
+            continue
+        info = catalog.resolve(schema, name)
+        if info is None:
+            if schema is None and name.startswith("pg_"):
+                found.append(None)
+                continue
+            shown = f"{schema}.{name}" if schema else name
+            return f'relation "{shown}" does not exist'
+        if info.kind == "f":
+            return f"foreign table {info.qualified} cannot be indexed"
+        found.append(info)
+    if all(f is None or f.schema in CATALOG_SCHEMAS for f in found):
+        return "reads only system catalogs"
+    return None
+
+
+def _as_query(tree, result: Analysis, catalog: Catalog):
+    """The SELECT whose plan finds the rows: the statement itself, or its DML rewritten as one."""
+    from sqlglot import exp
+
+    if result.kind == "SELECT":
+        return tree
+    with_ = tree.args.get("with_") or tree.args.get("with")
+    if result.kind == "INSERT":
+        target = tree.this
+        if isinstance(target, exp.Schema):
+            target = target.this
+        info = _table_key(target, catalog) if isinstance(target, exp.Table) else None
+        result.target = info.key if info else None
+        source = tree.args.get("expression")
+        if isinstance(source, exp.Values):
+            result.insert_rows = len(source.expressions)
+            return None
+        if isinstance(source, (exp.Select, exp.SetOperation)):
+            if with_ is not None and source.args.get("with_") is None and source.args.get("with") is None:
+                source = source.copy()
+                source.set("with_" if "with_" in exp.Select.arg_types else "with", with_.copy())
+            return source
+        return None
+    target = tree.this
+    if not isinstance(target, exp.Table):
+        result.skip = f"{result.kind} target is not a table"
+        return None
+    info = _table_key(target, catalog)
+    result.target = info.key if info else None
+    if result.kind == "UPDATE":
+        for assignment in tree.expressions:
+            col = assignment.this if isinstance(assignment, exp.EQ) else None
+            if isinstance(col, exp.Column):
+                result.set_columns.add(col.name)
+    sources = [target.copy()]
+    frm = tree.args.get("from_") or tree.args.get("from")
+    if frm is not None:
+        sources += [e.copy() for e in [frm.this, *frm.expressions] if e is not None]
+    for u in tree.args.get("using") or []:
+        sources.append(u.copy())
+    select = exp.select("*").from_(sources[0])
+    for s in sources[1:]:
+        select = select.join(s)
+    for j in tree.args.get("joins") or []:
+        select = select.join(j.copy())
+    where = tree.args.get("where")
+    if where is not None:
+        select = select.where(where.this.copy())
+    if result.kind == "UPDATE":
+        # SET expressions read columns too (SET a = b + 1): keep them visible as projections
+        select.set("expressions", [exp.Star(), *[a.expression.copy() for a in tree.expressions
+                                                  if isinstance(a, exp.EQ) and a.expression is not None]])
+    if with_ is not None:
+        select.set("with_" if "with_" in exp.Select.arg_types else "with", with_.copy())
+    return select
+
+
+def _inline_views(tree, catalog: Catalog):
+    """Replace references to views with their definitions as derived tables (recursively)."""
+    from sqlglot import exp
+
+    for _ in range(MAX_VIEW_DEPTH):
+        ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+        changed = False
+        for t in list(tree.find_all(exp.Table)):
+            if not isinstance(t.this, exp.Identifier) or (not t.db and t.name in ctes):
+                continue
+            info = catalog.resolve(t.db or None, t.name)
+            if info is None or info.kind != "v" or not info.view_sql:
+                continue
+            body, _ = _parse(info.view_sql)
+            if body is None:
+                continue
+            body = _normalize(body)
+            alias = t.alias or t.name
+            sub = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
+            t.replace(sub)
+            changed = True
+        if not changed:
+            break
+    return tree
+
+
+def _literal_value(node) -> tuple[bool, Any]:
+    """(True, python value) for a plain literal (string, number, boolean), else (False, None)."""
+    from sqlglot import exp
+
+    if isinstance(node, exp.Paren):
+        return _literal_value(node.this)
+    if isinstance(node, exp.Cast):
+        return _literal_value(node.this)
+    if isinstance(node, exp.Boolean):
+        return True, bool(node.this)
+    if isinstance(node, exp.Literal):
+        if node.is_string:
+            return True, node.this
+        try:
+            return True, int(node.this)
+        except ValueError:
+            try:
+                return True, float(node.this)
+            except ValueError:
+                return False, None
+    if isinstance(node, exp.Neg):
+        ok, v = _literal_value(node.this)
+        return (ok and isinstance(v, (int, float))), (-v if ok and isinstance(v, (int, float)) else None)
+    return False, None
+
+
+class _Walker:
+    """Walk the query's scopes, make an Access per base-table source, classify predicates."""
+
+    def __init__(self, result: Analysis, catalog: Catalog):
+        self.result = result
+        self.catalog = catalog
+        self.accesses: dict[tuple[int, str], Access] = {}
+        self.tables: dict[tuple[int, str], TableInfo] = {}
+
+    # -- set-up -------------------------------------------------------------------------------------
+    def run(self, query) -> None:
+        from sqlglot import exp
+        from sqlglot.optimizer.scope import traverse_scope
+
+        scopes = list(traverse_scope(query))
+        for scope in scopes:
+            for alias, (_node, source) in scope.selected_sources.items():
+                if isinstance(source, exp.Table) and isinstance(source.this, exp.Identifier):
+                    info = _table_key(source, self.catalog)
+                    if info is None or info.schema in CATALOG_SCHEMAS or info.kind not in ("r", "p", "m"):
+                        continue
+                    self.tables[(id(scope), alias)] = info
+                    self.accesses[(id(scope), alias)] = Access(table=info.key, alias=alias)
+        for scope in scopes:
+            if isinstance(scope.expression, exp.Select):
+                self._scope(scope)
+        seen: list[Access] = []
+        for acc in self.accesses.values():
+            seen.append(acc)
+        self.result.accesses = seen
+
+    # -- resolution ---------------------------------------------------------------------------------
+    def _has_column(self, scope: Scope, alias: str, source, name: str, depth: int = 0) -> bool:
+        from sqlglot import exp
+
+        if isinstance(source, exp.Table):
+            info = self.tables.get((id(scope), alias))
+            return info is not None and name in info.columns
+        return self._projection(source, name, depth) is not None
+
+    def _projection(self, inner: Scope, name: str, depth: int = 0):
+        """The projection of derived/CTE scope `inner` called `name` → (scope, expression) or None."""
+        from sqlglot import exp
+
+        if depth > 20:
+            return None
+        select = inner.expression
+        if not isinstance(select, exp.Select):
+            return None
+        alias_cols: list[str] = []
+        parent = select.parent
+        alias = parent.args.get("alias") if parent is not None and isinstance(parent, (exp.Subquery, exp.CTE)) else None
+        if alias is not None and alias.columns:
+            alias_cols = [c.name for c in alias.columns]
+        projections = select.expressions
+        if alias_cols:
+            if name not in alias_cols:
+                return None
+            pos = alias_cols.index(name)
+            if pos < len(projections) and not isinstance(projections[pos], exp.Star):
+                p = projections[pos]
+                return inner, (p.this if isinstance(p, exp.Alias) else p)
+            return None
+        for p in projections:
+            if isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star)):
+                qualifier = p.table if isinstance(p, exp.Column) else ""
+                for a, (_n, src) in inner.selected_sources.items():
+                    if qualifier and a != qualifier:
+                        continue
+                    if self._has_column(inner, a, src, name, depth + 1):
+                        return inner, exp.column(name, table=a)
+                continue
+            if p.alias_or_name == name:
+                return inner, (p.this if isinstance(p, exp.Alias) else p)
+        return None
+
+    def resolve(self, scope: Scope, column, depth: int = 0) -> tuple[Access, str] | None:
+        """The base-table access and column a Column node means in `scope`, or None."""
+        from sqlglot import exp
+
+        if depth > 20 or not isinstance(column, exp.Column) or isinstance(column.this, exp.Star):
+            return None
+        name, qualifier = column.name, column.table
+        s = scope
+        while s is not None:
+            sources = s.selected_sources
+            if qualifier:
+                if qualifier in sources:
+                    return self._follow(s, qualifier, sources[qualifier][1], name, depth)
+            else:
+                owners = [a for a, (_n, src) in sources.items() if self._has_column(s, a, src, name, depth)]
+                if len(owners) == 1:
+                    return self._follow(s, owners[0], sources[owners[0]][1], name, depth)
+                if len(owners) > 1:
+                    return None
+            s = s.parent
+        return None
+
+    def _follow(self, scope: Scope, alias: str, source, name: str, depth: int):
+        from sqlglot import exp
+
+        if isinstance(source, exp.Table):
+            acc = self.accesses.get((id(scope), alias))
+            info = self.tables.get((id(scope), alias))
+            if acc is None or info is None or name not in info.columns:
+                return None
+            return acc, name
+        found = self._projection(source, name, depth)
+        if found is None:
+            return None
+        inner, expr = found
+        if isinstance(expr, exp.Column):
+            return self.resolve(inner, expr, depth + 1)
+        return None
+
+    def _output_alias(self, select, node):
+        """ORDER BY / GROUP BY may name an output column (`ORDER BY revenue`, `ORDER BY 2`)."""
+        from sqlglot import exp
+
+        if isinstance(node, exp.Literal) and not node.is_string:
+            try:
+                pos = int(node.this) - 1
+            except ValueError:
+                return None
+            if 0 <= pos < len(select.expressions):
+                p = select.expressions[pos]
+                return p.this if isinstance(p, exp.Alias) else p
+            return None
+        if isinstance(node, exp.Column) and not node.table:
+            for p in select.expressions:
+                if isinstance(p, exp.Alias) and p.alias == node.name:
+                    return p.this
+        return None
+
+    # -- classification -----------------------------------------------------------------------------
+    def _columns_outside_subqueries(self, node) -> list:
+        from sqlglot import exp
+
+        out = []
+        stack = [node]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (exp.Subquery, exp.Select, exp.SetOperation)) and n is not node:
+                continue
+            if isinstance(n, exp.Column):
+                out.append(n)
+                continue
+            stack.extend(v for v in n.iter_expressions())
+        return out
+
+    def _side(self, scope: Scope, node, own: Access) -> str:
+        """How the other side of a comparison relates to `own`: const, other (other tables), same."""
+        cols = self._columns_outside_subqueries(node)
+        if not cols:
+            return "const"
+        for c in cols:
+            r = self.resolve(scope, c)
+            if r is None or r[0] is own:
+                return "same"
+        return "other"
+
+    def _as_column(self, scope: Scope, node):
+        from sqlglot import exp
+
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.Column):
+            return self.resolve(scope, node)
+        return None
+
+    def _conjuncts(self, node) -> list:
+        from sqlglot import exp
+
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if isinstance(node, exp.And):
+            return [c for part in node.flatten() for c in self._conjuncts(part)]
+        return [node]
+
+    def _classify(self, scope: Scope, cond, sink: list) -> None:
+        """Append (access, kind, column) facts and ("const", access, Constant) facts to `sink`."""
+        from sqlglot import exp
+
+        while isinstance(cond, exp.Paren):
+            cond = cond.this
+        negated = bool(cond.args.get("negate"))
+        if isinstance(cond, exp.Or):
+            self._classify_or(scope, cond, sink)
+            return
+        if isinstance(cond, exp.Not):
+            inner = cond.this
+            while isinstance(inner, exp.Paren):
+                inner = inner.this
+            r = self._as_column(scope, inner)
+            if r is not None:  # NOT bool_col
+                sink.append((r[0], EQUALITY, r[1]))
+                sink.append(("const", r[0], Constant(r[1], "=", False)))
+            elif isinstance(inner, exp.Is) and isinstance(inner.expression, exp.Null):
+                r = self._as_column(scope, inner.this)
+                if r is not None:
+                    sink.append(("const", r[0], Constant(r[1], "IS NOT NULL")))
+            return
+        if isinstance(cond, exp.Column):
+            r = self._as_column(scope, cond)
+            if r is not None:
+                sink.append((r[0], EQUALITY, r[1]))
+                sink.append(("const", r[0], Constant(r[1], "=", True)))
+            return
+        if isinstance(cond, exp.Is):
+            if not isinstance(cond.expression, exp.Null):
+                return
+            r = self._as_column(scope, cond.this)
+            if r is None:
+                return
+            if negated:
+                sink.append(("const", r[0], Constant(r[1], "IS NOT NULL")))
+            else:
+                sink.append((r[0], EQUALITY, r[1]))
+                sink.append(("const", r[0], Constant(r[1], "IS NULL")))
+            return
+        if isinstance(cond, exp.EQ):
+            self._compare(scope, cond.this, cond.expression, EQUALITY, sink)
+            self._compare(scope, cond.expression, cond.this, EQUALITY, sink)
+            return
+        if isinstance(cond, (exp.GT, exp.GTE, exp.LT, exp.LTE)):
+            self._compare(scope, cond.this, cond.expression, RANGE, sink)
+            self._compare(scope, cond.expression, cond.this, RANGE, sink)
+            return
+        if isinstance(cond, exp.Between) and not negated:
+            r = self._as_column(scope, cond.this)
+            if r is not None:
+                lo, hi = cond.args.get("low"), cond.args.get("high")
+                if all(x is not None and self._side(scope, x, r[0]) != "same" for x in (lo, hi)):
+                    sink.append((r[0], RANGE, r[1]))
+            return
+        if isinstance(cond, exp.In) and not negated:
+            r = self._as_column(scope, cond.this)
+            if r is None:
+                return
+            query = cond.args.get("query")
+            if query is not None:
+                sink.append((r[0], JOIN, r[1]))
+                self._subquery_output_join(scope, query, sink)
+                return
+            values = cond.expressions
+            if values and all(self._side(scope, v, r[0]) == "const" for v in values):
+                sink.append((r[0], EQUALITY, r[1]))
+                if len(values) == 1:
+                    ok, value = _literal_value(values[0])
+                    if ok:
+                        sink.append(("const", r[0], Constant(r[1], "=", value)))
+            elif values and all(self._side(scope, v, r[0]) != "same" for v in values):
+                sink.append((r[0], JOIN, r[1]))
+            return
+        if isinstance(cond, exp.Like) and not negated:
+            r = self._as_column(scope, cond.this)
+            ok, pattern = _literal_value(cond.expression)
+            if r is not None and ok and isinstance(pattern, str) and pattern and pattern[0] not in "%_":
+                sink.append((r[0], RANGE, r[1]))
+                sink.append(("like", r[0], r[1]))
+            return
+
+    def _compare(self, scope: Scope, left, right, kind: str, sink: list) -> None:
+        r = self._as_column(scope, left)
+        if r is None:
+            return
+        side = self._side(scope, right, r[0])
+        if side == "const":
+            sink.append((r[0], kind, r[1]))
+            if kind == EQUALITY:
+                ok, value = _literal_value(right)
+                if ok:
+                    sink.append(("const", r[0], Constant(r[1], "=", value)))
+        elif side == "other":
+            sink.append((r[0], JOIN if kind == EQUALITY else RANGE, r[1]))
+
+    def _subquery_output_join(self, scope: Scope, query, sink: list) -> None:
+        """`x IN (SELECT l_orderkey FROM lineitem …)`: the subquery's output column is a join key too."""
+        from sqlglot import exp
+
+        select = query.this if isinstance(query, exp.Subquery) else query
+        if not isinstance(select, exp.Select) or not select.expressions:
+            return
+        inner = next((s for s in self._all_scopes(scope) if s.expression is select), None)
+        if inner is None:
+            return
+        p = select.expressions[0]
+        p = p.this if isinstance(p, exp.Alias) else p
+        r = self._as_column(inner, p)
+        if r is not None:
+            sink.append((r[0], JOIN, r[1]))
+
+    def _all_scopes(self, scope: Scope):
+        root = scope
+        while root.parent is not None:
+            root = root.parent
+        return list(root.traverse())
+
+    def _classify_or(self, scope: Scope, cond, sink: list) -> None:
+        """Conditions all OR branches share are ANDed at top level (the planner factors them out);
+        columns every branch filters on count with the weakest kind (equality < join < range)."""
+        branches = [self._conjuncts(b) for b in cond.flatten()]
+        if len(branches) < 2:
+            return
+        texts = [{c.sql(): c for c in b} for b in branches]
+        common = set(texts[0])
+        for t in texts[1:]:
+            common &= set(t)
+        for key in sorted(common):
+            self._classify(scope, texts[0][key], sink)
+        per_branch: list[dict[tuple[int, str], tuple[Access, str]]] = []
+        for b in branches:
+            facts: list = []
+            for c in b:
+                if c.sql() in common:
+                    continue
+                self._classify(scope, c, facts)
+            kinds: dict[tuple[int, str], tuple[Access, str]] = {}
+            for f in facts:
+                if f[0] == "like":
+                    f[1].like_prefix.add(f[2])   # pattern opclass for the branch's own index
+                if f[0] in ("const", "like"):
+                    continue
+                acc, kind, col = f
+                key = (id(acc), col)
+                if key not in kinds or _STRENGTH[kind] > _STRENGTH[kinds[key][1]]:
+                    kinds[key] = (acc, kind)
+            per_branch.append(kinds)
+        shared = set(per_branch[0])
+        for kinds in per_branch[1:]:
+            shared &= set(kinds)
+        for kinds in per_branch:   # the rest: one index per branch can still serve it as a BitmapOr
+            for key, (acc, _kind) in sorted(kinds.items(), key=lambda kv: kv[0][1]):
+                if key not in shared and key[1] not in acc.either:
+                    acc.either.append(key[1])
+        for key in sorted(shared, key=lambda k: k[1]):
+            acc = per_branch[0][key][0]
+            kind = max((kinds[key][1] for kinds in per_branch), key=lambda k: _STRENGTH[k])
+            sink.append((acc, kind, key[1]))
+
+    # -- one query block ----------------------------------------------------------------------------
+    def _scope(self, scope: Scope) -> None:
+        from sqlglot import exp
+
+        select = scope.expression
+        referenced = self.result.referenced
+        for col in scope.columns:
+            r = self.resolve(scope, col)
+            if r is not None:
+                referenced.setdefault(r[0].table, set()).add(r[1])
+        for p in select.expressions:
+            star = isinstance(p, exp.Star) or (isinstance(p, exp.Column) and isinstance(p.this, exp.Star))
+            if star:
+                qualifier = p.table if isinstance(p, exp.Column) else ""
+                for alias in scope.selected_sources:
+                    info = self.tables.get((id(scope), alias))
+                    if info is not None and (not qualifier or qualifier == alias):
+                        referenced.setdefault(info.key, set()).update(info.columns)
+        for alias in scope.selected_sources:
+            info = self.tables.get((id(scope), alias))
+            if info is not None:
+                referenced.setdefault(info.key, set())
+
+        facts: list = []
+        where = select.args.get("where")
+        conds = self._conjuncts(where.this) if where is not None else []
+        for join in select.args.get("joins") or []:
+            on = join.args.get("on")
+            if on is not None:
+                conds += self._conjuncts(on)
+            for ident in join.args.get("using") or []:
+                name = ident.name if hasattr(ident, "name") else str(ident)
+                owners = [a for a, (_n, src) in scope.selected_sources.items()
+                          if self._has_column(scope, a, src, name)]
+                for a in owners:
+                    r = self._follow(scope, a, scope.selected_sources[a][1], name, 0)
+                    if r is not None:
+                        facts.append((r[0], JOIN, r[1]))
+        for cond in conds:
+            self._classify(scope, cond, facts)
+        for f in facts:
+            if f[0] == "const":
+                if f[2] not in f[1].constants:
+                    f[1].constants.append(f[2])
+            elif f[0] == "like":
+                f[1].like_prefix.add(f[2])
+            else:
+                f[0].add(f[1], f[2])
+
+        for agg in select.find_all(exp.Max, exp.Min):   # the planner's MinMaxAgg reads one end of an index
+            if agg.find_ancestor(exp.Select) is not select:
+                continue
+            r = self._as_column(scope, agg.this)
+            if r is not None and r[1] not in r[0].extreme:
+                r[0].extreme.append(r[1])
+        group = select.args.get("group")
+        if group is not None:
+            for g in group.expressions:
+                target = self._output_alias(select, g) or g
+                r = self._as_column(scope, target)
+                if r is not None and r[1] not in r[0].group:
+                    r[0].group.append(r[1])
+        order = select.args.get("order")
+        if order is not None:
+            items: list[tuple[Access, str, bool]] = []
+            for o in order.expressions:
+                node = o.this if isinstance(o, exp.Ordered) else o
+                target = self._output_alias(select, node) or node
+                r = self._as_column(scope, target)
+                if r is None:
+                    break
+                items.append((r[0], r[1], bool(o.args.get("desc")) if isinstance(o, exp.Ordered) else False))
+            if items:
+                first = items[0][0]
+                prefix = []
+                for acc, col, desc in items:
+                    if acc is not first:
+                        break
+                    prefix.append((col, desc))
+                if not first.order:
+                    first.order = prefix
+        if select.args.get("limit") is not None or select.args.get("fetch") is not None:
+            for alias in scope.selected_sources:
+                acc = self.accesses.get((id(scope), alias))
+                if acc is not None:
+                    acc.limit = True

@@ -1,0 +1,628 @@
+"""What-if costing with HypoPG: the planner's cost of a statement as if some indexes existed.
+
+`IndexDef` is a candidate index (table, key columns with direction and operator class, INCLUDE
+columns, partial predicate, method) that renders its own `CREATE INDEX` with
+`psycopg.sql.Identifier` — for HypoPG and, CONCURRENTLY, for people.
+
+`WhatIf` owns one session. `cost(statement, indexes)` makes the session's hypothetical indexes on
+the statement's tables exactly `indexes` (creating the missing ones in one round trip, dropping
+the others in another), then EXPLAINs. Results are cached by (statement, index set), so each
+combination is planned once. HypoPG hands out OIDs from a small range: the session resets
+(`hypopg_reset`) between batches of `reset_every` creations. Sizes come from
+`hypopg_relation_size` and are cached per index.
+
+Statements with `$n` parameters (pg_stat_statements' normalised texts) are costed with a generic
+plan: `PREPARE` + `plan_cache_mode = force_generic_plan` + `EXPLAIN EXECUTE p(NULL, …)`, prepared
+afresh each time so a plan cached before an index set changed is never reused. Not `EXPLAIN
+(GENERIC_PLAN)` (PG16+): over the extended protocol the server wants a value for each `$n` in
+the Bind message and then plans with those values as constants (NULLs cost 0).
+
+Every EXPLAIN goes through `statement_send`: extended protocol only, in pipelined batches inside a
+read-only transaction that is rolled back. A statement the server refuses is given its error; one
+whose planning times out is never planned again (its skip reason names --statement-timeout).
+
+The session is the caller's safe read-only connection: HypoPG's functions work in a read-only
+transaction (they change only backend memory), so nothing is written to the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perftool.catalog.relations import TableName
+from perftool.db.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from perftool.advisor.predicates import Constant
+
+KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
+PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
+PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
+RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
+PREPARED_NAME = "perftool_whatif"
+_OPS = {"=": " = ", "IS NULL": " IS NULL", "IS NOT NULL": " IS NOT NULL"}
+
+
+@dataclass(frozen=True, eq=False)
+class IndexDef:
+    """A (hypothetical or recommended) index. Hashable: the unit of the cost cache and the budget."""
+
+    schema: str
+    table: str
+    columns: tuple[str, ...]
+    desc: tuple[bool, ...] = ()          # per key column; () = all ascending
+    include: tuple[str, ...] = ()
+    where: tuple[Constant, ...] = ()     # ANDed constant predicates (partial index)
+    opclasses: tuple[str, ...] = ()      # per key column, "" = default; () = all default
+    method: str = "btree"
+
+    def __post_init__(self) -> None:
+        if self.desc and len(self.desc) != len(self.columns):
+            object.__setattr__(self, "desc", tuple(self.desc[:len(self.columns)]) +
+                               (False,) * max(0, len(self.columns) - len(self.desc)))
+        if self.desc and not any(self.desc):
+            object.__setattr__(self, "desc", ())
+        if self.desc and all(self.desc):  # all-descending = all-ascending scanned backwards
+            object.__setattr__(self, "desc", ())
+        if self.opclasses and not any(self.opclasses):
+            object.__setattr__(self, "opclasses", ())
+        object.__setattr__(self, "_hash", hash((self.schema, self.table, self.columns, self.desc, self.include,
+                                                self.where, self.opclasses, self.method)))
+
+    def __hash__(self) -> int:
+        return self._hash  # type: ignore[attr-defined]
+
+    def __eq__(self, other: object) -> bool:
+        # the selection compares indexes millions of times: identity and hash first, fields last
+        if self is other:
+            return True
+        if not isinstance(other, IndexDef) or self._hash != other._hash:  # type: ignore[attr-defined]
+            return False
+        return (self.schema, self.table, self.columns, self.desc, self.include, self.where, self.opclasses,
+                self.method) == (other.schema, other.table, other.columns, other.desc, other.include, other.where,
+                                 other.opclasses, other.method)
+
+    @property
+    def table_key(self) -> TableName:
+        return (self.schema, self.table)
+
+    @property
+    def width(self) -> int:
+        return len(self.columns) + len(self.include)
+
+    def is_desc(self, i: int) -> bool:
+        return bool(self.desc) and i < len(self.desc) and self.desc[i]
+
+    def opclass(self, i: int) -> str:
+        return self.opclasses[i] if self.opclasses and i < len(self.opclasses) else ""
+
+    def sort_key(self) -> tuple:
+        return (self.schema, self.table, self.columns, self.desc, self.include,
+                tuple(c.label() for c in self.where), self.opclasses, self.method)
+
+    def label(self) -> str:
+        """`public.orders (o_custkey, o_orderdate DESC) INCLUDE (…) WHERE …` for people."""
+        cols = []
+        for i, c in enumerate(self.columns):
+            part = c + (f" {self.opclass(i)}" if self.opclass(i) else "") + (" DESC" if self.is_desc(i) else "")
+            cols.append(part)
+        out = f"{self.schema}.{self.table} ({', '.join(cols)})"
+        if self.method != "btree":
+            out = f"{self.schema}.{self.table} USING {self.method} ({', '.join(cols)})"
+        if self.include:
+            out += f" INCLUDE ({', '.join(self.include)})"
+        if self.where:
+            out += " WHERE " + " AND ".join(c.label() for c in self.where)
+        return out
+
+    def prefix_of(self, other: IndexDef) -> bool:
+        """Whether `other` (same table, method, predicate) starts with this index's key columns."""
+        if (self.table_key != other.table_key or self.method != other.method or self.where != other.where
+                or len(self.columns) > len(other.columns)):
+            return False
+        for i, c in enumerate(self.columns):
+            if other.columns[i] != c or other.opclass(i) != self.opclass(i):
+                return False
+        mine = [self.is_desc(i) for i in range(len(self.columns))]
+        theirs = [other.is_desc(i) for i in range(len(self.columns))]
+        flipped = [not d for d in theirs]
+        if mine != theirs and mine != flipped:
+            return False
+        return set(self.include) <= set(other.columns) | set(other.include)
+
+    # -- SQL ----------------------------------------------------------------------------------------
+    def _parts(self) -> dict[str, Any]:
+        from psycopg import sql
+
+        from perftool.db.sql import load_text
+
+        cols = []
+        for i, c in enumerate(self.columns):
+            part = sql.Identifier(c)
+            if self.opclass(i):
+                part = sql.Composed([part, sql.SQL(" "), sql.Identifier(self.opclass(i))])
+            if self.is_desc(i):
+                part = sql.Composed([part, sql.SQL(" DESC")])
+            cols.append(part)
+        include = sql.SQL("")
+        if self.include:
+            include = sql.SQL(_fragment(load_text("advisor_index_include"))).format(
+                columns=sql.SQL(", ").join(sql.Identifier(c) for c in self.include))
+        where = sql.SQL("")
+        if self.where:
+            preds = []
+            for c in self.where:
+                piece = [sql.Identifier(c.column), sql.SQL(_OPS[c.op])]
+                if c.op == "=":
+                    piece.append(sql.Literal(c.value))
+                preds.append(sql.Composed(piece))
+            where = sql.SQL(_fragment(load_text("advisor_index_where"))).format(
+                predicate=sql.SQL(" AND ").join(preds))
+        return {"table": sql.Identifier(self.schema, self.table), "method": sql.SQL(_method(self.method)),
+                "columns": sql.SQL(", ").join(cols), "include": include, "where": where}
+
+    def hypothetical_sql(self):
+        """`CREATE INDEX ON … ` for hypopg_create_index (no name: HypoPG names it)."""
+        from psycopg import sql
+
+        from perftool.db.sql import load_text
+
+        return sql.SQL(_fragment(load_text("whatif_index"))).format(**self._parts())
+
+    def name(self) -> str:
+        """PostgreSQL-style name `<table>_<col>_<col>_idx`, at most 63 bytes (hash suffix when cut)."""
+        words = [self.table, *self.columns, *(["desc"] if self.desc else []), *(["incl"] if self.include else [])]
+        lossy = bool(self.opclasses)
+        for c in self.where:   # the predicate is part of the name: two partial indexes never clash
+            value = {"IS NULL": "null", "IS NOT NULL": "notnull"}.get(c.op, str(c.value))
+            slug = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")[:24]
+            lossy = lossy or not slug or slug != value
+            words += [c.column, slug or "x"]
+        base = "_".join(words)
+        if len(base.encode()) <= 59 and not lossy:
+            return base + "_idx"
+        digest = hashlib.sha1(self.label().encode()).hexdigest()[:8]
+        cut = base.encode()[:50].decode(errors="ignore").rstrip("_")
+        return f"{cut}_{digest}_idx"
+
+    def create_sql(self, *, concurrently: bool = True, only: bool = False, name: str | None = None,
+                   schema: str | None = None, table: str | None = None):
+        """The statement people run: CREATE INDEX CONCURRENTLY name ON schema.table … (or ON ONLY)."""
+        from psycopg import sql
+
+        from perftool.db.sql import load_text
+
+        parts = self._parts()
+        if table is not None:
+            parts["table"] = sql.Identifier(schema or self.schema, table)
+        template = "advisor_index_only" if only else "advisor_index"
+        text = _fragment(load_text(template))
+        if not concurrently and not only:
+            text = text.replace(" CONCURRENTLY", "")
+        return sql.SQL(text).format(name=sql.Identifier(name or self.name()), **parts)
+
+
+def _method(method: str) -> str:
+    if method not in ("btree", "hash", "gin", "gist", "brin", "spgist"):
+        raise ValueError(f"unknown index method {method!r}")
+    return method
+
+
+def _fragment(text: str) -> str:
+    """A statement fragment from a .sql file: comment lines dropped, outer blank lines removed
+    (leading spaces kept: fragments such as ` INCLUDE (…)` start with one)."""
+    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
+    return "\n".join(lines).rstrip("\n ").lstrip("\n")
+
+
+def attach_sql(parent_schema: str, parent_index: str, child_schema: str, child_index: str):
+    from psycopg import sql
+
+    from perftool.db.sql import load_text
+
+    return sql.SQL(_fragment(load_text("advisor_index_attach"))).format(
+        parent=sql.Identifier(parent_schema, parent_index), child=sql.Identifier(child_schema, child_index))
+
+
+@dataclass
+class Explained:
+    """One EXPLAIN's outcome: total cost, the hypothetical indexes the plan uses, rows it writes."""
+
+    cost: float | None
+    used: frozenset[IndexDef] = frozenset()
+    rows: float | None = None
+    error: str | None = None
+
+
+@dataclass
+class Statement:
+    text: str
+    tables: frozenset[TableName]
+    params: int = 0
+
+
+@dataclass
+class WhatIfStats:
+    explains: int = 0
+    rechecks: int = 0          # EXPLAINs repeated because a kept "irrelevant" index was used
+    cache_hits: int = 0
+    created: int = 0
+    resets: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class WhatIf:
+    """One HypoPG session with a cost cache keyed by (statement, index set)."""
+
+    conn: psycopg.Connection
+    reset_every: int = RESET_EVERY
+    statements: list[Statement] = field(default_factory=list)
+    cache: dict[tuple[int, frozenset[IndexDef]], Explained] = field(default_factory=dict)
+    sizes: dict[IndexDef, int] = field(default_factory=dict)
+    stats: WhatIfStats = field(default_factory=WhatIfStats)
+    _live: dict[IndexDef, int] = field(default_factory=dict)
+    _by_oid: dict[int, IndexDef] = field(default_factory=dict)
+    _since_reset: int = 0
+    _session_ready: bool = False
+    _timeout: str | None = None
+    _dead: dict[str, str] = field(default_factory=dict)   # statement text -> why it is never planned again
+    failed: dict[IndexDef, str] = field(default_factory=dict)
+    # per statement: which indexes could change its plan (the advisor's relevance rule). Live
+    # hypothetical indexes it cannot use stay in place between EXPLAINs (up to KEEP_LIVE per
+    # table), which saves the drop/create round trips; strict costing ignores this.
+    relevance: dict[int, Callable[[IndexDef], bool]] = field(default_factory=dict)
+
+    # -- set-up -------------------------------------------------------------------------------------
+    def add_statement(self, text: str, tables, params: int = 0) -> int:
+        self.statements.append(Statement(text=text, tables=frozenset(tables), params=params))
+        return len(self.statements) - 1
+
+    def _settings(self) -> None:
+        """Generic plans for `$n` statements; the statement timeout, for skip reasons."""
+        if self._timeout is None:
+            from perftool.db.sql import fetch_one
+
+            row = fetch_one(self.conn, "whatif_session") or {}
+            self._timeout = str(row.get("statement_timeout") or "?")
+
+    def _session(self) -> None:
+        if not self._session_ready:
+            from perftool.db.sql import execute
+
+            self._settings()
+            execute(self.conn, "whatif_reset")
+            self._session_ready = True
+
+    def reset(self) -> None:
+        from perftool.db.sql import execute
+
+        execute(self.conn, "whatif_reset")
+        self._live.clear()
+        self._by_oid.clear()
+        self._since_reset = 0
+        self.stats.resets += 1
+
+    def close(self) -> None:
+        """Forget this session's hypothetical indexes (they would vanish with the session anyway)."""
+        if self._session_ready and not self.conn.closed:
+            try:
+                self.reset()
+            except Exception:  # noqa: BLE001 - best effort on the way out
+                pass
+
+    # -- hypothetical indexes -----------------------------------------------------------------------
+    def _create(self, indexes: list[IndexDef]) -> None:
+        from perftool.db.sql import fetch_all
+
+        if not indexes:
+            return
+        if self._since_reset + len(indexes) > self.reset_every:
+            self.reset()
+        defs = [ix.hypothetical_sql().as_string(self.conn) for ix in indexes]
+        try:
+            rows = fetch_all(self.conn, "whatif_create", {"definitions": defs})
+        except Exception:  # noqa: BLE001 - one bad definition fails the batch: find it alone
+            rows = None
+        if rows is None or len(rows) != len(indexes):
+            for ix, d in zip(indexes, defs, strict=True):
+                try:
+                    one = fetch_all(self.conn, "whatif_create", {"definitions": [d]})
+                except Exception as exc:  # noqa: BLE001
+                    self.failed[ix] = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    continue
+                self._register(ix, one[0])
+            return
+        for ix, row in zip(indexes, rows, strict=True):
+            self._register(ix, row)
+
+    def _register(self, ix: IndexDef, row: dict) -> None:
+        oid = int(row["oid"])
+        self._live[ix] = oid
+        self._by_oid[oid] = ix
+        self.sizes.setdefault(ix, int(row["size_bytes"] or 0))
+        self._since_reset += 1
+        self.stats.created += 1
+
+    def _drop(self, indexes: list[IndexDef]) -> None:
+        from perftool.db.sql import execute
+
+        oids = [self._live.pop(ix) for ix in indexes if ix in self._live]
+        for o in oids:
+            self._by_oid.pop(o, None)
+        if oids:
+            execute(self.conn, "whatif_drop", {"oids": oids})
+
+    def ensure(self, indexes: frozenset[IndexDef], tables: frozenset[TableName],
+               relevant: Callable[[IndexDef], bool] | None = None) -> None:
+        """Make the live hypothetical indexes on `tables` exactly `indexes` — or, given the
+        statement's `relevant` rule, those plus a few it cannot use."""
+        self._session()
+        extra = [ix for ix in self._live if ix.table_key in tables and ix not in indexes]
+        if relevant is not None and extra:
+            kept = [ix for ix in extra if not relevant(ix)]
+            if len(indexes) + len(kept) <= KEEP_LIVE * len(tables):
+                extra = [ix for ix in extra if relevant(ix)]
+        self._drop(extra)
+        missing = sorted((ix for ix in indexes if ix not in self._live and ix not in self.failed),
+                         key=IndexDef.sort_key)
+        self._create(missing)
+
+    def size(self, ix: IndexDef) -> int | None:
+        """HypoPG's size estimate in bytes (creates the index when it was never made)."""
+        if ix not in self.sizes and ix not in self.failed:
+            self._session()
+            self._create([ix])
+        return self.sizes.get(ix)
+
+    def prepare_sizes(self, indexes) -> None:
+        """Estimate many sizes in one round trip (the hypothetical indexes stay until needed)."""
+        todo = sorted({ix for ix in indexes if ix not in self.sizes and ix not in self.failed}, key=IndexDef.sort_key)
+        if todo:
+            self._session()
+            for i in range(0, len(todo), 500):
+                self._create(todo[i:i + 500])
+
+    # -- costing ------------------------------------------------------------------------------------
+    def explain(self, sid: int, indexes: frozenset[IndexDef] = frozenset(), strict: bool = False) -> Explained:
+        """Cost of statement `sid` with exactly `indexes` on its tables (cached; `strict`: planned
+        afresh with no other hypothetical index on its tables)."""
+        key = (sid, indexes)
+        hit = None if strict else self.cache.get(key)
+        if hit is not None:
+            self.stats.cache_hits += 1
+            return hit
+        st = self.statements[sid]
+        usable = frozenset(ix for ix in indexes if ix not in self.failed)
+        if usable != indexes:
+            result = self.explain(sid, usable, strict)
+            self.cache[key] = result
+            return result
+        t0 = time.perf_counter()
+        relevant = None if strict else self.relevance.get(sid)
+        self.ensure(indexes, st.tables, relevant)
+        result = self._explain_text(st)
+        self.stats.explains += 1
+        if relevant is not None and result.used - indexes:
+            # the plan used an index kept in place as irrelevant: the rule was wrong here, plan again
+            self.ensure(indexes, st.tables)
+            result = self._explain_text(st)
+            self.stats.explains += 1
+            self.stats.rechecks += 1
+        self.stats.seconds += time.perf_counter() - t0
+        self.cache[key] = result
+        return result
+
+    def explain_superset(self, sids: list[int], indexes) -> list[Explained]:
+        """EXPLAIN each statement with all `indexes` present at once (on every table; not cached:
+        the planner sees a superset of any one statement's relevant indexes). One batch of
+        hypothetical indexes serves all the EXPLAINs; the session is reset before and after."""
+        self._session()
+        self.reset()
+        todo = sorted((ix for ix in indexes if ix not in self.failed), key=IndexDef.sort_key)
+        for i in range(0, len(todo), 500):
+            self._create(todo[i:i + 500])
+        t0 = time.perf_counter()
+        out = self._explain_texts([self.statements[sid] for sid in sids])
+        self.stats.explains += len(sids)
+        self.stats.seconds += time.perf_counter() - t0
+        self.reset()
+        return out
+
+    def explain_all(self, sids: list[int], indexes: frozenset[IndexDef] = frozenset()) -> None:
+        """Cost many statements with the same `indexes` on their tables, pipelined, into the cache
+        (then `explain`/`cost` answer from it). Statements are grouped by the tables they read."""
+        self._session()
+        groups: dict[frozenset[TableName], list[int]] = {}
+        for sid in sids:
+            tables = self.statements[sid].tables
+            if (sid, frozenset(ix for ix in indexes if ix.table_key in tables)) not in self.cache:
+                groups.setdefault(tables, []).append(sid)
+        for tables, group in sorted(groups.items(), key=lambda kv: sorted(kv[0])):
+            key = frozenset(ix for ix in indexes if ix.table_key in tables)
+            usable = frozenset(ix for ix in key if ix not in self.failed)
+            self.ensure(usable, tables)
+            t0 = time.perf_counter()
+            results = self._explain_texts([self.statements[sid] for sid in group])
+            self.stats.explains += len(group)
+            self.stats.seconds += time.perf_counter() - t0
+            for sid, ex in zip(group, results, strict=True):
+                self.cache[(sid, key)] = self.cache[(sid, usable)] = ex
+
+    def prefetch(self, requests: list[tuple[int, frozenset[IndexDef]]], config: frozenset[IndexDef]) -> None:
+        """Cost many (statement, index set) pairs whose sets are all part of one configuration, in
+        pipelined batches: the configuration's indexes are made live on each group's tables and
+        every statement is planned with them, on the rule that it ignores those not in its set.
+        A plan that used one of those anyway is not cached (`explain` then plans it on its own)."""
+        todo = [(sid, key) for sid, key in dict.fromkeys(requests) if (sid, key) not in self.cache]
+        if len(todo) < PREFETCH_MIN:
+            return
+        self._session()
+        groups: dict[frozenset[TableName], list[tuple[int, frozenset[IndexDef]]]] = {}
+        for sid, key in todo:
+            groups.setdefault(self.statements[sid].tables, []).append((sid, key))
+        for tables, group in sorted(groups.items(), key=lambda kv: sorted(kv[0])):
+            if len(group) < PREFETCH_MIN:
+                continue
+            live = frozenset(ix for ix in config if ix.table_key in tables and ix not in self.failed)
+            self.ensure(live, tables)
+            t0 = time.perf_counter()
+            results = self._explain_texts([self.statements[sid] for sid, _key in group])
+            self.stats.explains += len(group)
+            self.stats.seconds += time.perf_counter() - t0
+            for (sid, key), ex in zip(group, results, strict=True):
+                if ex.used <= key and not (key - live):
+                    self.cache[(sid, key)] = ex
+
+    def plan_uses(self, sid: int, indexes: frozenset[IndexDef]) -> frozenset[IndexDef] | None:
+        """The hypothetical indexes the cached plan of (statement, index set) uses; None if not cached."""
+        hit = self.cache.get((sid, indexes))
+        return None if hit is None else hit.used
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef] = frozenset()) -> float | None:
+        return self.explain(sid, indexes).cost
+
+    def _explain_texts(self, sts: list[Statement]) -> list[Explained]:
+        """EXPLAIN several statements that see the same hypothetical indexes, pipelined: one round
+        trip per PIPELINE statements instead of one each (about 2.5× faster on short plans), each
+        batch in a read-only transaction that is rolled back. A statement that fails is given its
+        error, and the ones after it go on in a new batch: a bad statement costs only itself."""
+        out: list[Explained] = []
+        for start in range(0, len(sts), PIPELINE):
+            todo = sts[start:start + PIPELINE]
+            while todo:
+                done, failed = self._run(todo)
+                out.extend(done)
+                if failed is None:
+                    break
+                out.append(failed)
+                todo = todo[len(done) + 1:]
+        return out
+
+    def _explain_text(self, st: Statement) -> Explained:
+        """One statement's EXPLAIN (its own read-only transaction, rolled back)."""
+        done, failed = self._run([st])
+        return failed if failed is not None else done[0]
+
+    def _commands(self, st: Statement) -> list[Command]:
+        """What costs one statement: EXPLAIN; for `$n`, PREPARE + EXPLAIN EXECUTE + DEALLOCATE.
+        The statement text is data: only ever sent over the extended protocol."""
+        from psycopg import sql
+
+        from perftool.db.sql import MARKER, load_text
+
+        if self._dead.get(st.text):
+            return []
+        if not st.params:
+            return [Command(MARKER + _fragment(load_text("whatif_explain")) + " " + st.text, result=True)]
+        name = sql.Identifier(PREPARED_NAME)
+        return [
+            Command(sql.SQL(MARKER + _fragment(load_text("whatif_prepare")) + " ").format(name=name)
+                    + sql.SQL(st.text)),
+            Command(sql.SQL(MARKER + _fragment(load_text("whatif_explain_execute"))).format(
+                name=name, arguments=sql.SQL(", ").join([sql.NULL] * st.params)), result=True),
+            Command(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(name=name)),
+        ]
+
+    def _run(self, sts: list[Statement]) -> tuple[list[Explained], Explained | None]:
+        """Cost `sts` in one pipelined batch: the results of the statements costed, and the
+        failure of the one that stopped the batch (None when all went through)."""
+        import psycopg
+
+        from perftool.db.errors import ConnectionFailed
+
+        self._settings()                  # force_generic_plan before any PREPARE
+        commands: list[Command] = []
+        owners: list[int] = []            # per command: the position of its statement
+        for k, st in enumerate(sts):
+            mine = self._commands(st)
+            if not mine:                  # planning it timed out before: never again
+                if k == 0:
+                    return [], Explained(cost=None, error=self._dead[st.text])
+                return self._run(sts[:k])[0], Explained(cost=None, error=self._dead[st.text])
+            commands += mine
+            owners += [k] * len(mine)
+        try:
+            docs = run_read_only(self.conn, commands)
+        except BatchFailed as failed:
+            k = owners[failed.index] if failed.index < len(owners) else len(sts) - 1
+            if sts[k].params:
+                self._forget_prepared()
+            done = [self._explained(d) for d in failed.results[:k]]
+            return done, Explained(cost=None, error=self._failure(sts[k], failed.error))
+        except psycopg.OperationalError as exc:
+            raise ConnectionFailed(f"connection lost during what-if costing: {_first_line(exc)}") from None
+        return [self._explained(d) for d in docs], None
+
+    def _forget_prepared(self) -> None:
+        """Prepared statements outlive a rollback: drop ours when its EXPLAIN EXECUTE failed."""
+        import psycopg
+        from psycopg import sql
+
+        from perftool.db.sql import MARKER, load_text
+
+        try:
+            self.conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
+                name=sql.Identifier(PREPARED_NAME)))
+        except psycopg.errors.InvalidSqlStatementName:
+            pass
+
+    def _failure(self, st: Statement, exc: BaseException) -> str:
+        """The skip reason for a statement the server refused; a timeout marks it dead."""
+        import psycopg
+
+        if is_multiple_commands(exc):
+            return MULTIPLE_COMMANDS
+        if isinstance(exc, psycopg.errors.QueryCanceled):
+            reason = (f"planning took longer than the statement timeout ({self._timeout}): "
+                      "raise it with --statement-timeout")
+            self._dead[st.text] = reason
+            return reason
+        return _first_line(exc)
+
+    def _explained(self, doc) -> Explained:
+        if isinstance(doc, str):
+            import json
+
+            doc = json.loads(doc)
+        plan = doc[0]["Plan"] if isinstance(doc, list) else doc["Plan"]
+        return Explained(cost=float(plan["Total Cost"]), used=frozenset(self._used(plan)), rows=_written_rows(plan))
+
+    def _used(self, plan: dict) -> set[IndexDef]:
+        out: set[IndexDef] = set()
+        stack: list[Any] = [plan]
+        while stack:
+            node = stack.pop()
+            if isinstance(node, dict):
+                name = node.get("Index Name")
+                if isinstance(name, str) and name.startswith("<"):
+                    try:
+                        oid = int(name[1:name.index(">")])
+                    except ValueError:
+                        oid = -1
+                    if oid in self._by_oid:
+                        out.add(self._by_oid[oid])
+                stack.extend(v for v in node.values() if isinstance(v, (dict, list)))
+            elif isinstance(node, list):
+                stack.extend(node)
+        return out
+
+
+def _written_rows(plan: dict) -> float | None:
+    """Rows an INSERT/UPDATE/DELETE plan writes: its ModifyTable's input rows."""
+    if plan.get("Node Type") == "ModifyTable":
+        children = plan.get("Plans") or []
+        return float(children[0].get("Plan Rows", 0)) if children else float(plan.get("Plan Rows", 0))
+    return None
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__

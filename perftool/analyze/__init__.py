@@ -1,0 +1,1 @@
+"""`perftool analyze`: the sections registry, the run, the health score."""

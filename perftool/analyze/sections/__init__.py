@@ -1,0 +1,111 @@
+"""The registry of `perftool analyze` sections.
+
+A section is a class with a `key`, a `title`, an `order`, an optional `collect(conn, info,
+options)` that reads point-in-time data while the connection is open (its result lands in
+`Snapshot.extras[key]`), and a pure `analyze(ctx) -> SectionResult`. Registering a new section is
+one module and one entry in SECTION_MODULES; `analyze` itself never changes. Each section is also
+available alone: `perftool analyze --section KEY`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any, ClassVar
+
+from perftool.report.model import Finding, Section
+
+if TYPE_CHECKING:
+    from perftool.analyze.options import AnalyzeOptions, UnreachableHost
+    from perftool.workload.snapshot import Snapshot
+    from perftool.workload.stats import StatementStats
+
+SECTION_MODULES = ("workload", "tables", "indexes", "connections", "replication")
+_REGISTRY: dict[str, type[AnalysisSection]] = {}
+
+
+@dataclass
+class SectionResult:
+    sections: list[Section] = field(default_factory=list)
+    findings: list[Finding] = field(default_factory=list)
+    summary: str = ""                       # the one-line summary at the top of the report
+    data: dict[str, Any] = field(default_factory=dict)
+    metrics: list[tuple[str, str, dict[str, str], float]] = field(default_factory=list)  # name, help, labels, value
+    notes: list[str] = field(default_factory=list)   # report notes: what could not be seen, and why
+
+
+class AnalysisSection:
+    key: ClassVar[str]
+    title: ClassVar[str]
+    order: ClassVar[int] = 50
+
+    def collect(self, conn, info, options: AnalyzeOptions) -> Any:  # noqa: ANN001
+        return None
+
+    def analyze(self, ctx: AnalysisContext) -> SectionResult:
+        raise NotImplementedError
+
+
+def register(cls: type[AnalysisSection]) -> type[AnalysisSection]:
+    _REGISTRY[cls.key] = cls
+    return cls
+
+
+def all_sections() -> list[AnalysisSection]:
+    for name in SECTION_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    return [cls() for cls in sorted(_REGISTRY.values(), key=lambda c: (c.order, c.key))]
+
+
+def section_keys() -> list[str]:
+    return [s.key for s in all_sections()]
+
+
+@dataclass
+class AnalysisContext:
+    """What every section sees: the options, each host's snapshot and the combined one."""
+
+    options: AnalyzeOptions
+    hosts: list[Snapshot]
+    merged: Snapshot
+    unreachable: list[UnreachableHost] = field(default_factory=list)   # fleet hosts left out (R103)
+
+    @property
+    def interval_s(self) -> float | None:
+        return self.merged.interval_s
+
+    @property
+    def fleet(self) -> bool:
+        return len(self.hosts) > 1
+
+    @cached_property
+    def statements(self) -> list[StatementStats]:
+        """Statements of the window, entries with the same normalized text merged: pg_stat_statements
+        keeps one entry per parameter *type* (psycopg sends small ints as int2, larger as int8), which
+        would split one application statement in several."""
+        from perftool.workload.fleet import merge_statements
+
+        chosen = [s for s in self.merged.statements if s.toplevel or self.options.include_nested]
+        return merge_statements({self.merged.host: chosen})
+
+    @cached_property
+    def statements_by_table(self) -> dict[str, list[StatementStats]]:
+        """Bare and schema-qualified table name → statements that read or write it."""
+        from perftool.workload.statement_text import tables
+
+        out: dict[str, list[StatementStats]] = {}
+        for s in self.statements:
+            for t in tables(s.query):
+                for name in {t, t.rsplit(".", 1)[-1]}:
+                    out.setdefault(name, []).append(s)
+        return out
+
+    def statements_for(self, schema: str, table: str) -> list[StatementStats]:
+        seen, out = set(), []
+        for name in (f"{schema}.{table}", table):
+            for s in self.statements_by_table.get(name, []):
+                if id(s) not in seen:
+                    seen.add(id(s))
+                    out.append(s)
+        return out

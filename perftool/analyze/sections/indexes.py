@@ -1,0 +1,73 @@
+"""Indexes: the health checks of `perftool indexes health`, summarised (findings count toward the
+score); the full list with `perftool indexes health`."""
+
+from __future__ import annotations
+
+from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
+from perftool.report.model import Column, Section
+
+
+def _health_checks():
+    try:
+        from perftool.health.checks import run_health_checks
+    except ImportError:
+        return None
+    return run_health_checks
+
+
+@register
+class IndexesSection(AnalysisSection):
+    key = "indexes"
+    title = "Indexes"
+    order = 30
+
+    def collect(self, conn, info, options):  # noqa: ANN001
+        run = _health_checks()
+        if run is None:
+            return None
+        notes: list[str] = []
+        return {"findings": run(conn, thresholds=options.thresholds, notes=notes), "notes": notes}
+
+    def analyze(self, ctx: AnalysisContext) -> SectionResult:
+        per_host = {s.host: s.extras.get(self.key) for s in ctx.hosts}
+        if all(v is None for v in per_host.values()):
+            return SectionResult(summary="index health checks are not available in this version")
+        # health of the schema is the primary's business (replicas share its catalog)
+        lead = next((s for s in ctx.hosts if s.role == "primary"), ctx.hosts[0])
+        lead_result = lead.extras.get(self.key) or {}
+        findings = list(lead_result.get("findings") or [])
+        notes = list(lead_result.get("notes") or [])
+        # an index the primary never scans may serve a replica's reads: unused only if unused everywhere
+        others = [(s.extras.get(self.key) or {}).get("findings") or [] for s in ctx.hosts
+                  if s is not lead and s.extras.get(self.key) is not None]
+        unused_everywhere = set.intersection(*({f.object for f in fs if f.code == "I104"} for fs in others)) \
+            if others else None
+        if unused_everywhere is not None:
+            findings = [f for f in findings if f.code != "I104" or f.object in unused_everywhere]
+        if ctx.unreachable and any(f.code == "I104" for f in findings):
+            # a host we could not read may be the one that uses the index
+            left_out = sum(1 for f in findings if f.code == "I104")
+            findings = [f for f in findings if f.code != "I104"]
+            notes.append(f"I104: {left_out} possibly unused index(es) not reported: "
+                         f"{', '.join(u.name for u in ctx.unreachable)} could not be analysed, and an index is "
+                         "unused only if unused on every host")
+        counts: dict[str, dict] = {}
+        for f in findings:
+            c = counts.setdefault(f.code, {"code": f.code, "severity": f.severity.value, "count": 0,
+                                           "title": f.title, "objects": []})
+            c["count"] += 1
+            if len(c["objects"]) < 3:
+                c["objects"].append(f.object)
+        rows = sorted(counts.values(), key=lambda r: r["code"])
+        for f in findings:  # one code at several severities (I104: warning from 1 MB, info below)
+            c = counts[f.code]
+            if f.severity.value not in c["severity"].split("/"):
+                c["severity"] += "/" + f.severity.value
+        for r in rows:
+            r["objects"] = ", ".join(r["objects"]) + (" …" if r["count"] > 3 else "")
+        section = Section("index_health", "Index health (perftool indexes health for details)", [
+            Column("code", "code"), Column("severity", "severity"), Column("count", "count", "int"),
+            Column("objects", "objects"),
+        ], rows)
+        summary = (f"{len(findings)} index/table health findings" if findings else "index health: no findings")
+        return SectionResult([section], findings, summary, notes=notes)

@@ -1,0 +1,477 @@
+"""The schema as the health checks and index sets see it: tables, columns with planner statistics,
+indexes (every key column's definition, operator class, collation and order; INCLUDE columns;
+predicate; validity; the constraint it backs; size and scans), foreign keys, sequences, and bloat
+estimates — as dataclasses.
+
+`collect_catalog(conn, schema=, table=)` reads it (SQL in `sql/catalog_*.sql` and
+`sql/chk_*_bloat.sql`); everything else works on the dataclasses, so unit tests build a `Catalog`
+by hand. Kept general on purpose: nothing here knows about a particular check.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import psycopg
+
+_SIMPLE_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
+
+
+def quote_ident(name: str) -> str:
+    """`name` as PostgreSQL prints an identifier: bare when it is lower-case and simple, else
+    double-quoted (quote_ident's rule, without the keyword list)."""
+    return name if _SIMPLE_IDENT.match(name) else '"' + name.replace('"', '""') + '"'
+
+
+def qualified(schema: str, name: str) -> str:
+    """`schema.name` for people and finding objects (unquoted: it is a label, not SQL)."""
+    return f"{schema}.{name}"
+
+
+# Above this many tables and indexes in the database, sizes come from pg_class page counts (as of
+# the last VACUUM / ANALYZE) instead of pg_relation_size, which opens every relation: about 1.2 s
+# for 30,000 indexes and 1.5 s for 10,000 tables (bench/schema_scale.py).
+EXACT_SIZES_MAX = 5000
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class ColumnInfo:
+    name: str
+    attnum: int = 0
+    type: str = "integer"
+    base_type: str = "int4"
+    category: str = "N"               # pg_type.typcategory of the base type: A array, B boolean, S string…
+    not_null: bool = False
+    collation: str = ""
+    null_frac: float | None = None    # pg_stats; None before the first ANALYZE
+    n_distinct: float | None = None   # > 0 a count, < 0 minus a fraction of the rows
+    avg_width: int | None = None
+    stats_visible: bool = True        # pg_stats shows this column to the role (it may SELECT it)
+
+    @property
+    def is_array(self) -> bool:
+        return self.category == "A"
+
+    @property
+    def is_boolean(self) -> bool:
+        return self.category == "B"
+
+    def distinct_values(self, rows: float) -> float | None:
+        if self.n_distinct is None:
+            return None
+        return self.n_distinct if self.n_distinct > 0 else -self.n_distinct * max(rows, 1.0)
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class IndexColumn:
+    """One column of an index. `name` is the table column (None for an expression); `definition`
+    is the column name or the expression as pg_get_indexdef prints it."""
+
+    definition: str
+    name: str | None = None
+    opclass: str = ""
+    opclass_default: bool = True
+    collation: str = ""               # the index column's collation ("" when not collatable)
+    column_collation: str = ""        # the table column's own collation (plain columns)
+    descending: bool = False
+    nulls_first: bool = False
+
+    @property
+    def is_expression(self) -> bool:
+        return self.name is None
+
+    @property
+    def explicit_collation(self) -> str | None:
+        """The collation when it differs from the column's (or, for an expression, from default)."""
+        if not self.collation or self.collation == "default":
+            return None
+        if self.name is not None and self.collation == (self.column_collation or "default"):
+            return None
+        return self.collation
+
+    def identity(self) -> tuple:
+        """What makes two index columns the same: column or expression, operator class,
+        collation, order and NULLS placement."""
+        return (self.name if self.name is not None else "(" + self.definition + ")", self.opclass,
+                self.collation, self.descending, self.nulls_first)
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class IndexInfo:
+    name: str
+    schema: str
+    table: str
+    columns: list[IndexColumn]                        # key columns, in order
+    include: list[str] = field(default_factory=list)  # INCLUDE (non-key) columns
+    oid: int = 0
+    table_oid: int = 0
+    kind: str = "i"                                   # i index, I partitioned index
+    method: str = "btree"
+    is_unique: bool = False
+    is_primary: bool = False
+    is_exclusion: bool = False
+    is_valid: bool = True
+    is_ready: bool = True
+    predicate: str | None = None
+    definition: str = ""
+    size_bytes: int = 0
+    idx_scan: int = 0
+    constraint_type: str | None = None                # p, u or x when the index backs a constraint
+    constraint_name: str | None = None
+    is_attached: bool = False                         # a partition's index attached to a partitioned one
+
+    @property
+    def qualified(self) -> str:
+        return qualified(self.schema, self.name)
+
+    @property
+    def table_qualified(self) -> str:
+        return qualified(self.schema, self.table)
+
+    @property
+    def backs_constraint(self) -> bool:
+        return self.constraint_type is not None
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.predicate)
+
+    @property
+    def column_names(self) -> list[str | None]:
+        return [c.name for c in self.columns]
+
+    def key_identity(self) -> tuple:
+        return tuple(c.identity() for c in self.columns)
+
+    def identity(self) -> tuple:
+        """Equal for indexes that store the same thing in the same order: method, key columns
+        (with operator classes, collations, order), INCLUDE columns and predicate. Uniqueness is
+        not part of it: a plain index equal to a unique one is a duplicate of it."""
+        return (self.method, self.key_identity(), tuple(sorted(self.include)), self.predicate or "")
+
+    def columns_text(self) -> str:
+        parts = []
+        for c in self.columns:
+            text = quote_ident(c.name) if c.name is not None else c.definition
+            if c.descending:
+                text += " DESC"
+            parts.append(text)
+        return ", ".join(parts)
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class ForeignKeyInfo:
+    name: str
+    schema: str
+    table: str
+    columns: list[str]
+    ref_schema: str
+    ref_table: str
+    ref_columns: list[str]
+    table_oid: int = 0
+    oid: int = 0
+
+    @property
+    def qualified(self) -> str:
+        return f"{self.schema}.{self.table}.{self.name}"
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class TableInfo:
+    schema: str
+    name: str
+    oid: int = 0
+    kind: str = "r"                   # r table, p partitioned table
+    is_partition: bool = False
+    reltuples: float = 0.0
+    relpages: int = 0
+    n_live_tup: int = 0
+    n_dead_tup: int = 0
+    seq_scan: int = 0
+    idx_scan: int = 0
+    size_bytes: int = 0
+    has_pk: bool = False
+    replica_identity: str = "d"
+    columns: dict[str, ColumnInfo] = field(default_factory=dict)
+    indexes: list[IndexInfo] = field(default_factory=list)
+    foreign_keys: list[ForeignKeyInfo] = field(default_factory=list)
+
+    @property
+    def qualified(self) -> str:
+        return qualified(self.schema, self.name)
+
+    @property
+    def stats_hidden(self) -> bool:
+        """pg_stats hides some of its columns from this role (no SELECT privilege, or row security)."""
+        return any(not c.stats_visible for c in self.columns.values())
+
+    @property
+    def rows(self) -> float:
+        """The planner's row count (set by VACUUM and ANALYZE); the statistics counter before the
+        table was ever analysed."""
+        return self.reltuples if self.reltuples > 0 else float(self.n_live_tup)
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class SequenceInfo:
+    schema: str
+    name: str
+    data_type: str = "bigint"
+    min_value: int = 1
+    max_value: int = 2**63 - 1
+    increment: int = 1
+    cycle: bool = False
+    last_value: int | None = None
+    owner_schema: str | None = None
+    owner_table: str | None = None
+    owner_column: str | None = None
+    owner_type: str | None = None
+
+    @property
+    def qualified(self) -> str:
+        return qualified(self.schema, self.name)
+
+
+@dataclass(slots=True)   # tens of thousands of these on large schemas
+class BloatEstimate:
+    schema: str
+    table: str
+    index: str | None
+    real_bytes: int
+    bloat_bytes: int
+    bloat_ratio: float
+    fillfactor: int = 100
+    reliable: bool = True
+    oid: int = 0
+
+    @property
+    def qualified(self) -> str:
+        return qualified(self.schema, self.index or self.table)
+
+
+def supports_foreign_key(index: IndexInfo, fk: ForeignKeyInfo) -> bool:
+    """Whether `index` serves lookups by the foreign key's columns: a valid, non-partial index
+    whose leading key columns are exactly the key's columns (in any order)."""
+    n = len(fk.columns)
+    if not index.is_valid or index.is_partial or len(index.columns) < n:
+        return False
+    if index.method != "btree" and not (index.method == "hash" and n == 1):
+        return False
+    lead = [c.name for c in index.columns[:n]]
+    return None not in lead and sorted(lead) == sorted(fk.columns)  # type: ignore[type-var]
+
+
+@dataclass
+class Catalog:
+    database: str = ""
+    block_size: int = 8192
+    stats_reset: _dt.datetime | None = None
+    stats_age_s: float | None = None              # seconds the scan counters have been counting
+    sizes_estimated: bool = False                 # sizes from page counts (a schema of > EXACT_SIZES_MAX relations)
+    tables: list[TableInfo] = field(default_factory=list)
+    sequences: list[SequenceInfo] = field(default_factory=list)
+    table_bloat: list[BloatEstimate] = field(default_factory=list)
+    index_bloat: list[BloatEstimate] = field(default_factory=list)   # bloat estimates: only those with some bloat
+
+    def table(self, schema: str, name: str) -> TableInfo | None:
+        return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+
+    def sizes_note(self) -> str | None:
+        if not self.sizes_estimated:
+            return None
+        return (f"sizes are estimates from the catalog's page counts (as of each relation's last VACUUM or "
+                f"ANALYZE): this database has more than {EXACT_SIZES_MAX:,} tables and indexes, and exact sizes "
+                "would open every one of them")
+
+    def by_oid(self) -> dict[int, TableInfo]:
+        return {t.oid: t for t in self.tables}
+
+    @property
+    def indexes(self) -> list[IndexInfo]:
+        return [i for t in self.tables for i in t.indexes]
+
+    @property
+    def foreign_keys(self) -> list[ForeignKeyInfo]:
+        return [k for t in self.tables for k in t.foreign_keys]
+
+
+def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
+                   by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
+    """An IndexInfo of `table` from a catalog_indexes.sql row: plain columns resolved by attnum
+    through `by_attnum` (the table's columns, each with its name as pg_get_indexdef prints it),
+    operator classes and collations through `names` (catalog_names.sql: (kind, oid) → (name,
+    is_default))."""
+    keys = int(row["key_count"])
+    attnums = list(row["attnums"] or [])
+    opclasses = list(row["opclass_oids"] or [])
+    collations = list(row["collation_oids"] or [])
+    options = list(row["options"] or [])
+    expressions = list(row["expression_defs"] or [])
+    none = (None, "")
+
+    def at(values: list, i: int, default):
+        return values[i] if i < len(values) and values[i] is not None else default
+
+    columns = []
+    for i in range(keys):
+        attnum = at(attnums, i, 0)
+        col, quoted = by_attnum.get(attnum, none) if attnum else none
+        opclass, opclass_default = names.get(("opclass", at(opclasses, i, 0)), ("", True))
+        option = at(options, i, 0)
+        columns.append(IndexColumn(
+            definition=at(expressions, i, "") if not attnum else quoted,
+            name=None if not attnum else (col.name if col else None) or None,
+            opclass=opclass, opclass_default=bool(opclass_default),
+            collation=names.get(("collation", at(collations, i, 0)), ("", True))[0],
+            column_collation=col.collation if col else "",
+            descending=bool(option & 1), nulls_first=bool(option & 2)))
+    include = []
+    for i in range(keys, len(attnums)):
+        col = by_attnum.get(attnums[i], none)[0]
+        include.append(col.name if col else at(expressions, i, ""))
+    return IndexInfo(
+        name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
+        oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=row["kind"], method=row["method"],
+        is_unique=bool(row["is_unique"]), is_primary=bool(row["is_primary"]),
+        is_exclusion=bool(row["is_exclusion"]), is_valid=bool(row["is_valid"]), is_ready=bool(row["is_ready"]),
+        predicate=row["predicate"], definition=row["definition"] or "", size_bytes=int(row["size_bytes"] or 0),
+        idx_scan=int(row["idx_scan"] or 0), constraint_type=row["constraint_type"],
+        constraint_name=row["constraint_name"], is_attached=bool(row["is_attached"]))
+
+
+def _bloat(row: dict) -> BloatEstimate:
+    return BloatEstimate(schema=row["schema"], table=row["table"], index=row["index"],
+                         real_bytes=int(row["real_bytes"] or 0), bloat_bytes=int(row["bloat_bytes"] or 0),
+                         bloat_ratio=float(row["bloat_ratio"] or 0.0), fillfactor=int(row["fillfactor"] or 100),
+                         reliable=not row["is_na"], oid=int(row["oid"]))
+
+
+def _int(value) -> int | None:
+    return None if value is None else int(value)
+
+
+def split_table(schema: str | None, table: str | None) -> tuple[str | None, str | None]:
+    """`--table sch.tbl` without `--schema` means that schema."""
+    if table and not schema and "." in table:
+        schema, table = table.split(".", 1)
+    return schema or None, table or None
+
+
+def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None, *, database: str = "") -> None:
+    """A --schema or --table that names nothing is a usage error (exit 2), not an empty, passing run."""
+    from perftool.db.errors import UsageError
+    from perftool.db.sql import fetch_one
+
+    found = fetch_one(conn, "catalog_scope", {"schema": schema, "table": table}) or {}
+    where = f" in database {database}" if database else ""
+    if not found.get("schema_exists", True):
+        raise UsageError(f"schema {schema!r} does not exist{where}", "check --schema (\\dn in psql lists them)")
+    if not found.get("table_exists", True):
+        qualified_name = f"{schema}.{table}" if schema else table
+        raise UsageError(f"table {qualified_name!r} does not exist{where}",
+                         "check --table (schema.table, or --schema; \\dt in psql lists them)")
+
+
+@contextmanager
+def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
+    """The catalog reads in one read-only transaction (one consistent view of the catalog, and
+    catalog_session's settings local to it), rolled back: nothing to keep. A connection already in
+    a transaction reads in that one."""
+    from perftool.db.sql import execute
+
+    own = conn.autocommit
+    if own:
+        execute(conn, "read_only_begin")
+    try:
+        execute(conn, "catalog_session")
+        yield
+    finally:
+        if own and not conn.closed:
+            execute(conn, "read_only_rollback")
+
+
+def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
+                    bloat: bool = True, sequences: bool = True, definitions: bool = True) -> Catalog:
+    """Read the catalog of the connected database (optionally one schema and/or one table), in
+    one transaction (one consistent view of the catalog). `definitions`: every index's full
+    pg_get_indexdef text (costly on large schemas; invalid indexes always have it)."""
+    from perftool.db.sql import fetch_all, fetch_one, iterate
+
+    schema, table = split_table(schema, table)
+    with _read_transaction(conn):
+        db = fetch_one(conn, "catalog_database") or {}
+        age = db.get("stats_age")
+        catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),
+                          sizes_estimated=int(db.get("relations") or 0) > EXACT_SIZES_MAX,
+                          stats_reset=db.get("stats_reset"),
+                          stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
+        scope = {"schema": schema, "table": table}
+        if schema or table:
+            check_scope(conn, schema, table, database=catalog.database)
+        for row in iterate(conn, "catalog_tables", {**scope, "estimate_sizes": catalog.sizes_estimated}):
+            catalog.tables.append(TableInfo(
+                schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
+                is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
+                relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
+                n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
+                idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
+                has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d"))
+        by_oid = catalog.by_oid()
+        oids = list(by_oid)
+        if oids:
+            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
+            if bloat:
+                params = {"oids": oids}
+                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", params)]
+                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", params)]
+        if sequences:
+            for row in fetch_all(conn, "catalog_sequences", scope):
+                catalog.sequences.append(SequenceInfo(
+                    schema=row["schema"], name=row["name"], data_type=row["data_type"],
+                    min_value=int(row["min_value"]), max_value=int(row["max_value"]),
+                    increment=int(row["increment"]), cycle=bool(row["cycle"]), last_value=_int(row["last_value"]),
+                    owner_schema=row["owner_schema"], owner_table=row["owner_table"],
+                    owner_column=row["owner_column"], owner_type=row["owner_type"]))
+    return catalog
+
+
+def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
+                    definitions: bool, estimate_sizes: bool) -> None:
+    """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
+    number of tables."""
+    from perftool.db.sql import fetch_all, iterate
+
+    params = {"oids": list(by_oid)}
+    by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
+    for row in iterate(conn, "catalog_columns", params):
+        oid = int(row["table_oid"])
+        attnum = int(row["attnum"])
+        col = by_oid[oid].columns[row["name"]] = ColumnInfo(
+            name=row["name"], attnum=attnum, type=row["type"], base_type=row["base_type"] or "",
+            category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
+            null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
+            stats_visible=bool(row["stats_visible"]))
+        by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
+    names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
+    for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,
+                                                 "estimate_sizes": estimate_sizes}):
+        oid = int(row["table_oid"])
+        by_oid[oid].indexes.append(index_from_row(row, by_oid[oid], names, by_attnum.get(oid, {})))
+    for row in fetch_all(conn, "catalog_foreign_keys", params):
+        by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
+            name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
+            ref_schema=row["ref_schema"], ref_table=row["ref_table"],
+            ref_columns=list(row["ref_columns"] or []), table_oid=int(row["table_oid"]), oid=int(row["oid"])))
+
+
+def collect_index_usage(conn: psycopg.Connection) -> dict[str, int]:
+    """`schema.index` → idx_scan on this host."""
+    from perftool.db.sql import fetch_all
+
+    return {qualified(r["schema"], r["name"]): int(r["idx_scan"] or 0) for r in fetch_all(conn, "catalog_index_usage")}

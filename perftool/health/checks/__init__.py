@@ -1,0 +1,251 @@
+"""Index, table and sequence health checks, and index-set drift: a registry of coded checks, one
+module per check.
+
+A check is a pure function `(ctx: CheckContext) -> list[Finding]` over the catalog model
+(`perftool.catalog.schema`), registered with `@check(code=..., severity=..., title=...)`. Its
+docstring is its documentation — what it finds, why it hurts, how to fix it — and
+`docs/checks/<CODE>.md` expands on it. Codes are stable: `I1xx` index health, `I2xx` drift from a
+declared index set (they need one), `T1xx` table health, `S1xx` sequences.
+
+`run_health_checks(conn, ...)` is the entry point for other commands (`analyze` calls it): it
+collects the catalog (and index scans on every extra host), then runs the selected checks.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import importlib
+import inspect
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perftool.catalog.schema import Catalog, IndexInfo
+from perftool.config import Thresholds
+from perftool.db.errors import UsageError
+from perftool.health.checks.fix_sql import FixPlan, FixStep
+from perftool.report.model import Finding, Severity
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from perftool.health.index_sets import Drift, IndexSet
+
+CHECK_MODULES = (
+    "i101_invalid", "i102_duplicate", "i103_overlapping", "i104_unused", "i105_fk_without_index",
+    "i106_low_cardinality", "i107_array_btree", "i108_mostly_null", "i109_index_bloat",
+    "t101_table_bloat", "t102_no_primary_key", "s101_sequence_overflow",
+    "i201_missing", "i202_undeclared", "i203_different",
+)
+THIS_HOST = "this host"
+
+
+def scans(n: int) -> str:
+    """`1 scan`, `12,345 scans`."""
+    return f"{n:,} scan{'' if n == 1 else 's'}"
+
+
+@dataclass(frozen=True)
+class Check:
+    code: str
+    severity: Severity
+    title: str
+    run: Callable[[CheckContext], list[Finding]]
+    doc: str
+    needs_index_set: bool = False
+    needs_statistics: bool = False   # reads pg_stats (hidden for tables the role cannot SELECT)
+
+    @property
+    def summary(self) -> str:
+        """The docstring's first paragraph, on one line."""
+        return " ".join(self.doc.split("\n\n")[0].split())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code": self.code, "severity": self.severity.value, "title": self.title,
+                "summary": self.summary, "docs": f"docs/checks/{self.code}.md"}
+
+
+_REGISTRY: dict[str, Check] = {}
+
+
+def check(*, code: str, severity: str, title: str, needs_index_set: bool = False, needs_statistics: bool = False):
+    """Register the decorated function as check `code` (its docstring is the documentation).
+    `needs_statistics`: it judges columns by the planner's statistics (pg_stats)."""
+
+    def register(fn: Callable[[CheckContext], list[Finding]]):
+        _REGISTRY[code] = Check(code=code, severity=Severity(severity), title=title, run=fn,
+                                doc=inspect.cleandoc(fn.__doc__ or ""), needs_index_set=needs_index_set,
+                                needs_statistics=needs_statistics)
+        return fn
+
+    return register
+
+
+def all_checks() -> list[Check]:
+    for name in CHECK_MODULES:
+        importlib.import_module(f"{__name__}.{name}")
+    return sorted(_REGISTRY.values(), key=lambda c: c.code)
+
+
+def get_check(code: str) -> Check:
+    checks = {c.code: c for c in all_checks()}
+    return checks[code]
+
+
+def _matches(code: str, patterns: Iterable[str]) -> bool:
+    return any(fnmatch.fnmatchcase(code, p) for p in patterns)
+
+
+def normalize_codes(values: Iterable[str] | None) -> list[str] | None:
+    """`--only I101,I102 --only t1*` → ["I101", "I102", "T1*"]; every pattern must name a check."""
+    if values is None:
+        return None
+    known = [c.code for c in all_checks()]
+    out = []
+    for value in values:
+        for part in str(value).replace(",", " ").split():
+            pattern = part.strip().upper()
+            if not any(fnmatch.fnmatchcase(k, pattern) for k in known):
+                raise UsageError(f"unknown check code {part!r}", f"codes: {', '.join(known)} (globs like I1* work)")
+            out.append(pattern)
+    return out or None
+
+
+def select_checks(only: Iterable[str] | None = None, exclude: Iterable[str] | None = None, *,
+                  index_set: bool = False) -> list[Check]:
+    """The checks to run: all (the drift checks only with an index set), narrowed by --only
+    and --exclude (codes or globs)."""
+    only_codes = normalize_codes(only)
+    excluded = normalize_codes(exclude) or []
+    chosen = []
+    for c in all_checks():
+        if c.needs_index_set and not index_set:
+            continue
+        if only_codes is not None and not _matches(c.code, only_codes):
+            continue
+        if _matches(c.code, excluded):
+            continue
+        chosen.append(c)
+    return chosen
+
+
+@dataclass
+class CheckContext:
+    """What a check may look at: the catalog, thresholds, index scans per host (the connected
+    host first; more when replicas are configured), and the declared index set (drift checks)."""
+
+    catalog: Catalog
+    thresholds: Thresholds = field(default_factory=Thresholds)
+    usage: dict[str, dict[str, int]] = field(default_factory=dict)
+    index_set: IndexSet | None = None
+    host_name: str = THIS_HOST
+    notes: list[str] = field(default_factory=list)   # what a check could not say (said once, in the report)
+    _drift: Drift | None = None
+
+    def scans(self, index: IndexInfo) -> dict[str, int]:
+        """idx_scan of `index` on every host (an index missing on a host counts 0 there)."""
+        out = {self.host_name: index.idx_scan}
+        for host, per_index in self.usage.items():
+            if host != self.host_name:
+                out[host] = int(per_index.get(index.qualified, 0))
+        return out
+
+    def drift(self) -> Drift:
+        if self._drift is None:
+            from perftool.health.index_sets import diff_index_set
+
+            assert self.index_set is not None
+            self._drift = diff_index_set(self.catalog, self.index_set)
+        return self._drift
+
+    def finding(self, code: str, *, title: str, object: str, detail: str = "", fix: str = "",
+                evidence: dict[str, Any] | None = None, severity: Severity | str | None = None,
+                steps: list[FixStep] | None = None) -> Finding:
+        """A Finding of check `code`, at the check's default severity unless given; `steps` are
+        the fix's statements (what they create, drop, add) for compose_fixes."""
+        default = _REGISTRY[code].severity
+        return Finding(code=code, severity=Severity(severity) if severity else default, title=title,
+                       object=object, detail=detail, fix=fix, evidence=evidence or {},
+                       plan=FixPlan(fix, list(steps)) if steps else None)
+
+
+def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> list[Finding]:
+    """Pure: run `checks` (default: every health check, and the drift checks when the context has
+    an index set) and return their findings, worst first."""
+    checks = checks if checks is not None else select_checks(index_set=ctx.index_set is not None)
+    findings: list[Finding] = []
+    for c in checks:
+        if c.needs_index_set and ctx.index_set is None:
+            continue
+        findings.extend(c.run(ctx))
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    return findings
+
+
+def statistics_note(catalog: Catalog, checks: Iterable[Check], role: str, major: int = 0) -> str | None:
+    """One note when checks that need planner statistics ran over tables whose pg_stats rows this
+    role cannot see (docs/privileges.md); None when nothing is hidden."""
+    from perftool.db.privileges import hidden_statistics_note
+
+    codes = [c.code for c in checks if c.needs_statistics]
+    hidden = [(t.schema, t.name) for t in catalog.tables if t.stats_hidden]
+    return hidden_statistics_note(role, hidden, codes, major)
+
+
+def host_dsns(extra_hosts: Mapping[str, str] | Iterable[Any] | None) -> list[tuple[str, str]]:
+    """(name, dsn) pairs from a {name: dsn} mapping, HostConfig objects, (name, dsn) pairs or DSNs."""
+    if not extra_hosts:
+        return []
+    if isinstance(extra_hosts, Mapping):
+        return [(str(k), str(v)) for k, v in extra_hosts.items()]
+    out = []
+    for i, h in enumerate(extra_hosts, 1):
+        if isinstance(h, str):
+            out.append((f"host{i}", h))
+        elif isinstance(h, tuple):
+            out.append((str(h[0]), str(h[1])))
+        else:
+            out.append((str(h.name), str(h.dsn)))
+    return out
+
+
+def collect_usage(extra_hosts: Mapping[str, str] | Iterable[Any] | None) -> dict[str, dict[str, int]]:
+    """Index scans on each extra host (replicas: their own counters, the primary's catalog)."""
+    from perftool.catalog.schema import collect_index_usage
+    from perftool.db.connect import connect
+    from perftool.db.errors import PerftoolError
+
+    usage = {}
+    for name, dsn in host_dsns(extra_hosts):
+        try:
+            with connect(dsn) as conn:
+                usage[name] = collect_index_usage(conn)
+        except PerftoolError as exc:
+            hint = (exc.hint + "; " if exc.hint else "") + (
+                "an index is unused only if unused on every host, so every host must answer")
+            raise type(exc)(f"host {name}: {exc.message}", hint) from None
+    return usage
+
+
+def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = None,
+                      exclude: Iterable[str] | None = None, schema: str | None = None, table: str | None = None,
+                      thresholds: Thresholds | None = None,
+                      extra_hosts: Mapping[str, str] | Iterable[Any] | None = None,
+                      host_name: str = THIS_HOST, notes: list[str] | None = None) -> list[Finding]:
+    """Collect the catalog from `conn` (read-only), the index scans of `extra_hosts` (replicas:
+    an index is unused only when unused on every host), and run the health checks (not the drift
+    checks, which need an index set). Findings worst first; what the role could not see
+    (`statistics_note`) and what the checks could not say are appended to `notes` when given."""
+    from perftool.catalog.schema import collect_catalog
+
+    checks = select_checks(only, exclude)
+    catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
+                              definitions=False)   # no drift checks here
+    ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
+                       host_name=host_name)
+    findings = analyze_catalog(ctx, checks)
+    if notes is not None:
+        note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
+        notes.extend([n for n in (note, catalog.sizes_note()) if n])
+        notes.extend(ctx.notes)
+    return findings

@@ -1,0 +1,65 @@
+"""I103 — overlapping (redundant prefix) index."""
+
+from __future__ import annotations
+
+from perftool.catalog.schema import IndexInfo
+from perftool.health.checks import CheckContext, check, scans
+from perftool.health.checks.fix_sql import drop_index, drop_step
+from perftool.health.checks.i102_duplicate import comparable
+from perftool.report.values import human_bytes
+
+
+def covered_by(small: IndexInfo, big: IndexInfo) -> bool:
+    """Whether btree `big` serves every lookup `small` serves: same predicate, `small`'s key is a
+    left prefix of `big`'s (same operator classes, collations, order), and every INCLUDE column of
+    `small` is in `big`; not the same index, not a duplicate (I102)."""
+    if small is big or small.method != "btree" or big.method != "btree":
+        return False
+    if (small.predicate or "") != (big.predicate or ""):
+        return False
+    a, b = small.key_identity(), big.key_identity()
+    if len(a) > len(b) or b[: len(a)] != a:
+        return False
+    big_columns = {c.name for c in big.columns if c.name} | set(big.include)
+    if not set(small.include) <= big_columns:
+        return False
+    if len(a) == len(b):  # same key: redundant only when big includes strictly more
+        return set(small.include) < set(big.include)
+    return True
+
+
+@check(code="I103", severity="warning", title="overlapping index")
+def overlapping_indexes(ctx: CheckContext):
+    """A btree index whose key columns are a left prefix of another btree index on the same table
+    with the same predicate — `(a)` next to `(a, b)` — so the longer index can serve every lookup
+    and sort the shorter one serves.
+
+    Why it hurts: the shorter index is written on every INSERT and on UPDATEs of its columns, and
+    takes disk and cache, for little gain (the longer index is a bit bigger to scan).
+
+    How to fix: drop the shorter index (`DROP INDEX CONCURRENTLY`) after checking its scans in
+    the evidence. Not reported: a shorter index that is unique or backs a constraint (it enforces
+    something the longer one does not), different predicates, different sort order or operator
+    classes, or a shorter index with INCLUDE columns the longer one lacks.
+    """
+    out = []
+    for t in ctx.catalog.tables:
+        usable = [ix for ix in t.indexes if comparable(ix)]
+        for small in usable:
+            if small.is_unique or small.backs_constraint:
+                continue
+            bigger = [big for big in usable if covered_by(small, big)]
+            if not bigger:
+                continue
+            big = min(bigger, key=lambda b: (len(b.columns), b.size_bytes, b.name))
+            out.append(ctx.finding(
+                "I103", title=f"index {small.qualified} is a prefix of {big.name}", object=small.qualified,
+                detail=(f"{small.name} ({small.columns_text()}) is covered by {big.name} ({big.columns_text()})"
+                        f"{' with the same predicate ' + small.predicate if small.predicate else ''}. "
+                        f"{small.name}: {human_bytes(small.size_bytes)}, {scans(small.idx_scan)}; "
+                        f"{big.name}: {human_bytes(big.size_bytes)}, {scans(big.idx_scan)}."),
+                fix=drop_index(small), steps=[drop_step(small, keep=big)],
+                evidence={"table": t.qualified, "covered_by": big.qualified, "size_bytes": small.size_bytes,
+                          "idx_scan": small.idx_scan, "covering_size_bytes": big.size_bytes,
+                          "covering_idx_scan": big.idx_scan}))
+    return out

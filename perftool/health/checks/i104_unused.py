@@ -1,0 +1,74 @@
+"""I104 — unused index."""
+
+from __future__ import annotations
+
+from perftool.catalog.schema import supports_foreign_key
+from perftool.health.checks import CheckContext, check, scans
+from perftool.health.checks.fix_sql import drop_index, drop_step
+from perftool.report.model import Severity
+from perftool.report.values import human_bytes
+
+
+def _age(seconds: float) -> str:
+    return f"{seconds / 86400:,.1f} days" if seconds >= 86400 else f"{seconds / 3600:,.1f} h"
+
+
+@check(code="I104", severity="warning", title="unused index")
+def unused_indexes(ctx: CheckContext):
+    """An index that (almost) no query uses: at most `unused_index_max_scans` (50) index scans
+    since the statistics were last reset, on the primary **and on every replica configured** in
+    perftool.yaml, over a statistics window of at least `unused_index_min_stats_days` (7 days).
+    Any size: a warning from `unused_index_min_bytes` (1 MB), info below. Never reported: unique
+    indexes, indexes behind a constraint (primary key, unique, exclusion), and the only index that
+    serves a foreign key (deleting or updating a referenced row looks the referencing rows up
+    through it). While the counters are younger than the window the check reports nothing and
+    says so once in the report's notes.
+
+    Why it hurts: each index is written on every INSERT and on UPDATEs of its columns (and stops
+    HOT updates), takes disk, cache, WAL and backup space, and slows VACUUM — a small one too.
+
+    How to fix: check the evidence (scans per host, the age of the counters: a monthly report may
+    not have run yet), then `DROP INDEX CONCURRENTLY`. Keep the definition in your migrations in
+    case you need it back.
+    """
+    th = ctx.thresholds
+    out = []
+    age = ctx.catalog.stats_age_s
+    since = (f"since the statistics reset at {ctx.catalog.stats_reset:%Y-%m-%d %H:%M}" if ctx.catalog.stats_reset
+             else "since the server's statistics began")
+    for t in ctx.catalog.tables:
+        for ix in t.indexes:
+            if not ix.is_valid or ix.is_attached or ix.is_unique or ix.backs_constraint:
+                continue
+            per_host = ctx.scans(ix)
+            if max(per_host.values()) > th.unused_index_max_scans:
+                continue
+            serves = [fk for fk in t.foreign_keys if supports_foreign_key(ix, fk)]
+            if any(not any(supports_foreign_key(o, fk) for o in t.indexes if o is not ix) for fk in serves):
+                continue
+            if len(per_host) == 1:
+                used = f"has {scans(next(iter(per_host.values())))} {since} (threshold ≤ {th.unused_index_max_scans:,})"
+            else:
+                used = (f"has {', '.join(f'{scans(n)} on {h}' for h, n in per_host.items())} {since} "
+                        f"(threshold ≤ {th.unused_index_max_scans:,} on every host)")
+            window = f" The counters are {_age(age)} old." if age is not None else ""
+            small = ix.size_bytes < th.unused_index_min_bytes
+            out.append(ctx.finding(
+                "I104", title=f"unused index {ix.qualified} ({human_bytes(ix.size_bytes)})", object=ix.qualified,
+                severity=Severity.info if small else Severity.warning,
+                detail=(f"{ix.name} on {t.qualified} ({ix.columns_text()}) takes {human_bytes(ix.size_bytes)} and "
+                        f"{used}.{window}" + (" Small, but still written on every insert." if small else "")),
+                fix=drop_index(ix), steps=[drop_step(ix)],
+                evidence={"table": t.qualified, "size_bytes": ix.size_bytes, "idx_scan": per_host,
+                          "stats_reset": ctx.catalog.stats_reset, "stats_age_s": age,
+                          "max_scans": th.unused_index_max_scans}))
+    window_s = th.unused_index_min_stats_days * 86400
+    if out and window_s > 0 and (age is None or age < window_s):
+        # too short a window: a weekly or monthly job may not have run yet. Say so once.
+        ctx.notes.append(
+            f"I104 (unused index) silent: the scan counters are {_age(age) if age is not None else 'of unknown age'} "
+            f"old, less than unused_index_min_stats_days ({th.unused_index_min_stats_days:g} days); "
+            f"{len(out)} index(es) have ≤ {th.unused_index_max_scans:,} scans so far "
+            "(thresholds: unused_index_min_stats_days in perftool.yaml reports them sooner)")
+        return []
+    return out

@@ -1,0 +1,57 @@
+"""I106 — btree index on a boolean or low-cardinality column."""
+
+from __future__ import annotations
+
+from perftool.db.sql import statement_text
+from perftool.health.checks import CheckContext, check, scans
+from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
+from perftool.report.values import human_bytes
+
+MAX_DISTINCT = 10      # at most this many distinct values (pg_stats.n_distinct) is "low cardinality"
+MIN_ROWS = 10_000      # smaller tables are read quickly either way
+
+
+@check(code="I106", severity="warning", title="btree index on a low-cardinality column", needs_statistics=True)
+def low_cardinality_indexes(ctx: CheckContext):
+    """A plain (not partial, not unique) single-column btree index on a boolean column, or on a
+    column with at most 10 distinct values (planner statistics), in a table of at least 10,000
+    rows. Composite indexes that start with such a column (`(status, created_at)`) are fine and not
+    reported.
+
+    Why it hurts: a value shared by a large part of the table is read faster by a sequential scan,
+    so the index is only useful for the rare values — yet it stores an entry for every row and is
+    written on every INSERT and on UPDATEs of the column.
+
+    How to fix: if queries look for a rare value (`WHERE NOT processed`, `status = 'failed'`), a
+    partial index for that value serves them at a fraction of the size; then drop this one. If no
+    query needs it, drop it.
+    """
+    out = []
+    for t in ctx.catalog.tables:
+        if t.rows < MIN_ROWS:
+            continue
+        for ix in t.indexes:
+            if (ix.method != "btree" or not ix.is_valid or ix.is_attached or ix.is_partial or ix.is_unique
+                    or ix.backs_constraint or len(ix.columns) != 1 or ix.columns[0].name is None):
+                continue
+            col = t.columns.get(ix.columns[0].name)
+            if col is None:
+                continue
+            distinct = col.distinct_values(t.rows)
+            if not col.is_boolean and (distinct is None or distinct > MAX_DISTINCT):
+                continue
+            what = "boolean column" if col.is_boolean else f"column with {distinct:,.0f} distinct values"
+            pk = next((i for i in t.indexes if i.is_primary and i.columns and i.columns[0].name), None)
+            key = pk.columns[0].name if pk else col.name
+            example = statement_text("chk_partial_index_example", index=index_name(t.name, [col.name], "partial_idx"),
+                                     schema=t.schema, table=t.name, key=key, column=col.name)
+            out.append(ctx.finding(
+                "I106", title=f"btree index {ix.qualified} on a {what}", object=ix.qualified,
+                detail=(f"{ix.name} indexes {t.qualified}({col.name}), a {what} in {t.rows:,.0f} rows; it takes "
+                        f"{human_bytes(ix.size_bytes)} and has {scans(ix.idx_scan)}. Only rare values gain from it."),
+                fix=("-- if queries look for a rare value, index only those rows, e.g.:\n-- "
+                     + example.replace("\n", "\n-- ").replace("<value>", "<rare value>") + "\n" + drop_index(ix)),
+                steps=[drop_step(ix)],
+                evidence={"table": t.qualified, "column": col.name, "type": col.type, "distinct": distinct,
+                          "table_rows": int(t.rows), "size_bytes": ix.size_bytes, "idx_scan": ix.idx_scan}))
+    return out

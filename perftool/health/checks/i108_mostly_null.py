@@ -1,0 +1,50 @@
+"""I108 — index whose leading column is mostly NULL."""
+
+from __future__ import annotations
+
+from perftool.health.checks import CheckContext, check
+from perftool.health.checks.fix_sql import create_step, drop_index, drop_step, index_name, key_parts
+from perftool.report.values import human_bytes
+
+MIN_NULL_FRACTION = 0.5   # pg_stats.null_frac of the leading column
+MIN_ROWS = 10_000
+
+
+@check(code="I108", severity="warning", title="index on a mostly-NULL column", needs_statistics=True)
+def mostly_null_indexes(ctx: CheckContext):
+    """A plain (not partial, not unique) btree index whose leading column is NULL in at least half
+    of the rows (pg_stats.null_frac ≥ 0.5), in a table of at least 10,000 rows.
+
+    Why it hurts: the index stores an entry for every NULL row although queries rarely search for
+    NULL (`WHERE col = $1` never matches NULL), so most of its size — and of its write cost — is
+    spent on entries nobody reads.
+
+    How to fix: replace it with a partial index `WHERE col IS NOT NULL` (build the new one
+    concurrently, then drop the old one). Queries with `col = $1` use it unchanged; a query that
+    does look for `col IS NULL` needs its own partial index.
+    """
+    out = []
+    for t in ctx.catalog.tables:
+        if t.rows < MIN_ROWS:
+            continue
+        for ix in t.indexes:
+            if (ix.method != "btree" or not ix.is_valid or ix.is_attached or ix.is_partial or ix.is_unique
+                    or ix.backs_constraint or not ix.columns or ix.columns[0].name is None):
+                continue
+            col = t.columns.get(ix.columns[0].name)
+            if col is None or col.null_frac is None or col.null_frac < MIN_NULL_FRACTION:
+                continue
+            predicate = f"{ix.columns[0].definition} IS NOT NULL"
+            new = create_step(t.schema, t.name, key_parts(ix), include=ix.include, where=predicate,
+                              name=index_name(t.name, [c.name or "expr" for c in ix.columns], "notnull_idx"))
+            saved = int(ix.size_bytes * col.null_frac)
+            out.append(ctx.finding(
+                "I108", title=f"index {ix.qualified} is mostly NULLs ({col.null_frac:.0%} of {col.name})",
+                object=ix.qualified,
+                detail=(f"{col.null_frac:.0%} of {t.qualified}.{col.name} is NULL ({t.rows:,.0f} rows); {ix.name} "
+                        f"({human_bytes(ix.size_bytes)}) stores them all. A partial index WHERE {predicate} "
+                        f"would be about {human_bytes(ix.size_bytes - saved)}."),
+                fix=new.sql + "\n" + drop_index(ix), steps=[new, drop_step(ix)],
+                evidence={"table": t.qualified, "column": col.name, "null_frac": round(col.null_frac, 4),
+                          "size_bytes": ix.size_bytes, "estimated_saving_bytes": saved, "idx_scan": ix.idx_scan}))
+    return out

@@ -1,0 +1,55 @@
+"""I109 — index bloat (estimated)."""
+
+from __future__ import annotations
+
+from perftool.catalog.schema import BloatEstimate
+from perftool.config import Thresholds
+from perftool.health.checks import CheckContext, check
+from perftool.health.checks.fix_sql import reindex
+from perftool.report.model import Severity
+from perftool.report.values import human_bytes
+
+
+def bloat_severity(b: BloatEstimate, th: Thresholds) -> Severity | None:
+    """warning above bloat_warning (and bloat_min_bytes of bloat), error above bloat_critical."""
+    if not b.reliable or b.bloat_bytes < th.bloat_min_bytes or b.bloat_ratio <= th.bloat_warning:
+        return None
+    return Severity.error if b.bloat_ratio > th.bloat_critical else Severity.warning
+
+
+@check(code="I109", severity="warning", title="bloated index", needs_statistics=True)
+def bloated_indexes(ctx: CheckContext):
+    """A btree index much bigger than its live entries need, estimated from the planner's
+    statistics (no index is read): more than `bloat_warning` (20 %) of its pages and more than
+    `bloat_min_bytes` (10 MB) are free space — an error above `bloat_critical` (50 %). The
+    estimate follows ioguix/pgsql-bloat-estimation and errs towards "no bloat" (deduplication,
+    rounding).
+
+    Why it hurts: empty and half-empty pages are read and cached like full ones, so scans read
+    more, the cache holds less, and backups and replicas carry the dead weight. Btree pages are
+    reused but never returned to the file system by VACUUM.
+
+    How to fix: `REINDEX INDEX CONCURRENTLY` rebuilds it compactly without blocking reads or
+    writes (it needs the index's size again in free disk space). If it comes back quickly, look at
+    the update pattern and at autovacuum on that table.
+    """
+    out = []
+    tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
+    indexes = {(ix.schema, ix.name): ix for t in ctx.catalog.tables for ix in t.indexes}
+    for b in ctx.catalog.index_bloat:
+        severity = bloat_severity(b, ctx.thresholds)
+        ix = indexes.get((b.schema, b.index or ""))
+        if severity is None or ix is None or (b.schema, b.table) not in tables:
+            continue
+        out.append(ctx.finding(
+            "I109", severity=severity,
+            title=f"index {ix.qualified} is about {b.bloat_ratio:.0%} bloat ({human_bytes(b.bloat_bytes)})",
+            object=ix.qualified,
+            detail=(f"{ix.name} on {ix.table_qualified} takes {human_bytes(b.real_bytes)}; its live entries need "
+                    f"about {human_bytes(b.real_bytes - b.bloat_bytes)} at fillfactor {b.fillfactor} "
+                    f"(estimate from pg_stats; warning above {ctx.thresholds.bloat_warning:.0%}, error above "
+                    f"{ctx.thresholds.bloat_critical:.0%}, at least {human_bytes(ctx.thresholds.bloat_min_bytes)})."),
+            fix=reindex(ix),
+            evidence={"table": ix.table_qualified, "size_bytes": b.real_bytes, "bloat_bytes": b.bloat_bytes,
+                      "bloat_ratio": round(b.bloat_ratio, 4), "fillfactor": b.fillfactor}))
+    return out

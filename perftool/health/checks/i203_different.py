@@ -1,0 +1,47 @@
+"""I203 — index differs from its declaration."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from perftool.db.sql import statement_text
+from perftool.health.checks import CheckContext, check
+from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
+from perftool.health.checks.i201_missing import declared_step, source_evidence
+
+
+@check(code="I203", severity="error", title="index differs from its declaration", needs_index_set=True)
+def different_indexes(ctx: CheckContext):
+    """A declared index whose counterpart exists — same name, or same key columns — but with a
+    different definition: another order (`DESC`), NULLS placement, operator class, collation,
+    uniqueness, access method, INCLUDE list or predicate.
+
+    Why it hurts: the index looks present, but the queries it was declared for may not be able to
+    use it (a `text_pattern_ops` index for `LIKE 'abc%'`, a partial index whose predicate the
+    query does not imply, DESC for a keyset pagination), and uniqueness the team relies on may not
+    be enforced.
+
+    How to fix: build the declared index under a new name, then drop the old one (both
+    concurrently) and give the new one the old name if the name matters — or correct the
+    declaration if the database is right.
+    """
+    out = []
+    for item in ctx.drift().different:
+        d, a = item.declared, item.actual
+        assert d is not None and a is not None
+        if d.name and d.name != a.name:
+            new = declared_step(d)
+        else:
+            temp = index_name(d.table, [c.column or "expr" for c in d.columns], "new_idx")
+            new = declared_step(replace(d, name=temp), declared=False)
+        steps = [new.sql, drop_index(a)]
+        if not (d.name and d.name != a.name) and d.name:
+            steps.append(statement_text("chk_rename_index", schema=d.schema, index=new.name, new_name=d.name))
+        what = "; ".join(item.differences)
+        out.append(ctx.finding(
+            "I203", title=f"index {a.qualified} differs from its declaration: {what}", object=a.qualified,
+            detail=f"{d.source}: declares {d.describe()}; the database has {a.definition}. Differences: {what}.",
+            fix="\n".join(steps), steps=[new, drop_step(a)],
+            evidence={"table": item.table, "declared": d.describe(), "actual": a.definition,
+                      "differences": item.differences, **source_evidence(d)}))
+    return out

@@ -1,0 +1,137 @@
+"""Parsing statement texts (as pg_stat_statements, logs and files give them) with sqlglot.
+
+One place for the quirks: `$n` placeholders next to commas confuse sqlglot's tokenizer (it reads
+`$1,$2` as the start of a dollar-quoted string), texts may be truncated or not SQL at all, and the
+same normalized text recurs across hosts. Every function here returns a value or None / "other" —
+never raises — so callers can skip what cannot be analysed and say why.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlglot import exp
+
+_PARAM = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
+_WS = re.compile(r"\s+")
+_LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/))\s*", re.S)
+
+STATEMENT_TYPES = ("SELECT", "INSERT", "UPDATE", "DELETE", "OTHER")
+
+
+def prepare(text: str) -> str:
+    """Text sqlglot can tokenize: a space after every `$n` placeholder."""
+    return _PARAM.sub(lambda m: f"${m.group(1)} ", text)
+
+
+def strip_leading_comments(text: str) -> str:
+    prev = None
+    while prev != text:
+        prev, text = text, _LEADING_COMMENTS.sub("", text, count=1)
+    return text
+
+
+@lru_cache(maxsize=20_000)
+def parse(text: str) -> exp.Expression | None:
+    """The parsed statement, or None when sqlglot cannot read it (or it holds several statements)."""
+    import logging
+
+    import sqlglot
+    from sqlglot.errors import SqlglotError
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is not news
+    try:
+        trees = sqlglot.parse(prepare(text), dialect="postgres", error_level=None)
+    except (SqlglotError, RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
+        return None
+    trees = [t for t in trees if t is not None]
+    return trees[0] if len(trees) == 1 else None
+
+
+def fingerprint(text: str) -> str:
+    """Host-independent identity of a normalized statement: comments dropped, case and spaces folded
+    (queryid differs across major versions and architectures)."""
+    body = strip_leading_comments(text or "").strip().rstrip(";").strip()
+    return _WS.sub(" ", body).lower()
+
+
+def _first_keyword(text: str) -> str:
+    body = strip_leading_comments(text or "").lstrip("( \t\n")
+    return body.split(None, 1)[0].upper() if body.strip() else ""
+
+
+@lru_cache(maxsize=20_000)
+def statement_type(text: str) -> str:
+    """SELECT / INSERT / UPDATE / DELETE / OTHER. A WITH … is classified by its main statement
+    (a data-modifying CTE counts as its main verb); SELECT … FOR UPDATE stays SELECT."""
+    from sqlglot import exp
+
+    tree = parse(text)
+    if tree is not None:
+        for cls, name in ((exp.Insert, "INSERT"), (exp.Update, "UPDATE"), (exp.Delete, "DELETE")):
+            if isinstance(tree, cls):
+                return name
+        if isinstance(tree, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
+            return "SELECT"
+        if isinstance(tree, exp.Merge):
+            return "UPDATE"
+        return "OTHER"
+    word = _first_keyword(text)
+    if word in ("SELECT", "INSERT", "UPDATE", "DELETE", "TABLE", "VALUES"):
+        return "SELECT" if word in ("TABLE", "VALUES") else word
+    return "OTHER"
+
+
+@lru_cache(maxsize=20_000)
+def tables(text: str) -> tuple[str, ...]:
+    """Tables a statement reads or writes, as `schema.table` when qualified else `table`; CTE names
+    are left out. Empty when the text cannot be parsed."""
+    from sqlglot import exp
+
+    tree = parse(text)
+    if tree is None:
+        return ()
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    found: list[str] = []
+    for t in tree.find_all(exp.Table):
+        name = t.name
+        if not name or (not t.db and name in ctes):
+            continue
+        qualified = f"{t.db}.{name}" if t.db else name
+        if qualified not in found:
+            found.append(qualified)
+    return tuple(found)
+
+
+def relation_names(text: str) -> list[tuple[str | None, str]]:
+    """Relations a statement names (schema or None, stored name), CTE names left out. Never raises."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    try:
+        tree = parse(text) if "<insufficient privilege>" not in (text or "") else None
+        if tree is None:
+            return []
+        return tree_relations(normalize_identifiers(tree.copy(), dialect="postgres"))
+    except Exception:  # noqa: BLE001 - analysis must never crash on input
+        return []
+
+
+def tree_relations(tree) -> list[tuple[str | None, str]]:
+    """(schema or None, name) of every relation a parsed statement names, CTE names left out."""
+    from sqlglot import exp
+
+    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    out: list[tuple[str | None, str]] = []
+    for t in tree.find_all(exp.Table):
+        if not isinstance(t.this, exp.Identifier):
+            continue
+        schema = t.db or None
+        if schema is None and t.name in ctes:
+            continue
+        key = (schema, t.name)
+        if key not in out:
+            out.append(key)
+    return out
