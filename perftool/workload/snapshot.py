@@ -14,6 +14,7 @@ import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perftool.catalog.schema import EXACT_SIZES_MAX
 from perftool.workload.stats import StatementsMeta, StatementStats
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role
         statements=collect_statements(conn, all_databases=all_databases),
         meta=collect_meta(conn),
         database=database,
-        tables=fetch_all(conn, "analyze_tables"),
+        tables=fetch_all(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX}),
         indexes=fetch_all(conn, "analyze_indexes"),
         extras=dict(extras or {}),
     )

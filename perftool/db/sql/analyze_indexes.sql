@@ -7,8 +7,7 @@ SELECT s.indexrelid,
        s.idx_tup_read,
        s.idx_tup_fetch,
        coalesce(io.idx_blks_read, 0)     AS idx_blks_read,
-       coalesce(io.idx_blks_hit, 0)      AS idx_blks_hit,
-       pg_relation_size(s.indexrelid)    AS index_bytes
+       coalesce(io.idx_blks_hit, 0)      AS idx_blks_hit
 FROM pg_stat_user_indexes s
 LEFT JOIN pg_statio_user_indexes io ON io.indexrelid = s.indexrelid
 ORDER BY s.schemaname, s.relname, s.indexrelname;

@@ -1,4 +1,7 @@
 -- Per-table usage, I/O, vacuum state and primary-key presence (user tables of this database).
+-- table_bytes: pg_table_size, or the page counts of pg_class (heap + TOAST, as of the last VACUUM
+-- or ANALYZE) when the database holds more than EXACT_SIZES_MAX (catalog/schema.py) tables and indexes (the
+-- catalog reader's rule: pg_table_size opens every table, its TOAST table and TOAST index).
 SELECT s.relid,
        s.schemaname                                AS schema,
        s.relname                                   AS table,
@@ -22,8 +25,12 @@ SELECT s.relid,
        coalesce(io.heap_blks_hit, 0)               AS heap_blks_hit,
        coalesce(io.idx_blks_read, 0)               AS idx_blks_read,
        coalesce(io.idx_blks_hit, 0)                AS idx_blks_hit,
-       pg_table_size(s.relid)                      AS table_bytes,
-       pg_indexes_size(s.relid)                    AS index_bytes,
+       CASE WHEN (SELECT count(*) FROM pg_class k
+                   WHERE k.relkind IN ('r', 'p', 'i', 'I')
+                     AND k.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace,
+                                                'pg_toast'::regnamespace)) > %(exact_sizes_max)s
+            THEN (greatest(c.relpages, 0) + coalesce(tc.relpages, 0))::bigint * current_setting('block_size')::bigint
+            ELSE pg_table_size(s.relid) END        AS table_bytes,
        c.reltuples::bigint                         AS reltuples,
        c.relkind,
        EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = s.relid AND k.contype = 'p') AS has_pk,
@@ -38,5 +45,6 @@ SELECT s.relid,
                 current_setting('autovacuum')::boolean)                              AS autovacuum_enabled
 FROM pg_stat_user_tables s
 JOIN pg_class c ON c.oid = s.relid
+LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
 LEFT JOIN pg_statio_user_tables io ON io.relid = s.relid
 ORDER BY s.schemaname, s.relname;
