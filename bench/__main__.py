@@ -19,6 +19,11 @@ BENCHMARKS: dict[str, str] = {
 
 
 def main(argv: list[str]) -> int:
+    """`python -m bench [NAME …] [-- ARGS …]`: ARGS go to each named benchmark's main (e.g.
+    `python -m bench schema -- --tables 2500`)."""
+    extra: list[str] = []
+    if "--" in argv:
+        argv, extra = argv[:argv.index("--")], argv[argv.index("--") + 1:]
     names = [a for a in argv if not a.startswith("-")] or list(BENCHMARKS)
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
@@ -29,7 +34,7 @@ def main(argv: list[str]) -> int:
         print(f"\n=== bench {name} ===", flush=True)
         t0 = time.perf_counter()
         run = module.main
-        run([]) if inspect.signature(run).parameters else run()
+        run(extra) if inspect.signature(run).parameters else run()
         print(f"=== bench {name}: {time.perf_counter() - t0:.0f} s ===", flush=True)
     return 0
 

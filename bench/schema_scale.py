@@ -15,7 +15,7 @@ fetches the plain catalog join of pg_index, pg_class and pg_stat_user_indexes (w
 reader must at least do). Then the server-side time of each catalog query perftool sends
 (EXPLAIN ANALYZE), so a slow one is named.
 
-Run: `make bench` (all benchmarks) or `python -m bench schema` (`--tables N` for one size).
+Run: `make bench` (all benchmarks) or `python -m bench schema -- --tables N` (one size).
 """
 
 from __future__ import annotations
@@ -129,7 +129,11 @@ def catalog_queries(dsn: str) -> list[tuple[str, float]]:
             "SELECT c.oid FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'p') AND n.nspname LIKE 'app%'").fetchall()]
         major = conn.info.server_version // 10000
-        params = {"oids": oids, "schema": None, "table": None, "definitions": False}
+        from perftool.catalog.schema import EXACT_SIZES_MAX
+
+        params = {"oids": oids, "schema": None, "table": None, "definitions": False,
+                  "estimate_sizes": len(oids) * (1 + INDEXES_PER_TABLE) > EXACT_SIZES_MAX,
+                  "exact_sizes_max": EXACT_SIZES_MAX}
         out = []
         names = ["catalog_tables", "catalog_columns", "catalog_names", "catalog_indexes", "catalog_foreign_keys",
                  "chk_table_bloat", "chk_index_bloat", "catalog_sequences", "analyze_tables", "analyze_indexes"]
