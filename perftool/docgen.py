@@ -1,7 +1,9 @@
-"""Generate docs/cli.md, the command-line reference, from the commands' own --help.
+"""Generate docs/cli.md, the command-line reference, from the commands' own --help, and one page
+per finding code, docs/checks/<CODE>.md, from the registry (perftool/codes.py).
 
-Run `make docs` (python -m perftool.docgen) after changing a command; a test fails when
-docs/cli.md is out of date.
+Run `make docs` (python -m perftool.docgen) after changing a command or a code's docstring; a test
+fails when docs/cli.md or a page is out of date. A page is the code's heading, its docstring, and
+the hand-written appendix docs/checks/appendix/<CODE>.md (examples, near misses) when there is one.
 """
 
 from __future__ import annotations
@@ -67,10 +69,43 @@ def reference() -> str:
     return "".join(parts)
 
 
+CHECKS_DIR = Path("docs/checks")
+APPENDIX_DIR = CHECKS_DIR / "appendix"
+
+
+def check_page(code: str, root: Path = Path()) -> str:
+    """docs/checks/<code>.md: heading, docstring, then the hand-written appendix if any."""
+    from perftool import codes
+
+    spec = codes.get(code)
+    page = f"# {spec.code} — {spec.heading}\n\n{spec.doc}\n"
+    appendix = root / APPENDIX_DIR / f"{spec.code}.md"
+    if appendix.exists():
+        page += "\n" + appendix.read_text()
+    return page
+
+
+def check_pages(root: Path = Path()) -> dict[Path, str]:
+    """Every code's page, by its path under `root`."""
+    from perftool import codes
+
+    return {root / CHECKS_DIR / f"{c.code}.md": check_page(c.code, root) for c in codes.all_codes()}
+
+
 def main() -> None:
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/cli.md")
     target.write_text(reference())
     print(f"wrote {target}", file=sys.stderr)
+    if len(sys.argv) > 1:
+        return
+    pages = check_pages()
+    for path, text in pages.items():
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+            print(f"wrote {path}", file=sys.stderr)
+    stale = sorted(p for p in CHECKS_DIR.glob("*.md") if p not in pages)
+    for path in stale:
+        print(f"{path}: no such code in perftool/codes.py (remove the page or declare the code)", file=sys.stderr)
 
 
 if __name__ == "__main__":

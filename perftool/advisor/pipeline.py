@@ -48,7 +48,7 @@ from perftool.db.privileges import (
     unexplainable_note,
     unexplainable_writes_note,
 )
-from perftool.report.model import Column, Finding, Report, Section, Severity
+from perftool.report.model import Column, Finding, Report, Section
 from perftool.workload.sources import WorkloadStatement
 
 if TYPE_CHECKING:
@@ -1610,7 +1610,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
                          "statement_count": len(rec.statements), "definition": rec.definition})
         helped = ", ".join(sorted({it.statement.origin for it in rec.statements})[:5])
         findings.append(Finding(
-            code="A101", severity=Severity.warning,
+            code="A101",
             title=f"missing index: {ix.label()}" + ("" if rec.verified else " (unverified heuristic)"),
             object=f"{ix.schema}.{ix.table}",
             detail=(f"Estimated size {human_bytes(rec.size_bytes)}; "
@@ -1624,7 +1624,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
                for it in result.skipped]
     if skipped:
         findings.append(Finding(
-            code="A102", severity=Severity.info,
+            code="A102",
             title=f"{len(skipped)} statement(s) could not be analysed",
             object="workload",
             detail="; ".join(sorted({s["reason"] for s in skipped}))[:600],
@@ -1634,7 +1634,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     verified = opts.whatif
     if not verified:
         findings.append(Finding(
-            code="A103", severity=Severity.info,
+            code="A103",
             title="heuristic recommendations, not verified with HypoPG (--no-whatif)",
             object="workload",
             detail="Ranked from predicates, row counts and column statistics only; the planner was not asked.",

@@ -13,7 +13,7 @@ from collections.abc import Callable
 
 from perftool.analyze.options import AnalyzeOptions, Target, UnreachableHost
 from perftool.db.errors import PerftoolError, UsageError
-from perftool.report.model import Column, Finding, Report, Section, Severity
+from perftool.report.model import Column, Finding, Report, Section
 
 
 def _noop(_: str) -> None:
@@ -164,7 +164,7 @@ def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHo
 
 def _unreachable_finding(u: UnreachableHost, covered: list[str]) -> Finding:
     return Finding(
-        code="R103", severity=Severity.error, title=f"host {u.name} could not be analysed", object=u.name,
+        code="R103", title=f"host {u.name} could not be analysed", object=u.name,
         detail=(f"{u.name} ({u.role}) failed: {u.reason}. The report covers {', '.join(covered)} only: "
                 f"{u.name}'s workload, lag and index scans are missing, so no index is reported unused (I104)."),
         fix=(f"Check that {u.name} is up and reachable from here (perftool analyze --host {u.name} shows the "

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass, field
 from enum import Enum
 from typing import Any
 
-from perftool import __version__
+from perftool import __version__, codes
 
 
 class Severity(str, Enum):
@@ -30,12 +30,14 @@ class Severity(str, Enum):
 
 @dataclass
 class Finding:
-    """One coded problem. `code` is stable (docs/checks/<code>.md documents it); `title` is the
-    one-line message; `detail` explains it with the evidence; `fix` is SQL or a concrete action."""
+    """One coded problem. `code` is stable and declared in perftool/codes.py (docs/checks/<code>.md
+    documents it; an undeclared code raises codes.UnknownCode); `severity` and `title` default to
+    the code's; `title` is the one-line message; `detail` explains it with the evidence; `fix` is
+    SQL or a concrete action."""
 
     code: str
-    severity: Severity
-    title: str
+    severity: Severity = None  # type: ignore[assignment]  # None: the code's default
+    title: str = ""
     object: str = ""
     detail: str = ""
     fix: str = ""
@@ -45,7 +47,9 @@ class Finding:
     plan: Any = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self.severity = Severity(self.severity)
+        spec = codes.get(self.code)
+        self.severity = Severity(self.severity if self.severity is not None else spec.severity)
+        self.title = self.title or spec.title
 
     @property
     def area(self) -> str:

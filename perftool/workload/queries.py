@@ -169,7 +169,7 @@ def temp_spill_findings(stmts: list[StatementStats], block_size: int = 8192) -> 
             continue
         spilled = s.temp_blks_written * block_size
         out.append(Finding(
-            code="Q104", severity=Severity.warning,
+            code="Q104",
             title=f"statement writes temporary files ({spilled / 1048576:,.1f} MiB over {s.calls:,} calls)",
             object=statement_object(s),
             detail=(f"Sorts or hashes that do not fit in work_mem spill to disk: {s.temp_blks_written:,} temp blocks "
@@ -209,8 +209,7 @@ def meta_findings(meta: StatementsMeta | None) -> list[Finding]:
     full = meta.max_entries and meta.entries >= 0.9 * meta.max_entries
     if (meta.dealloc or 0) > 0 or full:
         out.append(Finding(
-            code="Q105", severity=Severity.info,
-            title="pg_stat_statements is evicting statements",
+            code="Q105",  # title and severity: the code's
             object="pg_stat_statements",
             detail=(f"{meta.entries:,} of {meta.max_entries or '?'} entries used; "
                     f"{meta.dealloc or 0:,} evictions since "
@@ -220,7 +219,7 @@ def meta_findings(meta: StatementsMeta | None) -> list[Finding]:
         ))
     if not meta.track_io_timing:
         out.append(Finding(
-            code="Q106", severity=Severity.info,
+            code="Q106",
             title="track_io_timing is off: I/O time per statement is not measured",
             object="track_io_timing",
             detail="Without it blk_read_time/blk_write_time stay 0 and --sort io falls back to blocks read.",

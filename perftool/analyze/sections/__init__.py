@@ -3,13 +3,15 @@
 A section is a class with a `key`, a `title`, an `order`, an optional `collect(conn, info,
 options)` that reads point-in-time data while the connection is open (its result lands in
 `Snapshot.extras[key]`), and a pure `analyze(ctx) -> SectionResult`. Registering a new section is
-one module and one entry in SECTION_MODULES; `analyze` itself never changes. Each section is also
+one module in this package (found with pkgutil) with an `@register` class; `analyze` itself never
+changes. Each section is also
 available alone: `perftool analyze --section KEY`.
 """
 
 from __future__ import annotations
 
 import importlib
+import pkgutil
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
@@ -21,7 +23,6 @@ if TYPE_CHECKING:
     from perftool.workload.snapshot import Snapshot
     from perftool.workload.stats import StatementStats
 
-SECTION_MODULES = ("workload", "tables", "indexes", "connections", "replication")
 _REGISTRY: dict[str, type[AnalysisSection]] = {}
 
 
@@ -53,8 +54,8 @@ def register(cls: type[AnalysisSection]) -> type[AnalysisSection]:
 
 
 def all_sections() -> list[AnalysisSection]:
-    for name in SECTION_MODULES:
-        importlib.import_module(f"{__name__}.{name}")
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
     return [cls() for cls in sorted(_REGISTRY.values(), key=lambda c: (c.order, c.key))]
 
 

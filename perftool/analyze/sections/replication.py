@@ -52,7 +52,7 @@ class ReplicationSection(AnalysisSection):
             for slot in r.get("slots_retained", []):
                 if not slot["active"] and (slot["retained_bytes"] or 0) >= SLOT_RETAINED_WARNING:
                     findings.append(Finding(
-                        code="R102", severity=Severity.warning,
+                        code="R102",
                         title=f"inactive replication slot {slot['slot_name']} holds "
                               f"{slot['retained_bytes'] / 1024 ** 3:,.1f} GiB of WAL",
                         object=slot["slot_name"],

@@ -55,7 +55,7 @@ class TablesSection(AnalysisSection):
             threshold = base + scale * live
             if dead >= DEAD_MIN_TUPLES and (dead > threshold or dead_share > DEAD_SHARE_WARNING):
                 findings.append(Finding(
-                    code="T202", severity=Severity.warning,
+                    code="T202",
                     title=f"{t['schema']}.{t['table']}: {dead:,} dead tuples ({dead_share:.0%}), autovacuum is behind",
                     object=f"{t['schema']}.{t['table']}",
                     detail=(f"{dead:,} dead vs {live:,} live tuples; autovacuum should start at "

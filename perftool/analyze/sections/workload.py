@@ -189,7 +189,7 @@ class WorkloadSection(AnalysisSection):
         if temp_bytes < TEMP_BYTES_NOTE:
             return []
         return [Finding(
-            code="D102", severity=Severity.warning,
+            code="D102",
             title=f"{temp_bytes / 1048576:,.0f} MiB written to temporary files ({db.get('temp_files'):,} files)",
             object=str(db.get("database")),
             detail=(f"Sorts and hashes larger than work_mem ({db.get('work_mem')}) spill to disk. The statements "

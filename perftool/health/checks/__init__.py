@@ -2,10 +2,11 @@
 module per check.
 
 A check is a pure function `(ctx: CheckContext) -> list[Finding]` over the catalog model
-(`perftool.catalog.schema`), registered with `@check(code=..., severity=..., title=...)`. Its
-docstring is its documentation — what it finds, why it hurts, how to fix it — and
-`docs/checks/<CODE>.md` expands on it. Codes are stable: `I1xx` index health, `I2xx` drift from a
-declared index set (they need one), `T1xx` table health, `S1xx` sequences.
+(`perftool.catalog.schema`), in its own module `<code>_<name>.py` here (found with pkgutil), and
+registered with `@check("I104")`. Its code's severity, title and documentation are declared once,
+in perftool/codes.py (the docstring there is docs/checks/<CODE>.md). Codes are stable: `I1xx`
+index health, `I2xx` drift from a declared index set (they need one), `T1xx` table health, `S1xx`
+sequences.
 
 `run_health_checks(conn, ...)` is the entry point for other commands (`analyze` calls it): it
 collects the catalog (and index scans on every extra host), then runs the selected checks.
@@ -15,11 +16,12 @@ from __future__ import annotations
 
 import fnmatch
 import importlib
-import inspect
+import pkgutil
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from perftool import codes
 from perftool.catalog.schema import Catalog, IndexInfo
 from perftool.config import Thresholds
 from perftool.db.errors import UsageError
@@ -31,12 +33,6 @@ if TYPE_CHECKING:
 
     from perftool.health.index_sets import Drift, IndexSet
 
-CHECK_MODULES = (
-    "i101_invalid", "i102_duplicate", "i103_overlapping", "i104_unused", "i105_fk_without_index",
-    "i106_low_cardinality", "i107_array_btree", "i108_mostly_null", "i109_index_bloat",
-    "t101_table_bloat", "t102_no_primary_key", "s101_sequence_overflow",
-    "i201_missing", "i202_undeclared", "i203_different",
-)
 THIS_HOST = "this host"
 
 
@@ -68,21 +64,29 @@ class Check:
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(*, code: str, severity: str, title: str, needs_index_set: bool = False, needs_statistics: bool = False):
-    """Register the decorated function as check `code` (its docstring is the documentation).
-    `needs_statistics`: it judges columns by the planner's statistics (pg_stats)."""
+def check(code: str, *, needs_index_set: bool = False, needs_statistics: bool = False):
+    """Register the decorated function as the check of `code` (severity, title and documentation
+    from perftool/codes.py; UnknownCode when it is not declared there). `needs_statistics`: it
+    judges columns by the planner's statistics (pg_stats)."""
+    spec = codes.get(code)
 
     def register(fn: Callable[[CheckContext], list[Finding]]):
-        _REGISTRY[code] = Check(code=code, severity=Severity(severity), title=title, run=fn,
-                                doc=inspect.cleandoc(fn.__doc__ or ""), needs_index_set=needs_index_set,
-                                needs_statistics=needs_statistics)
+        if code in _REGISTRY:
+            raise TypeError(f"two checks for {code}")
+        _REGISTRY[code] = Check(code=code, severity=Severity(spec.severity), title=spec.title, run=fn,
+                                doc=spec.doc, needs_index_set=needs_index_set, needs_statistics=needs_statistics)
         return fn
 
     return register
 
 
+def check_modules() -> list[str]:
+    """The modules of this package that hold a check: `<code>_<name>`, e.g. `i104_unused`."""
+    return sorted(m.name for m in pkgutil.iter_modules(__path__) if codes.CODE.fullmatch(m.name.split("_")[0].upper()))
+
+
 def all_checks() -> list[Check]:
-    for name in CHECK_MODULES:
+    for name in check_modules():
         importlib.import_module(f"{__name__}.{name}")
     return sorted(_REGISTRY.values(), key=lambda c: c.code)
 

@@ -11,20 +11,8 @@ from perftool.report.values import human_bytes
 _LEFTOVER = re.compile(r"_cc(new|old)[0-9]*$")
 
 
-@check(code="I101", severity="error", title="invalid index")
+@check("I101")
 def invalid_indexes(ctx: CheckContext):
-    """An index marked invalid (`pg_index.indisvalid = false`), usually left behind by a
-    `CREATE INDEX CONCURRENTLY` or `REINDEX CONCURRENTLY` that failed (a unique build that met a
-    duplicate, a deadlock, a cancelled statement, a lock timeout).
-
-    Why it hurts: the planner never uses an invalid index, yet every INSERT and UPDATE still
-    maintains it (when it is `indisready`), so it costs writes and disk for nothing. Worse,
-    `CREATE INDEX CONCURRENTLY IF NOT EXISTS` sees the name taken and silently keeps the broken one.
-
-    How to fix: drop it without blocking writes and build it again; a `_ccnew` / `_ccold` index is
-    the leftover of a failed REINDEX CONCURRENTLY and is only dropped. For a unique index, remove
-    the duplicate values first or the build fails again.
-    """
     out = []
     for t in ctx.catalog.tables:
         for ix in t.indexes:

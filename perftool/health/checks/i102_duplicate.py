@@ -20,20 +20,8 @@ def comparable(ix: IndexInfo) -> bool:
     return ix.is_valid and not ix.is_attached and not ix.is_exclusion
 
 
-@check(code="I102", severity="error", title="duplicate index")
+@check("I102")
 def duplicate_indexes(ctx: CheckContext):
-    """Two or more indexes on the same table that store the same thing: same access method, same
-    key columns or expressions in the same order with the same operator classes, collations and
-    sort order, same INCLUDE columns and the same partial-index predicate. Uniqueness is not part
-    of the comparison, so a plain index equal to a primary key or unique constraint is reported.
-
-    Why it hurts: every copy is written on every INSERT and on UPDATEs of its columns, takes disk
-    and cache, and adds WAL and replication traffic; the planner uses only one.
-
-    How to fix: drop the extra copies (`DROP INDEX CONCURRENTLY`), keeping the primary key, a
-    constraint's index, a unique index, or else the most used one. Partial indexes with different
-    predicates and expression indexes on different expressions are not duplicates.
-    """
     out = []
     for t in ctx.catalog.tables:
         groups: dict[tuple, list[IndexInfo]] = {}

@@ -28,20 +28,8 @@ def covered_by(small: IndexInfo, big: IndexInfo) -> bool:
     return True
 
 
-@check(code="I103", severity="warning", title="overlapping index")
+@check("I103")
 def overlapping_indexes(ctx: CheckContext):
-    """A btree index whose key columns are a left prefix of another btree index on the same table
-    with the same predicate — `(a)` next to `(a, b)` — so the longer index can serve every lookup
-    and sort the shorter one serves.
-
-    Why it hurts: the shorter index is written on every INSERT and on UPDATEs of its columns, and
-    takes disk and cache, for little gain (the longer index is a bit bigger to scan).
-
-    How to fix: drop the shorter index (`DROP INDEX CONCURRENTLY`) after checking its scans in
-    the evidence. Not reported: a shorter index that is unique or backs a constraint (it enforces
-    something the longer one does not), different predicates, different sort order or operator
-    classes, or a shorter index with INCLUDE columns the longer one lacks.
-    """
     out = []
     for t in ctx.catalog.tables:
         usable = [ix for ix in t.indexes if comparable(ix)]

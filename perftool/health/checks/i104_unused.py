@@ -13,24 +13,8 @@ def _age(seconds: float) -> str:
     return f"{seconds / 86400:,.1f} days" if seconds >= 86400 else f"{seconds / 3600:,.1f} h"
 
 
-@check(code="I104", severity="warning", title="unused index")
+@check("I104")
 def unused_indexes(ctx: CheckContext):
-    """An index that (almost) no query uses: at most `unused_index_max_scans` (50) index scans
-    since the statistics were last reset, on the primary **and on every replica configured** in
-    perftool.yaml, over a statistics window of at least `unused_index_min_stats_days` (7 days).
-    Any size: a warning from `unused_index_min_bytes` (1 MB), info below. Never reported: unique
-    indexes, indexes behind a constraint (primary key, unique, exclusion), and the only index that
-    serves a foreign key (deleting or updating a referenced row looks the referencing rows up
-    through it). While the counters are younger than the window the check reports nothing and
-    says so once in the report's notes.
-
-    Why it hurts: each index is written on every INSERT and on UPDATEs of its columns (and stops
-    HOT updates), takes disk, cache, WAL and backup space, and slows VACUUM — a small one too.
-
-    How to fix: check the evidence (scans per host, the age of the counters: a monthly report may
-    not have run yet), then `DROP INDEX CONCURRENTLY`. Keep the definition in your migrations in
-    case you need it back.
-    """
     th = ctx.thresholds
     out = []
     age = ctx.catalog.stats_age_s

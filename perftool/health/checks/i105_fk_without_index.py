@@ -8,19 +8,8 @@ from perftool.health.checks.fix_sql import KeyPart, create_step
 from perftool.report.values import human_bytes
 
 
-@check(code="I105", severity="warning", title="foreign key without an index")
+@check("I105")
 def foreign_keys_without_index(ctx: CheckContext):
-    """A foreign key whose referencing columns are not the leading columns of any valid,
-    non-partial index on the referencing table. `(customer_id)` is served by an index on
-    `(customer_id)` or `(customer_id, created_at)`, not by one on `(created_at, customer_id)`.
-
-    Why it hurts: joins and lookups from the parent to its children (`WHERE customer_id = $1`)
-    scan the whole child table, and every DELETE of a parent row, or UPDATE of its key, scans the
-    child table once per row to check the constraint — while holding locks.
-
-    How to fix: create the index without blocking writes. On a partitioned table create it
-    `ON ONLY` the parent, then `CONCURRENTLY` on each partition, then attach them.
-    """
     out = []
     for t in ctx.catalog.tables:
         for fk in t.foreign_keys:

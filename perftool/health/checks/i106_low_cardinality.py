@@ -11,21 +11,8 @@ MAX_DISTINCT = 10      # at most this many distinct values (pg_stats.n_distinct)
 MIN_ROWS = 10_000      # smaller tables are read quickly either way
 
 
-@check(code="I106", severity="warning", title="btree index on a low-cardinality column", needs_statistics=True)
+@check("I106", needs_statistics=True)
 def low_cardinality_indexes(ctx: CheckContext):
-    """A plain (not partial, not unique) single-column btree index on a boolean column, or on a
-    column with at most 10 distinct values (planner statistics), in a table of at least 10,000
-    rows. Composite indexes that start with such a column (`(status, created_at)`) are fine and not
-    reported.
-
-    Why it hurts: a value shared by a large part of the table is read faster by a sequential scan,
-    so the index is only useful for the rare values — yet it stores an entry for every row and is
-    written on every INSERT and on UPDATEs of the column.
-
-    How to fix: if queries look for a rare value (`WHERE NOT processed`, `status = 'failed'`), a
-    partial index for that value serves them at a fraction of the size; then drop this one. If no
-    query needs it, drop it.
-    """
     out = []
     for t in ctx.catalog.tables:
         if t.rows < MIN_ROWS:

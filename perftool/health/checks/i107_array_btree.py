@@ -7,18 +7,8 @@ from perftool.health.checks.fix_sql import KeyPart, create_step, drop_index, dro
 from perftool.report.values import human_bytes
 
 
-@check(code="I107", severity="warning", title="btree index on an array column")
+@check("I107")
 def array_btree_indexes(ctx: CheckContext):
-    """A btree index with an array column among its key columns.
-
-    Why it hurts: a btree compares whole arrays, so it serves only `col = ARRAY[...]` and sorting
-    by the array — not the queries people write against arrays: containment `@>`, overlap `&&`
-    or `value = ANY(col)`. Those scan the table while the index is still written on every change,
-    and large arrays can exceed the btree entry size limit (about 2.7 kB), making inserts fail.
-
-    How to fix: index the column with GIN (`USING gin (col)`), which serves `@>`, `<@`, `&&` and
-    `=`, then drop the btree index.
-    """
     out = []
     for t in ctx.catalog.tables:
         for ix in t.indexes:

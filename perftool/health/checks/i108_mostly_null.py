@@ -10,19 +10,8 @@ MIN_NULL_FRACTION = 0.5   # pg_stats.null_frac of the leading column
 MIN_ROWS = 10_000
 
 
-@check(code="I108", severity="warning", title="index on a mostly-NULL column", needs_statistics=True)
+@check("I108", needs_statistics=True)
 def mostly_null_indexes(ctx: CheckContext):
-    """A plain (not partial, not unique) btree index whose leading column is NULL in at least half
-    of the rows (pg_stats.null_frac ≥ 0.5), in a table of at least 10,000 rows.
-
-    Why it hurts: the index stores an entry for every NULL row although queries rarely search for
-    NULL (`WHERE col = $1` never matches NULL), so most of its size — and of its write cost — is
-    spent on entries nobody reads.
-
-    How to fix: replace it with a partial index `WHERE col IS NOT NULL` (build the new one
-    concurrently, then drop the old one). Queries with `col = $1` use it unchanged; a query that
-    does look for `col IS NULL` needs its own partial index.
-    """
     out = []
     for t in ctx.catalog.tables:
         if t.rows < MIN_ROWS:

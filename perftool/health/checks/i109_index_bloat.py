@@ -17,22 +17,8 @@ def bloat_severity(b: BloatEstimate, th: Thresholds) -> Severity | None:
     return Severity.error if b.bloat_ratio > th.bloat_critical else Severity.warning
 
 
-@check(code="I109", severity="warning", title="bloated index", needs_statistics=True)
+@check("I109", needs_statistics=True)
 def bloated_indexes(ctx: CheckContext):
-    """A btree index much bigger than its live entries need, estimated from the planner's
-    statistics (no index is read): more than `bloat_warning` (20 %) of its pages and more than
-    `bloat_min_bytes` (10 MB) are free space — an error above `bloat_critical` (50 %). The
-    estimate follows ioguix/pgsql-bloat-estimation and errs towards "no bloat" (deduplication,
-    rounding).
-
-    Why it hurts: empty and half-empty pages are read and cached like full ones, so scans read
-    more, the cache holds less, and backups and replicas carry the dead weight. Btree pages are
-    reused but never returned to the file system by VACUUM.
-
-    How to fix: `REINDEX INDEX CONCURRENTLY` rebuilds it compactly without blocking reads or
-    writes (it needs the index's size again in free disk space). If it comes back quickly, look at
-    the update pattern and at autovacuum on that table.
-    """
     out = []
     tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
     indexes = {(ix.schema, ix.name): ix for t in ctx.catalog.tables for ix in t.indexes}

@@ -29,20 +29,8 @@ def source_evidence(d: DeclaredIndex | None) -> dict:
     return {"file": d.source.file, "line": d.source.line}
 
 
-@check(code="I201", severity="error", title="declared index missing", needs_index_set=True)
+@check("I201", needs_index_set=True)
 def missing_indexes(ctx: CheckContext):
-    """An index declared in the index set (`index_sets/*.yaml`) that the database does not have:
-    no index on that table is equivalent to it (method, uniqueness, columns or expressions with
-    their order, operator classes and collations, INCLUDE columns, predicate), and none has its
-    name or its key columns (that would be I203). Names do not matter for equivalence.
-
-    Why it hurts: the queries the index was declared for scan the table instead — usually the
-    reason a team declared it. Typical causes: a migration that was never run in this environment,
-    a failed `CREATE INDEX CONCURRENTLY` (the invalid leftover is I101), or an index dropped by hand.
-
-    How to fix: build it without blocking writes (the statement is in the finding), or remove the
-    declaration if the index is no longer wanted.
-    """
     out = []
     for item in ctx.drift().missing:
         d = item.declared

@@ -8,20 +8,8 @@ from perftool.health.index_sets import declared_from_index
 from perftool.report.values import human_bytes
 
 
-@check(code="I202", severity="warning", title="index not declared", needs_index_set=True)
+@check("I202", needs_index_set=True)
 def undeclared_indexes(ctx: CheckContext):
-    """An index on a table the index set covers (a table it lists, or any table of a schema whose
-    file says `complete: true`) that no declaration matches. Indexes behind a primary key, unique
-    or exclusion constraint are part of the table's definition and need not be declared (declare
-    them to require them); invalid indexes are reported as I101.
-
-    Why it hurts: an index nobody declared is an index nobody owns — created by hand during an
-    incident, left by a reverted migration, or added in one environment only. It costs every
-    write, and environments drift apart.
-
-    How to fix: if the index is wanted, add it to the index set (`perftool indexes snapshot`
-    prints every index in the set's format); if not, drop it.
-    """
     out = []
     for item in ctx.drift().extra:
         a = item.actual

@@ -10,21 +10,8 @@ from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
 from perftool.health.checks.i201_missing import declared_step, source_evidence
 
 
-@check(code="I203", severity="error", title="index differs from its declaration", needs_index_set=True)
+@check("I203", needs_index_set=True)
 def different_indexes(ctx: CheckContext):
-    """A declared index whose counterpart exists — same name, or same key columns — but with a
-    different definition: another order (`DESC`), NULLS placement, operator class, collation,
-    uniqueness, access method, INCLUDE list or predicate.
-
-    Why it hurts: the index looks present, but the queries it was declared for may not be able to
-    use it (a `text_pattern_ops` index for `LIKE 'abc%'`, a partial index whose predicate the
-    query does not imply, DESC for a keyset pagination), and uniqueness the team relies on may not
-    be enforced.
-
-    How to fix: build the declared index under a new name, then drop the old one (both
-    concurrently) and give the new one the old name if the name matters — or correct the
-    declaration if the database is right.
-    """
     out = []
     for item in ctx.drift().different:
         d, a = item.declared, item.actual

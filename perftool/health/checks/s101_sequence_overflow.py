@@ -37,21 +37,8 @@ def sequence_usage(s: SequenceInfo) -> tuple[float, int, str] | None:
     return max(0.0, min(used, 1.0)), max(int(left), 0), limit_by
 
 
-@check(code="S101", severity="warning", title="sequence close to overflow")
+@check("S101")
 def sequences_near_overflow(ctx: CheckContext):
-    """A sequence that has used more than `sequence_warning` (75 %) of its range — an error above
-    `sequence_critical` (90 %). The range is the sequence's own (its type and MAXVALUE), narrowed by
-    the type of the column it feeds: a bigint sequence behind an `integer` column fails at
-    2,147,483,647 all the same.
-
-    Why it hurts: when it runs out, every INSERT fails ("nextval: reached maximum value of
-    sequence" or "integer out of range") and the application is down until the type is changed.
-
-    How to fix: widen the column to bigint (`ALTER TABLE ... ALTER COLUMN ... TYPE bigint`
-    rewrites the table under an exclusive lock — on big tables add a new column, backfill in
-    batches and swap), and the sequence (`ALTER SEQUENCE ... AS bigint`, instant). Do it well
-    before the critical level.
-    """
     th = ctx.thresholds
     out = []
     for s in ctx.catalog.sequences:

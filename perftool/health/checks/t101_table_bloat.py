@@ -8,21 +8,8 @@ from perftool.health.checks.i109_index_bloat import bloat_severity
 from perftool.report.values import human_bytes
 
 
-@check(code="T101", severity="warning", title="bloated table", needs_statistics=True)
+@check("T101", needs_statistics=True)
 def bloated_tables(ctx: CheckContext):
-    """A table much bigger than its live rows need, estimated from the planner's statistics (no
-    table is read): more than `bloat_warning` (20 %) of its pages and more than `bloat_min_bytes`
-    (10 MB) are dead or free space — an error above `bloat_critical` (50 %). The estimate follows
-    ioguix/pgsql-bloat-estimation (row widths from pg_stats, the table's fillfactor).
-
-    Why it hurts: sequential scans read every page, full or empty; the cache and backups hold the
-    empty space; VACUUM makes the space reusable but gives it back to the file system only at the
-    end of the table. It usually follows mass DELETEs or UPDATEs, or autovacuum not keeping up.
-
-    How to fix: rewrite the table. `VACUUM FULL` does it but locks the table (no reads or writes)
-    for its whole run: use a maintenance window, or `pg_repack` online. Then tune autovacuum for
-    the table (`autovacuum_vacuum_scale_factor`) so it does not come back.
-    """
     out = []
     tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
     for b in ctx.catalog.table_bloat:

@@ -19,20 +19,8 @@ def promotable_index(t: TableInfo) -> IndexInfo | None:
     return None
 
 
-@check(code="T102", severity="warning", title="table without a primary key")
+@check("T102")
 def tables_without_primary_key(ctx: CheckContext):
-    """A table (or partitioned table; partitions inherit their parent's key) with no primary key.
-
-    Why it hurts: rows cannot be addressed one by one (ORMs, admin tools and duplicate clean-ups
-    need a key), logical replication cannot replicate its UPDATEs and DELETEs without REPLICA
-    IDENTITY FULL (which scans the table on the subscriber for every row), and tools such as
-    pg_repack refuse to work on it.
-
-    How to fix: if a unique index on NOT NULL columns exists, promote it:
-    `ALTER TABLE ... ADD CONSTRAINT ... PRIMARY KEY USING INDEX ...` (a short lock). Otherwise add
-    a key column, e.g. `ALTER TABLE ... ADD COLUMN id bigint GENERATED ALWAYS AS IDENTITY PRIMARY
-    KEY` — this rewrites the table under an exclusive lock: schedule it.
-    """
     out = []
     for t in ctx.catalog.tables:
         if t.has_pk or t.is_partition:
