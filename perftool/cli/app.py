@@ -56,6 +56,8 @@ class PerftoolGroup(TyperGroup):
             raise
         except _usage_errors() as exc:
             _redact_click(exc, *_known_dsns(ctx))
+            if _is_bad_choice(exc):  # a closed set (--fail-on, --sort, …): one line, like perftool's own errors
+                _fail(ctx, exc.format_message().replace("Value error, ", ""), 2)
             raise
         except BrokenPipeError:
             from perftool.cli.options import reader_went_away
@@ -83,6 +85,12 @@ def _usage_errors() -> type[Exception]:
     except ImportError:
         return typer.TyperException
     return ClickException
+
+
+def _is_bad_choice(exc: Exception) -> bool:
+    """A bad value for an Enum-typed option (Typer validated it against the choices)."""
+    descriptor = getattr(getattr(exc, "param", None), "type_descriptor", None)
+    return isinstance(exc, typer.BadParameter) and bool(getattr(descriptor, "is_choice", False))
 
 
 def _known_dsns(ctx) -> list[str]:

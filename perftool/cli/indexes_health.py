@@ -7,7 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
+from perftool.cli.options import (
+    DsnOpt,
+    FailOnOpt,
+    FormatOpt,
+    GateFailOnOpt,
+    HostOpt,
+    OutputOpt,
+    check_output,
+    emit,
+    state,
+)
 
 GATE_FORMATS = ["summary", "github", "sarif", "junit", "json", "table", "yaml", "markdown", "csv", "prometheus"]
 
@@ -33,9 +43,6 @@ BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="JSON file of accepted findings: only new findings fail the gate.", show_default=False)]
 GateFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="summary (default: one line when all is well), github, sarif, junit, json, table, yaml, markdown, csv, prometheus.",
-    show_default=False)]
-GateFailOnOpt = Annotated[Optional[str], typer.Option(
-    "--fail-on", help="Exit 1 on findings of this severity or worse: info, warning, error (default), never.",
     show_default=False)]
 SnapshotFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="yaml (default) or json; both are index-set files --set reads.", show_default=False)]
