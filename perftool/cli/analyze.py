@@ -6,7 +6,19 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
+from perftool.cli.options import (
+    DsnOpt,
+    FailOnOpt,
+    FormatOpt,
+    HostOpt,
+    NestedOpt,
+    OutputOpt,
+    SlowCriticalMsOpt,
+    SlowMsOpt,
+    check_output,
+    emit,
+    state,
+)
 
 
 def analyze(
@@ -16,9 +28,9 @@ def analyze(
     limit: Annotated[int, typer.Option("--limit", "-n", help="Top statements to list.")] = 10,
     all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas), merged; a host that cannot be analysed is named in an R103 finding.")] = False,
     require_all_hosts: Annotated[bool, typer.Option("--require-all-hosts", help="With --all-hosts: exit 3 when any host cannot be analysed, instead of reporting the others.")] = False,
-    slow_ms: Annotated[Optional[float], typer.Option("--slow-ms", help="Mean time that makes a statement slow. Default 1000.", show_default=False)] = None,
-    slow_critical_ms: Annotated[Optional[float], typer.Option("--slow-critical-ms", help="Mean time that makes it an error. Default 5000.", show_default=False)] = None,
-    nested: Annotated[bool, typer.Option("--nested", help="Count statements run inside functions too.")] = False,
+    slow_ms: SlowMsOpt = None,
+    slow_critical_ms: SlowCriticalMsOpt = None,
+    nested: NestedOpt = False,
     dsn: DsnOpt = None,
     host: HostOpt = None,
     fmt: FormatOpt = None,

@@ -1,4 +1,8 @@
-"""stderr for people: progress, warnings and errors. stdout carries only the result."""
+"""stderr for people: progress, warnings and errors, through one rich `Console(stderr=True)`.
+stdout carries only the result.
+
+Colour only on a terminal, never with NO_COLOR set or --no-color (`set_color(False)`). rich is
+imported on the first message, not at start-up (`perftool --help` stays fast)."""
 
 from __future__ import annotations
 
@@ -6,6 +10,10 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _verbose = False
 _color = True
@@ -26,31 +34,44 @@ def _stderr_color() -> bool:
     return _color and sys.stderr.isatty() and os.environ.get("NO_COLOR", "") == ""
 
 
+def stderr_console() -> Console:
+    """The console for stderr as things stand now (sys.stderr, the colour switches): messages are
+    few, so one is made per use rather than cached past a change of sys.stderr or --no-color."""
+    from rich.console import Console
+
+    return Console(stderr=True, color_system="auto" if _stderr_color() else None, highlight=False,
+                   markup=False, emoji=False, soft_wrap=True)
+
+
+def _line(prefix: str, style: str, message: str) -> None:
+    from rich.text import Text
+
+    console = stderr_console()
+    console.print(Text.assemble((prefix, style), message) if prefix else Text(message))
+    console.file.flush()
+
+
 def info(message: str) -> None:
     """A progress line, shown with -v or on a terminal."""
     if _verbose or sys.stderr.isatty():
-        print(message, file=sys.stderr, flush=True)
+        _line("", "", message)
 
 
 def warn(message: str) -> None:
-    prefix = "\033[33mwarning:\033[0m " if _stderr_color() else "warning: "
-    print(prefix + message, file=sys.stderr, flush=True)
+    _line("warning: ", "yellow", message)
 
 
 def error(message: str) -> None:
-    prefix = "\033[31mperftool: error:\033[0m " if _stderr_color() else "perftool: error: "
-    print(prefix + message, file=sys.stderr, flush=True)
+    _line("perftool: error: ", "red", message)
 
 
 @contextmanager
 def status(message: str) -> Iterator[None]:
     """A spinner on an interactive stderr; a plain line with -v otherwise; nothing when piped."""
     if sys.stderr.isatty() and os.environ.get("CI") != "true":
-        from rich.console import Console
-
-        with Console(stderr=True, no_color=not _stderr_color()).status(message):
+        with stderr_console().status(message):
             yield
     else:
         if _verbose:
-            print(message, file=sys.stderr, flush=True)
+            _line("", "", message)
         yield

@@ -6,13 +6,13 @@ from typing import Annotated
 
 import typer
 
-from perftool.cli.options import FormatOpt, OutputOpt, emit
+from perftool.cli.options import ClientsOpt, FormatOpt, IterationsOpt, OutputOpt, emit
 
 
 def demo(
     ctx: typer.Context,
-    iterations: Annotated[int, typer.Option("--iterations", min=1, help="Workload iterations per client.")] = 100,
-    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent workload clients.")] = 4,
+    iterations: IterationsOpt = 100,
+    clients: ClientsOpt = 4,
     reload: Annotated[bool, typer.Option("--reload/--no-reload", help="Reload the data even if the demo database exists.")] = True,
     fmt: FormatOpt = None,
     output: OutputOpt = None,

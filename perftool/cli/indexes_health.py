@@ -1,4 +1,4 @@
-"""`perftool indexes health | snapshot | diff | check` (and the options `indexes --check` shares)."""
+"""`perftool indexes health | snapshot | diff | check` (`indexes --check` is `indexes check`)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FailOnOpt, FormatOpt, HostOpt, OutputOpt, check_output, emit, state
+from perftool.cli.options import (
+    DsnOpt,
+    FailOnOpt,
+    FormatOpt,
+    GateFailOnOpt,
+    HostOpt,
+    OutputOpt,
+    check_output,
+    emit,
+    state,
+)
 
 GATE_FORMATS = ["summary", "github", "sarif", "junit", "json", "table", "yaml", "markdown", "csv", "prometheus"]
 
@@ -33,9 +43,6 @@ BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="JSON file of accepted findings: only new findings fail the gate.", show_default=False)]
 GateFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="summary (default: one line when all is well), github, sarif, junit, json, table, yaml, markdown, csv, prometheus.",
-    show_default=False)]
-GateFailOnOpt = Annotated[Optional[str], typer.Option(
-    "--fail-on", help="Exit 1 on findings of this severity or worse: info, warning, error (default), never.",
     show_default=False)]
 SnapshotFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="yaml (default) or json; both are index-set files --set reads.", show_default=False)]
@@ -147,9 +154,26 @@ def diff(
     emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
 
 
-def run_gate(ctx: typer.Context, *, sets, baseline, write_baseline, only, exclude, schema, table, unused_max_scans,
-             unused_min_size, bloat_min_size, dsn, host, fmt, output, fail_on) -> None:
-    """The CI gate, shared by `perftool indexes --check` and `perftool indexes check`."""
+def check(
+    ctx: typer.Context,
+    sets: SetOpt = None,
+    baseline: BaselineOpt = None,
+    write_baseline: WriteBaselineOpt = None,
+    only: OnlyOpt = None,
+    exclude: ExcludeOpt = None,
+    schema: SchemaOpt = None,
+    table: TableOpt = None,
+    unused_max_scans: UnusedScansOpt = None,
+    unused_min_size: UnusedSizeOpt = None,
+    bloat_min_size: BloatSizeOpt = None,
+    dsn: DsnOpt = None,
+    host: HostOpt = None,
+    fmt: GateFormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: GateFailOnOpt = None,
+) -> None:
+    """The CI gate (same as `perftool indexes --check`): health checks plus drift from the index
+    sets; exit 0 when nothing reaches --fail-on, 1 when something does, 3 when it cannot connect."""
     from perftool.cli.console import status
     from perftool.cli.options import write_stdout
     from perftool.db.errors import UsageError
@@ -183,28 +207,3 @@ def run_gate(ctx: typer.Context, *, sets, baseline, write_baseline, only, exclud
     code = report.exit_code(fail_on)
     if code:
         raise typer.Exit(code)
-
-
-def check(
-    ctx: typer.Context,
-    sets: SetOpt = None,
-    baseline: BaselineOpt = None,
-    write_baseline: WriteBaselineOpt = None,
-    only: OnlyOpt = None,
-    exclude: ExcludeOpt = None,
-    schema: SchemaOpt = None,
-    table: TableOpt = None,
-    unused_max_scans: UnusedScansOpt = None,
-    unused_min_size: UnusedSizeOpt = None,
-    bloat_min_size: BloatSizeOpt = None,
-    dsn: DsnOpt = None,
-    host: HostOpt = None,
-    fmt: GateFormatOpt = None,
-    output: OutputOpt = None,
-    fail_on: GateFailOnOpt = None,
-) -> None:
-    """The CI gate (same as `perftool indexes --check`): health checks plus drift from the index
-    sets; exit 0 when nothing reaches --fail-on, 1 when something does, 3 when it cannot connect."""
-    run_gate(ctx, sets=sets, baseline=baseline, write_baseline=write_baseline, only=only, exclude=exclude,
-             schema=schema, table=table, unused_max_scans=unused_max_scans, unused_min_size=unused_min_size,
-             bloat_min_size=bloat_min_size, dsn=dsn, host=host, fmt=fmt, output=output, fail_on=fail_on)

@@ -12,8 +12,10 @@ from perftool.cli.options import (
     FailOnOpt,
     FormatOpt,
     HostOpt,
+    MinCallsOpt,
     OutputOpt,
     StatementTimeoutOpt,
+    Weight,
     check_output,
     emit,
     set_limits,
@@ -27,14 +29,14 @@ def recommend(
     from_file: Annotated[Optional[list[str]], typer.Option("--from", help="SQL file of ;-separated statements (repeatable; - reads stdin).", show_default=False)] = None,
     query: Annotated[Optional[list[str]], typer.Option("--query", "-q", help="A statement to advise on (repeatable).", show_default=False)] = None,
     log: Annotated[Optional[list[Path]], typer.Option("--log", help="PostgreSQL log with log_min_duration_statement lines (repeatable).", show_default=False)] = None,
-    weight: Annotated[str, typer.Option("--weight", help="Weigh pg_stat_statements entries by calls or total_time.")] = "calls",
+    weight: Annotated[Weight, typer.Option("--weight", help="Weigh pg_stat_statements entries by their calls or their total time.")] = Weight.calls,
     budget: Annotated[Optional[str], typer.Option("--budget", help="Storage budget for the new indexes, e.g. 500MB, 2GB (HypoPG size estimates). Default: none.", show_default=False)] = None,
     max_indexes: Annotated[Optional[int], typer.Option("--max-indexes", help="Recommend at most N indexes.", show_default=False)] = None,
     max_width: Annotated[int, typer.Option("--max-width", help="Columns per index at most (key + INCLUDE).")] = 3,
     min_improvement: Annotated[float, typer.Option("--min-improvement", help="An index must cut some statement's cost by this fraction.")] = 0.10,
     no_whatif: Annotated[bool, typer.Option("--no-whatif", help="Heuristic ranking without HypoPG (unverified).")] = False,
     explain_choice: Annotated[bool, typer.Option("--explain-choice", help="Also show why runner-up candidates lost, and each selection step.")] = False,
-    min_calls: Annotated[int, typer.Option("--min-calls", help="pg_stat_statements: leave out statements with fewer calls.")] = 1,
+    min_calls: MinCallsOpt = 1,
     dsn: DsnOpt = None,
     host: HostOpt = None,
     fmt: FormatOpt = None,
@@ -54,7 +56,7 @@ def recommend(
     check_output(ctx, fmt, fail_on)
     set_limits(statement_timeout)
     options = AdvisorOptions(budget_bytes=parse_size(budget, what="--budget"), max_indexes=max_indexes, max_width=max_width,
-                             min_improvement=min_improvement, weight=weight, whatif=not no_whatif,
+                             min_improvement=min_improvement, weight=weight.value, whatif=not no_whatif,
                              explain_choice=explain_choice, min_calls=min_calls)
     files = [*(from_file or []), *([source] if source else [])]
     sources = {"files": files, "queries": list(query or []), "logs": [str(p) for p in (log or [])]}

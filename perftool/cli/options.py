@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from enum import Enum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Optional
 
@@ -17,7 +18,34 @@ if TYPE_CHECKING:
     from perftool.config import Config
     from perftool.report.model import Report
 
-FORMAT_NAMES = ["table", "json", "yaml", "csv", "markdown"]
+
+
+class FailOn(str, Enum):
+    """--fail-on: a finding severity (perftool.report.model.Severity), or never."""
+
+    info = "info"
+    warning = "warning"
+    error = "error"
+    never = "never"
+
+
+class Sort(str, Enum):
+    """queries --sort (perftool.workload.queries.SORT_KEYS)."""
+
+    total = "total"
+    mean = "mean"
+    calls = "calls"
+    rows = "rows"
+    io = "io"
+    temp = "temp"
+
+
+class Weight(str, Enum):
+    """indexes recommend --weight (perftool.advisor.pipeline.WEIGHTS)."""
+
+    calls = "calls"
+    total_time = "total_time"
+
 
 DsnOpt = Annotated[Optional[str], typer.Option(
     "--dsn", "-d", help="libpq URL or key=value string. Default: $DATABASE_URL, then PG* variables.",
@@ -27,11 +55,22 @@ FormatOpt = Annotated[Optional[str], typer.Option(
     show_default=False)]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", help="Write the result to FILE instead of stdout.", show_default=False)]
-FailOnOpt = Annotated[Optional[str], typer.Option(
-    "--fail-on", help="Exit 1 when a finding has this severity or worse: info, warning, error, never.",
-    show_default=False)]
+FailOnOpt = Annotated[Optional[FailOn], typer.Option(
+    "--fail-on", help="Exit 1 when a finding has this severity or worse (default: never).", show_default=False)]
+GateFailOnOpt = Annotated[Optional[FailOn], typer.Option(
+    "--fail-on", help="Exit 1 when a finding has this severity or worse (default: error).", show_default=False)]
 HostOpt = Annotated[Optional[str], typer.Option(
     "--host", help="Use the named host from perftool.yaml.", show_default=False)]
+SlowMsOpt = Annotated[Optional[float], typer.Option(
+    "--slow-ms", help="Mean time that makes a statement slow (warning). Default 1000.", show_default=False)]
+SlowCriticalMsOpt = Annotated[Optional[float], typer.Option(
+    "--slow-critical-ms", help="Mean time that makes it an error. Default 5000.", show_default=False)]
+NestedOpt = Annotated[bool, typer.Option(
+    "--nested", help="Include statements run inside functions (pg_stat_statements.track = all).")]
+MinCallsOpt = Annotated[int, typer.Option(
+    "--min-calls", help="Leave out pg_stat_statements entries with fewer calls.")]
+IterationsOpt = Annotated[int, typer.Option("--iterations", min=1, help="Workload iterations per client.")]
+ClientsOpt = Annotated[int, typer.Option("--clients", min=1, help="Concurrent workload clients.")]
 StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
     "--statement-timeout", help="Cancel any one statement perftool runs after this long (500ms, 30s, 2min; "
     "default 30s, or $PERFTOOL_STATEMENT_TIMEOUT).", show_default=False)]
@@ -100,12 +139,13 @@ def state(ctx: typer.Context) -> CliState:
     return root.obj
 
 
-def check_output(ctx: typer.Context, fmt: str | None = None, fail_on: str | None = None,
+def check_output(ctx: typer.Context, fmt: str | None = None, fail_on: FailOn | str | None = None,
                  default_fail_on: str = "never", formats: list[str] | None = None) -> tuple[str, str]:
     """Validate --format and --fail-on before any work is done (usage errors exit 2 at once)."""
     from perftool.db.errors import UsageError
     from perftool.report.render import FORMATS
 
+    fail_on = fail_on.value if isinstance(fail_on, FailOn) else fail_on
     fmt = fmt or state(ctx).fmt or "table"
     allowed = formats or list(FORMATS)
     if fmt not in allowed:
@@ -139,7 +179,7 @@ def write_stdout(write) -> None:
 
 
 def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: Path | None = None,
-         fail_on: str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
+         fail_on: FailOn | str | None = None, default_fail_on: str = "never", formats: list[str] | None = None) -> None:
     """Render `report` to stdout or --output, then exit with the --fail-on code."""
     from perftool.db.errors import UsageError
     from perftool.report.render import render

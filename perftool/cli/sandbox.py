@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from perftool.cli.options import ClientsOpt, IterationsOpt
+
 app = typer.Typer(help="A managed throwaway PostgreSQL cluster on loopback (for the demo, tests, benchmarks).",
                   no_args_is_help=True)
 
@@ -72,8 +74,8 @@ def psql(database: Annotated[str, typer.Argument(help="Database name.")] = "post
 @app.command("load-demo")
 def load_demo(
     workload: Annotated[bool, typer.Option("--workload/--no-workload", help="Run the demo workload after loading.")] = True,
-    iterations: Annotated[int, typer.Option("--iterations", min=1, help="Workload iterations per client.")] = 100,
-    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent workload clients.")] = 4,
+    iterations: IterationsOpt = 100,
+    clients: ClientsOpt = 4,
 ) -> None:
     """(Re)create the demo database perftool_demo, load it, and run its workload; print its DSN."""
     from perftool.cli.console import info
@@ -84,8 +86,8 @@ def load_demo(
 
 @app.command("workload")
 def run_workload(
-    iterations: Annotated[int, typer.Option("--iterations", min=1, help="Iterations per client.")] = 100,
-    clients: Annotated[int, typer.Option("--clients", min=1, help="Concurrent clients.")] = 4,
+    iterations: IterationsOpt = 100,
+    clients: ClientsOpt = 4,
     reset: Annotated[bool, typer.Option("--reset/--no-reset", help="Reset pg_stat_statements first.")] = False,
 ) -> None:
     """Run the demo workload again against perftool_demo."""
