@@ -35,8 +35,8 @@ of SIGPIPE with status 141 as `cat` does: its exit codes stay within 0, 1, 2, 3 
 def _walk(command, path: list[str]):
     yield path, command
     if hasattr(command, "list_commands"):  # a group (typer vendors click: no import of it here)
-        for name in sorted(command.list_commands(None)):  # type: ignore[arg-type]
-            sub = command.get_command(None, name)  # type: ignore[arg-type]
+        for name in sorted(command.list_commands(None)):
+            sub = command.get_command(None, name)
             if sub is not None and not sub.hidden:
                 yield from _walk(sub, [*path, name])
 

@@ -328,6 +328,7 @@ class Sandbox:
         if os.geteuid() == 0:
             user = self._server_user()
             conf.write_text(text)
+            assert user is not None    # as root there always is one
             pw = pwd.getpwnam(user)
             os.chown(conf, pw.pw_uid, pw.pw_gid)
         else:

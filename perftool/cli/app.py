@@ -33,7 +33,7 @@ class PerftoolGroup(TyperGroup):
     perftool.yaml's hosts, and each command-line argument, in case a DSN landed where an option
     value was expected), so no error line can show a password."""
 
-    def make_context(self, info_name, args, parent=None, **extra):  # type: ignore[override]
+    def make_context(self, info_name, args, parent=None, **extra):
         argv = list(args)
         try:
             ctx = super().make_context(info_name, args, parent=parent, **extra)
@@ -43,7 +43,7 @@ class PerftoolGroup(TyperGroup):
         ctx.meta["perftool.argv"] = argv
         return ctx
 
-    def invoke(self, ctx):  # type: ignore[override]
+    def invoke(self, ctx):
         from perftool.db.errors import PerftoolError
 
         def debug() -> bool:  # known only once the root callback has run

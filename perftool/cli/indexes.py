@@ -22,7 +22,7 @@ CHECK_HELP = ("Run the CI gate and exit, the same as `perftool indexes check` (w
 class IndexesGroup(TyperGroup):
     """Routes `indexes [OPTIONS] --check [OPTIONS]` to `indexes check [OPTIONS]` (see `route_check`)."""
 
-    def parse_args(self, ctx, args):  # type: ignore[override]
+    def parse_args(self, ctx, args):
         return super().parse_args(ctx, route_check(self, ctx, list(args)))
 
 

@@ -182,18 +182,18 @@ def check(
     from perftool.report.values import for_humans
 
     st = state(ctx)
-    fmt, fail_on = check_output(ctx, fmt or st.fmt or "summary", fail_on, default_fail_on="error",
+    fmt, level = check_output(ctx, fmt or st.fmt or "summary", fail_on, default_fail_on="error",
                                 formats=GATE_FORMATS)
     options = GateOptions(
         only=normalize_codes(only), exclude=normalize_codes(exclude), schema=schema, table=table,
         thresholds=_thresholds(ctx, unused_max_scans, unused_min_size, bloat_min_size),
         sets=[str(s) for s in sets or []], baseline=str(baseline) if baseline else None,
-        write_baseline=str(write_baseline) if write_baseline else None, ignore=st.config.ignore, fail_on=fail_on)
+        write_baseline=str(write_baseline) if write_baseline else None, ignore=st.config.ignore, fail_on=level)
     resolved, options.host_name, options.hosts = _target(ctx, dsn, host)
     with status("checking indexes"):
         report = gate_report(resolved, options)
     if fmt != "summary":
-        emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on, default_fail_on="error", formats=GATE_FORMATS)
+        emit(ctx, report, fmt=fmt, output=output, fail_on=level, default_fail_on="error", formats=GATE_FORMATS)
         return
     target = output or st.output
     if target:
@@ -204,6 +204,6 @@ def check(
             raise UsageError(f"cannot write {target}: {exc.strerror}") from None
     else:
         write_stdout(lambda out: render_gate_summary(for_humans(report), out))
-    code = report.exit_code(fail_on)
+    code = report.exit_code(level)
     if code:
         raise typer.Exit(code)

@@ -10,7 +10,7 @@ import sys
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Optional
+from typing import TYPE_CHECKING, Annotated, Any, Optional
 
 import typer
 
@@ -112,7 +112,7 @@ class CliState:
             self._config = load_config(self.config_path)
         return self._config
 
-    def thresholds(self, **overrides: float | None):
+    def thresholds(self, **overrides: Any):
         """The config's thresholds with the options the user gave on the command line applied."""
         from dataclasses import replace
 

@@ -112,9 +112,9 @@ def dsn_secrets(dsn: str) -> set[str]:
     except Exception:  # noqa: BLE001 - a DSN libpq rejects: the tolerant readings below still apply
         pass
     m = _SCHEME.match(dsn)
-    url = bool(m and "//" in m.group(0))
-    rest = dsn[m.end():] if url else dsn
-    if url and m["scheme"].lower() not in _URL_SCHEMES and "@" in rest:  # `https://TOKEN@host`
+    url = m is not None and "//" in m.group(0)
+    rest = dsn[m.end():] if m is not None and url else dsn
+    if m is not None and url and m["scheme"].lower() not in _URL_SCHEMES and "@" in rest:  # `https://TOKEN@host`
         raw.add(rest[:rest.rfind("@")])
         raw.add(dsn[dsn.find(":") + 1:dsn.rfind("@")])  # or `user://password@host`, a scheme-less URL
     colon = rest.find(":")
@@ -458,6 +458,7 @@ def server_info(conn: psycopg.Connection) -> ServerInfo:
     from perftool.db.sql import fetch_all, fetch_one
 
     row = fetch_one(conn, "server_info")
+    assert row is not None, "server_info.sql returns one row"
     info = conn.info
     exts = fetch_all(conn, "extensions")
     preload = row["shared_preload_libraries"]

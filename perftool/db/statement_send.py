@@ -79,9 +79,14 @@ def run_read_only(conn: psycopg.Connection, commands: Sequence[Command]) -> list
         ok = (pq.ExecStatus.TUPLES_OK, pq.ExecStatus.COMMAND_OK)
         done = [cur.pgresult is not None and cur.pgresult.status in ok for cur, _wanted in cursors]
         index = done.index(False) if False in done else len(cursors)
-        results = [cur.fetchone()[0] for (cur, wanted), ok in zip(cursors, done, strict=True) if ok and wanted]
+        results = [_first(cur) for (cur, wanted), ok in zip(cursors, done, strict=True) if ok and wanted]
         raise BatchFailed(results, index, exc) from None
-    return [cur.fetchone()[0] for cur, wanted in cursors if wanted]
+    return [_first(cur) for cur, wanted in cursors if wanted]
+
+
+def _first(cur: psycopg.Cursor) -> Any:
+    row = cur.fetchone()
+    return row[0] if row is not None else None
 
 
 def is_multiple_commands(exc: BaseException) -> bool:

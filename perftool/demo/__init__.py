@@ -43,5 +43,6 @@ def load_demo(dsn: str, *, progress: Callable[[str], None] | None = None) -> dic
         conn.execute("VACUUM ANALYZE")
         counts = {}
         for t in TABLES:
-            counts[t] = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()[0]
+            row = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(sql.Identifier(t))).fetchone()
+            counts[t] = row[0] if row else 0
     return counts

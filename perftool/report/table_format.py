@@ -76,7 +76,7 @@ def _render_plain(report: Report, out: IO[str], width: int | None) -> None:
 def _findings_heading(report: Report) -> str:
     if not report.findings:
         return "Findings: none"
-    counts = {}
+    counts: dict[str, int] = {}
     for f in report.findings:
         counts[f.severity.value] = counts.get(f.severity.value, 0) + 1
     summary = ", ".join(f"{counts[k]} {k}" for k in ("error", "warning", "info") if k in counts)

@@ -224,7 +224,8 @@ def filter_columns(text: str, table: str) -> list[str]:
     def ours(col: exp.Column) -> bool:
         return (col.table in aliases) if col.table else single
 
-    eq, rng = [], []
+    eq: list[str] = []
+    rng: list[str] = []
     where = tree.find(exp.Where)
     if where is not None:
         for node in where.find_all(exp.EQ, exp.In, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.Like):

@@ -40,6 +40,7 @@ def parse(text: str) -> exp.Expression | None:
     import logging
 
     import sqlglot
+    from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
     logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is not news
@@ -47,8 +48,8 @@ def parse(text: str) -> exp.Expression | None:
         trees = sqlglot.parse(prepare(text), dialect="postgres", error_level=None)
     except (SqlglotError, RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
         return None
-    trees = [t for t in trees if t is not None]
-    return trees[0] if len(trees) == 1 else None
+    found = [t for t in trees if isinstance(t, exp.Expression)]
+    return found[0] if len(found) == 1 else None
 
 
 def fingerprint(text: str) -> str:

@@ -3,6 +3,8 @@ dead tuples and autovacuum lag, per-table cache behaviour and primary keys."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
 from perftool.db.sql import statement_text
 from perftool.health.checks.fix_sql import FixPlan, FixStep, KeyPart, create_step, index_name
@@ -31,7 +33,8 @@ class TablesSection(AnalysisSection):
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         th = ctx.options.thresholds
         block = int(ctx.merged.database.get("block_size") or 8192)
-        rows, findings = [], []
+        rows: list[dict[str, Any]] = []
+        findings: list[Finding] = []
         for t in ctx.merged.tables:
             seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
             scans = seq + idx
@@ -76,7 +79,7 @@ class TablesSection(AnalysisSection):
             Column("dead_share", "dead %", "pct"), Column("has_pk", "PK", "text"),
         ], rows[: max(ctx.options.limit, 10)])
         metrics = [("perftool_table_seq_scans", "Sequential scans of the table",
-                    {"table": r["table"]}, r["seq_scan"]) for r in rows]
+                    {"table": str(r["table"])}, float(r["seq_scan"])) for r in rows]
         return SectionResult([section], findings, summary, metrics=metrics)
 
     @staticmethod

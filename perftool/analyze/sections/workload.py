@@ -4,6 +4,7 @@ N+1 loops and COUNT dashboards."""
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
 from perftool.report.model import Column, Finding, Section, Severity
@@ -14,7 +15,7 @@ from perftool.workload.statement_text import STATEMENT_TYPES, statement_type, ta
 TEMP_BYTES_NOTE = 100 * 1024 * 1024  # database temp use worth a finding
 
 
-def _ratio(hit: float, read: float) -> float | None:
+def _ratio(hit: float | None, read: float | None) -> float | None:
     total = (hit or 0) + (read or 0)
     return (hit or 0) / total if total else None
 
@@ -90,7 +91,8 @@ class WorkloadSection(AnalysisSection):
 
     @staticmethod
     def _by_type(stmts, total_ms: float, rate: float | None) -> Section:
-        agg = {t: {"type": t, "statements": 0, "calls": 0, "total_ms": 0.0, "rows": 0} for t in STATEMENT_TYPES}
+        agg: dict[str, dict[str, Any]] = {t: {"type": t, "statements": 0, "calls": 0, "total_ms": 0.0, "rows": 0}
+                                          for t in STATEMENT_TYPES}
         for s in stmts:
             a = agg[statement_type(s.query)]
             a["statements"] += 1

@@ -177,7 +177,7 @@ def compose(name: str, major: int = 0, **identifiers: str | list[str]):
     return _compose(load(name, major), identifiers)
 
 
-def statement_text(name: str, **identifiers: str | list[str]) -> str:
+def statement_text(name: str, **identifiers: str | list[str] | list[tuple[str, str]]) -> str:
     """The same statement as text for people (fix SQL, migrations): no marker, no trailing space,
     ending with a semicolon."""
     text = load_text(name).strip().rstrip(";")
