@@ -36,6 +36,7 @@ from typing import Any
 
 from perftool.catalog.schema import Catalog, IndexColumn, IndexInfo, TableInfo, quote_ident
 from perftool.db.errors import InputError
+from perftool.ddl import IndexSpec, KeyPart
 
 SET_VERSION = 1
 SET_SUFFIXES = (".yaml", ".yml")
@@ -93,6 +94,10 @@ class DeclaredColumn:
             out += " NULLS FIRST" if self.nulls_first else " NULLS LAST"
         return out
 
+    def part(self) -> KeyPart:
+        return KeyPart(column=self.column, expression=self.expression, descending=self.descending,
+                       nulls_first=self.nulls_first, opclass=self.opclass, collation=self.collation)
+
 
 @dataclass
 class DeclaredIndex:
@@ -117,6 +122,11 @@ class DeclaredIndex:
         if self.name:
             return f"{self.schema}.{self.name}"
         return f"{self.schema}.{self.table}({', '.join(c.text() for c in self.columns)})"
+
+    def spec(self) -> IndexSpec:
+        """The declared index as an IndexSpec (its SQL and, when the declaration names none, its name)."""
+        return IndexSpec(self.schema, self.table, tuple(c.part() for c in self.columns), tuple(self.include),
+                         self.where, self.method, self.unique)
 
     def describe(self) -> str:
         kind = "PRIMARY KEY " if self.primary else ("UNIQUE " if self.unique else "")
