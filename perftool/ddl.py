@@ -224,6 +224,15 @@ def index_name(table: str, words: Sequence[str], suffix: str = "idx", *, exact: 
     return base.encode()[:limit].decode(errors="ignore").rstrip("_") + "_" + digest + tail
 
 
+def name_variant(name: str, n: int) -> str:
+    """The n-th alternative of an index name (`orders_a_idx` → `orders_a2_idx`), within 63 bytes:
+    what the advisor and the fixes use when the first choice is taken."""
+    stem, tail = (name[:-4], "_idx") if name.endswith("_idx") else (name, "")
+    mark = str(n)
+    limit = MAX_NAME_BYTES - len(tail.encode()) - len(mark)
+    return stem.encode()[:limit].decode(errors="ignore") + mark + tail
+
+
 def from_index(index: IndexInfo) -> IndexSpec:
     """An existing index (catalog) as an IndexSpec: to compare it, or re-create it changed."""
     parts = tuple(KeyPart(column=c.name, expression=None if c.name is not None else c.definition,

@@ -48,7 +48,7 @@ from perftool.db.privileges import (
     unexplainable_note,
     unexplainable_writes_note,
 )
-from perftool.ddl import attach_sql
+from perftool.ddl import attach_sql, name_variant
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.workload.sources import WorkloadStatement
 
@@ -1465,8 +1465,7 @@ class NameBook:
         got, k = name, 1
         while (schema, got) in self.taken:
             k += 1
-            stem = name[:-4] if name.endswith("_idx") else name
-            got = f"{stem.encode()[:63 - 5 - len(str(k))].decode(errors='ignore')}_{k}_idx"
+            got = name_variant(name, k)
         self.taken.add((schema, got))
         return got
 

@@ -62,6 +62,9 @@ def test_covered_by():
     assert not covered_by(a, ix("a_same", ["a"]))                         # equal: that is I102
     desc = IndexInfo(name="d", schema="public", table="t", columns=[col("a", descending=True)])
     assert not covered_by(desc, ab)
+    # a btree scans backwards: (a DESC NULLS FIRST) serves what (a, b) ASC NULLS LAST serves
+    down = IndexInfo(name="d2", schema="public", table="t", columns=[col("a", descending=True, nulls_first=True)])
+    assert covered_by(down, ab) and not covered_by(down, ix("ba", ["b", "a"]))
     assert not covered_by(a, ix("ab_gist", ["a", "b"], method="gist"))
 
 

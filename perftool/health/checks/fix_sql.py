@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from perftool import ddl
 from perftool.catalog.schema import IndexInfo
 from perftool.db.sql import statement_text
-from perftool.ddl import MAX_NAME_BYTES, IndexSpec, KeyPart
+from perftool.ddl import IndexSpec, KeyPart, name_variant
 
 __all__ = ["FixPlan", "FixStep", "KeyPart", "create_step", "drop_index", "drop_step", "index_name", "key_parts",
            "name_variant", "recreate_concurrently", "reindex", "spec_step", "vacuum_full"]
@@ -73,15 +73,6 @@ def index_name(table: str, parts: Sequence[str], suffix: str = "idx") -> str:
     the names of helper indexes (`_new_idx`, `_notnull_idx`); an index to create is named by its
     IndexSpec."""
     return ddl.index_name(table, parts, suffix)
-
-
-def name_variant(name: str, n: int) -> str:
-    """The n-th alternative of an index name (`orders_a_idx` → `orders_a2_idx`), within 63 bytes:
-    what a fix uses when its first choice is taken."""
-    stem, tail = (name[:-4], "_idx") if name.endswith("_idx") else (name, "")
-    mark = str(n)
-    limit = MAX_NAME_BYTES - len(tail.encode()) - len(mark)
-    return stem.encode()[:limit].decode(errors="ignore") + mark + tail
 
 
 def spec_step(spec: IndexSpec, *, name: str | None = None, sql: str | None = None,
