@@ -36,7 +36,7 @@ from typing import Any
 
 from perftool.catalog.schema import Catalog, IndexColumn, IndexInfo, TableInfo, quote_ident
 from perftool.db.errors import InputError
-from perftool.ddl import IndexSpec, KeyPart
+from perftool.ddl import IndexSpec, KeyPart, from_index
 
 SET_VERSION = 1
 SET_SUFFIXES = (".yaml", ".yml")
@@ -753,12 +753,9 @@ def _same_key_columns(d: DeclaredIndex, a: IndexInfo) -> bool:
 
 def declared_from_index(ix: IndexInfo) -> DeclaredIndex:
     """The declaration that matches an existing index exactly."""
-    cols = [DeclaredColumn(column=c.name, expression=None if c.name is not None else c.definition,
-                           descending=c.descending,
-                           nulls_first=c.nulls_first if c.nulls_first != c.descending else None,
-                           opclass=None if c.opclass_default else c.opclass,
-                           collation=c.explicit_collation)
-            for c in ix.columns]
+    cols = [DeclaredColumn(column=p.column, expression=p.expression, descending=p.descending,
+                           nulls_first=p.nulls_first, opclass=p.opclass, collation=p.collation)
+            for p in from_index(ix).parts]
     return DeclaredIndex(schema=ix.schema, table=ix.table, columns=cols, name=ix.name, method=ix.method,
                          unique=ix.is_unique, primary=ix.is_primary, where=ix.predicate, include=list(ix.include))
 
