@@ -48,6 +48,7 @@ from perftool.db.privileges import (
     unexplainable_note,
     unexplainable_writes_note,
 )
+from perftool.ddl import attach_sql, name_variant
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.workload.sources import WorkloadStatement
 
@@ -1464,8 +1465,7 @@ class NameBook:
         got, k = name, 1
         while (schema, got) in self.taken:
             k += 1
-            stem = name[:-4] if name.endswith("_idx") else name
-            got = f"{stem.encode()[:63 - 5 - len(str(k))].decode(errors='ignore')}_{k}_idx"
+            got = name_variant(name, k)
         self.taken.add((schema, got))
         return got
 
@@ -1490,19 +1490,16 @@ def definition(ix: IndexDef, catalog: Catalog, conn=None, names: NameBook | None
     form (ON ONLY the parent, CONCURRENTLY on each partition, ATTACH PARTITION). Names are made
     free with `names` (see NameBook)."""
     table = catalog.get(ix.table_key)
-    render = (lambda c: c.as_string(conn)) if conn is not None else (lambda c: c.as_string(None))
     names = names if names is not None else NameBook()
     parent = names.free(ix.schema, ix.name())
     if table is None or table.kind != "p" or not table.partitions:
-        return render(ix.create_sql(name=parent)) + ";"
-    from perftool.advisor.whatif import attach_sql
-
-    lines = [render(ix.create_sql(only=True, name=parent)) + ";"]
+        return ix.create_sql(name=parent) + ";"
+    lines = [ix.create_sql(only=True, name=parent) + ";"]
     for p in _partition_defs(ix, table):
         schema, part = p.schema, p.table
         child = names.free(schema, p.name())
-        lines.append(render(ix.create_sql(name=child, schema=schema, table=part)) + ";")
-        lines.append(render(attach_sql(ix.schema, parent, schema, child)) + ";")
+        lines.append(ix.create_sql(name=child, schema=schema, table=part) + ";")
+        lines.append(attach_sql(ix.schema, parent, schema, child) + ";")
     return "\n".join(lines)
 
 

@@ -1,8 +1,9 @@
 """What-if costing with HypoPG: the planner's cost of a statement as if some indexes existed.
 
 `IndexDef` is a candidate index (table, key columns with direction and operator class, INCLUDE
-columns, partial predicate, method) that renders its own `CREATE INDEX` with
-`psycopg.sql.Identifier` — for HypoPG and, CONCURRENTLY, for people.
+columns, partial predicate, method), hashable and cheap to compare for the search; its SQL, name
+and prefix rule are its `perftool.ddl.IndexSpec`'s (`spec()`) — for HypoPG and, CONCURRENTLY,
+for people.
 
 `WhatIf` owns one session. `cost(statement, indexes)` makes the session's hypothetical indexes on
 the statement's tables exactly `indexes` (creating the missing ones in one round trip, dropping
@@ -27,8 +28,6 @@ transaction (they change only backend memory), so nothing is written to the data
 
 from __future__ import annotations
 
-import hashlib
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from perftool.catalog.relations import TableName
 from perftool.db.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
+from perftool.ddl import IndexSpec, KeyPart
 
 if TYPE_CHECKING:
     import psycopg
@@ -123,90 +123,50 @@ class IndexDef:
         return out
 
     def prefix_of(self, other: IndexDef) -> bool:
-        """Whether `other` (same table, method, predicate) starts with this index's key columns."""
-        if (self.table_key != other.table_key or self.method != other.method or self.where != other.where
-                or len(self.columns) > len(other.columns)):
-            return False
-        for i, c in enumerate(self.columns):
-            if other.columns[i] != c or other.opclass(i) != self.opclass(i):
-                return False
-        mine = [self.is_desc(i) for i in range(len(self.columns))]
-        theirs = [other.is_desc(i) for i in range(len(self.columns))]
-        flipped = [not d for d in theirs]
-        if mine != theirs and mine != flipped:
-            return False
-        return set(self.include) <= set(other.columns) | set(other.include)
+        """Whether `other` serves whatever this index serves (IndexSpec.prefix_of, the one rule)."""
+        return self.spec().prefix_of(other.spec())
 
-    # -- SQL ----------------------------------------------------------------------------------------
-    def _parts(self) -> dict[str, Any]:
-        from psycopg import sql
+    # -- SQL: rendered by perftool.ddl.IndexSpec ------------------------------------------------------
+    def spec(self) -> IndexSpec:
+        """This index as an IndexSpec (made once per IndexDef: the search asks for it often)."""
+        got = self.__dict__.get("_spec")
+        if got is None:
+            parts = tuple(KeyPart(column=c, descending=self.is_desc(i), opclass=self.opclass(i) or None)
+                          for i, c in enumerate(self.columns))
+            got = IndexSpec(self.schema, self.table, parts, self.include, _where_sql(self.where),
+                            _method(self.method))
+            object.__setattr__(self, "_spec", got)
+        return got
 
-        from perftool.db.sql import load_text
-
-        cols = []
-        for i, c in enumerate(self.columns):
-            part = sql.Identifier(c)
-            if self.opclass(i):
-                part = sql.Composed([part, sql.SQL(" "), sql.Identifier(self.opclass(i))])
-            if self.is_desc(i):
-                part = sql.Composed([part, sql.SQL(" DESC")])
-            cols.append(part)
-        include = sql.SQL("")
-        if self.include:
-            include = sql.SQL(_fragment(load_text("advisor_index_include"))).format(
-                columns=sql.SQL(", ").join(sql.Identifier(c) for c in self.include))
-        where = sql.SQL("")
-        if self.where:
-            preds = []
-            for c in self.where:
-                piece = [sql.Identifier(c.column), sql.SQL(_OPS[c.op])]
-                if c.op == "=":
-                    piece.append(sql.Literal(c.value))
-                preds.append(sql.Composed(piece))
-            where = sql.SQL(_fragment(load_text("advisor_index_where"))).format(
-                predicate=sql.SQL(" AND ").join(preds))
-        return {"table": sql.Identifier(self.schema, self.table), "method": sql.SQL(_method(self.method)),
-                "columns": sql.SQL(", ").join(cols), "include": include, "where": where}
-
-    def hypothetical_sql(self):
+    def hypothetical_sql(self) -> str:
         """`CREATE INDEX ON … ` for hypopg_create_index (no name: HypoPG names it)."""
-        from psycopg import sql
-
-        from perftool.db.sql import load_text
-
-        return sql.SQL(_fragment(load_text("whatif_index"))).format(**self._parts())
+        return self.spec().create_sql(concurrently=False, name="")
 
     def name(self) -> str:
-        """PostgreSQL-style name `<table>_<col>_<col>_idx`, at most 63 bytes (hash suffix when cut)."""
-        words = [self.table, *self.columns, *(["desc"] if self.desc else []), *(["incl"] if self.include else [])]
-        lossy = bool(self.opclasses)
-        for c in self.where:   # the predicate is part of the name: two partial indexes never clash
-            value = {"IS NULL": "null", "IS NOT NULL": "notnull"}.get(c.op, str(c.value))
-            slug = re.sub(r"[^a-z0-9]+", "_", value.lower()).strip("_")[:24]
-            lossy = lossy or not slug or slug != value
-            words += [c.column, slug or "x"]
-        base = "_".join(words)
-        if len(base.encode()) <= 59 and not lossy:
-            return base + "_idx"
-        digest = hashlib.sha1(self.label().encode()).hexdigest()[:8]
-        cut = base.encode()[:50].decode(errors="ignore").rstrip("_")
-        return f"{cut}_{digest}_idx"
+        """The index's name (IndexSpec.name: `<table>_<col>_…_idx`, ≤ 63 bytes, digest when lossy)."""
+        return self.spec().name()
 
     def create_sql(self, *, concurrently: bool = True, only: bool = False, name: str | None = None,
-                   schema: str | None = None, table: str | None = None):
-        """The statement people run: CREATE INDEX CONCURRENTLY name ON schema.table … (or ON ONLY)."""
-        from psycopg import sql
+                   schema: str | None = None, table: str | None = None) -> str:
+        """The statement people run: CREATE INDEX CONCURRENTLY name ON schema.table … (or ON ONLY;
+        `schema`/`table`: the same index on a partition)."""
+        where = (schema or self.schema, table) if table is not None else None
+        return self.spec().create_sql(concurrently=concurrently, name=name, only=only, table=where)
 
-        from perftool.db.sql import load_text
 
-        parts = self._parts()
-        if table is not None:
-            parts["table"] = sql.Identifier(schema or self.schema, table)
-        template = "advisor_index_only" if only else "advisor_index"
-        text = _fragment(load_text(template))
-        if not concurrently and not only:
-            text = text.replace(" CONCURRENTLY", "")
-        return sql.SQL(text).format(name=sql.Identifier(name or self.name()), **parts)
+def _where_sql(where: tuple[Constant, ...]) -> str | None:
+    """ANDed constant predicates as SQL text, values as psycopg literals."""
+    if not where:
+        return None
+    from psycopg import sql
+
+    preds = []
+    for c in where:
+        piece = [sql.Identifier(c.column), sql.SQL(_OPS[c.op])]
+        if c.op == "=":
+            piece.append(sql.Literal(c.value))
+        preds.append(sql.Composed(piece))
+    return sql.SQL(" AND ").join(preds).as_string(None)
 
 
 def _method(method: str) -> str:
@@ -216,19 +176,9 @@ def _method(method: str) -> str:
 
 
 def _fragment(text: str) -> str:
-    """A statement fragment from a .sql file: comment lines dropped, outer blank lines removed
-    (leading spaces kept: fragments such as ` INCLUDE (…)` start with one)."""
+    """A statement fragment from a .sql file: comment lines dropped, outer blank lines removed."""
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
     return "\n".join(lines).rstrip("\n ").lstrip("\n")
-
-
-def attach_sql(parent_schema: str, parent_index: str, child_schema: str, child_index: str):
-    from psycopg import sql
-
-    from perftool.db.sql import load_text
-
-    return sql.SQL(_fragment(load_text("advisor_index_attach"))).format(
-        parent=sql.Identifier(parent_schema, parent_index), child=sql.Identifier(child_schema, child_index))
 
 
 @dataclass
@@ -326,7 +276,7 @@ class WhatIf:
             return
         if self._since_reset + len(indexes) > self.reset_every:
             self.reset()
-        defs = [ix.hypothetical_sql().as_string(self.conn) for ix in indexes]
+        defs = [ix.hypothetical_sql() for ix in indexes]
         try:
             rows = fetch_all(self.conn, "whatif_create", {"definitions": defs})
         except Exception:  # noqa: BLE001 - one bad definition fails the batch: find it alone

@@ -36,6 +36,7 @@ from typing import Any
 
 from perftool.catalog.schema import Catalog, IndexColumn, IndexInfo, TableInfo, quote_ident
 from perftool.db.errors import InputError
+from perftool.ddl import IndexSpec, KeyPart, from_index
 
 SET_VERSION = 1
 SET_SUFFIXES = (".yaml", ".yml")
@@ -93,6 +94,10 @@ class DeclaredColumn:
             out += " NULLS FIRST" if self.nulls_first else " NULLS LAST"
         return out
 
+    def part(self) -> KeyPart:
+        return KeyPart(column=self.column, expression=self.expression, descending=self.descending,
+                       nulls_first=self.nulls_first, opclass=self.opclass, collation=self.collation)
+
 
 @dataclass
 class DeclaredIndex:
@@ -117,6 +122,11 @@ class DeclaredIndex:
         if self.name:
             return f"{self.schema}.{self.name}"
         return f"{self.schema}.{self.table}({', '.join(c.text() for c in self.columns)})"
+
+    def spec(self) -> IndexSpec:
+        """The declared index as an IndexSpec (its SQL and, when the declaration names none, its name)."""
+        return IndexSpec(self.schema, self.table, tuple(c.part() for c in self.columns), tuple(self.include),
+                         self.where, self.method, self.unique)
 
     def describe(self) -> str:
         kind = "PRIMARY KEY " if self.primary else ("UNIQUE " if self.unique else "")
@@ -743,12 +753,9 @@ def _same_key_columns(d: DeclaredIndex, a: IndexInfo) -> bool:
 
 def declared_from_index(ix: IndexInfo) -> DeclaredIndex:
     """The declaration that matches an existing index exactly."""
-    cols = [DeclaredColumn(column=c.name, expression=None if c.name is not None else c.definition,
-                           descending=c.descending,
-                           nulls_first=c.nulls_first if c.nulls_first != c.descending else None,
-                           opclass=None if c.opclass_default else c.opclass,
-                           collation=c.explicit_collation)
-            for c in ix.columns]
+    cols = [DeclaredColumn(column=p.column, expression=p.expression, descending=p.descending,
+                           nulls_first=p.nulls_first, opclass=p.opclass, collation=p.collation)
+            for p in from_index(ix).parts]
     return DeclaredIndex(schema=ix.schema, table=ix.table, columns=cols, name=ix.name, method=ix.method,
                          unique=ix.is_unique, primary=ix.is_primary, where=ix.predicate, include=list(ix.include))
 

@@ -17,8 +17,9 @@ from perftool.catalog.schema import (
 )
 from perftool.config import Thresholds
 from perftool.db.errors import UsageError
+from perftool.ddl import IndexSpec, KeyPart
 from perftool.health.checks import CheckContext, all_checks, analyze_catalog, normalize_codes, select_checks
-from perftool.health.checks.fix_sql import KeyPart, create_index, drop_index, index_name, recreate_concurrently
+from perftool.health.checks.fix_sql import drop_index, index_name, recreate_concurrently
 from perftool.health.checks.i103_overlapping import covered_by
 from perftool.health.checks.i109_index_bloat import bloat_severity
 from perftool.health.checks.s101_sequence_overflow import sequence_usage
@@ -61,6 +62,9 @@ def test_covered_by():
     assert not covered_by(a, ix("a_same", ["a"]))                         # equal: that is I102
     desc = IndexInfo(name="d", schema="public", table="t", columns=[col("a", descending=True)])
     assert not covered_by(desc, ab)
+    # a btree scans backwards: (a DESC NULLS FIRST) serves what (a, b) ASC NULLS LAST serves
+    down = IndexInfo(name="d2", schema="public", table="t", columns=[col("a", descending=True, nulls_first=True)])
+    assert covered_by(down, ab) and not covered_by(down, ix("ba", ["b", "a"]))
     assert not covered_by(a, ix("ab_gist", ["a", "b"], method="gist"))
 
 
@@ -150,14 +154,14 @@ def test_fix_sql_quotes_identifiers():
     pk = IndexInfo(name="t_pkey", schema="public", table="t", columns=[col("id")], constraint_type="p",
                    constraint_name="t_pkey")
     assert drop_index(pk) == 'ALTER TABLE "public"."t" DROP CONSTRAINT "t_pkey";'
-    sql = create_index("s", "Tab", [KeyPart(column="Col", descending=True, nulls_first=False),
-                                    KeyPart(expression="lower(email)", opclass="text_pattern_ops"),
-                                    KeyPart(column="t", collation="C", nulls_first=True)],
-                       unique=True, include=["x"], where="a > 0", method="btree")
-    assert sql == ('CREATE UNIQUE INDEX CONCURRENTLY "Tab_col_lower_email_t_idx" ON "s"."Tab" USING btree '
+    sql = IndexSpec("s", "Tab", (KeyPart(column="Col", descending=True, nulls_first=False),
+                                 KeyPart(expression="lower(email)", opclass="text_pattern_ops"),
+                                 KeyPart(column="t", collation="C", nulls_first=True)),
+                    unique=True, include=("x",), where="a > 0", method="btree").create_sql() + ";"
+    assert sql == ('CREATE UNIQUE INDEX CONCURRENTLY "Tab_col_lower_email_t_desc_incl_a_0_eb3ea1c0_idx" ON "s"."Tab" USING btree '
                    '("Col" DESC NULLS LAST, (lower(email)) "text_pattern_ops", "t" COLLATE "C" NULLS FIRST) '
                    'INCLUDE ("x") WHERE a > 0;')
-    assert 'USING btree' in create_index("s", "t", [KeyPart(column="a")], method="btree; DROP TABLE x")
+    assert 'USING btree' in IndexSpec("s", "t", (KeyPart(column="a"),), method="btree; DROP TABLE x").create_sql()
     name = index_name("t" * 60, ["column_one", "column_two"])
     assert len(name.encode()) <= 63 and name.endswith("_idx")
     assert recreate_concurrently(IndexInfo(name="i", schema="s", table="t", columns=[], definition=(

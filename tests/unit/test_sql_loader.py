@@ -25,7 +25,7 @@ def test_marker_follows_the_first_keyword_where_pg18_keeps_it():
         "/* perftool */ -- c\nWITH /* perftool */ x AS (SELECT 1) SELECT * FROM x")
     assert sql.own_statement_filter() == "/* perftool */"
     # fix SQL for people carries no marker
-    assert "perftool" not in sql.statement_text("chk_drop_index", schema="s", index="i")
+    assert "perftool" not in sql.statement_text("chk_reindex_index", schema="s", index="i")
 
 
 def test_version_variants_are_chosen_by_server_major():

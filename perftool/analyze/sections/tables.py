@@ -7,7 +7,8 @@ from typing import Any
 
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
 from perftool.db.sql import statement_text
-from perftool.health.checks.fix_sql import FixPlan, FixStep, KeyPart, create_step, index_name
+from perftool.ddl import plain
+from perftool.health.checks.fix_sql import FixPlan, FixStep, spec_step
 from perftool.report.model import Column, Finding, Section, Severity
 from perftool.workload.patterns import filter_columns
 
@@ -17,11 +18,8 @@ DEAD_SHARE_WARNING = 0.20
 
 
 def create_index_step(schema: str, table: str, columns: list[str]) -> FixStep:
-    """CREATE INDEX CONCURRENTLY text with every identifier quoted by psycopg (no connection
-    needed), named like every fix's index (fix_sql.index_name), as a FixStep."""
-    sql = statement_text("create_index_concurrently", index=index_name(table, columns), schema=schema,
-                         table=table, columns=columns)
-    return create_step(schema, table, [KeyPart(column=c) for c in columns], sql=sql)
+    """CREATE INDEX CONCURRENTLY on the columns (perftool.ddl, named like every index), as a FixStep."""
+    return spec_step(plain(schema, table, columns))
 
 
 @register

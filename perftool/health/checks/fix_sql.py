@@ -1,20 +1,20 @@
 """The SQL that findings suggest as their fix, from the templates in `db/sql/` with every
-identifier quoted by `psycopg.sql.Identifier` (never by hand). Expressions and predicates are SQL
-text that came from the server (pg_get_indexdef) or from the user's index set, and are kept as
-written."""
+identifier quoted by `psycopg.sql.Identifier` (never by hand). Indexes are created and dropped by
+`perftool.ddl` (IndexSpec); this module turns them into the FixSteps that `compose_fixes` reads."""
 
 from __future__ import annotations
 
-import hashlib
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from perftool import ddl
 from perftool.catalog.schema import IndexInfo
-from perftool.db.sql import load_text, statement_text
+from perftool.db.sql import statement_text
+from perftool.ddl import IndexSpec, KeyPart, name_variant
 
-MAX_NAME_BYTES = 63
-_METHOD = re.compile(r"^[a-z_][a-z0-9_]*$")
+__all__ = ["FixPlan", "FixStep", "KeyPart", "create_step", "drop_index", "drop_step", "index_name", "key_parts",
+           "name_variant", "recreate_concurrently", "reindex", "spec_step", "vacuum_full"]
 
 
 @dataclass(frozen=True)
@@ -51,7 +51,7 @@ def drop_index(index: IndexInfo) -> str:
     if index.backs_constraint and index.constraint_name:
         return statement_text("chk_drop_constraint", schema=index.schema, table=index.table,
                               constraint=index.constraint_name)
-    return statement_text("chk_drop_index", schema=index.schema, index=index.name)
+    return ddl.drop_sql(index.schema, index.name) + ";"
 
 
 def drop_step(index: IndexInfo, *, keep: IndexInfo | None = None, alternative: str = "") -> FixStep:
@@ -69,110 +69,34 @@ def vacuum_full(schema: str, table: str) -> str:
 
 
 def index_name(table: str, parts: Sequence[str], suffix: str = "idx") -> str:
-    """`<table>_<col>_<col>_<suffix>`, at most PostgreSQL's 63 bytes. A name that must be cut keeps
-    its suffix and gets 8 hex digits of a digest of the whole name, so two long names that share
-    their first 50 bytes still differ — and the same input always gives the same name."""
-    words = [re.sub(r"[^a-z0-9_]+", "_", p.lower()).strip("_") or "expr" for p in parts]
-    base = "_".join([table, *words])
-    tail = "_" + suffix
-    if len(base.encode()) + len(tail.encode()) <= MAX_NAME_BYTES:
-        return base + tail
-    digest = hashlib.sha1("\x00".join([table, *parts, suffix]).encode()).hexdigest()[:8]
-    limit = MAX_NAME_BYTES - len(tail.encode()) - len(digest) - 1
-    return base.encode()[:limit].decode(errors="ignore").rstrip("_") + "_" + digest + tail
+    """`<table>_<word>_…_<suffix>` within 63 bytes (perftool.ddl.index_name, the one name rule): for
+    the names of helper indexes (`_new_idx`, `_notnull_idx`); an index to create is named by its
+    IndexSpec."""
+    return ddl.index_name(table, parts, suffix)
 
 
-def name_variant(name: str, n: int) -> str:
-    """The n-th alternative of an index name (`orders_a_idx` → `orders_a2_idx`), within 63 bytes:
-    what a fix uses when its first choice is taken."""
-    stem, tail = (name[:-4], "_idx") if name.endswith("_idx") else (name, "")
-    mark = str(n)
-    limit = MAX_NAME_BYTES - len(tail.encode()) - len(mark)
-    return stem.encode()[:limit].decode(errors="ignore") + mark + tail
-
-
-@dataclass
-class KeyPart:
-    """One key column of an index to create: a column name or an SQL expression."""
-
-    column: str | None = None
-    expression: str | None = None
-    descending: bool = False
-    nulls_first: bool | None = None   # None: the default for the order
-    opclass: str | None = None
-    collation: str | None = None
-
-    @property
-    def label(self) -> str:
-        return self.column if self.column is not None else (self.expression or "expr")
-
-
-def _key_sql(part: KeyPart):
-    from psycopg import sql
-
-    pieces = [sql.Identifier(part.column) if part.column is not None else sql.SQL("(" + (part.expression or "") + ")")]
-    if part.collation:
-        pieces += [sql.SQL(" COLLATE "), sql.Identifier(part.collation)]
-    if part.opclass:
-        pieces += [sql.SQL(" "), sql.SQL(".").join(sql.Identifier(p) for p in part.opclass.split("."))]
-    if part.descending:
-        pieces.append(sql.SQL(" DESC"))
-    if part.nulls_first is not None and part.nulls_first != part.descending:
-        pieces.append(sql.SQL(" NULLS FIRST" if part.nulls_first else " NULLS LAST"))
-    return sql.Composed(pieces)
-
-
-def index_definition(parts: Sequence[KeyPart], *, method: str = "btree", unique: bool = False,
-                     include: Sequence[str] = (), where: str | None = None) -> tuple:
-    """What an index to create stores, without its name: equal tuples are the same index."""
-    return (method if _METHOD.match(method) else "btree", unique,
-            tuple((p.column, p.expression, p.descending, p.nulls_first, p.opclass, p.collation) for p in parts),
-            tuple(include), where or None)
+def spec_step(spec: IndexSpec, *, name: str | None = None, sql: str | None = None,
+              declared: bool = False) -> FixStep:
+    """The FixStep that creates `spec` (named `name` or by the spec; `sql`: the same index written
+    another way). `declared`: the name is the user's (an index set's) and is never changed;
+    otherwise perftool chose it and `compose_fixes` may pick another when it is taken."""
+    chosen = name or spec.name()
+    text = sql if sql is not None else spec.create_sql(name=chosen) + ";"
+    return FixStep("create_index", spec.schema, spec.table, chosen, text, definition=spec.definition(),
+                   needs=spec.columns, generated_name=not declared)
 
 
 def create_step(schema: str, table: str, parts: Sequence[KeyPart], *, name: str | None = None,
                 method: str = "btree", unique: bool = False, include: Sequence[str] = (),
                 where: str | None = None, sql: str | None = None, declared: bool = False) -> FixStep:
-    """The FixStep of `create_index(...)` (or of `sql`, the same index written another way).
-    `declared`: the name is the user's (an index set's) and is never changed; otherwise perftool
-    chose it and `compose_fixes` may pick another when it is taken."""
-    chosen = name or index_name(table, [p.label for p in parts])
-    text = sql if sql is not None else create_index(schema, table, parts, name=chosen, method=method, unique=unique,
-                                                    include=include, where=where)
-    needs = tuple(dict.fromkeys([p.column for p in parts if p.column is not None] + list(include)))
-    return FixStep("create_index", schema, table, chosen, text,
-                   definition=index_definition(parts, method=method, unique=unique, include=include, where=where),
-                   needs=needs, generated_name=not declared)
-
-
-def create_index(schema: str, table: str, parts: Sequence[KeyPart], *, name: str | None = None,
-                 method: str = "btree", unique: bool = False, include: Sequence[str] = (),
-                 where: str | None = None) -> str:
-    """CREATE [UNIQUE] INDEX CONCURRENTLY name ON schema.table USING method (...) [INCLUDE (...)] [WHERE ...];"""
-    from psycopg import sql
-
-    if not _METHOD.match(method):
-        method = "btree"
-    name = name or index_name(table, [p.label for p in parts])
-    template = "\n".join(ln for ln in load_text("idx_create_index").splitlines() if not ln.lstrip().startswith("--"))
-    statement = sql.SQL(template.strip().rstrip(";")).format(
-        unique=sql.SQL("UNIQUE " if unique else ""),
-        index=sql.Identifier(name), schema=sql.Identifier(schema), table=sql.Identifier(table),
-        method=sql.SQL(method),
-        columns=sql.SQL(", ").join(_key_sql(p) for p in parts),
-        include=(sql.SQL(" INCLUDE ({})").format(sql.SQL(", ").join(sql.Identifier(c) for c in include))
-                 if include else sql.SQL("")),
-        where=sql.SQL(" WHERE " + where) if where else sql.SQL(""),
-    )
-    return statement.as_string(None) + ";"
+    """spec_step of IndexSpec(schema, table, parts, …)."""
+    return spec_step(IndexSpec(schema, table, tuple(parts), tuple(include), where, method, unique),
+                     name=name, sql=sql, declared=declared)
 
 
 def key_parts(index: IndexInfo) -> list[KeyPart]:
     """An existing index's key columns as KeyParts (to re-create it changed)."""
-    return [KeyPart(column=c.name, expression=None if c.name is not None else c.definition,
-                    descending=c.descending, nulls_first=c.nulls_first if c.nulls_first != c.descending else None,
-                    opclass=None if c.opclass_default else c.opclass, collation=c.explicit_collation)
-            for c in index.columns]
+    return list(ddl.from_index(index).parts)
 
 
 def recreate_concurrently(index: IndexInfo) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from perftool.catalog.schema import IndexInfo
+from perftool.ddl import from_index
 from perftool.health.checks import CheckContext, check, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step
 from perftool.health.checks.i102_duplicate import comparable
@@ -10,22 +11,15 @@ from perftool.report.values import human_bytes
 
 
 def covered_by(small: IndexInfo, big: IndexInfo) -> bool:
-    """Whether btree `big` serves every lookup `small` serves: same predicate, `small`'s key is a
-    left prefix of `big`'s (same operator classes, collations, order), and every INCLUDE column of
-    `small` is in `big`; not the same index, not a duplicate (I102)."""
+    """Whether btree `big` serves every lookup `small` serves (IndexSpec.prefix_of, the one rule:
+    same predicate, `small`'s key a left prefix of `big`'s with the same operator classes and
+    collations, in the same order or all reversed, `small`'s INCLUDE columns all in `big`); not
+    the same index, not a duplicate (I102)."""
     if small is big or small.method != "btree" or big.method != "btree":
         return False
-    if (small.predicate or "") != (big.predicate or ""):
-        return False
-    a, b = small.key_identity(), big.key_identity()
-    if len(a) > len(b) or b[: len(a)] != a:
-        return False
-    big_columns = {c.name for c in big.columns if c.name} | set(big.include)
-    if not set(small.include) <= big_columns:
-        return False
-    if len(a) == len(b):  # same key: redundant only when big includes strictly more
-        return set(small.include) < set(big.include)
-    return True
+    if len(small.columns) == len(big.columns) and not set(small.include) < set(big.include):
+        return False              # same key: redundant only when big includes strictly more
+    return from_index(small).prefix_of(from_index(big))
 
 
 @check("I103")

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from perftool.db.sql import statement_text
 from perftool.health.checks import CheckContext, check
-from perftool.health.checks.fix_sql import FixStep, KeyPart, create_step
+from perftool.health.checks.fix_sql import FixStep, spec_step
 from perftool.health.index_sets import DeclaredIndex
 
 
@@ -17,10 +17,7 @@ def declared_create(d: DeclaredIndex) -> str:
 
 def declared_step(d: DeclaredIndex, *, declared: bool | None = None) -> FixStep:
     """The FixStep of declared_create(d): its name is the declaration's (kept) when it has one."""
-    parts = [KeyPart(column=c.column, expression=c.expression, descending=c.descending, nulls_first=c.nulls_first,
-                     opclass=c.opclass, collation=c.collation) for c in d.columns]
-    return create_step(d.schema, d.table, parts, name=d.name, method=d.method, unique=d.unique,
-                       include=d.include, where=d.where, declared=bool(d.name) if declared is None else declared)
+    return spec_step(d.spec(), name=d.name, declared=bool(d.name) if declared is None else declared)
 
 
 def source_evidence(d: DeclaredIndex | None) -> dict:

@@ -1,1 +1,0 @@
-CREATE INDEX CONCURRENTLY {name} ON {table} USING {method} ({columns}){include}{where}

@@ -1,1 +1,0 @@
-ALTER INDEX {parent} ATTACH PARTITION {child}

@@ -1,1 +1,0 @@
-CREATE INDEX {name} ON ONLY {table} USING {method} ({columns}){include}{where}

@@ -1,1 +1,0 @@
-CREATE INDEX ON {table} USING {method} ({columns}){include}{where}
