@@ -29,6 +29,7 @@ test: install postgres
 
 lint: install
 	$(BIN)/ruff check perftool tests bench
+	$(BIN)/mypy
 
 ## make bench: advisor quality and speed, analyze scale (ratios against baselines of the same run)
 bench: install postgres

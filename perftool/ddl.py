@@ -156,7 +156,7 @@ class IndexSpec:
     def _fields(self, table: tuple[str, str] | None = None) -> dict:
         from psycopg import sql
 
-        include = sql.SQL("")
+        include: sql.Composable = sql.SQL("")
         if self.include:
             include = sql.Composed([sql.SQL(" INCLUDE ("),
                                     sql.SQL(", ").join(sql.Identifier(c) for c in self.include), sql.SQL(")")])
