@@ -36,6 +36,14 @@ if TYPE_CHECKING:
 THIS_HOST = "this host"
 
 
+def judged_by_its_column(ix) -> bool:
+    """A valid btree index of its own — not partial, not unique, not attached to a partitioned
+    index, not backing a constraint — whose leading key is a plain column: the kind I106 and I108
+    judge by that column's planner statistics (and may suggest dropping)."""
+    return (ix.method == "btree" and ix.is_valid and not ix.is_attached and not ix.is_partial and not ix.is_unique
+            and not ix.backs_constraint and bool(ix.columns) and ix.columns[0].name is not None)
+
+
 def scans(n: int) -> str:
     """`1 scan`, `12,345 scans`."""
     return f"{n:,} scan{'' if n == 1 else 's'}"

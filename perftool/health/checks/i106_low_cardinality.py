@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perftool.db.sql import statement_text
-from perftool.health.checks import CheckContext, check, scans
+from perftool.health.checks import CheckContext, check, judged_by_its_column, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
 from perftool.report.values import human_bytes
 
@@ -18,8 +18,7 @@ def low_cardinality_indexes(ctx: CheckContext):
         if t.rows < MIN_ROWS:
             continue
         for ix in t.indexes:
-            if (ix.method != "btree" or not ix.is_valid or ix.is_attached or ix.is_partial or ix.is_unique
-                    or ix.backs_constraint or len(ix.columns) != 1 or ix.columns[0].name is None):
+            if not judged_by_its_column(ix) or len(ix.columns) != 1:
                 continue
             col = t.columns.get(ix.columns[0].name)
             if col is None:

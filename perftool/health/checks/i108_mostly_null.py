@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from perftool.health.checks import CheckContext, check
+from perftool.health.checks import CheckContext, check, judged_by_its_column
 from perftool.health.checks.fix_sql import create_step, drop_index, drop_step, index_name, key_parts
 from perftool.report.values import human_bytes
 
@@ -17,8 +17,7 @@ def mostly_null_indexes(ctx: CheckContext):
         if t.rows < MIN_ROWS:
             continue
         for ix in t.indexes:
-            if (ix.method != "btree" or not ix.is_valid or ix.is_attached or ix.is_partial or ix.is_unique
-                    or ix.backs_constraint or not ix.columns or ix.columns[0].name is None):
+            if not judged_by_its_column(ix):
                 continue
             col = t.columns.get(ix.columns[0].name)
             if col is None or col.null_frac is None or col.null_frac < MIN_NULL_FRACTION:
