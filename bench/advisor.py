@@ -73,16 +73,14 @@ def run_perftool(dsn: str, budget_mb: int, min_improvement: float = 0.0) -> tupl
 
 def run_extend(dsn: str, budget_mb: int) -> tuple[float, float, int]:
     from bench.extend_baseline import extend
-    from perftool.advisor.pipeline import build_items
+    from perftool.advisor.pipeline import build_items, read_catalog
     from perftool.advisor.whatif import WhatIf
-    from perftool.catalog.relations import collect_catalog
     from perftool.db.connect import connect
-    from perftool.workload.statement_text import relation_names
 
     statements = _statements()
     with connect(dsn) as conn:
         t0 = time.perf_counter()
-        catalog = collect_catalog(conn, {n for s in statements for _s, n in relation_names(s.text)})
+        catalog = read_catalog(conn, statements)
         items = build_items(statements, catalog)
         whatif = WhatIf(conn)
         for it in items:

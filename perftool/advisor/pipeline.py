@@ -39,7 +39,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from perftool.advisor.predicates import Access, Analysis, Constant
 from perftool.advisor.whatif import IndexDef
-from perftool.catalog.relations import Catalog, TableInfo, TableName
+from perftool.catalog.schema import Catalog, TableInfo, TableName
 from perftool.db.errors import MissingPrivilege, UsageError
 from perftool.db.privileges import (
     grant_select,
@@ -275,10 +275,11 @@ def existing_defs(table: TableInfo) -> list[IndexDef]:
     candidate; the planner still sees them when it costs)."""
     out = []
     for ix in table.indexes:
-        if not ix.is_valid or ix.method != "btree" or any(c is None for c in ix.columns) or not ix.columns \
+        names = ix.column_names
+        if not ix.is_valid or ix.method != "btree" or any(c is None for c in names) or not names \
                 or ix.predicate or not ix.plain:
             continue
-        out.append(IndexDef(schema=table.schema, table=table.name, columns=tuple(c for c in ix.columns if c),
+        out.append(IndexDef(schema=table.schema, table=table.name, columns=tuple(c for c in names if c),
                             desc=tuple(ix.descending[:len(ix.columns)]), include=tuple(ix.include)))
     return out
 
@@ -299,7 +300,7 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
     existing indexes cover (candidate → the covering index's label)."""
     seen: dict[IndexDef, None] = {}
     covered: dict[IndexDef, str] = {}
-    existing = {key: existing_defs(t) for key, t in catalog.tables.items()}
+    existing = {t.key: existing_defs(t) for t in catalog.tables}
     for it in items:
         own: list[IndexDef] = []
         for acc in it.analysis.accesses:
@@ -322,7 +323,7 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
 
 def _existing_name(table: TableInfo, ix: IndexDef) -> str:
     for info in table.indexes:
-        if tuple(c for c in info.columns if c) == ix.columns:
+        if tuple(c for c in info.column_names if c) == ix.columns:
             return info.name
     return ix.label()
 
@@ -1156,14 +1157,14 @@ def heuristic_selection(items: list[Item], catalog: Catalog, options: AdvisorOpt
             scores[ix] = scores.get(ix, 0.0) + it.weight * table.reltuples * (1.0 - sel)
     chosen: list[tuple[IndexDef, float]] = []
     used = 0
-    ranked = sorted(scores.items(), key=lambda kv: (-kv[1] / estimated_size(kv[0], catalog.tables[kv[0].table_key]),
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1] / estimated_size(kv[0], catalog.by_key()[kv[0].table_key]),
                                                      kv[0].sort_key()))
     for ix, score in ranked:
         if options.max_indexes is not None and len(chosen) >= options.max_indexes:
             break
         if any(ix.prefix_of(c) for c, _ in chosen):
             continue
-        size = estimated_size(ix, catalog.tables[ix.table_key])
+        size = estimated_size(ix, catalog.by_key()[ix.table_key])
         if options.budget_bytes is not None and used + size > options.budget_bytes:
             continue
         chosen.append((ix, score))
@@ -1234,21 +1235,29 @@ def _weights(items: list[Item], mode: str) -> None:
             it.weight = max(float(s.calls), 0.0) or 1.0
 
 
+def read_catalog(conn: psycopg.Connection, statements: list[WorkloadStatement]) -> Catalog:
+    """The advisor's scope of the catalog: the relations the statements name (and those their views
+    use), with the columns' most common values and the tables' row writes."""
+    from perftool.catalog.schema import collect_catalog
+    from perftool.workload.statement_text import relation_names
+
+    names = {name for s in statements for _schema, name in relation_names(s.text)}
+    return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False,
+                           values=True, writes=True)
+
+
 def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], options: AdvisorOptions,
            *, progress=None, deadline_s: float | None = None) -> AdvisorResult:
     """Analyse, cost, select and verify. `conn` is a safe read-only session with HypoPG (unless
     `options.whatif` is off)."""
     from perftool.advisor.whatif import WhatIf
-    from perftool.catalog.relations import collect_catalog
     from perftool.db.connect import use_workload_search_path
     from perftool.db.errors import MissingExtension
-    from perftool.workload.statement_text import relation_names
 
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
-    names = {name for s in statements for _schema, name in relation_names(s.text)}
     use_workload_search_path(conn)      # names resolve as the application's would
-    catalog = collect_catalog(conn, names)
+    catalog = read_catalog(conn, statements)
     items = build_items(statements, catalog)
     usable = [it for it in items if it.skip is None]
     say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
@@ -1259,7 +1268,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         notes = [n for n in [heuristic_statistics_note(role, hidden, major)] if n]
         chosen = heuristic_selection(usable, catalog, options)
         names = name_book(conn, [ix for ix, _score in chosen], catalog)
-        recs = [Recommendation(index=ix, size_bytes=estimated_size(ix, catalog.tables[ix.table_key]), benefit=score,
+        recs = [Recommendation(index=ix, size_bytes=estimated_size(ix, catalog.by_key()[ix.table_key]), benefit=score,
                                definition=definition(ix, catalog, conn, names),
                                statements=[it for it in usable if it.relevant(ix)], verified=False)
                 for ix, score in chosen]
@@ -1390,15 +1399,15 @@ def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement],
     per_call = sum(float(it.statement.calls) * (it.base or 0.0) for it in usable)
     unit = sum(it.weight * (it.base or 0.0) for it in usable) / per_call if per_call > 0 else 1.0
     notes = []
-    for key, table in sorted(catalog.tables.items()):
+    for table in sorted(catalog.tables, key=lambda t: t.key):
         if table.kind not in ("r", "p", "m") or not table.writes:
             continue
         rows = (table.writes.get("n_tup_ins", 0) + table.writes.get("n_tup_upd", 0)
                 - table.writes.get("n_tup_hot_upd", 0)) * scale
-        extra = rows - seen.get(key, 0.0)
+        extra = rows - seen.get(table.key, 0.0)
         if extra >= 1.0 and extra > 0.05 * rows:
             table.unseen_write_rows = extra * unit
-            notes.append(f"write cost: {extra:,.0f} rows written to {key[0]}.{key[1]} by statements outside the "
+            notes.append(f"write cost: {extra:,.0f} rows written to {table.qualified} by statements outside the "
                          "analysed workload (pg_stat_user_tables) weigh against indexes on it")
     return notes
 

@@ -28,7 +28,7 @@ import re
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perftool.catalog.relations import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
+from perftool.catalog.schema import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
 from perftool.workload.statement_text import tree_relations
 
 if TYPE_CHECKING:

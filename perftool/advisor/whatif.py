@@ -33,7 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perftool.catalog.relations import TableName
+from perftool.catalog.schema import TableName
 from perftool.db.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
 from perftool.ddl import IndexSpec, KeyPart
 

@@ -1,24 +1,31 @@
-"""The schema as the health checks and index sets see it: tables, columns with planner statistics,
-indexes (every key column's definition, operator class, collation and order; INCLUDE columns;
-predicate; validity; the constraint it backs; size and scans), foreign keys, sequences, and bloat
-estimates — as dataclasses.
+"""THE schema model: tables (and the views, materialized views and foreign tables a workload
+names), columns with planner statistics, indexes (every key column's definition, operator class,
+collation and order; INCLUDE columns; predicate; validity; the constraint it backs; size and
+scans), foreign keys, partitions, row writes, sequences and bloat estimates — as dataclasses.
 
-`collect_catalog(conn, schema=, table=)` reads it (SQL in `sql/catalog_*.sql` and
-`sql/chk_*_bloat.sql`); everything else works on the dataclasses, so unit tests build a `Catalog`
-by hand. Kept general on purpose: nothing here knows about a particular check.
+`collect_catalog(conn, ...)` reads it (SQL in `db/sql/catalog_*.sql` and `chk_*_bloat.sql`) for one
+of two scopes: a schema and/or table, or everything (the health checks and index sets), or the
+relations a workload names plus the relations their views use (the advisor: `names=`; it stays
+small however large the schema). Everything else works on the dataclasses, so unit tests build a
+`Catalog` by hand. Kept general on purpose: nothing here knows about a particular check.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     import psycopg
+
+TableName = tuple[str, str]  # (schema, name) exactly as stored in the catalog
+
+CATALOG_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
+C_COLLATIONS = ("C", "POSIX", "")
 
 _SIMPLE_IDENT = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
@@ -53,6 +60,8 @@ class ColumnInfo:
     n_distinct: float | None = None   # > 0 a count, < 0 minus a fraction of the rows
     avg_width: int | None = None
     stats_visible: bool = True        # pg_stats shows this column to the role (it may SELECT it)
+    btree_ok: bool = True             # a btree can index it (default operator class, array, enum…)
+    most_common: dict[str, float] = field(default_factory=dict)  # value text → frequency (values=True)
 
     @property
     def is_array(self) -> bool:
@@ -146,6 +155,17 @@ class IndexInfo:
     def column_names(self) -> list[str | None]:
         return [c.name for c in self.columns]
 
+    @property
+    def descending(self) -> list[bool]:
+        return [c.descending for c in self.columns]
+
+    @property
+    def plain(self) -> bool:
+        """Every key column with its type's default operator class, its own collation and NULLS in
+        the default place: the index serves whatever a plain-column index would."""
+        return all(c.opclass_default and c.explicit_collation is None and c.nulls_first == c.descending
+                   for c in self.columns)
+
     def key_identity(self) -> tuple:
         return tuple(c.identity() for c in self.columns)
 
@@ -187,7 +207,7 @@ class TableInfo:
     schema: str
     name: str
     oid: int = 0
-    kind: str = "r"                   # r table, p partitioned table
+    kind: str = "r"                   # r table, p partitioned; names= scope also v view, m matview, f foreign
     is_partition: bool = False
     reltuples: float = 0.0
     relpages: int = 0
@@ -201,6 +221,15 @@ class TableInfo:
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
     indexes: list[IndexInfo] = field(default_factory=list)
     foreign_keys: list[ForeignKeyInfo] = field(default_factory=list)
+    can_select: bool = True           # the session may read it (EXPLAIN and pg_stats need that)
+    view_sql: str | None = None       # a view's definition
+    partitions: list[TableName] = field(default_factory=list)   # a partitioned table's leaf partitions
+    writes: dict[str, int] = field(default_factory=dict)        # row writes (writes=True), leaves summed
+    unseen_write_rows: float = 0.0    # index entries written by statements not in the workload (advisor)
+
+    @property
+    def key(self) -> TableName:
+        return (self.schema, self.name)
 
     @property
     def qualified(self) -> str:
@@ -269,6 +298,9 @@ def supports_foreign_key(index: IndexInfo, fk: ForeignKeyInfo) -> bool:
 
 @dataclass
 class Catalog:
+    """The collected relations (`tables`, looked up by (schema, name) with `get`, or through the
+    search path with `resolve`) and the database facts the analyses need."""
+
     database: str = ""
     block_size: int = 8192
     stats_reset: _dt.datetime | None = None
@@ -278,9 +310,40 @@ class Catalog:
     sequences: list[SequenceInfo] = field(default_factory=list)
     table_bloat: list[BloatEstimate] = field(default_factory=list)
     index_bloat: list[BloatEstimate] = field(default_factory=list)   # bloat estimates: only those with some bloat
+    search_path: list[str] = field(default_factory=lambda: ["pg_catalog", "public"])
+    collation: str = "C"                          # the database default (LIKE-prefix support)
+    _by_key: dict[TableName, TableInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def _keyed(self) -> dict[TableName, TableInfo]:
+        if len(self._by_key) != len(self.tables):   # tables appended directly (unit tests build catalogs so)
+            self._by_key = {t.key: t for t in self.tables}
+        return self._by_key
+
+    def add(self, table: TableInfo) -> TableInfo:
+        self.tables.append(table)
+        self._keyed()[table.key] = table
+        return table
+
+    def get(self, key: TableName) -> TableInfo | None:
+        return self._keyed().get(key)
 
     def table(self, schema: str, name: str) -> TableInfo | None:
-        return next((t for t in self.tables if t.schema == schema and t.name == name), None)
+        return self._keyed().get((schema, name))
+
+    def resolve(self, schema: str | None, name: str) -> TableInfo | None:
+        """The relation a (possibly unqualified) name means in this session, or None."""
+        if schema:
+            return self.get((schema, name))
+        for s in self.search_path:
+            found = self.get((s, name))
+            if found is not None:
+                return found
+        return None
+
+    def c_collation(self, column: ColumnInfo) -> bool:
+        """Whether LIKE 'prefix%' can use a plain btree on this column (C / POSIX collation)."""
+        coll = column.collation if column.collation not in ("", "default") else self.collation
+        return coll in C_COLLATIONS
 
     def sizes_note(self) -> str | None:
         if not self.sizes_estimated:
@@ -288,6 +351,9 @@ class Catalog:
         return (f"sizes are estimates from the catalog's page counts (as of each relation's last VACUUM or "
                 f"ANALYZE): this database has more than {EXACT_SIZES_MAX:,} tables and indexes, and exact sizes "
                 "would open every one of them")
+
+    def by_key(self) -> dict[TableName, TableInfo]:
+        return self._keyed()
 
     def by_oid(self) -> dict[int, TableInfo]:
         return {t.oid: t for t in self.tables}
@@ -382,54 +448,81 @@ def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None,
 def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
     """The catalog reads in one read-only transaction (one consistent view of the catalog, and
     catalog_session's settings local to it), rolled back: nothing to keep. A connection already in
-    a transaction reads in that one."""
+    a transaction reads in that one, inside a savepoint that is rolled back so that the settings
+    do not outlive the reads."""
     from perftool.db.sql import execute
 
     own = conn.autocommit
-    if own:
-        execute(conn, "read_only_begin")
+    execute(conn, "read_only_begin" if own else "catalog_savepoint")
     try:
         execute(conn, "catalog_session")
         yield
     finally:
-        if own and not conn.closed:
-            execute(conn, "read_only_rollback")
+        if not conn.closed:
+            execute(conn, "read_only_rollback" if own else "catalog_savepoint_rollback")
 
 
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
-                    bloat: bool = True, sequences: bool = True, definitions: bool = True) -> Catalog:
-    """Read the catalog of the connected database (optionally one schema and/or one table), in
-    one transaction (one consistent view of the catalog). `definitions`: every index's full
-    pg_get_indexdef text (costly on large schemas; invalid indexes always have it)."""
+                    names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
+                    sequences: bool = True, definitions: bool = True, values: bool = False,
+                    writes: bool = False) -> Catalog:
+    """Read the catalog of the connected database in one transaction (one consistent view).
+
+    Scope: the tables of one schema and/or table, or of the whole database (the default); or with
+    `names` (stored names, case-folded already) the relations of any kind called so in any schema,
+    and the relations their view definitions use, `view_depth` views deep (the advisor's scope).
+    What: `bloat` estimates, `sequences`, every index's full pg_get_indexdef text (`definitions`,
+    costly on large schemas; invalid indexes always have it), the columns' most common `values`,
+    and row `writes` (a partitioned table's summed over its partitions)."""
     from perftool.db.sql import fetch_all, fetch_one, iterate
+    from perftool.workload.statement_text import relation_names
 
     schema, table = split_table(schema, table)
     with _read_transaction(conn):
         db = fetch_one(conn, "catalog_database") or {}
         age = db.get("stats_age")
         catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),
-                          sizes_estimated=int(db.get("relations") or 0) > EXACT_SIZES_MAX,
+                          sizes_estimated=names is None and int(db.get("relations") or 0) > EXACT_SIZES_MAX,
                           stats_reset=db.get("stats_reset"),
-                          stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None)
+                          stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None,
+                          search_path=list(db.get("search_path") or ["pg_catalog", "public"]),
+                          collation=db.get("collate") or "C")
         scope = {"schema": schema, "table": table}
-        if schema or table:
+        if names is None and (schema or table):
             check_scope(conn, schema, table, database=catalog.database)
-        for row in iterate(conn, "catalog_tables", {**scope, "estimate_sizes": catalog.sizes_estimated}):
-            catalog.tables.append(TableInfo(
-                schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
-                is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
-                relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
-                n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
-                idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
-                has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d"))
+        wanted: set[str] | None = None if names is None else {n for n in names if n}
+        seen: set[str] = set()
+        for _ in range(view_depth + 1 if wanted is not None else 1):
+            todo = None if wanted is None else sorted(wanted - seen)
+            if todo is not None and not todo:
+                break
+            seen |= set(todo or ())
+            params = {**scope, "names": todo, "estimate_sizes": catalog.sizes_estimated}
+            for row in iterate(conn, "catalog_tables", params):
+                found = catalog.add(TableInfo(
+                    schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
+                    is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
+                    relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
+                    n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
+                    idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
+                    has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d",
+                    can_select=bool(row["can_select"]), view_sql=row["view_sql"]))
+                if found.view_sql and wanted is not None:
+                    wanted.update(name for _schema, name in relation_names(found.view_sql))
         by_oid = catalog.by_oid()
         oids = list(by_oid)
         if oids:
-            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
+            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated, values)
+            parents = [t.oid for t in catalog.tables if t.kind == "p"]
+            if parents:
+                for row in fetch_all(conn, "catalog_partitions", {"oids": parents}):
+                    by_oid[int(row["parent_oid"])].partitions.append((row["schema"], row["name"]))
+            if writes:
+                for row in fetch_all(conn, "catalog_table_writes", {"oids": oids}):
+                    by_oid[int(row["oid"])].writes = {k: int(row[k] or 0) for k in WRITE_COUNTERS}
             if bloat:
-                params = {"oids": oids}
-                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", params)]
-                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", params)]
+                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", {"oids": oids})]
+                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", {"oids": oids})]
         if sequences:
             for row in fetch_all(conn, "catalog_sequences", scope):
                 catalog.sequences.append(SequenceInfo(
@@ -441,22 +534,27 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     return catalog
 
 
+WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_scan", "idx_scan", "n_live_tup")
+
+
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
-                    definitions: bool, estimate_sizes: bool) -> None:
+                    definitions: bool, estimate_sizes: bool, values: bool) -> None:
     """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
     number of tables."""
     from perftool.db.sql import fetch_all, iterate
 
     params = {"oids": list(by_oid)}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
-    for row in iterate(conn, "catalog_columns", params):
+    for row in iterate(conn, "catalog_columns", {**params, "values": values}):
         oid = int(row["table_oid"])
         attnum = int(row["attnum"])
+        mcv, freqs = row["most_common_vals"], row["most_common_freqs"]
         col = by_oid[oid].columns[row["name"]] = ColumnInfo(
             name=row["name"], attnum=attnum, type=row["type"], base_type=row["base_type"] or "",
             category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
             null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
-            stats_visible=bool(row["stats_visible"]))
+            stats_visible=bool(row["stats_visible"]), btree_ok=bool(row["btree_ok"]),
+            most_common=dict(zip(mcv, map(float, freqs), strict=False)) if mcv and freqs else {})
         by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from perftool.advisor.predicates import analyze, parameter_count
-from perftool.catalog.relations import Catalog, ColumnInfo, TableInfo
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
 from perftool.workload.statement_text import relation_names
 
 

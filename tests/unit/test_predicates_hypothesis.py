@@ -6,7 +6,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perftool.advisor.predicates import analyze
-from perftool.catalog.relations import Catalog, ColumnInfo, TableInfo
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
 from perftool.workload.sources import split_statements
 from perftool.workload.statement_text import relation_names
 
@@ -27,7 +27,7 @@ def check(text: str) -> None:
     assert a.skip is None or isinstance(a.skip, str) and a.skip
     if a.skip is None:
         for acc in a.accesses:
-            assert acc.table in CAT.tables
+            assert CAT.get(acc.table) is not None
     relation_names(text)
     split_statements(text)
 

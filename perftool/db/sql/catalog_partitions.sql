@@ -1,4 +1,4 @@
--- Leaf partitions of the given partitioned tables (index statements for partitioned tables).
+-- Leaf partitions of the given partitioned tables (the advisor writes an index statement per partition).
 SELECT p.oid::bigint AS parent_oid, n.nspname AS schema, c.relname AS name, c.relkind::text AS kind
 FROM unnest(%(oids)s::oid[]) AS p(oid)
 CROSS JOIN LATERAL pg_catalog.pg_partition_tree(p.oid) AS t
