@@ -320,8 +320,9 @@ class Catalog:
         return self._by_key
 
     def add(self, table: TableInfo) -> TableInfo:
+        keyed = self._keyed()
         self.tables.append(table)
-        self._keyed()[table.key] = table
+        keyed[table.key] = table
         return table
 
     def get(self, key: TableName) -> TableInfo | None:
@@ -464,14 +465,16 @@ def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
 
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
                     names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
-                    sequences: bool = True, definitions: bool = True, values: bool = False,
+                    bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True, values: bool = False,
                     writes: bool = False) -> Catalog:
     """Read the catalog of the connected database in one transaction (one consistent view).
 
     Scope: the tables of one schema and/or table, or of the whole database (the default); or with
     `names` (stored names, case-folded already) the relations of any kind called so in any schema,
     and the relations their view definitions use, `view_depth` views deep (the advisor's scope).
-    What: `bloat` estimates, `sequences`, every index's full pg_get_indexdef text (`definitions`,
+    What: `bloat` estimates (of the tables and indexes of at least `bloat_min_bytes`: a smaller one
+    cannot hold that much bloat, and skipping them spares the estimate's work on the many small
+    tables of a large schema), `sequences`, every index's full pg_get_indexdef text (`definitions`,
     costly on large schemas; invalid indexes always have it), the columns' most common `values`,
     and row `writes` (a partitioned table's summed over its partitions)."""
     from perftool.db.sql import fetch_all, fetch_one, iterate
@@ -521,8 +524,12 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                 for row in fetch_all(conn, "catalog_table_writes", {"oids": oids}):
                     by_oid[int(row["oid"])].writes = {k: int(row[k] or 0) for k in WRITE_COUNTERS}
             if bloat:
-                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", {"oids": oids})]
-                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", {"oids": oids})]
+                big = [t.oid for t in catalog.tables if t.size_bytes >= bloat_min_bytes]
+                if big:
+                    catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", {"oids": big})]
+                big = [t.oid for t in catalog.tables if any(i.size_bytes >= bloat_min_bytes for i in t.indexes)]
+                if big:
+                    catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", {"oids": big})]
         if sequences:
             for row in fetch_all(conn, "catalog_sequences", scope):
                 catalog.sequences.append(SequenceInfo(

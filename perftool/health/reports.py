@@ -78,6 +78,7 @@ def _collect(dsn: str, options: HealthOptions, checks: list[Check], index_set: I
         info = server_info(conn)
         catalog = collect_catalog(conn, schema=options.schema, table=options.table,
                                   bloat=any(c.code in ("I109", "T101") for c in checks),
+                                  bloat_min_bytes=options.thresholds.bloat_min_bytes,
                                   definitions=index_set is not None)   # drift shows each index's definition
     usage = collect_usage(options.hosts) if any(c.code == "I104" for c in checks) else {}
     ctx = CheckContext(catalog=catalog, thresholds=options.thresholds, usage=usage, index_set=index_set,

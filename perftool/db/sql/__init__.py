@@ -120,6 +120,12 @@ def translate_errors(what: str = "query", role: str | None = None) -> Iterator[N
         if "hypopg" in msg:
             raise MissingExtension(msg, "run CREATE EXTENSION hypopg, or pass --no-whatif") from None
         raise
+    except e.IdleInTransactionSessionTimeout:
+        raise ConnectionFailed(
+            f"the server ended the session during {what}: it sat idle in a transaction for longer than "
+            "idle_in_transaction_session_timeout while perftool worked on the previous results",
+            "run again when the machine running perftool is less busy, or narrow the scope (--schema, --table)",
+        ) from None
     except psycopg.OperationalError as exc:
         raise ConnectionFailed(f"connection lost during {what}: {str(exc).strip().splitlines()[0]}") from None
 

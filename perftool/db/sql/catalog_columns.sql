@@ -22,7 +22,7 @@ WITH rels AS MATERIALIZED (
     WHERE a.attrelid = ANY (%(oids)s::oid[])
       AND a.attnum > 0
       AND NOT a.attisdropped
-), types AS (
+), types AS MATERIALIZED (   -- btree_ok once per type, not per column
     SELECT u.atttypid, u.atttypmod,
            pg_catalog.format_type(u.atttypid, u.atttypmod)               AS type,
            bt.typname::text                                              AS base_type,

@@ -251,9 +251,10 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
     from perftool.catalog.schema import collect_catalog
 
     checks = select_checks(only, exclude)
+    thresholds = thresholds or Thresholds()
     catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
-                              definitions=False)   # no drift checks here
-    ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
+                              bloat_min_bytes=thresholds.bloat_min_bytes, definitions=False)   # no drift checks here
+    ctx = CheckContext(catalog=catalog, thresholds=thresholds, usage=collect_usage(extra_hosts),
                        host_name=host_name)
     findings = analyze_catalog(ctx, checks)
     if notes is not None:
