@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from sys import intern
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ class ColumnInfo:
     avg_width: int | None = None
     stats_visible: bool = True        # pg_stats shows this column to the role (it may SELECT it)
     btree_ok: bool = True             # a btree can index it (default operator class, array, enum…)
-    most_common: dict[str, float] = field(default_factory=dict)  # value text → frequency (values=True)
 
     @property
     def is_array(self) -> bool:
@@ -404,7 +404,7 @@ def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tup
         include.append(col.name if col else at(expressions, i, ""))
     return IndexInfo(
         name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
-        oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=row["kind"], method=row["method"],
+        oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=intern(row["kind"]), method=intern(row["method"]),
         is_unique=bool(row["is_unique"]), is_primary=bool(row["is_primary"]),
         is_exclusion=bool(row["is_exclusion"]), is_valid=bool(row["is_valid"]), is_ready=bool(row["is_ready"]),
         predicate=row["predicate"], definition=row["definition"] or "", size_bytes=int(row["size_bytes"] or 0),
@@ -465,7 +465,7 @@ def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
 
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
                     names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
-                    bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True, values: bool = False,
+                    bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True,
                     writes: bool = False) -> Catalog:
     """Read the catalog of the connected database in one transaction (one consistent view).
 
@@ -475,8 +475,8 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     What: `bloat` estimates (of the tables and indexes of at least `bloat_min_bytes`: a smaller one
     cannot hold that much bloat, and skipping them spares the estimate's work on the many small
     tables of a large schema), `sequences`, every index's full pg_get_indexdef text (`definitions`,
-    costly on large schemas; invalid indexes always have it), the columns' most common `values`,
-    and row `writes` (a partitioned table's summed over its partitions)."""
+    costly on large schemas; invalid indexes always have it), and row `writes` (a partitioned
+    table's summed over its partitions)."""
     from perftool.db.sql import fetch_all, fetch_one, iterate
     from perftool.workload.statement_text import relation_names
 
@@ -503,19 +503,19 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
             params = {**scope, "names": todo, "estimate_sizes": catalog.sizes_estimated}
             for row in iterate(conn, "catalog_tables", params):
                 found = catalog.add(TableInfo(
-                    schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
+                    schema=intern(row["schema"]), name=row["name"], oid=int(row["oid"]), kind=intern(row["kind"]),
                     is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
                     relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
                     n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
                     idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
-                    has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d",
+                    has_pk=bool(row["has_pk"]), replica_identity=intern(row["replica_identity"] or "d"),
                     can_select=bool(row["can_select"]), view_sql=row["view_sql"]))
                 if found.view_sql and wanted is not None:
                     wanted.update(name for _schema, name in relation_names(found.view_sql))
         by_oid = catalog.by_oid()
         oids = list(by_oid)
         if oids:
-            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated, values)
+            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
             parents = [t.oid for t in catalog.tables if t.kind == "p"]
             if parents:
                 for row in fetch_all(conn, "catalog_partitions", {"oids": parents}):
@@ -545,24 +545,25 @@ WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_s
 
 
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
-                    definitions: bool, estimate_sizes: bool, values: bool) -> None:
+                    definitions: bool, estimate_sizes: bool) -> None:
     """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
     number of tables."""
     from perftool.db.sql import fetch_all, iterate
 
     params = {"oids": list(by_oid)}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
-    for row in iterate(conn, "catalog_columns", {**params, "values": values}):
+    # Column names, types and collations repeat across the tables of a schema (id, created_at,
+    # integer …): interned, 70,000 columns hold a few thousand strings instead of 400,000.
+    for row in iterate(conn, "catalog_columns", params):
         oid = int(row["table_oid"])
         attnum = int(row["attnum"])
-        mcv, freqs = row["most_common_vals"], row["most_common_freqs"]
-        col = by_oid[oid].columns[row["name"]] = ColumnInfo(
-            name=row["name"], attnum=attnum, type=row["type"], base_type=row["base_type"] or "",
-            category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
-            null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
-            stats_visible=bool(row["stats_visible"]), btree_ok=bool(row["btree_ok"]),
-            most_common=dict(zip(mcv, map(float, freqs), strict=False)) if mcv and freqs else {})
-        by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
+        name = intern(row["name"])
+        col = by_oid[oid].columns[name] = ColumnInfo(
+            name=name, attnum=attnum, type=intern(row["type"]), base_type=intern(row["base_type"] or ""),
+            category=intern(row["category"] or ""), not_null=bool(row["not_null"]),
+            collation=intern(row["collation"] or ""), null_frac=row["null_frac"], n_distinct=row["n_distinct"],
+            avg_width=row["avg_width"], stats_visible=bool(row["stats_visible"]), btree_ok=bool(row["btree_ok"]))
+        by_attnum.setdefault(oid, {})[attnum] = (col, intern(row["quoted"]))
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,
                                                  "estimate_sizes": estimate_sizes}):
