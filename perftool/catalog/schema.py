@@ -368,48 +368,49 @@ class Catalog:
         return [k for t in self.tables for k in t.foreign_keys]
 
 
+_NO_COLUMN: tuple[ColumnInfo | None, str] = (None, "")
+_NO_NAME = ("", True)
+
+
 def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
                    by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
     """An IndexInfo of `table` from a catalog_indexes.sql row: plain columns resolved by attnum
     through `by_attnum` (the table's columns, each with its name as pg_get_indexdef prints it),
     operator classes and collations through `names` (catalog_names.sql: (kind, oid) → (name,
-    is_default))."""
-    keys = int(row["key_count"])
-    attnums = list(row["attnums"] or [])
-    opclasses = list(row["opclass_oids"] or [])
-    collations = list(row["collation_oids"] or [])
-    options = list(row["options"] or [])
-    expressions = list(row["expression_defs"] or [])
-    none = (None, "")
-
-    def at(values: list, i: int, default):
-        return values[i] if i < len(values) and values[i] is not None else default
-
+    is_default)). indkey has an entry per column, indclass / indcollation / indoption one per key
+    column; expression_defs (pg_get_indexdef per column) only when the index has expressions.
+    Written for speed: it runs once per index of the database."""
+    keys = row["key_count"]
+    attnums = row["attnums"] or ()
+    opclasses = row["opclass_oids"] or ()
+    collations = row["collation_oids"] or ()
+    options = row["options"] or ()
+    expressions = row["expression_defs"] or ()
     columns = []
-    for i in range(keys):
-        attnum = at(attnums, i, 0)
-        col, quoted = by_attnum.get(attnum, none) if attnum else none
-        opclass, opclass_default = names.get(("opclass", at(opclasses, i, 0)), ("", True))
-        option = at(options, i, 0)
-        columns.append(IndexColumn(
-            definition=at(expressions, i, "") if not attnum else quoted,
-            name=None if not attnum else (col.name if col else None) or None,
-            opclass=opclass, opclass_default=bool(opclass_default),
-            collation=names.get(("collation", at(collations, i, 0)), ("", True))[0],
-            column_collation=col.collation if col else "",
-            descending=bool(option & 1), nulls_first=bool(option & 2)))
+    for i in range(min(keys, len(attnums))):
+        attnum = attnums[i]
+        opclass, opclass_default = names.get(("opclass", opclasses[i] if i < len(opclasses) else 0), _NO_NAME)
+        collation = names.get(("collation", collations[i] if i < len(collations) else 0), _NO_NAME)[0]
+        option = (options[i] if i < len(options) else 0) or 0
+        if attnum:
+            col, quoted = by_attnum.get(attnum, _NO_COLUMN)
+            columns.append(IndexColumn(quoted, col.name if col else None, opclass, bool(opclass_default), collation,
+                                       col.collation if col else "", bool(option & 1), bool(option & 2)))
+        else:
+            columns.append(IndexColumn((expressions[i] if i < len(expressions) else "") or "", None, opclass,
+                                       bool(opclass_default), collation, "", bool(option & 1), bool(option & 2)))
     include = []
     for i in range(keys, len(attnums)):
-        col = by_attnum.get(attnums[i], none)[0]
-        include.append(col.name if col else at(expressions, i, ""))
+        col = by_attnum.get(attnums[i], _NO_COLUMN)[0]
+        include.append(col.name if col else (expressions[i] if i < len(expressions) else "") or "")
     return IndexInfo(
         name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
-        oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=intern(row["kind"]), method=intern(row["method"]),
-        is_unique=bool(row["is_unique"]), is_primary=bool(row["is_primary"]),
-        is_exclusion=bool(row["is_exclusion"]), is_valid=bool(row["is_valid"]), is_ready=bool(row["is_ready"]),
-        predicate=row["predicate"], definition=row["definition"] or "", size_bytes=int(row["size_bytes"] or 0),
-        idx_scan=int(row["idx_scan"] or 0), constraint_type=row["constraint_type"],
-        constraint_name=row["constraint_name"], is_attached=bool(row["is_attached"]))
+        oid=row["oid"], table_oid=row["table_oid"], kind=intern(row["kind"]), method=intern(row["method"]),
+        is_unique=row["is_unique"], is_primary=row["is_primary"], is_exclusion=row["is_exclusion"],
+        is_valid=row["is_valid"], is_ready=row["is_ready"], predicate=row["predicate"],
+        definition=row["definition"] or "", size_bytes=row["size_bytes"] or 0, idx_scan=row["idx_scan"] or 0,
+        constraint_type=row["constraint_type"], constraint_name=row["constraint_name"],
+        is_attached=row["is_attached"])
 
 
 def _bloat(row: dict) -> BloatEstimate:
