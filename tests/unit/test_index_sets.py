@@ -109,6 +109,18 @@ def test_errors_name_the_file_and_line(text, where, message):
     assert err.value.exit_code == 2
 
 
+def test_the_json_schema_file_is_derived_from_the_validator():
+    from perftool.docgen import index_set_schema
+    from perftool.health.index_sets.validate import COLUMN_KEYS, IGNORE_KEYS, INDEX_KEYS, METHODS, TOP_KEYS
+
+    assert (ROOT / "index_sets" / "index-set.schema.json").read_text() == index_set_schema(), \
+        "index_sets/index-set.schema.json is stale: run `make docs`"
+    assert set(SCHEMA["properties"]) == TOP_KEYS and set(SCHEMA["$defs"]["index"]["properties"]) == INDEX_KEYS
+    assert set(SCHEMA["$defs"]["column"]["oneOf"][1]["properties"]) == COLUMN_KEYS
+    assert set(SCHEMA["$defs"]["ignore"]["properties"]) == IGNORE_KEYS
+    assert SCHEMA["$defs"]["index"]["properties"]["method"]["enum"] == list(METHODS)
+
+
 def test_the_json_schema_rejects_what_the_loader_rejects():
     for bad in ("tabels: {}\n", "tables:\n  jobs:\n    - columns: []\n", "ignore:\n  - {code: I104}\n",
                 "tables:\n  jobs:\n    - {columns: [a], method: bitmap}\n"):
