@@ -22,6 +22,7 @@ from perftool.config import Config, Thresholds
 from perftool.db.errors import InputError, UsageError
 from perftool.health.checks import THIS_HOST, Check, CheckContext, analyze_catalog, collect_usage, select_checks
 from perftool.health.checks.fix_compose import compose_fixes, relation_names
+from perftool.report.ignores import IgnoreEntry, apply_ignores
 from perftool.report.model import Column, Finding, Report, Section, Severity
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ class GateOptions(HealthOptions):
     sets: list[str] = field(default_factory=list)        # files or directories; empty: ./index_sets if present
     baseline: str | None = None
     write_baseline: str | None = None
-    ignore: list[dict[str, Any]] = field(default_factory=list)   # perftool.yaml `ignore:` entries
+    ignore: list[IgnoreEntry] = field(default_factory=list)   # perftool.yaml `ignore:` entries
     fail_on: str = "error"
 
 
@@ -55,7 +56,7 @@ def hosts_from_config(config: Config, dsn: str) -> tuple[str, dict[str, str]]:
     name = next((h.name for h in config.hosts.values() if h.dsn == dsn), None)
     if name is None:
         return THIS_HOST, {}
-    others = {h.name: h.dsn for h in config.hosts.values() if h.name != name and h.role != "pgbouncer"}
+    others = {h.name: h.dsn for h in config.database_hosts() if h.name != name}
     return name, others
 
 
@@ -150,7 +151,7 @@ def diff_report(dsn: str, options: GateOptions) -> Report:
     checks = select_checks(["I2*"], None, index_set=True)
     info, catalog, ctx = _collect(dsn, options, [], index_set)
     findings = analyze_catalog(ctx, checks)
-    findings, suppressed = apply_ignores(findings, index_set, [])
+    findings, suppressed = suppress_ignored(findings, index_set, [])
     compose_fixes(findings, relation_names(catalog))
     drift = ctx.drift()
     rows = []
@@ -173,30 +174,13 @@ def diff_report(dsn: str, options: GateOptions) -> Report:
                         "index_sets": index_set.files, "suppressed": suppressed})
 
 
-def apply_ignores(findings: list[Finding], index_set: IndexSet | None,
-                  config_ignore: list[dict[str, Any]]) -> tuple[list[Finding], list[dict[str, Any]]]:
+def suppress_ignored(findings: list[Finding], index_set: IndexSet | None,
+                     config_ignore: list[IgnoreEntry]) -> tuple[list[Finding], list[dict[str, Any]]]:
     """Drop findings matched by an index set's `ignore:` entry (code and object globs, with a
-    reason) or a perftool.yaml one; return the rest and what was dropped, and why."""
-    import fnmatch
-
-    kept, dropped = [], []
-    for f in findings:
-        by = None
-        for entry in index_set.ignore if index_set else []:
-            if entry.matches(f.code, f.object):
-                by = {"reason": entry.reason, "by": str(entry.source) if entry.source else "index set"}
-                break
-        if by is None:
-            for entry in config_ignore:
-                if (fnmatch.fnmatchcase(f.code, str(entry.get("code", "*")))
-                        and fnmatch.fnmatchcase(f.object, str(entry.get("object", "*")))):
-                    by = {"reason": str(entry.get("reason", "")), "by": "perftool.yaml"}
-                    break
-        if by is None:
-            kept.append(f)
-        else:
-            dropped.append({"code": f.code, "object": f.object, "severity": f.severity.value, "title": f.title, **by})
-    return kept, dropped
+    reason), else by a perftool.yaml one; return the rest and what was dropped, and why."""
+    kept, dropped = apply_ignores(findings, [*(index_set.ignore if index_set else []), *config_ignore])
+    return kept, [{"code": f.code, "object": f.object, "severity": f.severity.value, "title": f.title,
+                   "reason": entry.reason, "by": entry.by} for f, entry in dropped]
 
 
 def load_baseline(path: str) -> set[tuple[str, str]]:
@@ -255,7 +239,7 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
     checks = select_checks(options.only, options.exclude, index_set=index_set is not None)
     info, catalog, ctx = _collect(dsn, options, checks, index_set)
     found = analyze_catalog(ctx, checks)
-    kept, suppressed = apply_ignores(found, index_set, options.ignore)
+    kept, suppressed = suppress_ignored(found, index_set, options.ignore)
     notes = _notes(options, catalog, checks, info)
     if options.write_baseline:
         write_baseline(options.write_baseline, kept)

@@ -73,6 +73,13 @@ class Finding:
         }
 
 
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """The order of every report's findings: worst first, then by code and object (in place;
+    returns the list)."""
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    return findings
+
+
 @dataclass
 class Column:
     """A section column: `key` in the row dicts, `header` for humans, `kind` for formatting

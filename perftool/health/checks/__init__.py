@@ -26,7 +26,7 @@ from perftool.catalog.schema import Catalog, IndexInfo
 from perftool.config import Thresholds
 from perftool.db.errors import UsageError
 from perftool.health.checks.fix_sql import FixPlan, FixStep
-from perftool.report.model import Finding, Severity
+from perftool.report.model import Finding, Severity, sort_findings
 
 if TYPE_CHECKING:
     import psycopg
@@ -42,6 +42,13 @@ def judged_by_its_column(ix) -> bool:
     judge by that column's planner statistics (and may suggest dropping)."""
     return (ix.method == "btree" and ix.is_valid and not ix.is_attached and not ix.is_partial and not ix.is_unique
             and not ix.backs_constraint and bool(ix.columns) and ix.columns[0].name is not None)
+
+
+def unused_on_every_host(scans_by_host: Mapping[str, int], max_scans: int) -> bool:
+    """The one rule of I104 across a fleet: an index is unused only if it has at most `max_scans`
+    scans on every host (`scans_by_host`: its idx_scan on each host) — an index the primary never
+    scans may serve a replica's reads."""
+    return max(scans_by_host.values(), default=0) <= max_scans
 
 
 def scans(n: int) -> str:
@@ -190,8 +197,7 @@ def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> lis
         if c.needs_index_set and ctx.index_set is None:
             continue
         findings.extend(c.run(ctx))
-    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
-    return findings
+    return sort_findings(findings)
 
 
 def statistics_note(catalog: Catalog, checks: Iterable[Check], role: str, major: int = 0) -> str | None:

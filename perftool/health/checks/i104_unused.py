@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from perftool.catalog.schema import supports_foreign_key
-from perftool.health.checks import CheckContext, check, scans
+from perftool.health.checks import CheckContext, check, scans, unused_on_every_host
 from perftool.health.checks.fix_sql import drop_index, drop_step
 from perftool.report.model import Severity
 from perftool.report.values import human_bytes
@@ -25,7 +25,7 @@ def unused_indexes(ctx: CheckContext):
             if not ix.is_valid or ix.is_attached or ix.is_unique or ix.backs_constraint:
                 continue
             per_host = ctx.scans(ix)
-            if max(per_host.values()) > th.unused_index_max_scans:
+            if not unused_on_every_host(per_host, th.unused_index_max_scans):
                 continue
             serves = [fk for fk in t.foreign_keys if supports_foreign_key(ix, fk)]
             if any(not any(supports_foreign_key(o, fk) for o in t.indexes if o is not ix) for fk in serves):
