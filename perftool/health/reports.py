@@ -20,13 +20,23 @@ from typing import IO, TYPE_CHECKING, Any
 
 from perftool.config import Config, Thresholds
 from perftool.db.errors import InputError, UsageError
-from perftool.health.checks import THIS_HOST, Check, CheckContext, analyze_catalog, collect_usage, select_checks
+from perftool.health.checks import (
+    THIS_HOST,
+    Check,
+    CheckContext,
+    analyze_catalog,
+    collect_usage,
+    select_checks,
+    statistics_note,
+)
 from perftool.health.checks.fix_compose import compose_fixes, relation_names
+from perftool.health.index_sets import IndexSet, default_set_paths, load_index_sets, snapshot_document, snapshot_yaml
 from perftool.report.ignores import IgnoreEntry, apply_ignores
 from perftool.report.model import Column, Finding, Report, Section, Severity
 
 if TYPE_CHECKING:
-    from perftool.health.index_sets import IndexSet
+    from perftool.catalog.schema import Catalog
+    from perftool.db.connect import ServerInfo
 
 BASELINE_VERSION = 1
 @dataclass
@@ -71,7 +81,8 @@ def _checks_section(checks: list[Check], findings: list[Finding]) -> Section:
         Column("findings", "findings", "int")], rows)
 
 
-def _collect(dsn: str, options: HealthOptions, checks: list[Check], index_set: IndexSet | None):
+def _collect(dsn: str, options: HealthOptions, checks: list[Check],
+             index_set: IndexSet | None) -> tuple[ServerInfo, Catalog, CheckContext]:
     from perftool.catalog.schema import collect_catalog
     from perftool.db.connect import connect, server_info
 
@@ -108,14 +119,12 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
               "checks": [c.as_dict() for c in checks]})
 
 
-def _privilege_notes(catalog, checks: list[Check], info) -> list[str]:
+def _privilege_notes(catalog: Catalog, checks: list[Check], info: ServerInfo) -> list[str]:
     """What the connected role could not see (docs/privileges.md): said once, never dropped."""
-    from perftool.health.checks import statistics_note
-
     return [n for n in [statistics_note(catalog, checks, info.user, info.major)] if n]
 
 
-def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[str]:
+def _notes(options: HealthOptions, catalog: Catalog, checks: list[Check], info: ServerInfo) -> list[str]:
     notes = _privilege_notes(catalog, checks, info)
     scope = ".".join(x for x in (options.schema, options.table) if x)
     if scope:
@@ -125,8 +134,9 @@ def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[s
                      "(an index is unused only if unused on every host)")
     if catalog.stats_reset is not None:
         notes.append(f"scan counters since {catalog.stats_reset:%Y-%m-%d %H:%M %Z}".rstrip())
-    if catalog.sizes_estimated:
-        notes.append(catalog.sizes_note())
+    sizes = catalog.sizes_note()
+    if sizes:
+        notes.append(sizes)
     return notes
 
 
@@ -135,15 +145,11 @@ def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[s
 
 
 def resolve_set_paths(sets: list[str] | None) -> list[Path]:
-    from perftool.health.index_sets import default_set_paths
-
     return [Path(s) for s in sets] if sets else default_set_paths()
 
 
 def diff_report(dsn: str, options: GateOptions) -> Report:
     """Declared index sets vs the database (`perftool indexes diff --set PATH`)."""
-    from perftool.health.index_sets import load_index_sets
-
     paths = resolve_set_paths(options.sets)
     if not paths:
         raise UsageError("no index set to compare with", "pass --set FILE_OR_DIRECTORY (or create index_sets/)")
@@ -229,8 +235,6 @@ def write_baseline(path: str, findings: list[Finding]) -> None:
 def gate_report(dsn: str, options: GateOptions) -> Report:
     """The CI gate (`perftool indexes --check`): health checks and index-set drift, minus ignored
     and baselined findings. `report.exit_code(options.fail_on)` is the gate's verdict."""
-    from perftool.health.index_sets import load_index_sets
-
     if options.fail_on not in ("info", "warning", "error", "never"):
         raise UsageError(f"--fail-on must be info, warning, error or never, not {options.fail_on!r}")
     paths = resolve_set_paths(options.sets)
@@ -322,7 +326,6 @@ def snapshot_for(dsn: str, *, schema: str | None = None, table: str | None = Non
     header comment, or the same document as JSON (which is YAML too, so `--set` reads either)."""
     from perftool.catalog.schema import collect_catalog
     from perftool.db.connect import connect, server_info
-    from perftool.health.index_sets import snapshot_document, snapshot_yaml
 
     if fmt not in SNAPSHOT_FORMATS:
         raise UsageError(f"indexes snapshot writes yaml or json, not {fmt!r}", "use -f yaml (default) or -f json")

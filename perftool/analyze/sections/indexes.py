@@ -3,11 +3,19 @@ score); the full list with `perftool indexes health`."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
 from perftool.catalog.schema import collect_index_usage
 from perftool.health.checks import run_health_checks, unused_on_every_host
 from perftool.report.model import Column, Section
 from perftool.workload.fleet import lead_snapshot
+
+if TYPE_CHECKING:
+    import psycopg
+
+    from perftool.analyze.options import AnalyzeOptions
+    from perftool.db.connect import ServerInfo
 
 
 @register
@@ -16,7 +24,7 @@ class IndexesSection(AnalysisSection):
     title = "Indexes"
     order = 30
 
-    def collect(self, conn, info, options):
+    def collect(self, conn: psycopg.Connection, info: ServerInfo, options: AnalyzeOptions) -> dict[str, Any]:
         notes: list[str] = []
         return {"findings": run_health_checks(conn, thresholds=options.thresholds, notes=notes), "notes": notes,
                 "usage": collect_index_usage(conn)}

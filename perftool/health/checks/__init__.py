@@ -26,22 +26,24 @@ from perftool.catalog.schema import Catalog, IndexInfo
 from perftool.config import Thresholds
 from perftool.db.errors import UsageError
 from perftool.health.checks.fix_sql import FixPlan, FixStep
+from perftool.health.index_sets import Drift, IndexSet, diff_index_set
 from perftool.report.model import Finding, Severity, sort_findings
 
 if TYPE_CHECKING:
     import psycopg
 
-    from perftool.health.index_sets import Drift, IndexSet
-
 THIS_HOST = "this host"
 
 
-def judged_by_its_column(ix) -> bool:
-    """A valid btree index of its own — not partial, not unique, not attached to a partitioned
-    index, not backing a constraint — whose leading key is a plain column: the kind I106 and I108
-    judge by that column's planner statistics (and may suggest dropping)."""
-    return (ix.method == "btree" and ix.is_valid and not ix.is_attached and not ix.is_partial and not ix.is_unique
-            and not ix.backs_constraint and bool(ix.columns) and ix.columns[0].name is not None)
+def judged_column(ix: IndexInfo) -> str | None:
+    """The leading column of a valid btree index of its own — not partial, not unique, not attached
+    to a partitioned index, not backing a constraint — whose leading key is a plain column: the
+    column by whose planner statistics I106 and I108 judge the index (and may suggest dropping
+    it); None for any other index."""
+    if (ix.method == "btree" and ix.is_valid and not ix.is_attached and not ix.is_partial and not ix.is_unique
+            and not ix.backs_constraint and ix.columns):
+        return ix.columns[0].name
+    return None
 
 
 def unused_on_every_host(scans_by_host: Mapping[str, int], max_scans: int) -> bool:
@@ -61,7 +63,7 @@ class Check:
     code: str
     severity: Severity
     title: str
-    run: Callable[[CheckContext], list[Finding]]
+    run: CheckFunction
     doc: str
     needs_index_set: bool = False
     needs_statistics: bool = False   # reads pg_stats (hidden for tables the role cannot SELECT)
@@ -79,13 +81,17 @@ class Check:
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(code: str, *, needs_index_set: bool = False, needs_statistics: bool = False):
+CheckFunction = Callable[["CheckContext"], list[Finding]]
+
+
+def check(code: str, *, needs_index_set: bool = False,
+          needs_statistics: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as the check of `code` (severity, title and documentation
     from perftool/codes.py; UnknownCode when it is not declared there). `needs_statistics`: it
     judges columns by the planner's statistics (pg_stats)."""
     spec = codes.get(code)
 
-    def register(fn: Callable[[CheckContext], list[Finding]]):
+    def register(fn: CheckFunction) -> CheckFunction:
         if code in _REGISTRY:
             raise TypeError(f"two checks for {code}")
         _REGISTRY[code] = Check(code=code, severity=Severity(spec.severity), title=spec.title, run=fn,
@@ -171,8 +177,6 @@ class CheckContext:
 
     def drift(self) -> Drift:
         if self._drift is None:
-            from perftool.health.index_sets import diff_index_set
-
             assert self.index_set is not None
             self._drift = diff_index_set(self.catalog, self.index_set)
         return self._drift

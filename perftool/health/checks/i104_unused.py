@@ -5,7 +5,7 @@ from __future__ import annotations
 from perftool.catalog.schema import supports_foreign_key
 from perftool.health.checks import CheckContext, check, scans, unused_on_every_host
 from perftool.health.checks.fix_sql import drop_index, drop_step
-from perftool.report.model import Severity
+from perftool.report.model import Finding, Severity
 from perftool.report.values import human_bytes
 
 
@@ -14,7 +14,7 @@ def _age(seconds: float) -> str:
 
 
 @check("I104")
-def unused_indexes(ctx: CheckContext):
+def unused_indexes(ctx: CheckContext) -> list[Finding]:
     th = ctx.thresholds
     out = []
     age = ctx.catalog.stats_age_s

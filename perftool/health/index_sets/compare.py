@@ -7,9 +7,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
 from perftool.catalog.schema import Catalog, IndexColumn, IndexInfo, TableInfo
 from perftool.health.index_sets.model import DeclaredColumn, DeclaredIndex, IndexSet
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 @lru_cache(maxsize=4096)
@@ -26,11 +30,11 @@ def normalize_sql(text: str) -> str:
         for _ in range(3):
             tree = tree.transform(_simplify)
         return repr(tree)
-    except Exception:  # noqa: BLE001 - any parser failure falls back to text comparison
+    except Exception:  # any parser failure falls back to text comparison
         return "text:" + flat.lower()
 
 
-def _simplify(node):
+def _simplify(node: exp.Expression) -> exp.Expression:
     from sqlglot import exp
 
     if isinstance(node, exp.Paren):

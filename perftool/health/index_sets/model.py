@@ -89,10 +89,10 @@ class IndexSet:
     def merge(self, other: IndexSet) -> None:
         self.files += other.files
         self.indexes += other.indexes
-        for k, v in other.tables.items():
-            self.tables.setdefault(k, v)
-        for k, v in other.complete_schemas.items():
-            self.complete_schemas.setdefault(k, v)
+        for table, source in other.tables.items():
+            self.tables.setdefault(table, source)
+        for schema, source in other.complete_schemas.items():
+            self.complete_schemas.setdefault(schema, source)
         self.ignore += other.ignore
 
     def covers(self, schema: str, table: str) -> bool:

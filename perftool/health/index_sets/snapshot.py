@@ -77,7 +77,7 @@ def snapshot_yaml(catalog: Catalog, schema: str | None = None, *, header: str = 
     class _Dumper(yaml.SafeDumper):
         pass
 
-    def _seq(dumper, data):
+    def _seq(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
         flow = all(isinstance(x, str) for x in data)
         return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=flow)
 

@@ -4,9 +4,12 @@ name `file:line`. Syntax errors are InputErrors `file:line: invalid YAML: …`."
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from perftool.db.errors import InputError
+
+if TYPE_CHECKING:
+    import yaml
 
 
 class Map(dict):
@@ -26,7 +29,8 @@ class Seq(list):
     item_lines: list[int]
 
 
-def compose(text: str, path: str):
+def compose(text: str, path: str) -> yaml.Node | None:
+    """The text's YAML node tree (None: an empty document)."""
     import yaml
 
     try:
@@ -39,14 +43,14 @@ def compose(text: str, path: str):
         raise InputError(f"{path}: invalid YAML: {str(exc).splitlines()[0] if str(exc) else 'unreadable'}") from None
 
 
-def to_python(node, path: str) -> Any:
+def to_python(node: yaml.Node | None, path: str) -> Any:
     """The composed YAML node as dicts/lists that remember their lines (Map, Seq)."""
     import yaml
 
     loader = yaml.SafeLoader("")
     memo: dict[int, Any] = {}
 
-    def convert(n, depth: int = 0):
+    def convert(n: yaml.Node | None, depth: int = 0) -> Any:
         if n is None:  # an empty document
             return None
         if depth > 50:
@@ -77,7 +81,7 @@ def to_python(node, path: str) -> Any:
             return seq
         try:
             value = loader.construct_object(n, deep=True)
-        except Exception as exc:  # noqa: BLE001 - a bad scalar (e.g. an impossible date) is input
+        except Exception as exc:  # a bad scalar (e.g. an impossible date) is input
             first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             raise InputError(f"{path}:{line}: cannot read value: {first}") from None
         memo[id(n)] = value
@@ -90,6 +94,7 @@ def to_python(node, path: str) -> Any:
 
 
 def kind(value: Any) -> str:
+    """What a value is, for messages: `text`, `a list`, `true/false`, …"""
     if value is None:
         return "empty"
     if isinstance(value, bool):
