@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
-from perftool.catalog.schema import collect_index_usage
 from perftool.health.checks import run_health_checks, unused_on_every_host
 from perftool.report.model import Column, Section
 from perftool.workload.fleet import lead_snapshot
@@ -26,8 +25,9 @@ class IndexesSection(AnalysisSection):
 
     def collect(self, conn: psycopg.Connection, info: ServerInfo, options: AnalyzeOptions) -> dict[str, Any]:
         notes: list[str] = []
-        return {"findings": run_health_checks(conn, thresholds=options.thresholds, notes=notes), "notes": notes,
-                "usage": collect_index_usage(conn)}
+        usage: dict[str, int] = {}   # idx_scan of every index here: the fleet's I104 counts every host
+        return {"findings": run_health_checks(conn, thresholds=options.thresholds, notes=notes, index_scans=usage),
+                "notes": notes, "usage": usage}
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         per_host = {s.host: s.extras.get(self.key) for s in ctx.hosts}

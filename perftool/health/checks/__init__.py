@@ -253,11 +253,13 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
                       exclude: Iterable[str] | None = None, schema: str | None = None, table: str | None = None,
                       thresholds: Thresholds | None = None,
                       extra_hosts: Mapping[str, str] | Iterable[Any] | None = None,
-                      host_name: str = THIS_HOST, notes: list[str] | None = None) -> list[Finding]:
+                      host_name: str = THIS_HOST, notes: list[str] | None = None,
+                      index_scans: dict[str, int] | None = None) -> list[Finding]:
     """Collect the catalog from `conn` (read-only), the index scans of `extra_hosts` (replicas:
     an index is unused only when unused on every host), and run the health checks (not the drift
     checks, which need an index set). Findings worst first; what the role could not see
-    (`statistics_note`) and what the checks could not say are appended to `notes` when given."""
+    (`statistics_note`) and what the checks could not say are appended to `notes` when given, and
+    every index's idx_scan on this host (`schema.index` → scans) to `index_scans`."""
     from perftool.catalog.schema import collect_catalog
 
     checks = select_checks(only, exclude)
@@ -266,6 +268,8 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
     ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
                        host_name=host_name)
     findings = analyze_catalog(ctx, checks)
+    if index_scans is not None:
+        index_scans.update({ix.qualified: ix.idx_scan for ix in catalog.indexes})
     if notes is not None:
         note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
         notes.extend([n for n in (note, catalog.sizes_note()) if n])
