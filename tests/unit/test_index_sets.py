@@ -100,6 +100,8 @@ def test_the_demo_set_loads_and_matches_the_json_schema():
     ("? [a, b]\n: 1\n", "x.yaml:1", "keys must be text"),
     ("tables:\n  jobs:\n    - {columns: [a], include: id}\n", "x.yaml:3", "include: must be a list"),
     ("a: 2024-13-45\n", "x.yaml:1", "cannot read value"),
+    ('tables:\n  "\\"a\\nb\\"": 5\n', "x.yaml:2", 'table "a\\nb": must be a list'),   # one line
+    ('tables:\n  "\\"a\\nb\\"":\n    - {columns: [a]}\n    - {columns: [a]}\n', "x.yaml:4", "public.a\\nb USING"),
 ])
 def test_errors_name_the_file_and_line(text, where, message):
     with pytest.raises(InputError) as err:
@@ -135,6 +137,7 @@ def test_any_text_gives_an_index_set_or_an_input_error(text):
         assert isinstance(load_index_set_text(text, "h.yaml"), IndexSet)
     except InputError as exc:
         assert str(exc).startswith("h.yaml")
+        assert "\n" not in exc.message   # one line on stderr (the CLI adds the hint)
 
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),

@@ -67,6 +67,11 @@ COLUMN_KEYS = set(COLUMN_FIELDS)
 IGNORE_KEYS = set(IGNORE_FIELDS)
 
 
+def one_line(text: str) -> str:
+    """A message as one line on stderr: line breaks in names the file quotes written as \\n."""
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def json_schema() -> dict[str, Any]:
     """The JSON Schema of an index set file (index_sets/index-set.schema.json), for editors."""
     return {
@@ -101,7 +106,7 @@ class Reader:
         self.path = path
 
     def fail(self, line: int, message: str, hint: str | None = None) -> NoReturn:
-        raise InputError(f"{self.path}:{line}: {message}", hint)
+        raise InputError(f"{self.path}:{line}: {one_line(message)}", hint)
 
     def keys(self, mapping: Map, allowed: set[str], what: str) -> None:
         for key in mapping:
@@ -266,6 +271,6 @@ def no_twins(indexes: list[DeclaredIndex]) -> None:
         ident = declared_identity(d)
         for other in seen.get(ident, []):
             if d.name is None or other.name is None or d.name == other.name:
-                raise InputError(f"{d.source or '<index set>'}: index {d.describe()} is declared twice "
+                raise InputError(f"{d.source or '<index set>'}: index {one_line(d.describe())} is declared twice "
                                  f"(also at {other.source or '?'})")
         seen.setdefault(ident, []).append(d)
