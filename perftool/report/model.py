@@ -86,6 +86,12 @@ class ColumnKind(str, Enum):
     RATIO = "ratio"
 
 
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """The order of every report's findings: worst first, then by code and object (in place;
+    returns the list)."""
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    return findings
+
 
 @dataclass
 class Column:
