@@ -37,8 +37,8 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.predicates import Access, Analysis, Constant
-from perftool.advisor.whatif import IndexDef
 from perftool.catalog.schema import Catalog, TableInfo, TableName
 from perftool.db.errors import MissingPrivilege, UsageError
 from perftool.db.privileges import (
