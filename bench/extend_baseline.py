@@ -20,7 +20,7 @@ import time
 from dataclasses import dataclass
 
 from perftool.advisor.indexdef import IndexDef
-from perftool.advisor.pipeline import Item
+from perftool.advisor.items import Item
 from perftool.advisor.whatif import WhatIf
 
 MIN_COST_IMPROVEMENT = 1.003
