@@ -10,7 +10,7 @@ from typing import Any, Protocol
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.options import AdvisorOptions
-from perftool.advisor.predicates import Constant
+from perftool.advisor.predicates import Constant, StatementKind
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableName
 
@@ -128,7 +128,7 @@ class CostModel:
             if w.analysis.target != ix.table_key:
                 continue
             kind = w.analysis.kind
-            if kind == "INSERT" or (kind == "UPDATE" and cols & w.analysis.set_columns):
+            if kind is StatementKind.INSERT or (kind is StatementKind.UPDATE and cols & w.analysis.set_columns):
                 total += w.weight * max(w.written_rows, 0.0) * INDEX_ENTRY_COST
         self._penalties[ix] = total
         return total

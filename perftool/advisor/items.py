@@ -7,7 +7,7 @@ import functools
 from dataclasses import dataclass, field
 
 from perftool.advisor.indexdef import IndexDef
-from perftool.advisor.predicates import Analysis, Constant, analyze
+from perftool.advisor.predicates import Analysis, Constant, StatementKind, analyze
 from perftool.catalog.schema import Catalog, TableName
 from perftool.workload.sources import WorkloadStatement
 from perftool.workload.statement_text import strip_leading_comments
@@ -50,6 +50,9 @@ class Item:
         return self.analysis.tables
 
     def relevant(self, ix: IndexDef) -> bool:
+        """Whether `ix` could change this statement's plan: it can use the index's leading column,
+        or the index covers every column it reads from that table (index-only scan), and it
+        implies the index's partial predicate."""
         t = ix.table_key
         read = self.analysis.referenced.get(t)
         if read is None:
@@ -66,7 +69,7 @@ def build_items(statements: list[WorkloadStatement], catalog: Catalog) -> list[I
     for i, s in enumerate(statements):
         a = analyze(s.text, catalog)
         it = Item(position=i, statement=s, analysis=a, skip=a.skip)
-        if it.skip is None and a.kind == "SELECT" and not a.accesses:
+        if it.skip is None and a.kind is StatementKind.SELECT and not a.accesses:
             it.skip = "reads no table"
         items.append(it)
     return items
@@ -85,7 +88,7 @@ def set_weights(items: list[Item], mode: str) -> None:
 def written_rows(it: Item, planned: float | None) -> float:
     """Rows one execution of a write statement writes (0 for a read)."""
     a = it.analysis
-    if a.kind not in ("INSERT", "UPDATE", "DELETE"):
+    if not a.kind.writes:
         return 0.0
     per_call = it.statement.rows_per_call
     if per_call is not None:

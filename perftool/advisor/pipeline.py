@@ -2,30 +2,20 @@
 predicates, whole-workload selection under a storage budget with HypoPG what-if costs, pruning,
 and the report.
 
-Algorithm (docs/advisor.md has the long form):
+Algorithm (docs/advisor.md has the long form; each step's module says more):
 
-1. **Analyse** every statement (`predicates.analyze`): per base-table access, its equality, range,
-   join, ORDER BY and GROUP BY columns. Statements that cannot be used are *skipped* with a reason.
+1. **Analyse** every statement (`predicates.analyze`, `items.build_items`): per base-table access,
+   its equality, range, join, ORDER BY and GROUP BY columns. Statements that cannot be used are
+   *skipped* with a reason.
 2. **Cost** each statement with no new index (`whatif.WhatIf`; generic plans for `$n`).
-3. **Candidates**: every indexable column alone (Extend's single-attribute indexes), plus
-   query-shaped multi-column indexes up to `max_width` — equality and join columns first (each
-   order), then one range column or the ORDER BY columns (with their directions), GROUP BY column
-   lists, and partial indexes for constant predicates on low-cardinality columns. Candidates that
-   an existing index already covers (as a prefix) are dropped.
-4. **Select** greedily (in the spirit of Extend): each step takes the move with the best
-   *benefit per byte* — benefit = the weighted drop in workload cost minus the write cost of
-   maintaining the index — among adding a candidate and widening a chosen index by one column
-   (a key column when the statements filter or sort on it, else an INCLUDE column). A move must
-   improve some statement by at least `min_improvement` of its current cost and fit the budget
-   and `max_indexes`. Moves are re-evaluated lazily: a stored benefit is re-costed only when one
-   of its statements' configurations changed since, and a move is taken only with a fresh cost.
-   The cost of statement q under configuration C is cost(q, C ∩ relevant(q)), cached per
-   (q, index set); an index is relevant to q when q can use its leading column, or it covers
-   every column q reads from that table (index-only scan), and q implies its partial predicate.
-5. **Prune**: an index whose removal costs no statement `min_improvement` (or whose benefit no
-   longer pays its write cost) is dropped, then freed budget is refilled; repeat until stable.
-6. **Verify**: every statement is costed once more with the whole recommended set, and those
-   numbers (not the search's estimates) are reported.
+3. **Candidates** (`candidates.generate_candidates`), minus those an existing index covers; each
+   statement's **floor**, its cost with all its own candidates (`costs.seed_floors`).
+4. **Select** (`select.select`): the benefit-per-byte greedy with widening, pruning and refill
+   (`greedy.GreedySearch` over a `costs.CostModel`), then the local search (`refine.LocalSearch`).
+5. **Verify**: every statement is costed once more with the whole recommended set, and those
+   numbers (not the search's estimates) are reported (`report.build_report`).
+
+Without HypoPG (`--no-whatif`) step 2 onwards is `heuristic.heuristic_advice`.
 """
 
 from __future__ import annotations
@@ -40,6 +30,7 @@ from perftool.advisor.definitions import definition, name_book
 from perftool.advisor.heuristic import heuristic_advice
 from perftool.advisor.items import Item, build_items, explainable, set_weights, written_rows
 from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.predicates import StatementKind
 from perftool.advisor.report import AdvisorResult, Recommendation, build_report
 from perftool.advisor.select import select
 from perftool.advisor.whatif import WhatIf
@@ -105,7 +96,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
                 if unreadable:
                     denied[it.position] = unreadable
                 elif (ex.error or "").lower().startswith("permission denied"):
-                    if it.analysis.kind in ("INSERT", "UPDATE", "DELETE"):
+                    if it.analysis.kind.writes:
                         denied_writes += 1
                     else:
                         denied[it.position] = []
@@ -129,8 +120,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         usable = costed
         set_weights(usable, options.weight)
         readers = [it for it in usable if it.analysis.accesses]
-        writers = [it for it in usable if it.analysis.kind in ("INSERT", "UPDATE", "DELETE")
-                   and it.analysis.target is not None]
+        writers = [it for it in usable if it.analysis.kind.writes and it.analysis.target is not None]
         notes += unseen_writes(conn, statements, usable, writers, catalog)
         candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
@@ -202,7 +192,7 @@ def unseen_writes(conn: psycopg.Connection, statements: list[WorkloadStatement],
     scale = min(1.0, s_s / t_s)
     seen: dict[TableName, float] = {}
     for w in writers:
-        if w.analysis.kind in ("INSERT", "UPDATE") and w.analysis.target is not None:
+        if w.analysis.kind in (StatementKind.INSERT, StatementKind.UPDATE) and w.analysis.target is not None:
             rows = max(float(w.statement.calls), 0.0) * max(w.written_rows, 0.0)
             seen[w.analysis.target] = seen.get(w.analysis.target, 0.0) + rows
     per_call = sum(float(it.statement.calls) * (it.base or 0.0) for it in usable)

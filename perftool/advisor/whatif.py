@@ -25,17 +25,20 @@ transaction (they change only backend memory), so nothing is written to the data
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
+
+import psycopg
+from psycopg import sql
 
 from perftool.advisor.indexdef import IndexDef
 from perftool.catalog.schema import TableName
+from perftool.db.errors import ConnectionFailed
+from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load_text
 from perftool.db.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
-
-if TYPE_CHECKING:
-    import psycopg
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
@@ -107,22 +110,16 @@ class WhatIf:
     def _settings(self) -> None:
         """Generic plans for `$n` statements; the statement timeout, for skip reasons."""
         if self._timeout is None:
-            from perftool.db.sql import fetch_one
-
             row = fetch_one(self.conn, "whatif_session") or {}
             self._timeout = str(row.get("statement_timeout") or "?")
 
     def _session(self) -> None:
         if not self._session_ready:
-            from perftool.db.sql import execute
-
             self._settings()
             execute(self.conn, "whatif_reset")
             self._session_ready = True
 
     def reset(self) -> None:
-        from perftool.db.sql import execute
-
         execute(self.conn, "whatif_reset")
         self._live.clear()
         self._by_oid.clear()
@@ -139,8 +136,6 @@ class WhatIf:
 
     # -- hypothetical indexes -----------------------------------------------------------------------
     def _create(self, indexes: list[IndexDef]) -> None:
-        from perftool.db.sql import fetch_all
-
         if not indexes:
             return
         if self._since_reset + len(indexes) > self.reset_every:
@@ -171,8 +166,6 @@ class WhatIf:
         self.stats.created += 1
 
     def _drop(self, indexes: list[IndexDef]) -> None:
-        from perftool.db.sql import execute
-
         oids = [self._live.pop(ix) for ix in indexes if ix in self._live]
         for o in oids:
             self._by_oid.pop(o, None)
@@ -333,10 +326,6 @@ class WhatIf:
     def _commands(self, st: Statement) -> list[Command]:
         """What costs one statement: EXPLAIN; for `$n`, PREPARE + EXPLAIN EXECUTE + DEALLOCATE.
         The statement text is data: only ever sent over the extended protocol."""
-        from psycopg import sql
-
-        from perftool.db.sql import MARKER, load_text
-
         if self._dead.get(st.text):
             return []
         if not st.params:
@@ -353,10 +342,6 @@ class WhatIf:
     def _run(self, sts: list[Statement]) -> tuple[list[Explained], Explained | None]:
         """Cost `sts` in one pipelined batch: the results of the statements costed, and the
         failure of the one that stopped the batch (None when all went through)."""
-        import psycopg
-
-        from perftool.db.errors import ConnectionFailed
-
         self._settings()                  # force_generic_plan before any PREPARE
         commands: list[Command] = []
         owners: list[int] = []            # per command: the position of its statement
@@ -382,11 +367,6 @@ class WhatIf:
 
     def _forget_prepared(self) -> None:
         """Prepared statements outlive a rollback: drop ours when its EXPLAIN EXECUTE failed."""
-        import psycopg
-        from psycopg import sql
-
-        from perftool.db.sql import MARKER, load_text
-
         try:
             self.conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
                 name=sql.Identifier(PREPARED_NAME)))
@@ -395,8 +375,6 @@ class WhatIf:
 
     def _failure(self, st: Statement, exc: BaseException) -> str:
         """The skip reason for a statement the server refused; a timeout marks it dead."""
-        import psycopg
-
         if is_multiple_commands(exc):
             return MULTIPLE_COMMANDS
         if isinstance(exc, psycopg.errors.QueryCanceled):
@@ -408,8 +386,6 @@ class WhatIf:
 
     def _explained(self, doc) -> Explained:
         if isinstance(doc, str):
-            import json
-
             doc = json.loads(doc)
         plan = doc[0]["Plan"] if isinstance(doc, list) else doc["Plan"]
         return Explained(cost=float(plan["Total Cost"]), used=frozenset(self._used(plan)), rows=_written_rows(plan))
