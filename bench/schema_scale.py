@@ -131,7 +131,7 @@ def catalog_queries(dsn: str) -> list[tuple[str, float]]:
         major = conn.info.server_version // 10000
         from perftool.catalog.schema import EXACT_SIZES_MAX
 
-        params = {"oids": oids, "schema": None, "table": None, "definitions": False,
+        params = {"oids": oids, "schema": None, "table": None, "names": None, "definitions": False,
                   "estimate_sizes": len(oids) * (1 + INDEXES_PER_TABLE) > EXACT_SIZES_MAX,
                   "exact_sizes_max": EXACT_SIZES_MAX}
         out = []

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field, fields
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
 from perftool.db.connect import parse_dsn
 from perftool.db.errors import InputError, UsageError
+from perftool.report.ignores import IgnoreEntry
 
 CONFIG_NAMES = ("perftool.yaml", "perftool.yml")
 
@@ -47,11 +49,22 @@ class Thresholds:
     bloat_min_bytes: int = 10 * 1024 * 1024
 
 
+class HostRole(str, Enum):
+    """What a perftool.yaml host is: a database server (primary, replica) or a pgbouncer."""
+
+    primary = "primary"
+    replica = "replica"
+    pgbouncer = "pgbouncer"
+
+    def __str__(self) -> str:
+        return self.value
+
+
 @dataclass
 class HostConfig:
     name: str
     dsn: str
-    role: str = "primary"  # primary | replica | pgbouncer
+    role: HostRole = HostRole.primary
 
 
 @dataclass
@@ -59,7 +72,7 @@ class Config:
     path: Path | None = None
     hosts: dict[str, HostConfig] = field(default_factory=dict)
     thresholds: Thresholds = field(default_factory=Thresholds)
-    ignore: list[dict[str, Any]] = field(default_factory=list)
+    ignore: list[IgnoreEntry] = field(default_factory=list)
     raw: dict[str, Any] = field(default_factory=dict)
 
     def default_dsn(self) -> str | None:
@@ -69,9 +82,14 @@ class Config:
             if name in self.hosts:
                 return self.hosts[name].dsn
         for h in self.hosts.values():
-            if h.role == "primary":
+            if h.role is HostRole.primary:
                 return h.dsn
         return next(iter(self.hosts.values())).dsn if self.hosts else None
+
+    def database_hosts(self) -> list[HostConfig]:
+        """The hosts that are database servers (not pgbouncer): the fleet whose workloads and index
+        scans count (an index is unused only if unused on every one of them)."""
+        return [h for h in self.hosts.values() if h.role is not HostRole.pgbouncer]
 
     def host(self, name: str) -> HostConfig:
         try:
@@ -124,9 +142,10 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
             spec = {"dsn": spec}
         if not isinstance(spec, dict) or not spec.get("dsn"):
             raise InputError(f"{path}: host {name!r} needs a dsn")
-        role = spec.get("role", "primary")
-        if role not in ("primary", "replica", "pgbouncer"):
-            raise InputError(f"{path}: host {name!r}: role must be primary, replica or pgbouncer")
+        try:
+            role = HostRole(spec.get("role", "primary"))
+        except ValueError:
+            raise InputError(f"{path}: host {name!r}: role must be primary, replica or pgbouncer") from None
         dsn = os.path.expandvars(str(spec["dsn"]))
         try:
             parse_dsn(dsn)
@@ -150,5 +169,6 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
     for i, entry in enumerate(ignore, 1):
         if not isinstance(entry, dict) or not entry.get("code"):
             raise InputError(f"{path}: ignore entry {i} must be a mapping with code: (and object:, reason:)")
-    cfg.ignore = ignore
+    cfg.ignore = [IgnoreEntry(code=str(entry["code"]), object=str(entry.get("object", "*")),
+                              reason=str(entry.get("reason", "")), origin="perftool.yaml") for entry in ignore]
     return cfg

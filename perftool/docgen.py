@@ -1,5 +1,6 @@
-"""Generate docs/cli.md, the command-line reference, from the commands' own --help, and one page
-per finding code, docs/checks/<CODE>.md, from the registry (perftool/codes.py).
+"""Generate docs/cli.md, the command-line reference, from the commands' own --help, one page
+per finding code, docs/checks/<CODE>.md, from the registry (perftool/codes.py), and the index
+sets' JSON Schema for editors, index_sets/index-set.schema.json, from the validator's key tables.
 
 Run `make docs` (python -m perftool.docgen) after changing a command or a code's docstring; a test
 fails when docs/cli.md or a page is out of date. A page is the code's heading, its docstring, and
@@ -92,6 +93,18 @@ def check_pages(root: Path = Path()) -> dict[Path, str]:
     return {root / CHECKS_DIR / f"{c.code}.md": check_page(c.code, root) for c in codes.all_codes()}
 
 
+SCHEMA_PATH = Path("index_sets/index-set.schema.json")
+
+
+def index_set_schema() -> str:
+    """index_sets/index-set.schema.json (perftool.health.index_sets.json_schema)."""
+    import json
+
+    from perftool.health.index_sets import json_schema
+
+    return json.dumps(json_schema(), indent=2, ensure_ascii=False) + "\n"
+
+
 def main() -> None:
     target = Path(sys.argv[1]) if len(sys.argv) > 1 else Path("docs/cli.md")
     target.write_text(reference())
@@ -99,6 +112,7 @@ def main() -> None:
     if len(sys.argv) > 1:
         return
     pages = check_pages()
+    pages[SCHEMA_PATH] = index_set_schema()
     for path, text in pages.items():
         if not path.exists() or path.read_text() != text:
             path.write_text(text)

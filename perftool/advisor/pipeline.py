@@ -56,10 +56,9 @@ Progress = Callable[[str], None]
 
 def read_catalog(conn: psycopg.Connection, statements: list[WorkloadStatement]) -> Catalog:
     """The advisor's scope of the catalog: the relations the statements name (and those their views
-    use), with the columns' most common values and the tables' row writes."""
+    use), with the tables' row writes."""
     names = {name for s in statements for _schema, name in relation_names(s.text)}
-    return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False,
-                           values=True, writes=True)
+    return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False, writes=True)
 
 
 def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], options: AdvisorOptions,

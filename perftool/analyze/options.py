@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from perftool.config import Config, Thresholds
 from perftool.db.errors import UsageError
+from perftool.report.ignores import IgnoreEntry
 from perftool.workload.patterns import N1_MIN_CALLS
 
 
@@ -25,7 +26,7 @@ class AnalyzeOptions:
     thresholds: Thresholds = field(default_factory=Thresholds)
     include_nested: bool = False
     n_plus_one_min_calls: int = N1_MIN_CALLS
-    ignore: list[dict] = field(default_factory=list)
+    ignore: list[IgnoreEntry] = field(default_factory=list)
     require_all_hosts: bool = False   # several hosts: one that cannot be analysed stops the run (exit 3)
 
     def __post_init__(self) -> None:
@@ -46,7 +47,7 @@ def targets_from_config(config: Config, *, host: str | None = None, all_hosts: b
         h = config.host(host)
         return [Target(h.name, h.dsn, h.role)]
     if all_hosts:
-        hosts = [Target(h.name, h.dsn, h.role) for h in config.hosts.values() if h.role != "pgbouncer"]
+        hosts = [Target(h.name, h.dsn, h.role) for h in config.database_hosts()]
         if not hosts:
             raise UsageError("--all-hosts needs hosts in perftool.yaml", "add a hosts: section (docs/config.md)")
         return hosts

@@ -7,13 +7,13 @@ All database reads happen while snapshotting; the sections are pure functions of
 
 from __future__ import annotations
 
-import fnmatch
 import time
 from collections.abc import Callable
 
 from perftool.analyze.options import AnalyzeOptions, Target, UnreachableHost
 from perftool.db.errors import PerftoolError, UsageError
-from perftool.report.model import Column, Finding, Report, Section
+from perftool.report.ignores import apply_ignores
+from perftool.report.model import Column, Finding, Report, Section, sort_findings
 
 
 def _noop(_: str) -> None:
@@ -124,8 +124,9 @@ def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHo
         if result.summary:
             summary_rows.append({"area": section.title, "summary": result.summary})
     findings += [_unreachable_finding(u, [s.host for s in snaps]) for u in unreachable]
-    findings, ignored = _apply_ignores(findings, options.ignore)
-    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    findings, dropped = apply_ignores(findings, options.ignore)
+    ignored = len(dropped)
+    sort_findings(findings)
     compose_fixes(findings, {(r["schema"], r["table"]) for r in merged.tables}
                   | {(r["schema"], r["index"]) for r in merged.indexes})
     score = health_score(findings)
@@ -189,18 +190,6 @@ def _hosts_section(snaps, unreachable: list[UnreachableHost] | None = None) -> S
         Column("host", "host"), Column("role", "role"), Column("status", "status"), Column("version", "version"),
         Column("statements", "statements", "int"), Column("calls", "calls", "int"),
         Column("total_ms", "total", "ms"), Column("hit_ratio", "hit", "pct")], rows)
-
-
-def _apply_ignores(findings, ignore: list[dict]):
-    if not ignore:
-        return findings, 0
-    kept = []
-    for f in findings:
-        if any(fnmatch.fnmatch(f.code, str(i.get("code", "*"))) and fnmatch.fnmatch(f.object, str(i.get("object", "*")))
-               for i in ignore):
-            continue
-        kept.append(f)
-    return kept, len(findings) - len(kept)
 
 
 def analyze_report(dsn: str | None = None, options: AnalyzeOptions | None = None, *,

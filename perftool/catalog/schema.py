@@ -17,6 +17,7 @@ import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from sys import intern
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -61,7 +62,6 @@ class ColumnInfo:
     avg_width: int | None = None
     stats_visible: bool = True        # pg_stats shows this column to the role (it may SELECT it)
     btree_ok: bool = True             # a btree can index it (default operator class, array, enum…)
-    most_common: dict[str, float] = field(default_factory=dict)  # value text → frequency (values=True)
 
     @property
     def is_array(self) -> bool:
@@ -320,8 +320,9 @@ class Catalog:
         return self._by_key
 
     def add(self, table: TableInfo) -> TableInfo:
+        keyed = self._keyed()
         self.tables.append(table)
-        self._keyed()[table.key] = table
+        keyed[table.key] = table
         return table
 
     def get(self, key: TableName) -> TableInfo | None:
@@ -367,48 +368,49 @@ class Catalog:
         return [k for t in self.tables for k in t.foreign_keys]
 
 
+_NO_COLUMN: tuple[ColumnInfo | None, str] = (None, "")
+_NO_NAME = ("", True)
+
+
 def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
                    by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
     """An IndexInfo of `table` from a catalog_indexes.sql row: plain columns resolved by attnum
     through `by_attnum` (the table's columns, each with its name as pg_get_indexdef prints it),
     operator classes and collations through `names` (catalog_names.sql: (kind, oid) → (name,
-    is_default))."""
-    keys = int(row["key_count"])
-    attnums = list(row["attnums"] or [])
-    opclasses = list(row["opclass_oids"] or [])
-    collations = list(row["collation_oids"] or [])
-    options = list(row["options"] or [])
-    expressions = list(row["expression_defs"] or [])
-    none = (None, "")
-
-    def at(values: list, i: int, default):
-        return values[i] if i < len(values) and values[i] is not None else default
-
+    is_default)). indkey has an entry per column, indclass / indcollation / indoption one per key
+    column; expression_defs (pg_get_indexdef per column) only when the index has expressions.
+    Written for speed: it runs once per index of the database."""
+    keys = row["key_count"]
+    attnums = row["attnums"] or ()
+    opclasses = row["opclass_oids"] or ()
+    collations = row["collation_oids"] or ()
+    options = row["options"] or ()
+    expressions = row["expression_defs"] or ()
     columns = []
-    for i in range(keys):
-        attnum = at(attnums, i, 0)
-        col, quoted = by_attnum.get(attnum, none) if attnum else none
-        opclass, opclass_default = names.get(("opclass", at(opclasses, i, 0)), ("", True))
-        option = at(options, i, 0)
-        columns.append(IndexColumn(
-            definition=at(expressions, i, "") if not attnum else quoted,
-            name=None if not attnum else (col.name if col else None) or None,
-            opclass=opclass, opclass_default=bool(opclass_default),
-            collation=names.get(("collation", at(collations, i, 0)), ("", True))[0],
-            column_collation=col.collation if col else "",
-            descending=bool(option & 1), nulls_first=bool(option & 2)))
+    for i in range(min(keys, len(attnums))):
+        attnum = attnums[i]
+        opclass, opclass_default = names.get(("opclass", opclasses[i] if i < len(opclasses) else 0), _NO_NAME)
+        collation = names.get(("collation", collations[i] if i < len(collations) else 0), _NO_NAME)[0]
+        option = (options[i] if i < len(options) else 0) or 0
+        if attnum:
+            col, quoted = by_attnum.get(attnum, _NO_COLUMN)
+            columns.append(IndexColumn(quoted, col.name if col else None, opclass, bool(opclass_default), collation,
+                                       col.collation if col else "", bool(option & 1), bool(option & 2)))
+        else:
+            columns.append(IndexColumn((expressions[i] if i < len(expressions) else "") or "", None, opclass,
+                                       bool(opclass_default), collation, "", bool(option & 1), bool(option & 2)))
     include = []
     for i in range(keys, len(attnums)):
-        col = by_attnum.get(attnums[i], none)[0]
-        include.append(col.name if col else at(expressions, i, ""))
+        col = by_attnum.get(attnums[i], _NO_COLUMN)[0]
+        include.append(col.name if col else (expressions[i] if i < len(expressions) else "") or "")
     return IndexInfo(
         name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
-        oid=int(row["oid"]), table_oid=int(row["table_oid"]), kind=row["kind"], method=row["method"],
-        is_unique=bool(row["is_unique"]), is_primary=bool(row["is_primary"]),
-        is_exclusion=bool(row["is_exclusion"]), is_valid=bool(row["is_valid"]), is_ready=bool(row["is_ready"]),
-        predicate=row["predicate"], definition=row["definition"] or "", size_bytes=int(row["size_bytes"] or 0),
-        idx_scan=int(row["idx_scan"] or 0), constraint_type=row["constraint_type"],
-        constraint_name=row["constraint_name"], is_attached=bool(row["is_attached"]))
+        oid=row["oid"], table_oid=row["table_oid"], kind=intern(row["kind"]), method=intern(row["method"]),
+        is_unique=row["is_unique"], is_primary=row["is_primary"], is_exclusion=row["is_exclusion"],
+        is_valid=row["is_valid"], is_ready=row["is_ready"], predicate=row["predicate"],
+        definition=row["definition"] or "", size_bytes=row["size_bytes"] or 0, idx_scan=row["idx_scan"] or 0,
+        constraint_type=row["constraint_type"], constraint_name=row["constraint_name"],
+        is_attached=row["is_attached"])
 
 
 def _bloat(row: dict) -> BloatEstimate:
@@ -464,16 +466,18 @@ def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
 
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
                     names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
-                    sequences: bool = True, definitions: bool = True, values: bool = False,
+                    bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True,
                     writes: bool = False) -> Catalog:
     """Read the catalog of the connected database in one transaction (one consistent view).
 
     Scope: the tables of one schema and/or table, or of the whole database (the default); or with
     `names` (stored names, case-folded already) the relations of any kind called so in any schema,
     and the relations their view definitions use, `view_depth` views deep (the advisor's scope).
-    What: `bloat` estimates, `sequences`, every index's full pg_get_indexdef text (`definitions`,
-    costly on large schemas; invalid indexes always have it), the columns' most common `values`,
-    and row `writes` (a partitioned table's summed over its partitions)."""
+    What: `bloat` estimates (of the tables and indexes of at least `bloat_min_bytes`: a smaller one
+    cannot hold that much bloat, and skipping them spares the estimate's work on the many small
+    tables of a large schema), `sequences`, every index's full pg_get_indexdef text (`definitions`,
+    costly on large schemas; invalid indexes always have it), and row `writes` (a partitioned
+    table's summed over its partitions)."""
     from perftool.db.sql import fetch_all, fetch_one, iterate
     from perftool.workload.statement_text import relation_names
 
@@ -500,19 +504,19 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
             params = {**scope, "names": todo, "estimate_sizes": catalog.sizes_estimated}
             for row in iterate(conn, "catalog_tables", params):
                 found = catalog.add(TableInfo(
-                    schema=row["schema"], name=row["name"], oid=int(row["oid"]), kind=row["kind"],
+                    schema=intern(row["schema"]), name=row["name"], oid=int(row["oid"]), kind=intern(row["kind"]),
                     is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
                     relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
                     n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
                     idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
-                    has_pk=bool(row["has_pk"]), replica_identity=row["replica_identity"] or "d",
+                    has_pk=bool(row["has_pk"]), replica_identity=intern(row["replica_identity"] or "d"),
                     can_select=bool(row["can_select"]), view_sql=row["view_sql"]))
                 if found.view_sql and wanted is not None:
                     wanted.update(name for _schema, name in relation_names(found.view_sql))
         by_oid = catalog.by_oid()
         oids = list(by_oid)
         if oids:
-            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated, values)
+            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
             parents = [t.oid for t in catalog.tables if t.kind == "p"]
             if parents:
                 for row in fetch_all(conn, "catalog_partitions", {"oids": parents}):
@@ -521,8 +525,12 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                 for row in fetch_all(conn, "catalog_table_writes", {"oids": oids}):
                     by_oid[int(row["oid"])].writes = {k: int(row[k] or 0) for k in WRITE_COUNTERS}
             if bloat:
-                catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", {"oids": oids})]
-                catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", {"oids": oids})]
+                big = [t.oid for t in catalog.tables if t.size_bytes >= bloat_min_bytes]
+                if big:
+                    catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", {"oids": big})]
+                big = [t.oid for t in catalog.tables if any(i.size_bytes >= bloat_min_bytes for i in t.indexes)]
+                if big:
+                    catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", {"oids": big})]
         if sequences:
             for row in fetch_all(conn, "catalog_sequences", scope):
                 catalog.sequences.append(SequenceInfo(
@@ -538,24 +546,25 @@ WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_s
 
 
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
-                    definitions: bool, estimate_sizes: bool, values: bool) -> None:
+                    definitions: bool, estimate_sizes: bool) -> None:
     """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
     number of tables."""
     from perftool.db.sql import fetch_all, iterate
 
     params = {"oids": list(by_oid)}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
-    for row in iterate(conn, "catalog_columns", {**params, "values": values}):
+    # Column names, types and collations repeat across the tables of a schema (id, created_at,
+    # integer …): interned, 70,000 columns hold a few thousand strings instead of 400,000.
+    for row in iterate(conn, "catalog_columns", params):
         oid = int(row["table_oid"])
         attnum = int(row["attnum"])
-        mcv, freqs = row["most_common_vals"], row["most_common_freqs"]
-        col = by_oid[oid].columns[row["name"]] = ColumnInfo(
-            name=row["name"], attnum=attnum, type=row["type"], base_type=row["base_type"] or "",
-            category=row["category"] or "", not_null=bool(row["not_null"]), collation=row["collation"] or "",
-            null_frac=row["null_frac"], n_distinct=row["n_distinct"], avg_width=row["avg_width"],
-            stats_visible=bool(row["stats_visible"]), btree_ok=bool(row["btree_ok"]),
-            most_common=dict(zip(mcv, map(float, freqs), strict=False)) if mcv and freqs else {})
-        by_attnum.setdefault(oid, {})[attnum] = (col, row["quoted"])
+        name = intern(row["name"])
+        col = by_oid[oid].columns[name] = ColumnInfo(
+            name=name, attnum=attnum, type=intern(row["type"]), base_type=intern(row["base_type"] or ""),
+            category=intern(row["category"] or ""), not_null=bool(row["not_null"]),
+            collation=intern(row["collation"] or ""), null_frac=row["null_frac"], n_distinct=row["n_distinct"],
+            avg_width=row["avg_width"], stats_visible=bool(row["stats_visible"]), btree_ok=bool(row["btree_ok"]))
+        by_attnum.setdefault(oid, {})[attnum] = (col, intern(row["quoted"]))
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,
                                                  "estimate_sizes": estimate_sizes}):

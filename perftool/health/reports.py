@@ -20,12 +20,23 @@ from typing import IO, TYPE_CHECKING, Any
 
 from perftool.config import Config, Thresholds
 from perftool.db.errors import InputError, UsageError
-from perftool.health.checks import THIS_HOST, Check, CheckContext, analyze_catalog, collect_usage, select_checks
+from perftool.health.checks import (
+    THIS_HOST,
+    Check,
+    CheckContext,
+    analyze_catalog,
+    collect_usage,
+    select_checks,
+    statistics_note,
+)
 from perftool.health.checks.fix_compose import compose_fixes, relation_names
+from perftool.health.index_sets import IndexSet, default_set_paths, load_index_sets, snapshot_document, snapshot_yaml
+from perftool.report.ignores import IgnoreEntry, apply_ignores
 from perftool.report.model import Column, Finding, Report, Section, Severity
 
 if TYPE_CHECKING:
-    from perftool.health.index_sets import IndexSet
+    from perftool.catalog.schema import Catalog
+    from perftool.db.connect import ServerInfo
 
 BASELINE_VERSION = 1
 @dataclass
@@ -44,7 +55,7 @@ class GateOptions(HealthOptions):
     sets: list[str] = field(default_factory=list)        # files or directories; empty: ./index_sets if present
     baseline: str | None = None
     write_baseline: str | None = None
-    ignore: list[dict[str, Any]] = field(default_factory=list)   # perftool.yaml `ignore:` entries
+    ignore: list[IgnoreEntry] = field(default_factory=list)   # perftool.yaml `ignore:` entries
     fail_on: str = "error"
 
 
@@ -55,7 +66,7 @@ def hosts_from_config(config: Config, dsn: str) -> tuple[str, dict[str, str]]:
     name = next((h.name for h in config.hosts.values() if h.dsn == dsn), None)
     if name is None:
         return THIS_HOST, {}
-    others = {h.name: h.dsn for h in config.hosts.values() if h.name != name and h.role != "pgbouncer"}
+    others = {h.name: h.dsn for h in config.database_hosts() if h.name != name}
     return name, others
 
 
@@ -70,7 +81,8 @@ def _checks_section(checks: list[Check], findings: list[Finding]) -> Section:
         Column("findings", "findings", "int")], rows)
 
 
-def _collect(dsn: str, options: HealthOptions, checks: list[Check], index_set: IndexSet | None):
+def _collect(dsn: str, options: HealthOptions, checks: list[Check],
+             index_set: IndexSet | None) -> tuple[ServerInfo, Catalog, CheckContext]:
     from perftool.catalog.schema import collect_catalog
     from perftool.db.connect import connect, server_info
 
@@ -78,6 +90,7 @@ def _collect(dsn: str, options: HealthOptions, checks: list[Check], index_set: I
         info = server_info(conn)
         catalog = collect_catalog(conn, schema=options.schema, table=options.table,
                                   bloat=any(c.code in ("I109", "T101") for c in checks),
+                                  bloat_min_bytes=options.thresholds.bloat_min_bytes,
                                   definitions=index_set is not None)   # drift shows each index's definition
     usage = collect_usage(options.hosts) if any(c.code == "I104" for c in checks) else {}
     ctx = CheckContext(catalog=catalog, thresholds=options.thresholds, usage=usage, index_set=index_set,
@@ -107,14 +120,12 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
               "checks": [c.as_dict() for c in checks]})
 
 
-def _privilege_notes(catalog, checks: list[Check], info) -> list[str]:
+def _privilege_notes(catalog: Catalog, checks: list[Check], info: ServerInfo) -> list[str]:
     """What the connected role could not see (docs/privileges.md): said once, never dropped."""
-    from perftool.health.checks import statistics_note
-
     return [n for n in [statistics_note(catalog, checks, info.user, info.major)] if n]
 
 
-def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[str]:
+def _notes(options: HealthOptions, catalog: Catalog, checks: list[Check], info: ServerInfo) -> list[str]:
     notes = _privilege_notes(catalog, checks, info)
     scope = ".".join(x for x in (options.schema, options.table) if x)
     if scope:
@@ -124,8 +135,9 @@ def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[s
                      "(an index is unused only if unused on every host)")
     if catalog.stats_reset is not None:
         notes.append(f"scan counters since {catalog.stats_reset:%Y-%m-%d %H:%M %Z}".rstrip())
-    if catalog.sizes_estimated:
-        notes.append(catalog.sizes_note())
+    sizes = catalog.sizes_note()
+    if sizes:
+        notes.append(sizes)
     return notes
 
 
@@ -134,15 +146,11 @@ def _notes(options: HealthOptions, catalog, checks: list[Check], info) -> list[s
 
 
 def resolve_set_paths(sets: list[str] | None) -> list[Path]:
-    from perftool.health.index_sets import default_set_paths
-
     return [Path(s) for s in sets] if sets else default_set_paths()
 
 
 def diff_report(dsn: str, options: GateOptions) -> Report:
     """Declared index sets vs the database (`perftool indexes diff --set PATH`)."""
-    from perftool.health.index_sets import load_index_sets
-
     paths = resolve_set_paths(options.sets)
     if not paths:
         raise UsageError("no index set to compare with", "pass --set FILE_OR_DIRECTORY (or create index_sets/)")
@@ -150,7 +158,7 @@ def diff_report(dsn: str, options: GateOptions) -> Report:
     checks = select_checks(["I2*"], None, index_set=True)
     info, catalog, ctx = _collect(dsn, options, [], index_set)
     findings = analyze_catalog(ctx, checks)
-    findings, suppressed = apply_ignores(findings, index_set, [])
+    findings, suppressed = suppress_ignored(findings, index_set, [])
     compose_fixes(findings, relation_names(catalog))
     drift = ctx.drift()
     rows = []
@@ -173,30 +181,13 @@ def diff_report(dsn: str, options: GateOptions) -> Report:
                         "index_sets": index_set.files, "suppressed": suppressed})
 
 
-def apply_ignores(findings: list[Finding], index_set: IndexSet | None,
-                  config_ignore: list[dict[str, Any]]) -> tuple[list[Finding], list[dict[str, Any]]]:
+def suppress_ignored(findings: list[Finding], index_set: IndexSet | None,
+                     config_ignore: list[IgnoreEntry]) -> tuple[list[Finding], list[dict[str, Any]]]:
     """Drop findings matched by an index set's `ignore:` entry (code and object globs, with a
-    reason) or a perftool.yaml one; return the rest and what was dropped, and why."""
-    import fnmatch
-
-    kept, dropped = [], []
-    for f in findings:
-        by = None
-        for entry in index_set.ignore if index_set else []:
-            if entry.matches(f.code, f.object):
-                by = {"reason": entry.reason, "by": str(entry.source) if entry.source else "index set"}
-                break
-        if by is None:
-            for entry in config_ignore:
-                if (fnmatch.fnmatchcase(f.code, str(entry.get("code", "*")))
-                        and fnmatch.fnmatchcase(f.object, str(entry.get("object", "*")))):
-                    by = {"reason": str(entry.get("reason", "")), "by": "perftool.yaml"}
-                    break
-        if by is None:
-            kept.append(f)
-        else:
-            dropped.append({"code": f.code, "object": f.object, "severity": f.severity.value, "title": f.title, **by})
-    return kept, dropped
+    reason), else by a perftool.yaml one; return the rest and what was dropped, and why."""
+    kept, dropped = apply_ignores(findings, [*(index_set.ignore if index_set else []), *config_ignore])
+    return kept, [{"code": f.code, "object": f.object, "severity": f.severity.value, "title": f.title,
+                   "reason": entry.reason, "by": entry.by} for f, entry in dropped]
 
 
 def load_baseline(path: str) -> set[tuple[str, str]]:
@@ -245,8 +236,6 @@ def write_baseline(path: str, findings: list[Finding]) -> None:
 def gate_report(dsn: str, options: GateOptions) -> Report:
     """The CI gate (`perftool indexes --check`): health checks and index-set drift, minus ignored
     and baselined findings. `report.exit_code(options.fail_on)` is the gate's verdict."""
-    from perftool.health.index_sets import load_index_sets
-
     if options.fail_on not in ("info", "warning", "error", "never"):
         raise UsageError(f"--fail-on must be info, warning, error or never, not {options.fail_on!r}")
     paths = resolve_set_paths(options.sets)
@@ -255,7 +244,7 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
     checks = select_checks(options.only, options.exclude, index_set=index_set is not None)
     info, catalog, ctx = _collect(dsn, options, checks, index_set)
     found = analyze_catalog(ctx, checks)
-    kept, suppressed = apply_ignores(found, index_set, options.ignore)
+    kept, suppressed = suppress_ignored(found, index_set, options.ignore)
     notes = _notes(options, catalog, checks, info)
     if options.write_baseline:
         write_baseline(options.write_baseline, kept)
@@ -338,7 +327,6 @@ def snapshot_for(dsn: str, *, schema: str | None = None, table: str | None = Non
     header comment, or the same document as JSON (which is YAML too, so `--set` reads either)."""
     from perftool.catalog.schema import collect_catalog
     from perftool.db.connect import connect, server_info
-    from perftool.health.index_sets import snapshot_document, snapshot_yaml
 
     if fmt not in SNAPSHOT_FORMATS:
         raise UsageError(f"indexes snapshot writes yaml or json, not {fmt!r}", "use -f yaml (default) or -f json")

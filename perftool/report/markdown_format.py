@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import IO
 
 from perftool.report.model import Report
-from perftool.report.table_format import NUMERIC
 from perftool.report.values import format_value, one_line
 
 SEVERITY_MARK = {"error": "🔴 error", "warning": "🟠 warning", "info": "🔵 info"}
@@ -42,7 +41,7 @@ def render(report: Report, out: IO[str], *, color: bool = False, width: int | No
             lines += _table(
                 [c.header for c in section.columns],
                 [[format_value(r.get(c.key), c.kind) for c in section.columns] for r in section.rows],
-                [c.kind in NUMERIC for c in section.columns],
+                [c.numeric for c in section.columns],
             )
         else:
             lines.append("_none_")

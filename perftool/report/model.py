@@ -73,14 +73,42 @@ class Finding:
         }
 
 
+class ColumnKind(str, Enum):
+    """How a section column's values are formatted (and aligned: the numeric kinds to the right)."""
+
+    TEXT = "text"
+    QUERY = "query"       # a statement text: one line, shortened with an ellipsis in tables
+    INT = "int"
+    FLOAT = "float"
+    MS = "ms"
+    PCT = "pct"
+    BYTES = "bytes"
+    RATIO = "ratio"
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """The order of every report's findings: worst first, then by code and object (in place;
+    returns the list)."""
+    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    return findings
+
+
 @dataclass
 class Column:
-    """A section column: `key` in the row dicts, `header` for humans, `kind` for formatting
-    (text, int, float, ms, pct, bytes, ratio)."""
+    """A section column: `key` in the row dicts, `header` for humans, `kind` for formatting: a
+    ColumnKind, or its value (`Column("calls", "calls", "int")`); any other string fails here."""
 
     key: str
     header: str
-    kind: str = "text"
+    kind: str = ColumnKind.TEXT
+
+    def __post_init__(self) -> None:
+        self.kind = ColumnKind(self.kind)
+
+    @property
+    def numeric(self) -> bool:
+        """Numbers: right-aligned in tables."""
+        return self.kind not in (ColumnKind.TEXT, ColumnKind.QUERY)
 
 
 @dataclass

@@ -14,7 +14,6 @@ from perftool.report.values import format_value, one_line
 
 QUERY_WIDTH = 70
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "info": "cyan"}
-NUMERIC = {"int", "float", "ms", "pct", "bytes", "ratio"}
 
 
 def _cells(section: Section, query_width: int) -> list[list[str]]:
@@ -56,7 +55,7 @@ def _render_plain(report: Report, out: IO[str], width: int | None) -> None:
         if s.note:
             parts.append(s.note)
         if s.rows:
-            align = ["right" if c.kind in NUMERIC else "left" for c in s.columns]
+            align = ["right" if c.numeric else "left" for c in s.columns]
             parts.append(tabulate(_cells(s, query_width), headers=[c.header for c in s.columns],
                                   tablefmt="simple", colalign=align, disable_numparse=True))
         else:
@@ -97,7 +96,7 @@ def _render_rich(report: Report, out: IO[str], width: int | None) -> None:
         table = Table(title=s.title, title_justify="left", title_style="bold", caption=s.note or None,
                       caption_justify="left", header_style="bold", expand=False)
         for c in s.columns:
-            table.add_column(c.header, justify="right" if c.kind in NUMERIC else "left",
+            table.add_column(c.header, justify="right" if c.numeric else "left",
                              overflow="fold" if c.kind != "query" else "ellipsis",
                              max_width=QUERY_WIDTH if c.kind == "query" else None)
         for row in _cells(s, QUERY_WIDTH):

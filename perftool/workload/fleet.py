@@ -58,11 +58,16 @@ def _merge_rows(rows_per_host: list[list[dict]], key: tuple[str, ...], counters:
     return list(merged.values())
 
 
+def lead_snapshot(snaps: list[Snapshot]) -> Snapshot:
+    """The snapshot that speaks for the fleet: the first with role primary, else the first."""
+    return next((s for s in snaps if s.role == "primary"), snaps[0])
+
+
 def merge_snapshots(snaps: list[Snapshot]) -> Snapshot:
     """One combined snapshot; the primary (first with role primary, else the first) leads."""
     if len(snaps) == 1:
         return snaps[0]
-    lead = next((s for s in snaps if s.role == "primary"), snaps[0])
+    lead = lead_snapshot(snaps)
     ordered = [lead] + [s for s in snaps if s is not lead]
     database = dict(lead.database)
     for c in DATABASE_COUNTERS:

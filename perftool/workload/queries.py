@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from perftool.config import Thresholds
-from perftool.report.model import Column, Finding, Report, Section, Severity
+from perftool.report.model import Column, Finding, Report, Section, Severity, sort_findings
 from perftool.workload.stats import StatementsMeta, StatementStats
 
 if TYPE_CHECKING:
@@ -256,7 +256,7 @@ def analyze_statements(stmts: list[StatementStats], options: QueryOptions,
                 + cache_miss_findings(pool, options.thresholds)
                 + temp_spill_findings(pool, meta.block_size if meta else 8192)
                 + meta_findings(meta))
-    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
+    sort_findings(findings)
     return QueriesResult(
         statements=top, rows=statement_rows(top, total_ms), findings=findings, total_ms=total_ms,
         total_calls=sum(s.calls for s in pool), statement_count=len(pool),

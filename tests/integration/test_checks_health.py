@@ -1,134 +1,33 @@
-"""Health checks on a real server: one mixed fixture schema with, per check, the scenario that must
-fire and near-misses that must not; expected findings per check over the whole schema, then one
-test per check for its details (fix SQL, evidence)."""
+"""Health checks on a real server: rule tests as data. Each file in cases/ is one scenario — setup
+SQL with the objects that must fire and the near misses that must not (commented), and the expected
+findings per code (object → severity); all cases are built into one mixed schema and checked by
+one parametrized test (`test_case`). The tests below it assert what a case cannot say: fix SQL,
+evidence, details."""
 
 import time
+from pathlib import Path
 
 import psycopg
 import pytest
+import yaml
 
+from perftool.catalog.schema import collect_catalog
 from perftool.config import Thresholds
+from perftool.db.connect import connect
 from perftool.db.errors import UsageError
-from perftool.health.checks import all_checks, run_health_checks
+from perftool.health.checks import CheckContext, all_checks, analyze_catalog, run_health_checks, select_checks
+from perftool.health.index_sets import IndexSet, load_index_set_text
 
 # small bloat floor so a test-sized table counts; every other threshold is the default
 THRESHOLDS = Thresholds(bloat_min_bytes=256 * 1024, unused_index_min_stats_days=0)  # I104: fresh counters
 
-SCHEMA = """
--- I101: see CONCURRENTLY below (a unique build that fails leaves inv_v_uniq INVALID)
-CREATE TABLE inv (id int PRIMARY KEY, v int);
-INSERT INTO inv SELECT g, g % 10 FROM generate_series(1, 100) g;
-CREATE INDEX inv_v_ok ON inv (v);
+CASES = {p.stem: yaml.safe_load(p.read_text(encoding="utf-8"))
+         for p in sorted((Path(__file__).parent / "cases").glob("*.yaml"))}
+CASE_KEYS = {"setup", "failing", "scans", "index_set", "severities", "expect"}
 
--- I102 duplicates
-CREATE TABLE dup (id int PRIMARY KEY, email text, status text, a int, b int);
-CREATE UNIQUE INDEX dup_email_key ON dup (email);
-CREATE INDEX dup_email_idx ON dup (email);                              -- fires: same as the unique index
-CREATE INDEX dup_id_idx ON dup (id);                                    -- fires: same as the primary key
-CREATE INDEX dup_lower_a ON dup (lower(email));
-CREATE INDEX dup_lower_b ON dup (lower(email));                         -- fires: same expression
-CREATE INDEX dup_upper ON dup (upper(email));                           -- near miss: another expression
-CREATE INDEX dup_p1 ON dup (status) WHERE a > 1;
-CREATE INDEX dup_p2 ON dup (status) WHERE a > 2;                        -- near miss: another predicate
-CREATE INDEX dup_b_hash ON dup USING hash (b);
-CREATE INDEX dup_b ON dup (b);                                          -- near miss: another method
-CREATE INDEX dup_a_desc ON dup (a DESC);
-CREATE INDEX dup_a_pattern ON dup (email text_pattern_ops);             -- near miss: another opclass
-
--- I103 overlapping
-CREATE TABLE ovl (id int PRIMARY KEY, a int, b int, c int);
-CREATE INDEX ovl_a ON ovl (a);                                          -- fires: prefix of ovl_a_b
-CREATE INDEX ovl_a_b ON ovl (a, b);
-CREATE UNIQUE INDEX ovl_b_u ON ovl (b);                                 -- near miss: the shorter is unique
-CREATE INDEX ovl_b_c ON ovl (b, c);
-CREATE INDEX ovl_c_p ON ovl (c) WHERE a > 0;                            -- near miss: predicate differs
-CREATE INDEX ovl_c_a ON ovl (c, a);
-CREATE INDEX ovl_id_inc ON ovl (id) INCLUDE (c);                        -- near miss: pk is unique
-
--- I104 unused (indexes above 1 MB need rows) and I105 foreign keys
-CREATE TABLE par (id int PRIMARY KEY);
-INSERT INTO par SELECT g FROM generate_series(1, 100) g;
-CREATE TABLE unu (id int PRIMARY KEY, a int, b int, parent_id int REFERENCES par (id), code text);
-INSERT INTO unu SELECT g, 60001 - g, g, 1 + g % 100, 'c' || g FROM generate_series(1, 60000) g;
-CREATE INDEX unu_a ON unu (a);                                          -- fires: never scanned
-CREATE INDEX unu_b ON unu (b);                                          -- near miss: scanned 60 times
-CREATE UNIQUE INDEX unu_code ON unu (code);                             -- near miss: unique
-CREATE INDEX unu_parent ON unu (parent_id);                             -- near miss: the FK's only index
-CREATE TABLE fk_child (id int PRIMARY KEY, par_id int REFERENCES par (id), other int);      -- fires
-CREATE TABLE fk_lead (id int PRIMARY KEY, par_id int REFERENCES par (id), at int);
-CREATE INDEX fk_lead_idx ON fk_lead (par_id, at);                       -- near miss: leading column
-CREATE TABLE fk_wrong (id int PRIMARY KEY, par_id int REFERENCES par (id), at int);
-CREATE INDEX fk_wrong_idx ON fk_wrong (at, par_id);                     -- fires: not leading
-CREATE TABLE fk_multi (a int, b int, PRIMARY KEY (a, b));
-CREATE TABLE fk_multi_child (id int PRIMARY KEY, b int, a int, FOREIGN KEY (a, b) REFERENCES fk_multi);
-CREATE INDEX fk_multi_child_idx ON fk_multi_child (b, a);               -- near miss: any order
-CREATE TABLE fk_partial (id int PRIMARY KEY, par_id int REFERENCES par (id));
-CREATE INDEX fk_partial_idx ON fk_partial (par_id) WHERE par_id > 0;    -- fires: a partial index does not serve it
-
--- I106 low cardinality (tables of >= 10,000 rows)
-CREATE TABLE card (id int PRIMARY KEY, flag boolean, kind int, score int, grp int);
-INSERT INTO card SELECT g, g % 2 = 0, g % 3, g, g % 4 FROM generate_series(1, 10000) g;
-CREATE INDEX card_flag ON card (flag);                                  -- fires
-CREATE INDEX card_kind ON card (kind);                                  -- fires
-CREATE INDEX card_grp_score ON card (grp, score);                       -- near miss: composite
-CREATE INDEX card_flag_partial ON card (flag) WHERE flag;               -- near miss: partial
-CREATE INDEX card_score ON card (score);                                -- near miss: distinct values
-
--- I107 arrays
-CREATE TABLE arr (id int PRIMARY KEY, tags text[]);
-INSERT INTO arr SELECT g, ARRAY['t' || g % 7] FROM generate_series(1, 100) g;
-CREATE INDEX arr_tags ON arr (tags);                                    -- fires
-CREATE INDEX arr_tags_gin ON arr USING gin (tags);                      -- near miss: gin
-
--- I108 mostly NULL
-CREATE TABLE nul (id int PRIMARY KEY, ref int, half int);
-INSERT INTO nul SELECT g, CASE WHEN g % 5 = 0 THEN g END, CASE WHEN g % 10 < 3 THEN NULL ELSE g END
-FROM generate_series(1, 10000) g;
-CREATE INDEX nul_ref ON nul (ref);                                      -- fires: 80 % NULL
-CREATE INDEX nul_ref_nn ON nul (ref) WHERE ref IS NOT NULL;             -- near miss: partial
-CREATE INDEX nul_half ON nul (half);                                    -- near miss: 30 % NULL
-
--- I109 / T101 bloat: 80 % of the rows deleted, vacuumed (space reusable, files unchanged)
-CREATE TABLE bloat (id int PRIMARY KEY, pad text);
-INSERT INTO bloat SELECT g, repeat('x', 40) FROM generate_series(1, 60000) g;
-DELETE FROM bloat WHERE id % 5 <> 0;
-CREATE TABLE fresh (id int PRIMARY KEY, pad text);                      -- near miss: not bloated
-INSERT INTO fresh SELECT g, repeat('x', 40) FROM generate_series(1, 60000) g;
-
--- T102 primary keys
-CREATE TABLE nopk (a int, b int);                                       -- fires
-CREATE TABLE nopk_u (a int NOT NULL UNIQUE, b int);                     -- fires, with a promotable index
-CREATE TABLE logs (at date NOT NULL, msg text) PARTITION BY RANGE (at); -- fires once (not per partition)
-CREATE TABLE logs_2024 PARTITION OF logs FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-CREATE TABLE ev (id int, at date, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);   -- near miss
-CREATE TABLE ev_2024 PARTITION OF ev FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
-
--- S101 sequences
-CREATE SEQUENCE seq_hot AS smallint;           SELECT setval('seq_hot', 30000);                -- error, 92 %
-CREATE SEQUENCE seq_warm AS integer;           SELECT setval('seq_warm', 1717986918);         -- warning, 80 %
-CREATE SEQUENCE seq_cool AS integer;           SELECT setval('seq_cool', 1000);                -- near miss
-CREATE SEQUENCE seq_cycle AS smallint CYCLE;   SELECT setval('seq_cycle', 32000);              -- near miss: cycles
-CREATE TABLE narrow (id int PRIMARY KEY);
-CREATE SEQUENCE narrow_seq AS bigint OWNED BY narrow.id; SELECT setval('narrow_seq', 2000000000); -- error: int column
-CREATE TABLE wide (id bigint PRIMARY KEY);
-CREATE SEQUENCE wide_seq AS bigint OWNED BY wide.id;     SELECT setval('wide_seq', 2000000000);   -- near miss
-"""
-
-EXPECTED = {
-    "I101": {"public.inv_v_uniq"},
-    "I102": {"public.dup_email_idx", "public.dup_id_idx", "public.dup_lower_b"},
-    "I103": {"public.ovl_a"},
-    "I104": {"public.unu_a"},
-    "I105": {"public.fk_child.fk_child_par_id_fkey", "public.fk_wrong.fk_wrong_par_id_fkey",
-             "public.fk_partial.fk_partial_par_id_fkey"},
-    "I106": {"public.card_flag", "public.card_kind"},
-    "I107": {"public.arr_tags"},
-    "I108": {"public.nul_ref"},
-    "I109": {"public.bloat_pkey"},
-    "T101": {"public.bloat"},
-    "T102": {"public.nopk", "public.nopk_u", "public.logs"},
-    "S101": {"public.seq_hot", "public.seq_warm", "public.narrow_seq"},
-}
+# every finding per health check on the mixed schema (I104: its warnings; see found_per_code)
+EXPECTED = {code: set(objects) for case in CASES.values() if "index_set" not in case
+            for code, objects in case["expect"].items()}
 
 
 def _wait_for_scans(dsn, index, at_least, seconds=15.0):
@@ -144,29 +43,42 @@ def _wait_for_scans(dsn, index, at_least, seconds=15.0):
 
 
 def build_mixed(dsn):
+    """Every case's setup in one database, then its statements that must fail, VACUUM ANALYZE, and
+    its index scans (each in a backend that then exits, so the counters are flushed)."""
     with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute(SCHEMA)
-        try:
-            conn.execute("CREATE UNIQUE INDEX CONCURRENTLY inv_v_uniq ON inv (v)")
-        except psycopg.errors.UniqueViolation:
-            pass  # the point: a failed concurrent build leaves an INVALID index behind
+        for case in CASES.values():
+            conn.execute(case["setup"])
+        for name, case in CASES.items():
+            for statement in case.get("failing", []):
+                with pytest.raises(psycopg.Error):   # e.g. a failed concurrent build leaves an INVALID index
+                    conn.execute(statement)
+                    pytest.fail(f"{name}: {statement} was expected to fail")
         conn.execute("VACUUM ANALYZE")
-    with psycopg.connect(dsn, autocommit=True) as conn:  # 60 scans of unu_b, in a backend that then exits
-        conn.execute("SET enable_seqscan = off")
-        for i in range(60):
-            conn.execute("SELECT id FROM unu WHERE b = %s", (i + 1,)).fetchall()
-    assert _wait_for_scans(dsn, "unu_b", 60) >= 60
+    for case in CASES.values():
+        for scan in case.get("scans", []):
+            with psycopg.connect(dsn, autocommit=True) as conn:
+                conn.execute("SET enable_seqscan = off")
+                for _ in range(scan["times"]):
+                    conn.execute(scan["query"]).fetchall()
+            assert _wait_for_scans(dsn, scan["index"], scan["times"]) >= scan["times"]
 
 
 @pytest.fixture(scope="module")
 def mixed(sandbox_dsn_factory):
+    """The health checks' findings on the mixed schema, and the drift checks' against the cases'
+    index sets (merged)."""
     dsn = sandbox_dsn_factory("t_checks_mixed")
     build_mixed(dsn)
-    from perftool.db.connect import connect
-
+    index_set = IndexSet()
+    for name, case in CASES.items():
+        if "index_set" in case:
+            index_set.merge(load_index_set_text(case["index_set"], f"cases/{name}.yaml"))
     with connect(dsn) as conn:
         findings = run_health_checks(conn, thresholds=THRESHOLDS)
-    return {"dsn": dsn, "findings": findings}
+        catalog = collect_catalog(conn, definitions=True)
+    drift = analyze_catalog(CheckContext(catalog, thresholds=THRESHOLDS, index_set=index_set),
+                            select_checks(["I2*"], index_set=True))
+    return {"dsn": dsn, "findings": findings, "drift": drift}
 
 
 def by_code(findings):
@@ -176,9 +88,23 @@ def by_code(findings):
     return out
 
 
-def test_every_health_check_is_exercised():
-    health = {c.code for c in all_checks() if not c.needs_index_set}
-    assert health == set(EXPECTED)
+def test_every_check_has_a_case():
+    assert {c.code for c in all_checks() if not c.needs_index_set} == set(EXPECTED)
+    assert {c.code for c in all_checks()} == {code for case in CASES.values() for code in case["expect"]}
+    for name, case in CASES.items():
+        assert set(case) <= CASE_KEYS, f"cases/{name}.yaml: unknown keys {set(case) - CASE_KEYS}"
+        assert case["setup"].strip() and case["expect"], name
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_case(mixed, name):
+    """cases/<name>.yaml: exactly its expected findings, at their severities, for each of its codes."""
+    case = CASES[name]
+    severities = case.get("severities")
+    for code, expected in case["expect"].items():
+        found = {f.object: f.severity.value for f in mixed["findings"] + mixed["drift"]
+                 if f.code == code and (severities is None or f.severity.value in severities)}
+        assert found == expected, f"cases/{name}.yaml, {code}"
 
 
 def found_per_code(findings):

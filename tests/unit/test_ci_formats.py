@@ -13,12 +13,13 @@ import pytest
 from perftool.db.errors import InputError
 from perftool.health.index_sets import load_index_set_text
 from perftool.health.reports import (
-    apply_ignores,
     baseline_document,
     load_baseline,
     render_gate_summary,
+    suppress_ignored,
     write_baseline,
 )
+from perftool.report.ignores import IgnoreEntry
 from perftool.report.model import Finding, Report
 from perftool.report.render import FORMATS, render_to_string
 
@@ -184,7 +185,8 @@ def test_baseline_round_trip_and_errors(tmp_path):
 
 def test_ignores_from_the_index_set_and_the_config():
     s = load_index_set_text("ignore:\n  - {code: 'I1*', object: public.users_*, reason: legacy}\n", "s.yaml")
-    kept, dropped = apply_ignores(gate_report().findings, s, [{"code": "T102", "reason": "append-only"}])
+    kept, dropped = suppress_ignored(gate_report().findings, s,
+                                     [IgnoreEntry("T102", reason="append-only", origin="perftool.yaml")])
     assert [f.code for f in kept] == ["I201", "I104"]
     assert dropped[0] == {"code": "I102", "object": "public.users_email_idx", "severity": "error",
                           "title": "duplicate index public.users_email_idx: same as users_email_key",

@@ -21,7 +21,7 @@ def test_good_config(tmp_path, monkeypatch):
                                       "    object: public.legacy_*\n    reason: kept for reports\n"))
     assert cfg.default_dsn() == "postgresql://a/db"
     assert cfg.hosts["r1"].role == "replica" and "s3cret" in cfg.hosts["r1"].dsn
-    assert cfg.thresholds.slow_ms == 250.0 and cfg.ignore[0]["code"] == "I104"
+    assert cfg.thresholds.slow_ms == 250.0 and cfg.ignore[0].code == "I104"
 
 
 @pytest.mark.parametrize("text, needle", [

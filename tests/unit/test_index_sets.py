@@ -100,6 +100,8 @@ def test_the_demo_set_loads_and_matches_the_json_schema():
     ("? [a, b]\n: 1\n", "x.yaml:1", "keys must be text"),
     ("tables:\n  jobs:\n    - {columns: [a], include: id}\n", "x.yaml:3", "include: must be a list"),
     ("a: 2024-13-45\n", "x.yaml:1", "cannot read value"),
+    ('tables:\n  "\\"a\\nb\\"": 5\n', "x.yaml:2", 'table "a\\nb": must be a list'),   # one line
+    ('tables:\n  "\\"a\\nb\\"":\n    - {columns: [a]}\n    - {columns: [a]}\n', "x.yaml:4", "public.a\\nb USING"),
 ])
 def test_errors_name_the_file_and_line(text, where, message):
     with pytest.raises(InputError) as err:
@@ -107,6 +109,18 @@ def test_errors_name_the_file_and_line(text, where, message):
     assert str(err.value).startswith(where + ":"), str(err.value)
     assert message in str(err.value)
     assert err.value.exit_code == 2
+
+
+def test_the_json_schema_file_is_derived_from_the_validator():
+    from perftool.docgen import index_set_schema
+    from perftool.health.index_sets.validate import COLUMN_KEYS, IGNORE_KEYS, INDEX_KEYS, METHODS, TOP_KEYS
+
+    assert (ROOT / "index_sets" / "index-set.schema.json").read_text() == index_set_schema(), \
+        "index_sets/index-set.schema.json is stale: run `make docs`"
+    assert set(SCHEMA["properties"]) == TOP_KEYS and set(SCHEMA["$defs"]["index"]["properties"]) == INDEX_KEYS
+    assert set(SCHEMA["$defs"]["column"]["oneOf"][1]["properties"]) == COLUMN_KEYS
+    assert set(SCHEMA["$defs"]["ignore"]["properties"]) == IGNORE_KEYS
+    assert SCHEMA["$defs"]["index"]["properties"]["method"]["enum"] == list(METHODS)
 
 
 def test_the_json_schema_rejects_what_the_loader_rejects():
@@ -123,6 +137,7 @@ def test_any_text_gives_an_index_set_or_an_input_error(text):
         assert isinstance(load_index_set_text(text, "h.yaml"), IndexSet)
     except InputError as exc:
         assert str(exc).startswith("h.yaml")
+        assert "\n" not in exc.message   # one line on stderr (the CLI adds the hint)
 
 
 _scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),

@@ -112,3 +112,12 @@ def test_every_registered_format_renders_the_findings():
     for fmt in FORMATS:
         text = render_to_string(sample_report(), fmt)
         assert "Q101" in text, fmt
+
+
+def test_column_kind_is_a_closed_set():
+    from perftool.report.model import Column, ColumnKind
+
+    assert Column("calls", "calls", "int").kind is ColumnKind.INT and Column("q", "query", "query").numeric is False
+    assert Column("b", "size", "bytes").numeric is True
+    with pytest.raises(ValueError):
+        Column("calls", "calls", "integer")

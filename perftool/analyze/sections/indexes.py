@@ -3,16 +3,18 @@ score); the full list with `perftool indexes health`."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
+from perftool.health.checks import run_health_checks, unused_on_every_host
 from perftool.report.model import Column, Section
+from perftool.workload.fleet import lead_snapshot
 
+if TYPE_CHECKING:
+    import psycopg
 
-def _health_checks():
-    try:
-        from perftool.health.checks import run_health_checks
-    except ImportError:
-        return None
-    return run_health_checks
+    from perftool.analyze.options import AnalyzeOptions
+    from perftool.db.connect import ServerInfo
 
 
 @register
@@ -21,29 +23,29 @@ class IndexesSection(AnalysisSection):
     title = "Indexes"
     order = 30
 
-    def collect(self, conn, info, options):  # noqa: ANN001
-        run = _health_checks()
-        if run is None:
-            return None
+    def collect(self, conn: psycopg.Connection, info: ServerInfo, options: AnalyzeOptions) -> dict[str, Any]:
         notes: list[str] = []
-        return {"findings": run(conn, thresholds=options.thresholds, notes=notes), "notes": notes}
+        usage: dict[str, int] = {}   # idx_scan of every index here: the fleet's I104 counts every host
+        return {"findings": run_health_checks(conn, thresholds=options.thresholds, notes=notes, index_scans=usage),
+                "notes": notes, "usage": usage}
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         per_host = {s.host: s.extras.get(self.key) for s in ctx.hosts}
         if all(v is None for v in per_host.values()):
             return SectionResult(summary="index health checks are not available in this version")
         # health of the schema is the primary's business (replicas share its catalog)
-        lead = next((s for s in ctx.hosts if s.role == "primary"), ctx.hosts[0])
+        lead = lead_snapshot(ctx.hosts)
         lead_result = lead.extras.get(self.key) or {}
         findings = list(lead_result.get("findings") or [])
         notes = list(lead_result.get("notes") or [])
         # an index the primary never scans may serve a replica's reads: unused only if unused everywhere
-        others = [(s.extras.get(self.key) or {}).get("findings") or [] for s in ctx.hosts
-                  if s is not lead and s.extras.get(self.key) is not None]
-        unused_everywhere = set.intersection(*({f.object for f in fs if f.code == "I104"} for fs in others)) \
-            if others else None
-        if unused_everywhere is not None:
-            findings = [f for f in findings if f.code != "I104" or f.object in unused_everywhere]
+        others = {s.host: s.extras[self.key].get("usage") or {} for s in ctx.hosts
+                  if s is not lead and s.extras.get(self.key) is not None}
+        if others:
+            max_scans = ctx.options.thresholds.unused_index_max_scans
+            findings = [f for f in findings if f.code != "I104" or unused_on_every_host(
+                {**f.evidence["idx_scan"], **{host: usage.get(f.object, 0) for host, usage in others.items()}},
+                max_scans)]
         if ctx.unreachable and any(f.code == "I104" for f in findings):
             # a host we could not read may be the one that uses the index
             left_out = sum(1 for f in findings if f.code == "I104")

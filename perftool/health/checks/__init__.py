@@ -26,22 +26,31 @@ from perftool.catalog.schema import Catalog, IndexInfo
 from perftool.config import Thresholds
 from perftool.db.errors import UsageError
 from perftool.health.checks.fix_sql import FixPlan, FixStep
-from perftool.report.model import Finding, Severity
+from perftool.health.index_sets import Drift, IndexSet, diff_index_set
+from perftool.report.model import Finding, Severity, sort_findings
 
 if TYPE_CHECKING:
     import psycopg
 
-    from perftool.health.index_sets import Drift, IndexSet
-
 THIS_HOST = "this host"
 
 
-def judged_by_its_column(ix) -> bool:
-    """A valid btree index of its own — not partial, not unique, not attached to a partitioned
-    index, not backing a constraint — whose leading key is a plain column: the kind I106 and I108
-    judge by that column's planner statistics (and may suggest dropping)."""
-    return (ix.method == "btree" and ix.is_valid and not ix.is_attached and not ix.is_partial and not ix.is_unique
-            and not ix.backs_constraint and bool(ix.columns) and ix.columns[0].name is not None)
+def judged_column(ix: IndexInfo) -> str | None:
+    """The leading column of a valid btree index of its own — not partial, not unique, not attached
+    to a partitioned index, not backing a constraint — whose leading key is a plain column: the
+    column by whose planner statistics I106 and I108 judge the index (and may suggest dropping
+    it); None for any other index."""
+    if (ix.method == "btree" and ix.is_valid and not ix.is_attached and not ix.is_partial and not ix.is_unique
+            and not ix.backs_constraint and ix.columns):
+        return ix.columns[0].name
+    return None
+
+
+def unused_on_every_host(scans_by_host: Mapping[str, int], max_scans: int) -> bool:
+    """The one rule of I104 across a fleet: an index is unused only if it has at most `max_scans`
+    scans on every host (`scans_by_host`: its idx_scan on each host) — an index the primary never
+    scans may serve a replica's reads."""
+    return max(scans_by_host.values(), default=0) <= max_scans
 
 
 def scans(n: int) -> str:
@@ -54,7 +63,7 @@ class Check:
     code: str
     severity: Severity
     title: str
-    run: Callable[[CheckContext], list[Finding]]
+    run: CheckFunction
     doc: str
     needs_index_set: bool = False
     needs_statistics: bool = False   # reads pg_stats (hidden for tables the role cannot SELECT)
@@ -72,13 +81,17 @@ class Check:
 _REGISTRY: dict[str, Check] = {}
 
 
-def check(code: str, *, needs_index_set: bool = False, needs_statistics: bool = False):
+CheckFunction = Callable[["CheckContext"], list[Finding]]
+
+
+def check(code: str, *, needs_index_set: bool = False,
+          needs_statistics: bool = False) -> Callable[[CheckFunction], CheckFunction]:
     """Register the decorated function as the check of `code` (severity, title and documentation
     from perftool/codes.py; UnknownCode when it is not declared there). `needs_statistics`: it
     judges columns by the planner's statistics (pg_stats)."""
     spec = codes.get(code)
 
-    def register(fn: Callable[[CheckContext], list[Finding]]):
+    def register(fn: CheckFunction) -> CheckFunction:
         if code in _REGISTRY:
             raise TypeError(f"two checks for {code}")
         _REGISTRY[code] = Check(code=code, severity=Severity(spec.severity), title=spec.title, run=fn,
@@ -164,8 +177,6 @@ class CheckContext:
 
     def drift(self) -> Drift:
         if self._drift is None:
-            from perftool.health.index_sets import diff_index_set
-
             assert self.index_set is not None
             self._drift = diff_index_set(self.catalog, self.index_set)
         return self._drift
@@ -190,8 +201,7 @@ def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> lis
         if c.needs_index_set and ctx.index_set is None:
             continue
         findings.extend(c.run(ctx))
-    findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
-    return findings
+    return sort_findings(findings)
 
 
 def statistics_note(catalog: Catalog, checks: Iterable[Check], role: str, major: int = 0) -> str | None:
@@ -243,19 +253,24 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
                       exclude: Iterable[str] | None = None, schema: str | None = None, table: str | None = None,
                       thresholds: Thresholds | None = None,
                       extra_hosts: Mapping[str, str] | Iterable[Any] | None = None,
-                      host_name: str = THIS_HOST, notes: list[str] | None = None) -> list[Finding]:
+                      host_name: str = THIS_HOST, notes: list[str] | None = None,
+                      index_scans: dict[str, int] | None = None) -> list[Finding]:
     """Collect the catalog from `conn` (read-only), the index scans of `extra_hosts` (replicas:
     an index is unused only when unused on every host), and run the health checks (not the drift
     checks, which need an index set). Findings worst first; what the role could not see
-    (`statistics_note`) and what the checks could not say are appended to `notes` when given."""
+    (`statistics_note`) and what the checks could not say are appended to `notes` when given, and
+    every index's idx_scan on this host (`schema.index` → scans) to `index_scans`."""
     from perftool.catalog.schema import collect_catalog
 
     checks = select_checks(only, exclude)
+    thresholds = thresholds or Thresholds()
     catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
-                              definitions=False)   # no drift checks here
-    ctx = CheckContext(catalog=catalog, thresholds=thresholds or Thresholds(), usage=collect_usage(extra_hosts),
+                              bloat_min_bytes=thresholds.bloat_min_bytes, definitions=False)   # no drift checks here
+    ctx = CheckContext(catalog=catalog, thresholds=thresholds, usage=collect_usage(extra_hosts),
                        host_name=host_name)
     findings = analyze_catalog(ctx, checks)
+    if index_scans is not None:
+        index_scans.update({ix.qualified: ix.idx_scan for ix in catalog.indexes})
     if notes is not None:
         note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
         notes.extend([n for n in (note, catalog.sizes_note()) if n])

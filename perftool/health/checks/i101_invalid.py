@@ -6,13 +6,14 @@ import re
 
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import drop_index, recreate_concurrently
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 _LEFTOVER = re.compile(r"_cc(new|old)[0-9]*$")
 
 
 @check("I101")
-def invalid_indexes(ctx: CheckContext):
+def invalid_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         for ix in t.indexes:

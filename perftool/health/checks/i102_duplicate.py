@@ -5,6 +5,7 @@ from __future__ import annotations
 from perftool.catalog.schema import IndexInfo
 from perftool.health.checks import CheckContext, check, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
@@ -21,7 +22,7 @@ def comparable(ix: IndexInfo) -> bool:
 
 
 @check("I102")
-def duplicate_indexes(ctx: CheckContext):
+def duplicate_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         groups: dict[tuple, list[IndexInfo]] = {}

@@ -7,6 +7,7 @@ from perftool.ddl import from_index
 from perftool.health.checks import CheckContext, check, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step
 from perftool.health.checks.i102_duplicate import comparable
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
@@ -23,7 +24,7 @@ def covered_by(small: IndexInfo, big: IndexInfo) -> bool:
 
 
 @check("I103")
-def overlapping_indexes(ctx: CheckContext):
+def overlapping_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         usable = [ix for ix in t.indexes if comparable(ix)]

@@ -5,11 +5,12 @@ from __future__ import annotations
 from perftool.catalog.schema import supports_foreign_key
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import KeyPart, create_step
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
 @check("I105")
-def foreign_keys_without_index(ctx: CheckContext):
+def foreign_keys_without_index(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         for fk in t.foreign_keys:

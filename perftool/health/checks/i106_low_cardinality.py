@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from perftool.db.sql import statement_text
-from perftool.health.checks import CheckContext, check, judged_by_its_column, scans
+from perftool.health.checks import CheckContext, check, judged_column, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 MAX_DISTINCT = 10      # at most this many distinct values (pg_stats.n_distinct) is "low cardinality"
@@ -12,23 +13,25 @@ MIN_ROWS = 10_000      # smaller tables are read quickly either way
 
 
 @check("I106", needs_statistics=True)
-def low_cardinality_indexes(ctx: CheckContext):
+def low_cardinality_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         if t.rows < MIN_ROWS:
             continue
         for ix in t.indexes:
-            if not judged_by_its_column(ix) or len(ix.columns) != 1:
+            name = judged_column(ix)
+            if name is None or len(ix.columns) != 1:
                 continue
-            col = t.columns.get(ix.columns[0].name)
+            col = t.columns.get(name)
             if col is None:
                 continue
             distinct = col.distinct_values(t.rows)
             if not col.is_boolean and (distinct is None or distinct > MAX_DISTINCT):
                 continue
             what = "boolean column" if col.is_boolean else f"column with {distinct:,.0f} distinct values"
-            pk = next((i for i in t.indexes if i.is_primary and i.columns and i.columns[0].name), None)
-            key = pk.columns[0].name if pk else col.name
+            pk_column = next((i.columns[0].name for i in t.indexes if i.is_primary and i.columns and i.columns[0].name),
+                             None)
+            key = pk_column or col.name
             example = statement_text("chk_partial_index_example", index=index_name(t.name, [col.name], "partial_idx"),
                                      schema=t.schema, table=t.name, key=key, column=col.name)
             out.append(ctx.finding(

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from perftool.health.checks import CheckContext, check, scans
 from perftool.health.checks.fix_sql import KeyPart, create_step, drop_index, drop_step
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
 @check("I107")
-def array_btree_indexes(ctx: CheckContext):
+def array_btree_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         for ix in t.indexes:

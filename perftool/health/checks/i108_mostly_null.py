@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from perftool.health.checks import CheckContext, check, judged_by_its_column
+from perftool.health.checks import CheckContext, check, judged_column
 from perftool.health.checks.fix_sql import create_step, drop_index, drop_step, index_name, key_parts
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 MIN_NULL_FRACTION = 0.5   # pg_stats.null_frac of the leading column
@@ -11,15 +12,16 @@ MIN_ROWS = 10_000
 
 
 @check("I108", needs_statistics=True)
-def mostly_null_indexes(ctx: CheckContext):
+def mostly_null_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         if t.rows < MIN_ROWS:
             continue
         for ix in t.indexes:
-            if not judged_by_its_column(ix):
+            name = judged_column(ix)
+            if name is None:
                 continue
-            col = t.columns.get(ix.columns[0].name)
+            col = t.columns.get(name)
             if col is None or col.null_frac is None or col.null_frac < MIN_NULL_FRACTION:
                 continue
             predicate = f"{ix.columns[0].definition} IS NOT NULL"

@@ -6,7 +6,7 @@ from perftool.catalog.schema import BloatEstimate
 from perftool.config import Thresholds
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import reindex
-from perftool.report.model import Severity
+from perftool.report.model import Finding, Severity
 from perftool.report.values import human_bytes
 
 
@@ -18,7 +18,7 @@ def bloat_severity(b: BloatEstimate, th: Thresholds) -> Severity | None:
 
 
 @check("I109", needs_statistics=True)
-def bloated_indexes(ctx: CheckContext):
+def bloated_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
     indexes = {(ix.schema, ix.name): ix for t in ctx.catalog.tables for ix in t.indexes}

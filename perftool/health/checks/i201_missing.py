@@ -8,6 +8,7 @@ from perftool.db.sql import statement_text
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import FixStep, spec_step
 from perftool.health.index_sets import DeclaredIndex
+from perftool.report.model import Finding
 
 
 def declared_create(d: DeclaredIndex) -> str:
@@ -27,7 +28,7 @@ def source_evidence(d: DeclaredIndex | None) -> dict:
 
 
 @check("I201", needs_index_set=True)
-def missing_indexes(ctx: CheckContext):
+def missing_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for item in ctx.drift().missing:
         d = item.declared

@@ -5,11 +5,12 @@ from __future__ import annotations
 from perftool.health.checks import CheckContext, check, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step
 from perftool.health.index_sets import declared_from_index
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
 @check("I202", needs_index_set=True)
-def undeclared_indexes(ctx: CheckContext):
+def undeclared_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for item in ctx.drift().extra:
         a = item.actual

@@ -8,10 +8,11 @@ from perftool.db.sql import statement_text
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
 from perftool.health.checks.i201_missing import declared_step, source_evidence
+from perftool.report.model import Finding
 
 
 @check("I203", needs_index_set=True)
-def different_indexes(ctx: CheckContext):
+def different_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
     for item in ctx.drift().different:
         d, a = item.declared, item.actual

@@ -5,7 +5,7 @@ from __future__ import annotations
 from perftool.catalog.schema import SequenceInfo
 from perftool.db.sql import statement_text
 from perftool.health.checks import CheckContext, check
-from perftool.report.model import Severity
+from perftool.report.model import Finding, Severity
 
 TYPE_RANGE = {
     "smallint": (-(2**15), 2**15 - 1),
@@ -38,7 +38,7 @@ def sequence_usage(s: SequenceInfo) -> tuple[float, int, str] | None:
 
 
 @check("S101")
-def sequences_near_overflow(ctx: CheckContext):
+def sequences_near_overflow(ctx: CheckContext) -> list[Finding]:
     th = ctx.thresholds
     out = []
     for s in ctx.catalog.sequences:

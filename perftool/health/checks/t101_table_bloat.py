@@ -5,11 +5,12 @@ from __future__ import annotations
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import vacuum_full
 from perftool.health.checks.i109_index_bloat import bloat_severity
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
 @check("T101", needs_statistics=True)
-def bloated_tables(ctx: CheckContext):
+def bloated_tables(ctx: CheckContext) -> list[Finding]:
     out = []
     tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
     for b in ctx.catalog.table_bloat:

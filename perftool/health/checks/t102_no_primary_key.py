@@ -6,6 +6,7 @@ from perftool.catalog.schema import IndexInfo, TableInfo
 from perftool.db.sql import statement_text
 from perftool.health.checks import CheckContext, check
 from perftool.health.checks.fix_sql import FixStep
+from perftool.report.model import Finding
 from perftool.report.values import human_bytes
 
 
@@ -20,7 +21,7 @@ def promotable_index(t: TableInfo) -> IndexInfo | None:
 
 
 @check("T102")
-def tables_without_primary_key(ctx: CheckContext):
+def tables_without_primary_key(ctx: CheckContext) -> list[Finding]:
     out = []
     for t in ctx.catalog.tables:
         if t.has_pk or t.is_partition:
