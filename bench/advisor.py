@@ -73,7 +73,8 @@ def run_perftool(dsn: str, budget_mb: int, min_improvement: float = 0.0) -> tupl
 
 def run_extend(dsn: str, budget_mb: int) -> tuple[float, float, int]:
     from bench.extend_baseline import extend
-    from perftool.advisor.pipeline import build_items, read_catalog
+    from perftool.advisor.items import build_items
+    from perftool.advisor.pipeline import read_catalog
     from perftool.advisor.whatif import WhatIf
     from perftool.db.connect import connect
 

@@ -19,8 +19,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from perftool.advisor.pipeline import Item
-from perftool.advisor.whatif import IndexDef, WhatIf
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+from perftool.advisor.whatif import WhatIf
 
 MIN_COST_IMPROVEMENT = 1.003
 

@@ -26,14 +26,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from enum import Enum
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from perftool.catalog.schema import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
-from perftool.workload.statement_text import tree_relations
-
-if TYPE_CHECKING:
-    from sqlglot import exp  # noqa: F401
-    from sqlglot.optimizer.scope import Scope
+from perftool.workload.statement_text import parse, strip_leading_comments, tree_relations
 
 _PARAM = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
 MAX_VIEW_DEPTH = 6
@@ -43,6 +44,20 @@ UTILITY_WORDS = frozenset(
     "RELEASE RESET REVOKE ROLLBACK SAVEPOINT SECURITY SET SHOW START TRUNCATE UNLISTEN VACUUM".split())
 
 EQUALITY, RANGE, JOIN = "equality", "range", "join"
+
+
+class StatementKind(str, Enum):
+    """What a statement does, as far as indexes care."""
+
+    SELECT = "SELECT"
+    INSERT = "INSERT"
+    UPDATE = "UPDATE"
+    DELETE = "DELETE"
+
+    @property
+    def writes(self) -> bool:
+        """Whether the statement writes rows (every index on its target pays for them)."""
+        return self is not StatementKind.SELECT
 _STRENGTH = {EQUALITY: 0, JOIN: 1, RANGE: 2}
 
 
@@ -104,7 +119,7 @@ class Access:
 @dataclass
 class Analysis:
     text: str
-    kind: str = "SELECT"                 # SELECT, INSERT, UPDATE, DELETE
+    kind: StatementKind = StatementKind.SELECT
     accesses: list[Access] = field(default_factory=list)
     referenced: dict[TableName, set[str]] = field(default_factory=dict)
     target: TableName | None = None      # the table an INSERT/UPDATE/DELETE writes
@@ -133,8 +148,6 @@ def parameter_count(text: str) -> int:
 
 def _parse(text: str):
     """(tree, None) or (None, reason)."""
-    from perftool.workload.statement_text import parse, strip_leading_comments
-
     body = strip_leading_comments(text or "").strip()
     if not body:
         return None, "empty statement"
@@ -147,8 +160,6 @@ def _parse(text: str):
 
 
 def _normalize(tree):
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
-
     return normalize_identifiers(tree, dialect="postgres")
 
 
@@ -172,8 +183,6 @@ def analyze(text: str, catalog: Catalog) -> Analysis:
 
 
 def _analyze(result: Analysis, catalog: Catalog) -> None:
-    from sqlglot import exp
-
     tree, reason = _parse(result.text)
     if tree is None:
         result.skip = reason
@@ -181,19 +190,17 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
     tree = _normalize(tree)
     kind = type(tree).__name__
     if isinstance(tree, (exp.Select, exp.SetOperation)):
-        result.kind = "SELECT"
+        result.kind = StatementKind.SELECT
     elif isinstance(tree, exp.Insert):
-        result.kind = "INSERT"
+        result.kind = StatementKind.INSERT
     elif isinstance(tree, exp.Update):
-        result.kind = "UPDATE"
+        result.kind = StatementKind.UPDATE
     elif isinstance(tree, exp.Delete):
-        result.kind = "DELETE"
+        result.kind = StatementKind.DELETE
     elif isinstance(tree, exp.Merge):
         result.skip = "MERGE statements are not analysed"
         return
     else:
-        from perftool.workload.statement_text import strip_leading_comments
-
         words = strip_leading_comments(result.text or "").split(None, 1)
         word = words[0].upper().rstrip(";") if words else kind.upper()
         if word in UTILITY_WORDS:
@@ -215,7 +222,7 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
             return
     query = _as_query(tree, result, catalog)
     if query is None:
-        if result.kind == "INSERT" and result.target is not None:
+        if result.kind == StatementKind.INSERT and result.target is not None:
             return  # INSERT … VALUES: nothing to read, only the write cost counts
         result.skip = result.skip or "nothing to analyse"
         return
@@ -233,7 +240,7 @@ def _check_relations(tree, catalog: Catalog) -> str | None:
     names = tree_relations(tree)
     if not names:
         return None
-    found = []
+    found: list[TableInfo | None] = []
     for schema, name in names:
         if schema in CATALOG_SCHEMAS:
             found.append(None)
@@ -255,12 +262,10 @@ def _check_relations(tree, catalog: Catalog) -> str | None:
 
 def _as_query(tree, result: Analysis, catalog: Catalog):
     """The SELECT whose plan finds the rows: the statement itself, or its DML rewritten as one."""
-    from sqlglot import exp
-
-    if result.kind == "SELECT":
+    if result.kind == StatementKind.SELECT:
         return tree
     with_ = tree.args.get("with_") or tree.args.get("with")
-    if result.kind == "INSERT":
+    if result.kind == StatementKind.INSERT:
         target = tree.this
         if isinstance(target, exp.Schema):
             target = target.this
@@ -278,11 +283,11 @@ def _as_query(tree, result: Analysis, catalog: Catalog):
         return None
     target = tree.this
     if not isinstance(target, exp.Table):
-        result.skip = f"{result.kind} target is not a table"
+        result.skip = f"{result.kind.value} target is not a table"
         return None
     info = _table_key(target, catalog)
     result.target = info.key if info else None
-    if result.kind == "UPDATE":
+    if result.kind == StatementKind.UPDATE:
         for assignment in tree.expressions:
             col = assignment.this if isinstance(assignment, exp.EQ) else None
             if isinstance(col, exp.Column):
@@ -301,7 +306,7 @@ def _as_query(tree, result: Analysis, catalog: Catalog):
     where = tree.args.get("where")
     if where is not None:
         select = select.where(where.this.copy())
-    if result.kind == "UPDATE":
+    if result.kind == StatementKind.UPDATE:
         # SET expressions read columns too (SET a = b + 1): keep them visible as projections
         select.set("expressions", [exp.Star(), *[a.expression.copy() for a in tree.expressions
                                                   if isinstance(a, exp.EQ) and a.expression is not None]])
@@ -312,8 +317,6 @@ def _as_query(tree, result: Analysis, catalog: Catalog):
 
 def _inline_views(tree, catalog: Catalog):
     """Replace references to views with their definitions as derived tables (recursively)."""
-    from sqlglot import exp
-
     for _ in range(MAX_VIEW_DEPTH):
         ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
         changed = False
@@ -338,8 +341,6 @@ def _inline_views(tree, catalog: Catalog):
 
 def _literal_value(node) -> tuple[bool, Any]:
     """(True, python value) for a plain literal (string, number, boolean), else (False, None)."""
-    from sqlglot import exp
-
     if isinstance(node, exp.Paren):
         return _literal_value(node.this)
     if isinstance(node, exp.Cast):
@@ -373,9 +374,6 @@ class _Walker:
 
     # -- set-up -------------------------------------------------------------------------------------
     def run(self, query) -> None:
-        from sqlglot import exp
-        from sqlglot.optimizer.scope import traverse_scope
-
         scopes = list(traverse_scope(query))
         for scope in scopes:
             for alias, (_node, source) in scope.selected_sources.items():
@@ -395,8 +393,6 @@ class _Walker:
 
     # -- resolution ---------------------------------------------------------------------------------
     def _has_column(self, scope: Scope, alias: str, source, name: str, depth: int = 0) -> bool:
-        from sqlglot import exp
-
         if isinstance(source, exp.Table):
             info = self.tables.get((id(scope), alias))
             return info is not None and name in info.columns
@@ -404,8 +400,6 @@ class _Walker:
 
     def _projection(self, inner: Scope, name: str, depth: int = 0):
         """The projection of derived/CTE scope `inner` called `name` → (scope, expression) or None."""
-        from sqlglot import exp
-
         if depth > 20:
             return None
         select = inner.expression
@@ -440,12 +434,10 @@ class _Walker:
 
     def resolve(self, scope: Scope, column, depth: int = 0) -> tuple[Access, str] | None:
         """The base-table access and column a Column node means in `scope`, or None."""
-        from sqlglot import exp
-
         if depth > 20 or not isinstance(column, exp.Column) or isinstance(column.this, exp.Star):
             return None
         name, qualifier = column.name, column.table
-        s = scope
+        s: Scope | None = scope
         while s is not None:
             sources = s.selected_sources
             if qualifier:
@@ -461,8 +453,6 @@ class _Walker:
         return None
 
     def _follow(self, scope: Scope, alias: str, source, name: str, depth: int):
-        from sqlglot import exp
-
         if isinstance(source, exp.Table):
             acc = self.accesses.get((id(scope), alias))
             info = self.tables.get((id(scope), alias))
@@ -479,8 +469,6 @@ class _Walker:
 
     def _output_alias(self, select, node):
         """ORDER BY / GROUP BY may name an output column (`ORDER BY revenue`, `ORDER BY 2`)."""
-        from sqlglot import exp
-
         if isinstance(node, exp.Literal) and not node.is_string:
             try:
                 pos = int(node.this) - 1
@@ -498,8 +486,6 @@ class _Walker:
 
     # -- classification -----------------------------------------------------------------------------
     def _columns_outside_subqueries(self, node) -> list:
-        from sqlglot import exp
-
         out = []
         stack = [node]
         while stack:
@@ -524,8 +510,6 @@ class _Walker:
         return "other"
 
     def _as_column(self, scope: Scope, node):
-        from sqlglot import exp
-
         while isinstance(node, exp.Paren):
             node = node.this
         if isinstance(node, exp.Column):
@@ -533,8 +517,6 @@ class _Walker:
         return None
 
     def _conjuncts(self, node) -> list:
-        from sqlglot import exp
-
         while isinstance(node, exp.Paren):
             node = node.this
         if isinstance(node, exp.And):
@@ -543,8 +525,6 @@ class _Walker:
 
     def _classify(self, scope: Scope, cond, sink: list) -> None:
         """Append (access, kind, column) facts and ("const", access, Constant) facts to `sink`."""
-        from sqlglot import exp
-
         while isinstance(cond, exp.Paren):
             cond = cond.this
         negated = bool(cond.args.get("negate"))
@@ -640,8 +620,6 @@ class _Walker:
 
     def _subquery_output_join(self, scope: Scope, query, sink: list) -> None:
         """`x IN (SELECT l_orderkey FROM lineitem …)`: the subquery's output column is a join key too."""
-        from sqlglot import exp
-
         select = query.this if isinstance(query, exp.Subquery) else query
         if not isinstance(select, exp.Select) or not select.expressions:
             return
@@ -704,8 +682,6 @@ class _Walker:
 
     # -- one query block ----------------------------------------------------------------------------
     def _scope(self, scope: Scope) -> None:
-        from sqlglot import exp
-
         select = scope.expression
         referenced = self.result.referenced
         for col in scope.columns:
@@ -776,15 +752,15 @@ class _Walker:
                 items.append((r[0], r[1], bool(o.args.get("desc")) if isinstance(o, exp.Ordered) else False))
             if items:
                 first = items[0][0]
-                prefix = []
-                for acc, col, desc in items:
+                prefix: list[tuple[str, bool]] = []
+                for acc, column, desc in items:
                     if acc is not first:
                         break
-                    prefix.append((col, desc))
+                    prefix.append((column, desc))
                 if not first.order:
                     first.order = prefix
         if select.args.get("limit") is not None or select.args.get("fetch") is not None:
             for alias in scope.selected_sources:
-                acc = self.accesses.get((id(scope), alias))
-                if acc is not None:
-                    acc.limit = True
+                limited = self.accesses.get((id(scope), alias))
+                if limited is not None:
+                    limited.limit = True

@@ -1,9 +1,6 @@
 """What-if costing with HypoPG: the planner's cost of a statement as if some indexes existed.
 
-`IndexDef` is a candidate index (table, key columns with direction and operator class, INCLUDE
-columns, partial predicate, method), hashable and cheap to compare for the search; its SQL, name
-and prefix rule are its `perftool.ddl.IndexSpec`'s (`spec()`) — for HypoPG and, CONCURRENTLY,
-for people.
+The indexes it costs are `perftool.advisor.indexdef.IndexDef`s.
 
 `WhatIf` owns one session. `cost(statement, indexes)` makes the session's hypothetical indexes on
 the statement's tables exactly `indexes` (creating the missing ones in one round trip, dropping
@@ -28,151 +25,26 @@ transaction (they change only backend memory), so nothing is written to the data
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+import psycopg
+from psycopg import sql
+
+from perftool.advisor.indexdef import IndexDef
 from perftool.catalog.schema import TableName
+from perftool.db.errors import ConnectionFailed
+from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load_text
 from perftool.db.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
-from perftool.ddl import IndexSpec, KeyPart
-
-if TYPE_CHECKING:
-    import psycopg
-
-    from perftool.advisor.predicates import Constant
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
 PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
-_OPS = {"=": " = ", "IS NULL": " IS NULL", "IS NOT NULL": " IS NOT NULL"}
-
-
-@dataclass(frozen=True, eq=False)
-class IndexDef:
-    """A (hypothetical or recommended) index. Hashable: the unit of the cost cache and the budget."""
-
-    schema: str
-    table: str
-    columns: tuple[str, ...]
-    desc: tuple[bool, ...] = ()          # per key column; () = all ascending
-    include: tuple[str, ...] = ()
-    where: tuple[Constant, ...] = ()     # ANDed constant predicates (partial index)
-    opclasses: tuple[str, ...] = ()      # per key column, "" = default; () = all default
-    method: str = "btree"
-
-    def __post_init__(self) -> None:
-        if self.desc and len(self.desc) != len(self.columns):
-            object.__setattr__(self, "desc", tuple(self.desc[:len(self.columns)]) +
-                               (False,) * max(0, len(self.columns) - len(self.desc)))
-        if self.desc and not any(self.desc):
-            object.__setattr__(self, "desc", ())
-        if self.desc and all(self.desc):  # all-descending = all-ascending scanned backwards
-            object.__setattr__(self, "desc", ())
-        if self.opclasses and not any(self.opclasses):
-            object.__setattr__(self, "opclasses", ())
-        object.__setattr__(self, "_hash", hash((self.schema, self.table, self.columns, self.desc, self.include,
-                                                self.where, self.opclasses, self.method)))
-
-    def __hash__(self) -> int:
-        return self._hash  # type: ignore[attr-defined]
-
-    def __eq__(self, other: object) -> bool:
-        # the selection compares indexes millions of times: identity and hash first, fields last
-        if self is other:
-            return True
-        if not isinstance(other, IndexDef) or self._hash != other._hash:  # type: ignore[attr-defined]
-            return False
-        return (self.schema, self.table, self.columns, self.desc, self.include, self.where, self.opclasses,
-                self.method) == (other.schema, other.table, other.columns, other.desc, other.include, other.where,
-                                 other.opclasses, other.method)
-
-    @property
-    def table_key(self) -> TableName:
-        return (self.schema, self.table)
-
-    @property
-    def width(self) -> int:
-        return len(self.columns) + len(self.include)
-
-    def is_desc(self, i: int) -> bool:
-        return bool(self.desc) and i < len(self.desc) and self.desc[i]
-
-    def opclass(self, i: int) -> str:
-        return self.opclasses[i] if self.opclasses and i < len(self.opclasses) else ""
-
-    def sort_key(self) -> tuple:
-        return (self.schema, self.table, self.columns, self.desc, self.include,
-                tuple(c.label() for c in self.where), self.opclasses, self.method)
-
-    def label(self) -> str:
-        """`public.orders (o_custkey, o_orderdate DESC) INCLUDE (…) WHERE …` for people."""
-        cols = []
-        for i, c in enumerate(self.columns):
-            part = c + (f" {self.opclass(i)}" if self.opclass(i) else "") + (" DESC" if self.is_desc(i) else "")
-            cols.append(part)
-        out = f"{self.schema}.{self.table} ({', '.join(cols)})"
-        if self.method != "btree":
-            out = f"{self.schema}.{self.table} USING {self.method} ({', '.join(cols)})"
-        if self.include:
-            out += f" INCLUDE ({', '.join(self.include)})"
-        if self.where:
-            out += " WHERE " + " AND ".join(c.label() for c in self.where)
-        return out
-
-    def prefix_of(self, other: IndexDef) -> bool:
-        """Whether `other` serves whatever this index serves (IndexSpec.prefix_of, the one rule)."""
-        return self.spec().prefix_of(other.spec())
-
-    # -- SQL: rendered by perftool.ddl.IndexSpec ------------------------------------------------------
-    def spec(self) -> IndexSpec:
-        """This index as an IndexSpec (made once per IndexDef: the search asks for it often)."""
-        got = self.__dict__.get("_spec")
-        if got is None:
-            parts = tuple(KeyPart(column=c, descending=self.is_desc(i), opclass=self.opclass(i) or None)
-                          for i, c in enumerate(self.columns))
-            got = IndexSpec(self.schema, self.table, parts, self.include, _where_sql(self.where),
-                            _method(self.method))
-            object.__setattr__(self, "_spec", got)
-        return got
-
-    def hypothetical_sql(self) -> str:
-        """`CREATE INDEX ON … ` for hypopg_create_index (no name: HypoPG names it)."""
-        return self.spec().create_sql(concurrently=False, name="")
-
-    def name(self) -> str:
-        """The index's name (IndexSpec.name: `<table>_<col>_…_idx`, ≤ 63 bytes, digest when lossy)."""
-        return self.spec().name()
-
-    def create_sql(self, *, concurrently: bool = True, only: bool = False, name: str | None = None,
-                   schema: str | None = None, table: str | None = None) -> str:
-        """The statement people run: CREATE INDEX CONCURRENTLY name ON schema.table … (or ON ONLY;
-        `schema`/`table`: the same index on a partition)."""
-        where = (schema or self.schema, table) if table is not None else None
-        return self.spec().create_sql(concurrently=concurrently, name=name, only=only, table=where)
-
-
-def _where_sql(where: tuple[Constant, ...]) -> str | None:
-    """ANDed constant predicates as SQL text, values as psycopg literals."""
-    if not where:
-        return None
-    from psycopg import sql
-
-    preds = []
-    for c in where:
-        piece = [sql.Identifier(c.column), sql.SQL(_OPS[c.op])]
-        if c.op == "=":
-            piece.append(sql.Literal(c.value))
-        preds.append(sql.Composed(piece))
-    return sql.SQL(" AND ").join(preds).as_string(None)
-
-
-def _method(method: str) -> str:
-    if method not in ("btree", "hash", "gin", "gist", "brin", "spgist"):
-        raise ValueError(f"unknown index method {method!r}")
-    return method
 
 
 def _fragment(text: str) -> str:
@@ -238,22 +110,16 @@ class WhatIf:
     def _settings(self) -> None:
         """Generic plans for `$n` statements; the statement timeout, for skip reasons."""
         if self._timeout is None:
-            from perftool.db.sql import fetch_one
-
             row = fetch_one(self.conn, "whatif_session") or {}
             self._timeout = str(row.get("statement_timeout") or "?")
 
     def _session(self) -> None:
         if not self._session_ready:
-            from perftool.db.sql import execute
-
             self._settings()
             execute(self.conn, "whatif_reset")
             self._session_ready = True
 
     def reset(self) -> None:
-        from perftool.db.sql import execute
-
         execute(self.conn, "whatif_reset")
         self._live.clear()
         self._by_oid.clear()
@@ -270,8 +136,6 @@ class WhatIf:
 
     # -- hypothetical indexes -----------------------------------------------------------------------
     def _create(self, indexes: list[IndexDef]) -> None:
-        from perftool.db.sql import fetch_all
-
         if not indexes:
             return
         if self._since_reset + len(indexes) > self.reset_every:
@@ -302,8 +166,6 @@ class WhatIf:
         self.stats.created += 1
 
     def _drop(self, indexes: list[IndexDef]) -> None:
-        from perftool.db.sql import execute
-
         oids = [self._live.pop(ix) for ix in indexes if ix in self._live]
         for o in oids:
             self._by_oid.pop(o, None)
@@ -464,10 +326,6 @@ class WhatIf:
     def _commands(self, st: Statement) -> list[Command]:
         """What costs one statement: EXPLAIN; for `$n`, PREPARE + EXPLAIN EXECUTE + DEALLOCATE.
         The statement text is data: only ever sent over the extended protocol."""
-        from psycopg import sql
-
-        from perftool.db.sql import MARKER, load_text
-
         if self._dead.get(st.text):
             return []
         if not st.params:
@@ -484,10 +342,6 @@ class WhatIf:
     def _run(self, sts: list[Statement]) -> tuple[list[Explained], Explained | None]:
         """Cost `sts` in one pipelined batch: the results of the statements costed, and the
         failure of the one that stopped the batch (None when all went through)."""
-        import psycopg
-
-        from perftool.db.errors import ConnectionFailed
-
         self._settings()                  # force_generic_plan before any PREPARE
         commands: list[Command] = []
         owners: list[int] = []            # per command: the position of its statement
@@ -513,11 +367,6 @@ class WhatIf:
 
     def _forget_prepared(self) -> None:
         """Prepared statements outlive a rollback: drop ours when its EXPLAIN EXECUTE failed."""
-        import psycopg
-        from psycopg import sql
-
-        from perftool.db.sql import MARKER, load_text
-
         try:
             self.conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
                 name=sql.Identifier(PREPARED_NAME)))
@@ -526,8 +375,6 @@ class WhatIf:
 
     def _failure(self, st: Statement, exc: BaseException) -> str:
         """The skip reason for a statement the server refused; a timeout marks it dead."""
-        import psycopg
-
         if is_multiple_commands(exc):
             return MULTIPLE_COMMANDS
         if isinstance(exc, psycopg.errors.QueryCanceled):
@@ -539,8 +386,6 @@ class WhatIf:
 
     def _explained(self, doc) -> Explained:
         if isinstance(doc, str):
-            import json
-
             doc = json.loads(doc)
         plan = doc[0]["Plan"] if isinstance(doc, list) else doc["Plan"]
         return Explained(cost=float(plan["Total Cost"]), used=frozenset(self._used(plan)), rows=_written_rows(plan))

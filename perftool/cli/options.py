@@ -41,7 +41,7 @@ class Sort(str, Enum):
 
 
 class Weight(str, Enum):
-    """indexes recommend --weight (perftool.advisor.pipeline.WEIGHTS)."""
+    """indexes recommend --weight (perftool.advisor.options.WEIGHTS)."""
 
     calls = "calls"
     total_time = "total_time"

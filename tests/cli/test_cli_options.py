@@ -80,7 +80,7 @@ def test_hidden_commands_are_reserved_not_listed():
 
 
 def test_enum_choices_are_the_librarys():
-    from perftool.advisor.pipeline import WEIGHTS
+    from perftool.advisor.options import WEIGHTS
     from perftool.report.model import Severity
     from perftool.workload.queries import SORT_KEYS
 

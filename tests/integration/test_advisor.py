@@ -384,7 +384,8 @@ def test_whatif_plans_again_when_a_kept_index_was_used(fresh_db):
     """Hypothetical indexes a statement "cannot use" stay in place between EXPLAINs; when its plan
     uses one anyway (count(*) by an index-only scan of any index), the cost is planned again
     without it, so the cache never holds a cost for an index set the plan did not have."""
-    from perftool.advisor.whatif import IndexDef, WhatIf
+    from perftool.advisor.indexdef import IndexDef
+    from perftool.advisor.whatif import WhatIf
 
     setup(fresh_db, "CREATE TABLE wide (id bigint, k int NOT NULL, pad text)",
           "INSERT INTO wide SELECT g, g % 100, repeat('p', 300) FROM generate_series(1, 50000) g")
@@ -612,7 +613,8 @@ def test_a_statement_the_planner_rejects_is_skipped_and_the_rest_still_costed(fr
 def test_prefetched_costs_equal_costs_planned_one_by_one(fresh_db):
     """Pipelined costing under one configuration gives each statement the cost it gets alone with
     its own index set (and leaves out a plan that used an index outside its set)."""
-    from perftool.advisor.whatif import IndexDef, WhatIf
+    from perftool.advisor.indexdef import IndexDef
+    from perftool.advisor.whatif import WhatIf
 
     setup(fresh_db, *EVENTS)
     by_user, by_kind = IndexDef("public", "events", ("user_id",)), IndexDef("public", "events", ("kind", "created_at"))

@@ -3,8 +3,8 @@ it describes."""
 
 import psycopg
 
+from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.predicates import Constant
-from perftool.advisor.whatif import IndexDef
 from perftool.ddl import IndexSpec, KeyPart, attach_sql, plain
 
 SETUP = """

@@ -3,8 +3,8 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
+from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.predicates import Constant
-from perftool.advisor.whatif import IndexDef
 
 
 def test_plain_names():

@@ -1,0 +1,186 @@
+"""Candidate indexes: for each statement's table accesses, every indexable column alone (Extend's
+single-attribute indexes) plus query-shaped multi-column indexes up to `max_width` — equality and
+join columns first (each order), then one range column or the ORDER BY columns (with their
+directions), GROUP BY column lists, and partial indexes for constant predicates on low-cardinality
+columns. Candidates an existing index already covers (as a prefix) are dropped. Also the size
+estimate of an index without HypoPG."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+from perftool.advisor.predicates import Access, Constant
+from perftool.catalog.schema import Catalog, TableInfo
+
+PAGE = 8192
+LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
+MAX_EQUALITY_PERMUTED = 5       # beyond this many equality columns only their written order is tried
+PATTERN_OPS = {"text": "text_pattern_ops", "varchar": "varchar_pattern_ops", "bpchar": "bpchar_pattern_ops"}
+
+
+def _opclass(table: TableInfo, catalog: Catalog, access: Access, column: str) -> str:
+    """A pattern operator class when the column serves only LIKE 'prefix%' and its collation is not C."""
+    info = table.columns.get(column)
+    if info is None or column not in access.like_prefix or catalog.c_collation(info):
+        return ""
+    if column in access.equality or column in access.join or column in {c for c, _ in access.order}:
+        return ""
+    return PATTERN_OPS.get(info.base_type, "")
+
+
+def make_index(table: TableInfo, catalog: Catalog, access: Access, columns: list[str], desc: list[bool] | None = None,
+               where: tuple[Constant, ...] = ()) -> IndexDef | None:
+    """A btree on `columns` of `table` (None when a column is missing or has no btree operator class)."""
+    if not columns or len(set(columns)) != len(columns):
+        return None
+    for c in columns:
+        info = table.columns.get(c)
+        if info is None or not info.btree_ok:
+            return None
+    ops = tuple(_opclass(table, catalog, access, c) for c in columns)
+    return IndexDef(schema=table.schema, table=table.name, columns=tuple(columns),
+                    desc=tuple(desc) if desc else (), opclasses=ops, where=where)
+
+
+def _low_cardinality(table: TableInfo, const: Constant) -> bool:
+    info = table.columns.get(const.column)
+    if info is None:
+        return False
+    if const.op in ("IS NULL", "IS NOT NULL"):
+        frac = info.null_frac if info.null_frac is not None else 0.0
+        share = frac if const.op == "IS NULL" else 1.0 - frac
+        return share < 0.5  # few rows match: a partial index on the rest stays small
+    distinct = info.distinct_values(table.reltuples)
+    return distinct is not None and 0 < distinct <= LOW_CARDINALITY
+
+
+def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_width: int,
+                      partial: bool = True) -> list[IndexDef]:
+    """Indexes that could serve one access, in a deterministic order (singles first)."""
+    out: list[IndexDef] = []
+
+    def add(ix: IndexDef | None) -> None:
+        if ix is not None and ix not in out:
+            out.append(ix)
+
+    for c in access.indexable:
+        add(make_index(table, catalog, access, [c]))
+    eq = [c for c in [*access.equality, *access.join] if c in table.columns]
+    eq = list(dict.fromkeys(eq))
+    ranges = [c for c in access.range if c not in eq]
+    order = [(c, d) for c, d in access.order]
+    groups = [c for c in access.group]
+    orders_eq = [c for c in eq if c not in {o for o, _ in order}]
+    perms: list[tuple[str, ...]] = []
+    for k in range(1, min(len(eq), max_width) + 1 if max_width >= 2 else 0):
+        source = itertools.permutations(eq, k) if len(eq) <= MAX_EQUALITY_PERMUTED else [tuple(eq[:k])]
+        perms.extend(source)
+    for p in perms:
+        if len(p) >= 2:
+            add(make_index(table, catalog, access, list(p)))
+        if len(p) < max_width:
+            for r in ranges:
+                add(make_index(table, catalog, access, [*p, r]))
+    if order and max_width >= 2:
+        cols = [c for c, _ in order][:max_width]
+        add(make_index(table, catalog, access, cols, [d for _, d in order][:max_width]))
+        for e in orders_eq:
+            room = max_width - 1
+            if room >= 1:
+                add(make_index(table, catalog, access, [e, *[c for c, _ in order][:room]],
+                          [False, *[d for _, d in order][:room]]))
+    if len(groups) >= 2 and max_width >= 2:
+        add(make_index(table, catalog, access, groups[:max_width]))
+    for const in access.constants if partial else []:
+        if not _low_cardinality(table, const):
+            continue
+        others = [c for c in access.filter_columns if c != const.column]
+        keys: list[list[str]] = [[c] for c in others]
+        if order:
+            keys.append([c for c, _ in order if c != const.column][:max_width])
+        ordered = [c for c, _ in order if c != const.column]
+        for e in [c for c in eq if c != const.column]:
+            for r in ranges:
+                if r != const.column:
+                    keys.append([e, r][:max_width])
+            if ordered and e not in ordered:
+                keys.append([e, *ordered][:max_width])          # equality, then the ORDER BY (… LIMIT)
+        for key in keys:
+            key = key[:max_width]
+            if key:
+                directions = dict(order)
+                desc = [directions.get(c, False) for c in key] if order and any(c in directions for c in key) else None
+                add(make_index(table, catalog, access, key, desc, where=(const,)))
+    return out
+
+
+def existing_defs(table: TableInfo) -> list[IndexDef]:
+    """The table's valid plain-column btree indexes as IndexDefs (expression and partial indexes, and
+    those with another operator class, collation or NULLS order, left out: they cover no plain
+    candidate; the planner still sees them when it costs)."""
+    out = []
+    for ix in table.indexes:
+        names = ix.column_names
+        if not ix.is_valid or ix.method != "btree" or any(c is None for c in names) or not names \
+                or ix.predicate or not ix.plain:
+            continue
+        out.append(IndexDef(schema=table.schema, table=table.name, columns=tuple(c for c in names if c),
+                            desc=tuple(ix.descending[:len(ix.columns)]), include=tuple(ix.include)))
+    return out
+
+
+def covered_by(candidate: IndexDef, existing: list[IndexDef]) -> IndexDef | None:
+    """An existing index that already serves whatever `candidate` would (candidate is its prefix)."""
+    plain = IndexDef(schema=candidate.schema, table=candidate.table, columns=candidate.columns,
+                     desc=candidate.desc, include=candidate.include, opclasses=candidate.opclasses)
+    for e in existing:
+        if plain.prefix_of(e):
+            return e
+    return None
+
+
+def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
+                        partial: bool = True) -> tuple[list[IndexDef], dict[IndexDef, str]]:
+    """Candidates of every usable statement (deduplicated, deterministic order) and the ones that
+    existing indexes cover (candidate → the covering index's label)."""
+    seen: dict[IndexDef, None] = {}
+    covered: dict[IndexDef, str] = {}
+    existing = {t.key: existing_defs(t) for t in catalog.tables}
+    for it in items:
+        own: list[IndexDef] = []
+        for acc in it.analysis.accesses:
+            table = catalog.get(acc.table)
+            if table is None:
+                continue
+            for ix in access_candidates(acc, table, catalog, max_width, partial):
+                if ix in covered:
+                    continue
+                if ix not in seen:
+                    cover = covered_by(ix, existing.get(acc.table, []))
+                    if cover is not None:
+                        covered[ix] = _existing_name(table, cover)
+                        continue
+                    seen[ix] = None
+                own.append(ix)
+        it.seed, it.seed_keys = frozenset(own), None
+    return list(seen), covered
+
+
+def _existing_name(table: TableInfo, ix: IndexDef) -> str:
+    for info in table.indexes:
+        if tuple(c for c in info.column_names if c) == ix.columns:
+            return info.name
+    return ix.label()
+
+
+def estimated_size(ix: IndexDef, table: TableInfo) -> int:
+    """A btree's size from row count and column widths (fill factor 90 %, 16 bytes overhead per entry)."""
+    width = sum((table.columns[c].avg_width or 8) if c in table.columns else 8 for c in (*ix.columns, *ix.include))
+    rows = max(table.reltuples, 1.0)
+    if ix.where:
+        rows *= 0.2
+    entry = 16 + 8 * math.ceil(width / 8)
+    return int(max(PAGE * 2, rows * entry / 0.9 + PAGE))

@@ -1,0 +1,270 @@
+"""The cost model of the selection: a statement's cost under a configuration of hypothetical
+indexes, its floor (its cost with all its own candidates, a bound on what any move can do for
+it), relevance, write penalties and sizes (see `CostModel`)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.predicates import Constant, StatementKind
+from perftool.advisor.whatif import WhatIf
+from perftool.catalog.schema import Catalog, TableName
+
+INDEX_ENTRY_COST = 1.0          # planner cost units to maintain one index entry (write-cost term)
+SEED_BATCH = 50                 # hypothetical indexes present at once while costing the floors
+
+
+class CostOracle(Protocol):
+    """What the searches need of the what-if costing (`whatif.WhatIf`; the benchmarks' baselines too)."""
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef]) -> float | None: ...
+
+    def size(self, ix: IndexDef) -> int | None: ...
+
+
+class CostModel:
+    """The workload's costs under the current configuration (the chosen indexes): each statement's
+    current cost and floor, which statements an index is relevant to, write penalties and sizes.
+    The cost of statement q under configuration C is cost(q, C ∩ relevant(q)), cached by the
+    oracle per (q, index set). `version` counts configuration changes; `changed[p]` is the
+    version at which statement p's cost last changed (the searches use it to know what is stale)."""
+
+    def __init__(self, items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
+                 writes: list[Item] | None = None, shared: dict[str, Any] | None = None):
+        self.items: list[Item] = []
+        self.base: dict[int, float] = {}
+        for it in items:
+            if it.sid is not None and it.base is not None:
+                self.items.append(it)
+                self.base[it.position] = float(it.base)
+        self.oracle = oracle
+        self.options = options
+        self.catalog = catalog
+        self.writes = writes or []
+        self.config: list[IndexDef] = []
+        self.cur: dict[int, float] = dict(self.base)
+        self.floor: dict[int, float] = {it.position: float(it.floor) if it.floor is not None else self.base[it.position]
+                                        for it in self.items}
+        self.changed: dict[int, int] = {it.position: 0 for it in self.items}
+        self.version = 0
+        self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
+        self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
+        for it in self.items:
+            for t in it.tables:
+                read = it.analysis.referenced.get(t, set())
+                if read and len(read) <= options.max_width:
+                    self.narrow.setdefault(t, []).append(it)
+            for t, cols in it.indexable.items():
+                for c in cols:
+                    self.by_leading.setdefault((t, c), []).append(it)
+        shared = shared if shared is not None else {}
+        self._affected: dict[IndexDef, list[Item]] = shared.setdefault("affected", {})
+        self._affected_pos: dict[IndexDef, set[int]] = shared.setdefault("affected_pos", {})
+        self.evaluations = 0
+        self._penalties: dict[IndexDef, float] = {}
+        self._chosen_key: tuple[int, int, int] | None = None
+        self._chosen_val: tuple[set[IndexDef], int] = (set(), 0)
+        self._leading: dict[tuple[TableName, tuple[str, ...], tuple[Constant, ...]], list[IndexDef]] = {}
+
+    def affected(self, ix: IndexDef) -> list[Item]:
+        """Statements `ix` is relevant to (see Item.relevant), in workload order."""
+        got = self._affected.get(ix)
+        if got is None:
+            t = ix.table_key
+            lead = self.by_leading.get((t, ix.columns[0]), [])
+            if not ix.where and not self.narrow.get(t):
+                got = list(lead)   # each uses the leading column, and nothing else could: all relevant
+            else:
+                pool = {it.position: it for it in lead}
+                pool.update((it.position, it) for it in self.narrow.get(t, []))
+                got = [pool[p] for p in sorted(pool) if pool[p].relevant(ix)]
+            self._affected[ix] = got
+            self._affected_pos[ix] = {it.position for it in got}
+        return got
+
+    def relevant_set(self, it: Item, config: Iterable[IndexDef]) -> frozenset[IndexDef]:
+        """The indexes of `config` that could change `it`'s plan (its cost is cached per this set)."""
+        out = []
+        for ix in config:
+            pos = self._affected_pos.get(ix)
+            if pos is None:
+                self.affected(ix)
+                pos = self._affected_pos[ix]
+            if it.position in pos:
+                out.append(ix)
+        return frozenset(out)
+
+    def prefetch(self, items: list[Item], config: list[IndexDef]) -> None:
+        """Let the oracle cost these statements under `config` in one pipelined go, when it can."""
+        prefetch = getattr(self.oracle, "prefetch", None)
+        if prefetch is not None and len(items) >= 2:
+            prefetch([(it.costed_sid, self.relevant_set(it, config)) for it in items], frozenset(config))
+
+    def cost(self, it: Item, config: Iterable[IndexDef]) -> float | None:
+        """`it`'s cost with the indexes of `config` relevant to it (None: its EXPLAIN failed)."""
+        return self.oracle.cost(it.costed_sid, self.relevant_set(it, config))
+
+    def size(self, ix: IndexDef) -> int:
+        s = self.oracle.size(ix)
+        return int(s) if s else 0
+
+    def penalty(self, ix: IndexDef | None) -> float:
+        """Write cost of keeping `ix`: weighted rows written to its table × entry cost."""
+        if ix is None:
+            return 0.0
+        got = self._penalties.get(ix)
+        if got is not None:
+            return got
+        total = 0.0
+        cols = set(ix.columns) | set(ix.include) | {c.column for c in ix.where}   # a predicate column too
+        table = self.catalog.get(ix.table_key)
+        if table is not None:
+            total += table.unseen_write_rows * INDEX_ENTRY_COST
+        for w in self.writes:
+            if w.analysis.target != ix.table_key:
+                continue
+            kind = w.analysis.kind
+            if kind is StatementKind.INSERT or (kind is StatementKind.UPDATE and cols & w.analysis.set_columns):
+                total += w.weight * max(w.written_rows, 0.0) * INDEX_ENTRY_COST
+        self._penalties[ix] = total
+        return total
+
+    def total_cost(self) -> float:
+        return sum(it.weight * self.cur[it.position] for it in self.items)
+
+    def chosen(self) -> tuple[set[IndexDef], int]:
+        """The configuration as a set, and its size in bytes (recomputed only when it changed)."""
+        key = (self.version, id(self.config), len(self.config))
+        if self._chosen_key != key:
+            self._chosen_key = key
+            self._chosen_val = (set(self.config), sum(self.size(ix) for ix in self.config))
+            self._leading = {}
+            for x in self.config:
+                for k in range(1, len(x.columns) + 1):
+                    self._leading.setdefault((x.table_key, x.columns[:k], x.where), []).append(x)
+        return self._chosen_val
+
+    def leads_chosen(self, ix: IndexDef, besides: IndexDef | None = None) -> IndexDef | None:
+        """A chosen index (other than `besides`) that `ix` is a redundant prefix of (I103's rule)."""
+        self.chosen()
+        for x in self._leading.get((ix.table_key, ix.columns, ix.where), ()):
+            if x != ix and x != besides and ix.prefix_of(x):
+                return x
+        return None
+
+    def set_config(self, config: list[IndexDef]) -> None:
+        """Switch to another configuration, re-costing only the statements whose index set changed."""
+        old = set(self.config)
+        self.config = list(config)
+        changed = old ^ set(config)
+        if not changed:
+            return
+        touched: dict[int, Item] = {}
+        for ix in changed:
+            for it in self.affected(ix):
+                touched[it.position] = it
+        self.recost(touched.values(), failed_to_base=True)
+
+    def recost(self, items: Iterable[Item], *, failed_to_base: bool = False) -> None:
+        """The configuration changed: a new version, and these statements' costs under it (a failed
+        EXPLAIN keeps the last cost, or with `failed_to_base` falls back to the cost with none)."""
+        self.version += 1
+        for it in items:
+            c = self.cost(it, self.config)
+            if c is not None:
+                self.cur[it.position] = c
+            elif failed_to_base:
+                self.cur[it.position] = self.base[it.position]
+            self.changed[it.position] = self.version
+
+    def marginal(self, ix: IndexDef) -> tuple[float, float]:
+        """(weighted cost the index saves given the others − its write cost, best relative saving)."""
+        without = [x for x in self.config if x != ix]
+        benefit, best_rel = 0.0, 0.0
+        plan_uses = getattr(self.oracle, "plan_uses", None)
+        need = []
+        for it in self.affected(ix):
+            if plan_uses is not None:
+                used = plan_uses(it.costed_sid, self.relevant_set(it, self.config))
+                if used is not None and ix not in used:
+                    continue   # its current plan does without ix: taking ix away cannot change its cost
+            need.append(it)
+        self.prefetch(need, without)
+        for it in need:
+            c = self.cost(it, without)
+            if c is None:
+                continue
+            d = c - self.cur[it.position]
+            benefit += it.weight * d
+            if c > 0:
+                best_rel = max(best_rel, d / c)
+        return benefit - self.penalty(ix), best_rel
+
+    def replace_loss(self, old: IndexDef, new: IndexDef | None) -> float:
+        """Weighted workload cost added by replacing `old` with `new` (None: dropping it)."""
+        config = [x for x in self.config if x != old] + ([new] if new is not None else [])
+        items = {it.position: it for it in self.affected(old)}
+        if new is not None:
+            items.update({it.position: it for it in self.affected(new)})
+        loss = 0.0
+        for it in items.values():
+            c = self.cost(it, config)
+            if c is not None:
+                loss += it.weight * (c - self.cur[it.position])
+        return loss - self.penalty(old) + self.penalty(new)
+
+    def work(self) -> int:
+        """EXPLAINs run so far (the oracle's count when it keeps one, else cost lookups)."""
+        stats = getattr(self.oracle, "stats", None)
+        return int(stats.explains) if stats is not None else self.evaluations
+
+
+def floor_bounds(it: Item, ix: IndexDef) -> bool:
+    """Whether `it`'s floor (its cost with its own candidates) bounds what `ix` can do for it:
+    `ix` is one of them, or it serves `it` only through a key prefix that is one of them and
+    cannot cover every column `it` reads (no index-only scan the floor did not see)."""
+    if not it.seed:
+        return False
+    if ix in it.seed:
+        return True
+    t = ix.table_key
+    usable = it.indexable.get(t, ())
+    cols = ix.columns
+    k = 0
+    while k < len(cols) and cols[k] in usable:
+        k += 1
+    if k == 0:
+        return False  # nothing usable
+    read = it.analysis.referenced.get(t)
+    if read and len(read) <= len(cols) + len(ix.include) and read <= set(cols) | set(ix.include):
+        return False  # an index-only scan the floor did not see
+    if it.seed_keys is None:
+        it.seed_keys = frozenset((s.columns, s.where) for s in it.seed if not s.include)
+    return (cols[:k], ix.where) in it.seed_keys
+
+
+def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> None:
+    """Each statement's cost with all its own candidates present (and those of the statements
+    batched with it): the best its plan can get from them, a floor that bounds every move's
+    benefit. Statements are batched Dexter-style so one set of hypothetical indexes serves many
+    EXPLAINs; the sizes come along for free."""
+    todo = sorted((it for it in items if it.sid is not None and it.seed),
+                  key=lambda it: (sorted(it.tables), sorted(ix.sort_key() for ix in it.seed)[:1]))
+    group: list[Item] = []
+    union: set[IndexDef] = set()
+    for it in [*todo, None]:
+        if it is not None and (not group or len(union | it.seed) <= batch):
+            group.append(it)
+            union |= it.seed
+            continue
+        if group:
+            results = whatif.explain_superset([g.costed_sid for g in group], union)
+            for g, ex in zip(group, results, strict=True):
+                if ex.cost is not None:
+                    g.floor = min(ex.cost, g.base if g.base is not None else ex.cost)
+        if it is not None:
+            group, union = [it], set(it.seed)

@@ -1,0 +1,196 @@
+"""Moves of the selection — add a candidate, or widen a chosen index by one column — and their
+costing against the current configuration: exactly (EXPLAINs of the statements they affect) or
+as an upper bound from the statements' floors (no EXPLAIN)."""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from enum import Enum
+
+from perftool.advisor.candidates import PAGE
+from perftool.advisor.costs import CostModel, floor_bounds
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+
+FLOOR_EPSILON = 1e-3            # moves that cannot save 0.1 % of any statement are not costed
+
+
+class MoveStatus(str, Enum):
+    """Where a move stands (the last reason it was not taken, for --explain-choice)."""
+
+    NOT_EVALUATED = "not evaluated"
+    NO_BENEFIT = "no benefit"
+    BELOW_BAR = "below --min-improvement"
+    OVER_BUDGET = "over budget"
+    MAX_INDEXES = "--max-indexes reached"
+    TAKEN = "taken"
+
+
+class MoveKind(str, Enum):
+    ADD = "add"
+    WIDEN = "widen"
+
+
+@dataclass
+class Move:
+    """Adding index `new`, or (`old` set) widening chosen index `old` into `new`, with what its last
+    costing or bound found."""
+
+    new: IndexDef
+    old: IndexDef | None = None
+    seq: int = 0
+    ratio: float = 0.0
+    benefit: float = 0.0
+    best_relative: float = 0.0
+    delta_size: int = 0
+    version: int = -1
+    exact: bool = False
+    status: MoveStatus = MoveStatus.NOT_EVALUATED
+    boundable: bool | None = None
+    contrib: dict[int, tuple[float, float]] | None = None   # last exact costing: position → (weighted saving, relative)
+    contrib_version: int = -1
+
+    @property
+    def kind(self) -> MoveKind:
+        return MoveKind.WIDEN if self.old is not None else MoveKind.ADD
+
+
+@dataclass
+class Step:
+    """One move the greedy took, with the best moves it was preferred to."""
+
+    number: int
+    move: Move
+    runners_up: list[Move]
+
+
+class Moves:
+    """Every move registered so far (by (old, new) and by sequence number) and their costing."""
+
+    def __init__(self, model: CostModel):
+        self.model = model
+        self.by_key: dict[tuple[IndexDef | None, IndexDef], Move] = {}
+        self.by_seq: dict[int, Move] = {}
+        self._seq = itertools.count()
+
+    def register(self, new: IndexDef, old: IndexDef | None) -> Move | None:
+        """A new move (None when it was registered before)."""
+        key = (old, new)
+        if key in self.by_key:
+            return None
+        move = Move(new=new, old=old, seq=next(self._seq))
+        self.by_key[key] = move
+        self.by_seq[move.seq] = move
+        return move
+
+    def items_of(self, move: Move) -> list[Item]:
+        """The statements a move can change: those its new index (and the one it replaces) is relevant to."""
+        if move.old is None:
+            return self.model.affected(move.new)   # shared: callers only read it
+        items = list(self.model.affected(move.new))
+        have = {it.position for it in items}
+        items += [it for it in self.model.affected(move.old) if it.position not in have]
+        return items
+
+    def stale(self, move: Move) -> bool:
+        """Whether the move's benefit is not an exact costing under the current configuration."""
+        if not move.exact:
+            return True
+        for it in self.items_of(move):
+            if self.model.changed[it.position] > move.version:
+                return True
+        return False
+
+    def fits(self, move: Move) -> bool:
+        """Whether the move can be taken now: within --budget and --max-indexes."""
+        chosen, used = self.model.chosen()
+        options = self.model.options
+        if move.old is not None and move.old not in chosen:
+            return False
+        if move.new in chosen:
+            return False
+        if move.old is None and options.max_indexes is not None and len(self.model.config) >= options.max_indexes:
+            return False
+        if options.budget_bytes is not None:
+            if used + move.delta_size > options.budget_bytes:
+                return False
+        return True
+
+    def evaluate(self, move: Move, items: list[Item] | None = None) -> Move:
+        """Cost `move` against the current configuration (on `items`, default: all it affects)."""
+        exact = items is None
+        items = self.items_of(move) if items is None else items
+        new_config = [ix for ix in self.model.config if ix != move.old] + [move.new]
+        self.model.prefetch(items, new_config)
+        benefit, best_rel = 0.0, 0.0
+        contrib: dict[int, tuple[float, float]] = {}
+        for it in items:
+            c = self.model.cost(it, new_config)
+            self.model.evaluations += 1
+            if c is None:
+                continue
+            if c < self.model.floor[it.position]:
+                self.model.floor[it.position] = c
+            cur = self.model.cur[it.position]
+            d = cur - c
+            benefit += it.weight * d
+            rel = d / cur if cur > 0 else 0.0
+            best_rel = max(best_rel, rel)
+            contrib[it.position] = (it.weight * d, rel)
+        if exact:
+            move.contrib, move.contrib_version = contrib, self.model.version
+        benefit -= self.model.penalty(move.new) - self.model.penalty(move.old)
+        move.delta_size = self.model.size(move.new) - (self.model.size(move.old) if move.old is not None else 0)
+        move.benefit = benefit
+        move.best_relative = best_rel
+        move.ratio = benefit / max(move.delta_size, PAGE)
+        move.version = self.model.version
+        move.exact = exact
+        return move
+
+    def admissible(self, move: Move) -> bool:
+        """Whether the move pays and improves some statement by --min-improvement."""
+        bar = self.model.options.min_improvement
+        return move.benefit > 1e-9 and move.best_relative >= max(bar, 1e-9)
+
+    def boundable(self, move: Move, items: list[Item] | None = None) -> bool:
+        """Whether the statements' floors bound this move: its index was among their own
+        candidates when the floors were costed (else it might beat them, e.g. a covering index)."""
+        if items is None:
+            if move.boundable is None:
+                got = self.items_of(move)
+                move.boundable = bool(got) and all(floor_bounds(it, move.new) for it in got)
+            return move.boundable
+        return bool(items) and all(floor_bounds(it, move.new) for it in items)
+
+    def bound(self, move: Move) -> tuple[float, float]:
+        """(upper bound of the move's benefit, of its best relative saving) from the floors."""
+        gain, rel = 0.0, 0.0
+        current, floor = self.model.cur, self.model.floor
+        for it in self.items_of(move):
+            cur, low = current[it.position], floor[it.position]
+            if cur > low:
+                gain += it.weight * (cur - low)
+                if cur > 0 and (cur - low) / cur > rel:
+                    rel = (cur - low) / cur
+        return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
+
+    def refined_bound(self, move: Move) -> tuple[float, float]:
+        """An upper bound of a move's benefit now, from its last exact costing: statements whose
+        index set has not changed since keep their exact saving; the others can save at most
+        their current cost down to their floor (or to zero when the floor does not bound it)."""
+        assert move.contrib is not None
+        gain, rel = 0.0, 0.0
+        for it in self.items_of(move):
+            p = it.position
+            if self.model.changed[p] <= move.contrib_version:
+                d, r = move.contrib.get(p, (0.0, 0.0))
+            else:
+                cur = self.model.cur[p]
+                low = self.model.floor[p] if floor_bounds(it, move.new) else 0.0
+                d = it.weight * max(cur - low, 0.0)
+                r = (cur - low) / cur if cur > 0 else 0.0
+            gain += d
+            rel = max(rel, r)
+        return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel

@@ -1,0 +1,171 @@
+"""Local search after the greedy (`LocalSearch.refine`): restart the greedy from neighbouring
+configurations and keep any that makes the workload cheaper. Two neighbourhoods: *force* a
+promising candidate the greedy left out (space freed by dropping or narrowing the chosen indexes
+that lose least per byte), and *drop* one chosen index (weakest first) so the greedy refills
+without it."""
+
+from __future__ import annotations
+
+import heapq
+import time
+from collections.abc import Iterator
+from typing import Any
+
+from perftool.advisor.candidates import PAGE
+from perftool.advisor.greedy import GreedySearch
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.moves import FLOOR_EPSILON, Move, MoveStatus
+
+REFINE_FORCED = 20              # candidates the "force" neighbourhood of the local search tries
+
+# what a trial changed, to undo it: steps taken before it, the moves' statuses, pruned, widened
+Trial = tuple[int, dict[tuple[IndexDef | None, IndexDef], MoveStatus], dict[IndexDef, str], dict[IndexDef, IndexDef]]
+
+
+class LocalSearch:
+    """Refines the result of one `GreedySearch` in place (its model ends on the best configuration)."""
+
+    def __init__(self, search: GreedySearch):
+        self.search = search
+        self.model = search.model
+        self.moves = search.moves
+        self.options = search.options
+        self.refinements = 0
+
+    def refine(self, until: float) -> None:
+        """Local search after the greedy, keeping any change that makes the workload cheaper and
+        restarting after it, until nothing helps or time runs out. Two neighbourhoods:
+        *drop*: remove one chosen index (weakest first) and let the greedy refill the freed budget
+        without it; *force*: take a promising candidate the greedy left out (best benefit first),
+        evict the weakest chosen indexes until it fits, and let the greedy refill."""
+        best, best_cost = list(self.model.config), self.model.total_cost()
+        tried: set[frozenset[IndexDef]] = set()
+        improved = True
+        while improved and not self.past(until):
+            improved = False
+            for start, banned in self.neighbours(best, until):
+                if self.past(until):
+                    break
+                key = frozenset(start)
+                if key in tried:
+                    continue
+                tried.add(key)
+                history: Trial = (len(self.search.steps), {k: m.status for k, m in self.moves.by_key.items()},
+                                  dict(self.search.pruned), dict(self.search.widened))
+                self.model.set_config(start)
+                self.search.banned = banned
+                saved_deadline, self.search.deadline = self.search.deadline, until
+                self.search.requeue()
+                self.search.converge(refresh=False)
+                self.search.deadline = saved_deadline
+                self.search.banned = set()
+                cost = self.model.total_cost()
+                if cost < best_cost * (1 - 1e-6):
+                    best, best_cost = list(self.model.config), cost
+                    self.refinements += 1
+                    improved = True
+                    break
+                self.forget_trial(history)   # --explain-choice shows the search that led to the result
+                self.model.set_config(best)
+        self.model.set_config(best)
+
+    def forget_trial(self, history: Trial) -> None:
+        """Undo what a rejected trial recorded: its steps, the moves' statuses, pruned and widened."""
+        steps, statuses, pruned, widened = history
+        del self.search.steps[steps:]
+        for k, m in self.moves.by_key.items():
+            m.status = statuses.get(k, MoveStatus.NOT_EVALUATED)
+        self.search.pruned, self.search.widened = pruned, widened
+
+    def cheapest_shrink(self, keep: IndexDef) -> tuple[IndexDef, IndexDef | None] | None:
+        """The way to free space that loses least per byte: drop a chosen index, or narrow it by
+        its last column."""
+        best: tuple[IndexDef, IndexDef | None] | None = None
+        best_key: tuple[float, tuple[Any, ...], bool] | None = None
+        for x in self.model.config:
+            if x == keep:
+                continue
+            options: list[IndexDef | None] = [None]
+            if x.include:
+                options.append(IndexDef(schema=x.schema, table=x.table, columns=x.columns, desc=x.desc,
+                                        opclasses=x.opclasses, where=x.where, include=x.include[:-1]))
+            elif len(x.columns) > 1:
+                n = len(x.columns) - 1
+                options.append(IndexDef(schema=x.schema, table=x.table, columns=x.columns[:n], desc=x.desc[:n],
+                                        opclasses=x.opclasses[:n], where=x.where))
+            for narrower in options:
+                if narrower is not None and (narrower in self.model.config or not self.model.size(narrower)):
+                    continue
+                freed = self.model.size(x) - (self.model.size(narrower) if narrower is not None else 0)
+                if freed <= 0:
+                    continue
+                key = (self.model.replace_loss(x, narrower) / freed, x.sort_key(), narrower is None)
+                if best_key is None or key < best_key:
+                    best, best_key = (x, narrower), key
+        return best
+
+    def promising(self, best: list[IndexDef], until: float) -> list[Move]:
+        """Moves the greedy left out, best *current* benefit first: stored benefits are upper
+        bounds from older configurations, so the top ones are re-bounded, then re-costed, until
+        the top is fresh."""
+        heap = [(-m.benefit, m.seq) for m in self.moves.by_key.values()
+                if m.new not in best and (m.old is None or m.old in best) and m.benefit > 0]
+        heapq.heapify(heap)
+        out: list[Move] = []
+        bounded: set[int] = set()
+        fresh: set[int] = set()
+        bar = max(self.options.min_improvement, FLOOR_EPSILON)
+        while heap and len(out) < REFINE_FORCED and not self.past(until):
+            _neg, seq = heapq.heappop(heap)
+            move = self.moves.by_seq[seq]
+            if seq in fresh:
+                out.append(move)
+                continue
+            if seq not in bounded and self.moves.boundable(move):
+                bounded.add(seq)
+                gain, rel = self.moves.bound(move)
+                if gain > 1e-9 and rel >= bar:
+                    heapq.heappush(heap, (-gain, seq))
+                continue
+            self.moves.evaluate(move)
+            fresh.add(seq)
+            if move.benefit > 0:
+                heapq.heappush(heap, (-move.benefit, seq))
+        return out
+
+    def neighbours(self, best: list[IndexDef], until: float) -> Iterator[tuple[list[IndexDef], set[IndexDef]]]:
+        """Starting configurations for `refine`, generated lazily so the time limit stops early:
+        first each promising left-out move forced in (space freed by dropping or narrowing the
+        chosen indexes that lose least per byte), then each chosen index dropped, weakest first."""
+        self.model.set_config(best)
+        budget = self.options.budget_bytes
+        constrained = budget is not None or self.options.max_indexes is not None
+        for m in self.promising(best, until) if constrained else []:
+            if self.past(until):
+                return
+            start = [x for x in best if x != m.old] + [m.new]
+            if self.options.max_indexes is not None and len(start) > self.options.max_indexes:
+                continue
+            self.model.set_config(start)
+            while budget is not None and sum(self.model.size(x) for x in self.model.config) > budget:
+                shrink = self.cheapest_shrink(keep=m.new)
+                if shrink is None:
+                    break
+                old, narrower = shrink
+                self.model.set_config([x for x in self.model.config if x != old] + ([narrower] if narrower else []))
+            fits = budget is None or sum(self.model.size(x) for x in self.model.config) <= budget
+            start = list(self.model.config)
+            self.model.set_config(best)
+            if fits:
+                yield start, set()
+        if self.past(until):
+            return
+        model = self.model
+        ranked = sorted(best, key=lambda ix: (model.marginal(ix)[0] / max(model.size(ix), PAGE), ix.sort_key()))
+        for ix in ranked:
+            yield [x for x in best if x != ix], {ix}
+
+    def past(self, until: float) -> bool:
+        """The local search stops at its work limit (deterministic) or at `until` (a wall-clock cap)."""
+        limit = self.search.work_limit
+        return time.perf_counter() >= until or (limit is not None and self.model.work() >= limit)

@@ -1,0 +1,240 @@
+"""The report of `indexes recommend`: the recommendations (A101 findings and their rows), the
+statements with their costs before and after, the skipped ones (A102), the heuristic warning
+(A103), and with --explain-choice why the other candidates lost and each selection step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from perftool.advisor.greedy import GreedySearch
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+from perftool.advisor.moves import MoveStatus
+from perftool.advisor.options import AdvisorOptions
+from perftool.report.model import Column, Finding, Report, Section
+from perftool.report.values import human_bytes
+
+
+@dataclass
+class Recommendation:
+    """One recommended index: its size, benefit, CREATE statement and the statements it helps."""
+
+    index: IndexDef
+    size_bytes: int
+    benefit: float
+    definition: str
+    statements: list[Item]
+    verified: bool = True
+
+
+@dataclass
+class AdvisorResult:
+    """What `advise` found (the report is built from it)."""
+
+    items: list[Item]
+    recommendations: list[Recommendation]
+    cost_before: float | None
+    cost_after: float | None
+    options: AdvisorOptions
+    seconds: float
+    explains: int = 0
+    cache_hits: int = 0
+    covered: dict[IndexDef, str] = field(default_factory=dict)
+    selector: GreedySearch | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def analysed(self) -> list[Item]:
+        return [it for it in self.items if it.skip is None]
+
+    @property
+    def skipped(self) -> list[Item]:
+        return [it for it in self.items if it.skip is not None]
+
+
+REC_COLUMNS = [
+    Column("rank", "#", "int"),
+    Column("index", "index", "text"),
+    Column("size_bytes", "size", "bytes"),
+    Column("saved_pct", "saves", "pct"),
+    Column("statement_count", "statements", "int"),
+    Column("definition", "CREATE INDEX", "text"),
+]
+STATEMENT_COLUMNS = [
+    Column("query", "statement", "query"),
+    Column("weight", "weight", "float"),
+    Column("cost_before", "cost before", "float"),
+    Column("cost_after", "cost after", "float"),
+    Column("saved_pct", "saved", "pct"),
+    Column("indexes", "uses", "text"),
+]
+SKIP_COLUMNS = [Column("query", "statement", "query"), Column("origin", "from", "text"),
+                Column("reason", "why skipped", "text")]
+RUNNER_COLUMNS = [Column("index", "candidate", "text"), Column("benefit", "benefit", "float"),
+                  Column("size_bytes", "size", "bytes"), Column("reason", "why not chosen", "text")]
+
+
+def _r(x: float | None, nd: int = 2) -> float | None:
+    """`x` rounded for the report (None stays None)."""
+    return None if x is None else round(float(x), nd)
+
+
+def _statement_record(it: Item) -> dict[str, Any]:
+    s = it.statement
+    rec: dict[str, Any] = {"query": s.text, "origin": s.origin, "weight": _r(it.weight, 4),
+                           "cost_before": _r(it.base), "cost_after": _r(it.final)}
+    if s.queryid is not None:
+        rec["queryid"] = s.queryid
+    if it.base and it.final is not None:
+        rec["saved_pct"] = round(1 - it.final / it.base, 4) if it.base else 0.0
+    return rec
+
+
+def _runner_ups(result: AdvisorResult, limit: int = 25) -> list[dict[str, Any]]:
+    sel = result.selector
+    if sel is None:
+        return []
+    chosen = set(sel.config)
+    rows: list[dict[str, Any]] = []
+    for (old, new), move in sel.moves.by_key.items():
+        if new in chosen:
+            continue
+        reason = sel.pruned.get(new)
+        longer = sel.model.leads_chosen(new) if reason is None else None
+        if longer is not None:
+            reason = f"its key columns lead {longer.label()}, which serves the same scans"
+        if reason is None and new in sel.widened:
+            reason = f"widened into {sel.widened[new].label()}"
+        if reason is None and move.status == MoveStatus.TAKEN:
+            reason = "chosen, then replaced by the local search"
+        if reason is None:
+            reason = {
+                MoveStatus.NO_BENEFIT: "no statement gets cheaper with it (given the chosen indexes)",
+                MoveStatus.BELOW_BAR: f"improves no statement by {result.options.min_improvement:.0%}",
+                MoveStatus.OVER_BUDGET: "does not fit the remaining --budget",
+                MoveStatus.MAX_INDEXES: "--max-indexes reached",
+            }.get(move.status, "a better benefit per byte was always available")
+        label = new.label() if old is None else f"{old.label()} → {new.label()}"
+        rows.append({"index": label, "benefit": _r(move.benefit), "size_bytes": move.delta_size,
+                     "ratio": move.ratio, "reason": reason})
+    for ix, cover in result.covered.items():
+        rows.append({"index": ix.label(), "benefit": None, "size_bytes": None, "ratio": -1.0,
+                     "reason": f"already covered by existing index {cover}"})
+    rows.sort(key=lambda r: (-(r["ratio"] or 0), r["index"]))
+    for r in rows:
+        r.pop("ratio")
+    return rows[:limit]
+
+
+def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
+                 sources: list[str] | None = None) -> Report:
+    opts = result.options
+    before, after = result.cost_before, result.cost_after
+    saved = (1 - after / before) if before and after is not None else None
+    recs_json: list[dict[str, Any]] = []
+    rec_rows: list[dict[str, Any]] = []
+    findings: list[Finding] = []
+    for rank, rec in enumerate(result.recommendations, 1):
+        ix = rec.index
+        share = (rec.benefit / before) if before else None
+        recs_json.append({
+            "table": f"{ix.schema}.{ix.table}",
+            "columns": list(ix.columns),
+            "descending": [ix.is_desc(i) for i in range(len(ix.columns))],
+            "include": list(ix.include),
+            "where": " AND ".join(c.label() for c in ix.where) or None,
+            "method": ix.method,
+            "definition": rec.definition,
+            "size_bytes": int(rec.size_bytes),
+            "benefit": _r(rec.benefit),
+            "saved_pct": _r(share, 4),
+            "verified": rec.verified,
+            "statements": [_statement_record(it) for it in rec.statements],
+        })
+        rec_rows.append({"rank": rank, "index": ix.label(), "size_bytes": int(rec.size_bytes), "saved_pct": share,
+                         "statement_count": len(rec.statements), "definition": rec.definition})
+        helped = ", ".join(sorted({it.statement.origin for it in rec.statements})[:5])
+        findings.append(Finding(
+            code="A101",
+            title=f"missing index: {ix.label()}" + ("" if rec.verified else " (unverified heuristic)"),
+            object=f"{ix.schema}.{ix.table}",
+            detail=(f"Estimated size {human_bytes(rec.size_bytes)}; "
+                    + (f"saves {share:.1%} of the workload's estimated cost; " if share is not None else "")
+                    + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."),
+            fix=rec.definition,
+            evidence={"table": f"{ix.schema}.{ix.table}", "columns": list(ix.columns),
+                      "size_bytes": int(rec.size_bytes), "benefit": _r(rec.benefit)},
+        ))
+    skipped: list[dict[str, Any]] = [{"query": it.statement.text, "origin": it.statement.origin, "reason": it.skip}
+                                     for it in result.skipped]
+    if skipped:
+        findings.append(Finding(
+            code="A102",
+            title=f"{len(skipped)} statement(s) could not be analysed",
+            object="workload",
+            detail="; ".join(sorted({s["reason"] for s in skipped}))[:600],
+            fix="See the skipped list for each statement and its reason.",
+            evidence={"count": len(skipped)},
+        ))
+    verified = opts.whatif
+    if not verified:
+        findings.append(Finding(
+            code="A103",
+            title="heuristic recommendations, not verified with HypoPG (--no-whatif)",
+            object="workload",
+            detail="Ranked from predicates, row counts and column statistics only; the planner was not asked.",
+            fix="Install HypoPG (CREATE EXTENSION hypopg) and run without --no-whatif to verify.",
+        ))
+    statements = sorted(result.analysed, key=lambda it: -(it.weight * (it.base or 0)))
+    st_rows = []
+    for it in statements:
+        row = _statement_record(it)
+        row["indexes"] = [ix.label() for ix in sorted(it.used, key=IndexDef.sort_key)]
+        st_rows.append(row)
+    workload = {
+        "statements": len(result.items),
+        "analysed": len(result.analysed),
+        "skipped": len(skipped),
+        "cost_before": _r(before),
+        "cost_after": _r(after),
+        "saved_pct": _r(saved, 4),
+        "verified": verified,
+        "weight": opts.weight if verified else "calls",
+        "budget_bytes": opts.budget_bytes,
+        "recommended_bytes": sum(int(r.size_bytes) for r in result.recommendations),
+        "max_indexes": opts.max_indexes,
+        "max_width": opts.max_width,
+        "min_improvement": opts.min_improvement,
+        "sources": sources or [],
+        "explains": result.explains,
+        "cache_hits": result.cache_hits,
+        "seconds": round(result.seconds, 3),
+    }
+    title = (f"{len(result.recommendations)} recommended index(es)"
+             + (f": estimated workload cost {before:,.0f} → {after:,.0f} ({saved:.1%} saved)"
+                if before and after is not None and saved is not None else ""))
+    sections = [Section(key="recommendations", title=title + ("" if verified else " — UNVERIFIED (--no-whatif)"),
+                        columns=REC_COLUMNS, rows=rec_rows,
+                        note=("Costs are PostgreSQL planner estimates with HypoPG hypothetical indexes."
+                              if verified else "Heuristic ranking without the planner: verify before creating."))]
+    if verified:
+        sections.append(Section(key="statements", title=f"Statements ({len(st_rows)} analysed)",
+                                columns=STATEMENT_COLUMNS, rows=st_rows))
+    sections.append(Section(key="skipped", title=f"Skipped statements ({len(skipped)})", columns=SKIP_COLUMNS,
+                            rows=skipped))
+    data: dict[str, Any] = {"recommendations": recs_json, "workload": workload}
+    if opts.explain_choice:
+        runners = _runner_ups(result)
+        sections.append(Section(key="runner_ups", title="Why other candidates lost", columns=RUNNER_COLUMNS,
+                                rows=runners))
+        if result.selector is not None:
+            data["steps"] = [{
+                "step": s.number, "action": s.move.kind.value, "index": s.move.new.label(),
+                "replaces": s.move.old.label() if s.move.old else None, "benefit": _r(s.move.benefit),
+                "size_delta_bytes": s.move.delta_size, "benefit_per_mb": _r(s.move.ratio * 1048576),
+                "runners_up": [{"index": r.new.label(), "benefit_per_mb": _r(r.ratio * 1048576),
+                                "estimate": not r.exact} for r in s.runners_up],
+            } for s in result.selector.steps]
+    return Report(command="indexes recommend", server=server or {}, sections=sections, findings=findings,
+                  notes=list(result.notes), data=data)

@@ -1,0 +1,46 @@
+"""The whole-workload selection: the greedy (`greedy.GreedySearch`) run from two candidate sets,
+the cheaper result kept, then refined by the local search (`refine.LocalSearch`)."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from perftool.advisor.costs import CostModel, CostOracle
+from perftool.advisor.greedy import GreedySearch
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.refine import LocalSearch
+from perftool.catalog.schema import Catalog
+
+SEARCH_MAX_STATEMENTS = 500     # above this many statements the greedy runs once (no Extend-start variant,
+                                # no local search): their cost grows with the workload, their gain does not
+
+
+def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
+           candidates: list[IndexDef], writes: list[Item], deadline: float | None = None,
+           started: float | None = None) -> GreedySearch:
+    """Run the greedy from two candidate sets — all candidates, and single columns only (Extend's
+    start, where multi-column indexes grow by widening) — keep the cheaper result, then refine it.
+    Both runs share the oracle's cost cache, so the second costs little."""
+    singles = [ix for ix in candidates if len(ix.columns) == 1 and not ix.where]
+    variants = [candidates] + ([singles] if singles and len(singles) < len(candidates)
+                               and len(items) <= SEARCH_MAX_STATEMENTS else [])
+    best: GreedySearch | None = None
+    shared: dict[str, Any] = {}
+    for cands in variants:
+        model = CostModel(items, oracle, options, catalog, writes=writes, shared=shared)
+        search = GreedySearch(model, cands, deadline=deadline)
+        search.run()
+        if best is None or model.total_cost() < best.model.total_cost() - 1e-9:
+            best = search
+    assert best is not None
+    if options.refine_seconds > 0 and len(items) <= SEARCH_MAX_STATEMENTS:
+        until = time.perf_counter() + options.refine_seconds
+        if started is not None and options.time_budget_s:
+            until = min(until, started + options.time_budget_s)
+        best.work_limit = best.model.work() + options.refine_explains
+        LocalSearch(best).refine(until if deadline is None else min(until, deadline))
+        best.work_limit = None
+    return best

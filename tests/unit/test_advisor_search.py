@@ -1,0 +1,82 @@
+"""The selection on model objects with a made-up cost oracle (no server): the cost model, the greedy,
+the local search and the report's runner-up reasons work without HypoPG."""
+
+from __future__ import annotations
+
+from perftool.advisor.candidates import generate_candidates
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import build_items, set_weights
+from perftool.advisor.moves import MoveKind, MoveStatus
+from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.report import AdvisorResult, build_report
+from perftool.advisor.select import select
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
+from perftool.report.render import render_to_string
+from perftool.workload.sources import WorkloadStatement
+
+MB = 1024 * 1024
+
+
+class FakeOracle:
+    """A statement filtering on column X costs 1000 without an index leading with X, 10 with one;
+    an index takes 1 MB per key column."""
+
+    def __init__(self, columns: list[str]):
+        self.columns = columns      # per statement id: the column it filters on
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef]) -> float | None:
+        return 10.0 if any(ix.columns[0] == self.columns[sid] for ix in indexes) else 1000.0
+
+    def size(self, ix: IndexDef) -> int | None:
+        return MB * len(ix.columns)
+
+
+def _workload(options: AdvisorOptions):
+    cat = Catalog(search_path=["pg_catalog", "public"])
+    cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
+                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in ("a", "b", "c")}))
+    statements = [WorkloadStatement(text="SELECT c FROM t WHERE a = 1", calls=10, source="file"),
+                  WorkloadStatement(text="SELECT c FROM t WHERE b = 2", calls=1, source="file")]
+    items = build_items(statements, cat)
+    oracle = FakeOracle(["a", "b"])
+    for it in items:
+        it.sid = it.position
+        it.base = oracle.cost(it.sid, frozenset())
+    set_weights(items, "calls")
+    candidates, covered = generate_candidates(items, cat, options.max_width, options.partial)
+    for it in items:
+        it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    search = select(items, oracle, options, cat, candidates, writes=[])
+    return items, search, covered
+
+
+def test_budget_takes_the_index_with_the_best_benefit_per_byte():
+    options = AdvisorOptions(budget_bytes=MB, max_width=2, min_improvement=0.0, explain_choice=True)
+    items, search, covered = _workload(options)
+    assert [ix.label() for ix in search.config] == ["public.t (a)"]
+    assert search.model.total_cost() == 10 * 10.0 + 1 * 1000.0
+    b = IndexDef(schema="public", table="t", columns=("b",))
+    assert search.moves.by_key[(None, b)].status is MoveStatus.OVER_BUDGET
+    assert [s.move.kind for s in search.steps] == [MoveKind.ADD]
+    result = AdvisorResult(items=items, recommendations=[], cost_before=None, cost_after=None, options=options,
+                           seconds=0.0, covered=covered, selector=search)
+    report = build_report(result)
+    reasons = {r["index"]: r["reason"] for r in next(s for s in report.sections if s.key == "runner_ups").rows}
+    assert reasons["public.t (b)"] == "does not fit the remaining --budget"
+    assert report.data["steps"][0]["action"] == "add" and type(report.data["steps"][0]["action"]) is str
+    assert "action: add" in render_to_string(report, "yaml")     # plain strings: every format can write them
+
+
+def test_without_a_budget_both_statements_get_their_index():
+    options = AdvisorOptions(max_width=2, min_improvement=0.0)
+    _items, search, _covered = _workload(options)
+    assert sorted(ix.label() for ix in search.config) == ["public.t (a)", "public.t (b)"]
+    assert search.model.total_cost() == 10 * 10.0 + 1 * 10.0
+
+
+def test_max_indexes_zero_chooses_nothing_and_says_why():
+    options = AdvisorOptions(max_indexes=0, max_width=2, min_improvement=0.0)
+    _items, search, _covered = _workload(options)
+    assert search.config == []
+    a = IndexDef(schema="public", table="t", columns=("a",))
+    assert search.moves.by_key[(None, a)].status is MoveStatus.MAX_INDEXES
