@@ -309,6 +309,14 @@ def parse_create(text: str, default_schema: str = "public") -> ParsedCreate:
                         bool(m["ine"]))
 
 
+def split_qualified(text: str, default_schema: str = "public") -> tuple[str, str]:
+    """`[schema.]name` as SQL writes it (quoted or folded) → (schema, name). ValueError otherwise."""
+    m = re.fullmatch(rf"\s*(?:({_IDENT_TEXT})\s*\.\s*)?({_IDENT_TEXT})\s*", text)
+    if not m:
+        raise ValueError(f"not a [schema.]name: {text!r}")
+    return (_fold(m[1]) if m[1] else default_schema), _fold(m[2])
+
+
 def _key_part(text: str) -> KeyPart:
     text = text.strip()
     head, tail = text, None

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from perftool.db.errors import InputError
-from perftool.ddl import IndexSpec, KeyPart, ParsedCreate, parse_create
+from perftool.ddl import IndexSpec, KeyPart, ParsedCreate, parse_create, split_qualified
 from perftool.report.values import human_bytes
 from perftool.workload.sources import split_statements
 
@@ -272,14 +272,14 @@ def _from_definition(text: str, where: str, partitions: list[str] | None = None)
     name = head.name or spec.name()
     parts = tuple(Partition(c.spec.schema, c.spec.table, c.name or c.spec.name()) for c in creates[1:])
     if partitions:
-        parts += tuple(partition(spec, p) for p in partitions)
+        parts += tuple(partition(spec, p, where) for p in partitions)
     return Change("create", spec.schema, spec.table, name, spec, parts)
 
 
-def partition(spec: IndexSpec, qualified: str) -> Partition:
+def partition(spec: IndexSpec, qualified: str, where: str = "partitions") -> Partition:
     """A partition given as [schema.]table: its index is the parent's spec on it, named by name()."""
-    schema, _, table = qualified.rpartition(".")
-    child = replace(spec, schema=schema or spec.schema, table=table)
+    schema, table = _qualified(qualified, where, spec.schema)
+    child = replace(spec, schema=schema, table=table)
     return Partition(child.schema, child.table, child.name())
 
 
@@ -308,10 +308,9 @@ def from_change_list(document: dict[str, Any], name: str = "<change list>") -> C
         if not isinstance(partitions, list) or not all(isinstance(p, str) for p in partitions):
             raise InputError(f"{where}: partitions must be a list of [schema.]table names")
         if action == "drop" and "index" in item:
-            index = str(item["index"])
-            schema, _, idx = index.rpartition(".")
-            table = str(item.get("table") or "").rpartition(".")[2]
-            out.append(Change("drop", schema or "public", table, idx, why=why, source="change list"))
+            schema, idx = _qualified(str(item["index"]), f"{where}: index")
+            table = _qualified(str(item["table"]), f"{where}: table")[1] if item.get("table") else ""
+            out.append(Change("drop", schema, table, idx, why=why, source="change list"))
             continue
         change = _from_definition(str(item["definition"]), where, partitions) if item.get("definition") \
             else _from_columns(item, where, partitions)
@@ -327,7 +326,7 @@ def _from_columns(item: dict[str, Any], where: str, partitions: list[str]) -> Ch
         raise InputError(f"{where}: needs `table` (schema.table) and `columns`, or a `definition`")
     if not isinstance(columns, list) or not columns:
         raise InputError(f"{where}: `columns` must be a non-empty list")
-    schema, _, tab = table.rpartition(".")
+    schema, tab = _qualified(table, f"{where}: table")
     probe = "CREATE INDEX ON x (" + ", ".join(str(c) for c in columns) + ")"
     try:
         parts: tuple[KeyPart, ...] = parse_create(probe).spec.parts
@@ -336,10 +335,17 @@ def _from_columns(item: dict[str, Any], where: str, partitions: list[str]) -> Ch
     include = item.get("include") or []
     if not isinstance(include, list):
         raise InputError(f"{where}: include must be a list of columns")
-    spec = IndexSpec(schema or "public", tab, parts, tuple(str(c) for c in include), item.get("where"),
+    spec = IndexSpec(schema, tab, parts, tuple(str(c) for c in include), item.get("where"),
                      str(item.get("method") or "btree"), bool(item.get("unique")))
     name = str(item.get("name") or spec.name())
-    return Change("create", spec.schema, spec.table, name, spec, tuple(partition(spec, p) for p in partitions))
+    return Change("create", spec.schema, spec.table, name, spec, tuple(partition(spec, p, where) for p in partitions))
+
+
+def _qualified(text: str, where: str, default_schema: str = "public") -> tuple[str, str]:
+    try:
+        return split_qualified(text, default_schema)
+    except ValueError as exc:
+        raise InputError(f"{where}: {exc}") from None
 
 
 def _dedupe(changes: ChangeList) -> ChangeList:

@@ -23,6 +23,7 @@ import json
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from perftool.migrations.changes import Change
 from perftool.migrations.plan import DEFAULT_LOCK_TIMEOUT, Statement, Steps, plan, settings
@@ -64,11 +65,10 @@ def why_lines(all_steps: list[Steps]) -> list[str]:
     for s in all_steps:
         c = s.change
         lines.append("")
-        target = f"{c.schema}.{c.table}" if c.table else c.schema
-        lines.append(f"{c.action} {c.qualified} on {target}"
+        lines.append(f"{c.action} {c.qualified}" + (f" on {c.schema}.{c.table}" if c.table else "")
                      + (f" (partitioned: {len(c.partitions)} partition(s))" if c.partitions else "")
                      + (f" [{c.source}]" if c.source else ""))
-        lines += [f"  {w}" for w in c.why]
+        lines += [f"  {ln}" for w in c.why for ln in (str(w).splitlines() or [""])]
         if s.down_note:
             lines.append(f"  down: {s.down_note}")
     return lines
@@ -232,10 +232,12 @@ def _py_list(statements: list[Statement], indent: str) -> str:
 
 def render_alembic(all_steps: list[Steps], o: Options) -> list[MigrationFile]:
     revision = hashlib.sha1(f"{o.stamp}:{slug(o.name)}".encode()).hexdigest()[:12]
-    doc = "\n".join([slug(o.name), "", f"Revision ID: {revision}", f"Revises: {o.revises or ''}", "",
-                     *why_lines(all_steps)])
-    text = f'''"""{doc}
+    text = f'''"""{slug(o.name)}
+
+Revision ID: {revision}
+Revises: {o.revises or ''}
 """
+{_comment(why_lines(all_steps), "#")}
 from alembic import op
 
 revision = {revision!r}
@@ -293,7 +295,12 @@ def _ruby_exec(statements: list[Statement], indent: str) -> str:
         return f"{indent}# nothing to undo\n"
     out = []
     for s in statements:
-        body = "\n".join(indent + "  " + ln if ln else "" for ln in s.sql.splitlines())
+        lines = s.sql.splitlines()
+        if any(ln.strip() == "SQL" for ln in lines):    # would end the heredoc: a plain '…' string
+            quoted = s.sql.replace("\\", "\\\\").replace("'", "\\'")
+            out.append(f"{indent}execute '{quoted}'\n")
+            continue
+        body = "\n".join(indent + "  " + ln if ln else "" for ln in lines)
         out.append(f"{indent}execute <<~'SQL'\n{body}\n{indent}SQL\n")
     return "".join(out)
 
@@ -343,3 +350,29 @@ def generate(changes: list[Change], framework: str, options: Options | None = No
     options = options or Options()
     all_steps = plan(changes)
     return Migration(framework, RENDERERS[framework](all_steps, options), all_steps)
+
+
+def write_migration(migration: Migration, directory: str | Path) -> list[Path]:
+    """Write the files under `directory` (created); an existing file is never overwritten."""
+    from perftool.db.errors import UsageError
+
+    root = Path(directory)
+    targets = [root / f.path for f in migration.files]
+    taken = [str(t) for t in targets if t.exists()]
+    if taken:
+        raise UsageError(f"{taken[0]} exists: not overwritten", "choose another --name/--stamp or directory")
+    for target, f in zip(targets, migration.files, strict=True):
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(f.text, encoding="utf-8")
+        except OSError as exc:
+            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
+    return targets
+
+
+def concatenated(migration: Migration) -> str:
+    """All files on one stream (no -o): each introduced by its path."""
+    if len(migration.files) == 1:
+        return migration.files[0].text
+    mark = {"alembic": "#", "django": "#", "rails": "#", "knex": "//"}.get(migration.framework, "--")
+    return "\n".join(f"{mark} ==> {f.path} <==\n{f.text}" for f in migration.files)
