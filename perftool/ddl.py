@@ -272,7 +272,7 @@ _CREATE_HEAD = re.compile(
     re.IGNORECASE)
 _PART_TAIL = re.compile(
     rf"(?:\s+COLLATE\s+(?P<collation>{_IDENT_TEXT}))?"
-    rf"(?:\s+(?P<opclass>(?:{_IDENT_TEXT}\.)?[A-Za-z_][A-Za-z0-9_$]*_ops))?"
+    rf"(?:\s+(?!(?:ASC|DESC|NULLS)\b)(?P<opclass>(?:{_IDENT_TEXT}\.)?{_IDENT_TEXT}))?"
     r"(?:\s+(?P<order>ASC|DESC))?(?:\s+NULLS\s+(?P<nulls>FIRST|LAST))?\s*$", re.IGNORECASE)
 _IDENT_ALONE = re.compile(rf"^{_IDENT_TEXT}$")
 
@@ -338,7 +338,7 @@ def _key_part(text: str) -> KeyPart:
     nulls = (tail["nulls"] or "").upper()
     return KeyPart(column, expression, (tail["order"] or "").upper() == "DESC",
                    None if not nulls else nulls == "FIRST",
-                   tail["opclass"].lower() if tail["opclass"] else None,
+                   ".".join(_fold(p) for p in _split_qualified(tail["opclass"])) if tail["opclass"] else None,
                    _fold(tail["collation"]) if tail["collation"] else None)
 
 

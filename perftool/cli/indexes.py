@@ -86,6 +86,9 @@ app.command("check", help="The CI gate: health checks + index-set drift (same as
     indexes_health.check)
 app.command("generate", help="Write a safe index migration for a framework (sql, alembic, django, rails, …).")(
     indexes_migrations.generate)
+app.command("lint", help="Find the index-migration traps (M1xx) in migration files.")(indexes_migrations.lint)
+app.command("apply", help="Create or drop indexes for real, one at a time, with progress (writes!).")(
+    indexes_migrations.apply)
 
 
 @app.callback()

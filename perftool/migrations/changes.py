@@ -143,11 +143,7 @@ def from_recommend(document: dict[str, Any], name: str = "<recommend>") -> Chang
         change.why = recommend_why(rec)
         change.source = "indexes recommend"
         changes.append(change)
-    workload = document.get("workload") or {}
-    notes = []
-    if isinstance(workload, dict) and workload.get("cost_before") is not None:
-        notes.append(f"workload estimated cost {workload.get('cost_before')} → {workload.get('cost_after')}")
-    return ChangeList(changes, name, notes)
+    return ChangeList(changes, name)
 
 
 def recommend_why(rec: dict[str, Any]) -> list[str]:

@@ -1,7 +1,8 @@
 """One renderer per migration framework: the planned statements (plan.py) wrapped the way each
 framework runs them outside a transaction (DOMAIN.md, docs/migrations.md).
 
-- sql: `*.up.sql` / `*.down.sql` for psql (`psql -f`, never `-1`).
+- sql: `<stamp>_<name>.sql` / `<stamp>_<name>.revert.sql` for psql (`psql -f`, never `-1`); not
+  `.up.sql`/`.down.sql`, which is golang-migrate's naming (one query per file).
 - flyway: `V…__name.sql` / `U…__name.sql` with `-- flyway:executeInTransaction=false`.
 - goose: `-- +goose NO TRANSACTION`, DO blocks between StatementBegin/StatementEnd.
 - golang-migrate, prisma: the whole file is one simple-protocol query (an implicit transaction), so
@@ -106,9 +107,9 @@ def render_sql(all_steps: list[Steps], o: Options) -> list[MigrationFile]:
     head = ["Run with psql -f FILE (never -1 / --single-transaction) or any client in autocommit mode."]
     up = _comment(head + why_lines(all_steps), "--") + "\n" + _script(up_statements(all_steps, o.lock_timeout))
     down_st = down_statements(all_steps, o.lock_timeout)
-    down = _comment(["Down step of " + base + ".up.sql", *head], "--") + "\n" + (
+    down = _comment(["Down step of " + base + ".sql", *head], "--") + "\n" + (
         _script(down_st) or "-- nothing to undo\n")
-    return [MigrationFile(base + ".up.sql", up), MigrationFile(base + ".down.sql", down)]
+    return [MigrationFile(base + ".sql", up), MigrationFile(base + ".revert.sql", down)]
 
 
 def render_flyway(all_steps: list[Steps], o: Options) -> list[MigrationFile]:
