@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated, Optional
+from typing import Annotated, Any, Optional
 
 import typer
 
@@ -100,8 +100,8 @@ class _ProgressBar:
         from perftool.cli.console import stderr_console
 
         self.live = sys.stderr.isatty()
-        self.bar = None
-        self.task = None
+        self.bar: Any = None
+        self.task: Any = None
         if self.live:
             from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 

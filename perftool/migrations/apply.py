@@ -19,6 +19,7 @@ write rate.
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -238,7 +239,7 @@ class Applier:
             self._build_one(spec.create_sql(concurrently=True, name=p.name, table=(p.schema, p.table)),
                             p.schema, p.name, outcome)
             attach = attach_sql(change.schema, change.name, p.schema, p.name)
-            self._with_retries(f"attach {p.schema}.{p.name}", lambda attach=attach: _run(self.conn, attach))
+            self._with_retries(f"attach {p.schema}.{p.name}", functools.partial(_run, self.conn, attach))
         state = _state(self.conn, change.schema, change.name)
         if state is None or not state["valid"]:
             raise BuildFailed(f"{change.qualified} is not valid after attaching every partition's index")
@@ -299,7 +300,8 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
             for change in changes:
                 outcomes.append(applier.apply(change))
             built = sorted({(o.change.schema, o.change.table) for o in outcomes if o.status == "built"}
-                           | {(p.schema, p.table) for o in outcomes if o.status == "built" for p in o.change.partitions})
+                           | {(p.schema, p.table) for o in outcomes if o.status == "built"
+                              for p in o.change.partitions})
             if options.analyze and built:
                 progress = progress or _noop
                 progress("analyze", {"tables": [f"{s}.{t}" for s, t in built]})
@@ -311,7 +313,8 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
              "table": f"{o.change.schema}.{o.change.table}" if o.change.table else "", "status": o.status,
              "attempts": o.attempts, "seconds": o.seconds, "size_bytes": o.size_bytes, "message": o.message}
             for o in outcomes]
-    counts = {s: sum(1 for o in outcomes if o.status == s) for s in ("built", "skipped", "dropped", "failed", "planned")}
+    counts = {s: sum(1 for o in outcomes if o.status == s)
+              for s in ("built", "skipped", "dropped", "failed", "planned")}
     title = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no changes"
     sections.append(Section("changes", f"Index changes: {title}", [
         Column("change", "change"), Column("index", "index"), Column("table", "table"), Column("status", "status"),

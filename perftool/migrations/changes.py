@@ -188,7 +188,7 @@ def from_findings(document: dict[str, Any], name: str = "<findings>", *, include
         why = [f"{code} {f.get('title', '')}".strip()]
         if f.get("detail"):
             why.append(" ".join(str(f["detail"]).split())[:300])
-        evidence = f.get("evidence") if isinstance(f.get("evidence"), dict) else {}
+        evidence: dict[str, Any] = f["evidence"] if isinstance(f.get("evidence"), dict) else {}
         fix = str(f.get("fix") or "")
         if code in ("I201", "I203"):
             create = _first_create(fix)

@@ -118,7 +118,8 @@ def render_flyway(all_steps: list[Steps], o: Options) -> list[MigrationFile]:
     down_st = down_statements(all_steps, o.lock_timeout)
     undo = first + "-- Undo of V" + o.stamp + "__" + slug(o.name) + ".sql (Flyway Teams: flyway undo)\n\n" + (
         _script(down_st) or "-- nothing to undo\n")
-    return [MigrationFile(f"V{o.stamp}__{slug(o.name)}.sql", up), MigrationFile(f"U{o.stamp}__{slug(o.name)}.sql", undo)]
+    return [MigrationFile(f"V{o.stamp}__{slug(o.name)}.sql", up),
+            MigrationFile(f"U{o.stamp}__{slug(o.name)}.sql", undo)]
 
 
 def _goose_block(statements: list[Statement]) -> str:
@@ -236,7 +237,7 @@ def render_alembic(all_steps: list[Steps], o: Options) -> list[MigrationFile]:
     text = f'''"""{slug(o.name)}
 
 Revision ID: {revision}
-Revises: {o.revises or ''}
+Revises:{" " + o.revises if o.revises else ""}
 """
 {_comment(why_lines(all_steps), "#")}
 from alembic import op

@@ -25,15 +25,18 @@ LINT_FRAMEWORKS = ("sql", "flyway", "goose", "golang-migrate", "prisma", "alembi
 SUFFIXES = {".sql", ".py", ".rb", ".js", ".ts", ".cjs", ".mjs"}
 MAX_BYTES = 5_000_000
 
-_CONCURRENT = re.compile(r"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX\b[^;]*?)\s+CONCURRENTLY\b",
-                         re.IGNORECASE)
+_CONCURRENT = re.compile(
+    r"\b(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|REINDEX\b[^;]*?)\s+CONCURRENTLY\b", re.IGNORECASE
+)
 _CONCURRENT_WORD = re.compile(r"\bCONCURRENTLY\b", re.IGNORECASE)
 _INDEX_DDL = re.compile(r"^\s*(?:CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|ALTER\s+INDEX|REINDEX)\b", re.IGNORECASE)
 _CREATE_INDEX = re.compile(r"^\s*CREATE\s+(?:UNIQUE\s+)?INDEX\b", re.IGNORECASE)
 _IF_NOT_EXISTS = re.compile(r"\bIF\s+NOT\s+EXISTS\b", re.IGNORECASE)
 _CREATE_TABLE = re.compile(
     r"^\s*CREATE\s+(?:(?:GLOBAL\s+|LOCAL\s+)?(?:TEMP|TEMPORARY|UNLOGGED)\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?"
-    r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)", re.IGNORECASE)
+    r"((?:\"(?:[^\"]|\"\")+\"|[\w$]+)(?:\s*\.\s*(?:\"(?:[^\"]|\"\")+\"|[\w$]+))?)",
+    re.IGNORECASE,
+)
 _BEGIN = re.compile(r"^\s*(?:BEGIN|START\s+TRANSACTION)\b(?!\s+ATOMIC)", re.IGNORECASE)
 _END = re.compile(r"^\s*(?:COMMIT|END|ROLLBACK|ABORT)\b", re.IGNORECASE)
 _LOCK_TIMEOUT = re.compile(r"\bSET\s+(?:SESSION\s+|LOCAL\s+)?lock_timeout\b", re.IGNORECASE)
@@ -43,7 +46,9 @@ _FLYWAY = re.compile(r"^[VUR]\d[\w.]*__.*\.sql$")
 _RAILS_OTHER_DDL = re.compile(
     r"^\s*(?:create_table|drop_table|add_column|change_column|change_column_default|change_column_null|"
     r"remove_column|rename_column|rename_table|add_reference|remove_reference|add_foreign_key|"
-    r"remove_foreign_key|change_table|add_timestamps|add_check_constraint)\b", re.MULTILINE)
+    r"remove_foreign_key|change_table|add_timestamps|add_check_constraint)\b",
+    re.MULTILINE,
+)
 _SQL_OTHER_DDL = re.compile(r"\b(?:ALTER\s+TABLE|CREATE\s+TABLE|DROP\s+TABLE)\b", re.IGNORECASE)
 
 
@@ -55,9 +60,15 @@ class Context:
     findings: list[Finding] = field(default_factory=list)
 
     def add(self, code: str, line: int, detail: str, fix: str = "", **evidence) -> None:
-        self.findings.append(Finding(code=code, object=f"{self.path}:{line}", detail=detail, fix=fix,
-                                     evidence={"file": self.path, "line": line, "framework": self.framework,
-                                               **evidence}))
+        self.findings.append(
+            Finding(
+                code=code,
+                object=f"{self.path}:{line}",
+                detail=detail,
+                fix=fix,
+                evidence={"file": self.path, "line": line, "framework": self.framework, **evidence},
+            )
+        )
 
 
 def detect(path: str, text: str) -> str:
@@ -124,21 +135,30 @@ def lint_sql(ctx: Context) -> None:
     one_query = fw in ("golang-migrate", "prisma")
     concurrent = [(line, s) for line, s in statements if _CONCURRENT.search(s)]
     if one_query and concurrent and len(statements) > 1:
-        ctx.add("M105", concurrent[0][0],
-                f"{fw} sends this file as one query (an implicit transaction): its {len(statements)} statements "
-                f"include {len(concurrent)} concurrent one(s), which PostgreSQL refuses there.",
-                "One concurrent statement per migration file (perftool indexes generate --framework " + fw + ").",
-                statements=len(statements))
-    in_transaction = fw == "flyway" and not re.search(r"flyway:executeInTransaction\s*=\s*false", ctx.text) \
-        or fw == "goose" and not re.search(r"\+goose\s+NO\s+TRANSACTION", ctx.text, re.IGNORECASE)
-    why_tx = {"flyway": "Flyway runs the file in a transaction (no -- flyway:executeInTransaction=false)",
-              "goose": "goose runs the file in a transaction (no -- +goose NO TRANSACTION)"}.get(fw, "")
+        ctx.add(
+            code="M105",
+            line=concurrent[0][0],
+            detail=f"{fw} sends this file as one query (an implicit transaction): its {len(statements)} statements "
+            f"include {len(concurrent)} concurrent one(s), which PostgreSQL refuses there.",
+            fix="One concurrent statement per migration file (perftool indexes generate --framework " + fw + ").",
+            statements=len(statements),
+        )
+    in_transaction = (
+        fw == "flyway"
+        and not re.search(r"flyway:executeInTransaction\s*=\s*false", ctx.text)
+        or fw == "goose"
+        and not re.search(r"\+goose\s+NO\s+TRANSACTION", ctx.text, re.IGNORECASE)
+    )
+    why_tx = {
+        "flyway": "Flyway runs the file in a transaction (no -- flyway:executeInTransaction=false)",
+        "goose": "goose runs the file in a transaction (no -- +goose NO TRANSACTION)",
+    }.get(fw, "")
     created: set[tuple[str, str]] = set()
     lock_timeout = False
     guarded = False
     block = False
     lone = one_query and len(statements) == 1 and bool(concurrent)
-    if lone:   # the guard of a lone build is in the step that runs before it
+    if lone:  # the guard of a lone build is in the step that runs before it
         guarded = bool(_GUARD.search(_step_before(ctx.path, fw)))
     for line, s in statements:
         if _BEGIN.match(s):
@@ -156,27 +176,45 @@ def lint_sql(ctx: Context) -> None:
             created.add(table)
             continue
         if _CONCURRENT.search(s) and (block or in_transaction):
-            ctx.add("M101", line, (why_tx or "The statement is between BEGIN and COMMIT") +
-                    ": PostgreSQL refuses a concurrent index statement inside a transaction block.",
-                    "Run it outside a transaction (docs/migrations.md).")
+            ctx.add(
+                code="M101",
+                line=line,
+                detail=(why_tx or "The statement is between BEGIN and COMMIT")
+                + ": PostgreSQL refuses a concurrent index statement inside a transaction block.",
+                fix="Run it outside a transaction (docs/migrations.md).",
+            )
         if not _INDEX_DDL.match(s):
             continue
         if not lock_timeout and not lone:
-            ctx.add("M104", line, "No SET lock_timeout before this index DDL: waiting for its lock, it queues "
-                    "every later statement on the table.", "SET lock_timeout = '5s'; before it.")
-            lock_timeout = True     # once per file
+            ctx.add(
+                code="M104",
+                line=line,
+                detail="No SET lock_timeout before this index DDL: waiting for its lock, it queues "
+                "every later statement on the table.",
+                fix="SET lock_timeout = '5s'; before it.",
+            )
+            lock_timeout = True  # once per file
         if _CREATE_INDEX.match(s):
             target = _table_of(s)
             only = re.search(r"\bON\s+ONLY\b", s, re.IGNORECASE)
             if not _CONCURRENT_WORD.search(s) and not only and target is not None and target not in created:
-                ctx.add("M102", line, f"CREATE INDEX on {target[0]}.{target[1]} without CONCURRENTLY blocks its "
-                        "writes for the whole build.", "CREATE INDEX CONCURRENTLY, outside a transaction.",
-                        table=f"{target[0]}.{target[1]}")
+                ctx.add(
+                    code="M102",
+                    line=line,
+                    detail=f"This CREATE INDEX on {target[0]}.{target[1]} without CONCURRENTLY blocks its "
+                    "writes for the whole build.",
+                    fix="CREATE INDEX CONCURRENTLY, outside a transaction.",
+                    table=f"{target[0]}.{target[1]}",
+                )
             if _IF_NOT_EXISTS.search(s) and _CONCURRENT_WORD.search(s) and not guarded:
-                ctx.add("M103", line, "CREATE INDEX CONCURRENTLY IF NOT EXISTS keeps an INVALID index left by a "
-                        "failed earlier build, and the migration then counts as done.",
-                        "Drop an INVALID index of that name first (check pg_index.indisvalid), and check "
-                        "indisvalid after the build.")
+                ctx.add(
+                    code="M103",
+                    line=line,
+                    detail="CREATE INDEX CONCURRENTLY IF NOT EXISTS keeps an INVALID index left by a "
+                    "failed earlier build, and the migration then counts as done.",
+                    fix="Drop an INVALID index of that name first (check pg_index.indisvalid), and check "
+                    "indisvalid after the build.",
+                )
 
 
 def _step_before(path: str, framework: str) -> str:
@@ -187,8 +225,10 @@ def _step_before(path: str, framework: str) -> str:
     try:
         if framework == "golang-migrate":
             kind = ".down.sql" if p.name.endswith(".down.sql") else ".up.sql"
-            steps = sorted((f for f in p.parent.glob("*" + kind) if _GOLANG_MIGRATE.match(f.name)),
-                           key=lambda f: int(f.name.split("_", 1)[0]))
+            steps = sorted(
+                (f for f in p.parent.glob("*" + kind) if _GOLANG_MIGRATE.match(f.name)),
+                key=lambda f: int(f.name.split("_", 1)[0]),
+            )
         else:
             kind = p.name
             steps = sorted(f / kind for f in p.parent.parent.iterdir() if (f / kind).is_file())
@@ -212,16 +252,27 @@ def _text_rules(ctx: Context, concurrent_at: int | None) -> None:
     """M103 / M104 on a code migration's text as a whole (its SQL strings and option names)."""
     text = ctx.text
     ine = re.search(r"IF\s+NOT\s+EXISTS|if_not_exists\s*[:=]\s*(?:true|True)", text, re.IGNORECASE)
-    index_op = re.search(r"CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|ALTER\s+INDEX|REINDEX|\badd_index\b|"
-                         r"\bremove_index\b|create_index\(|drop_index\(|AddIndex|RemoveIndex|\.index\(|dropIndex\(",
-                         text, re.IGNORECASE)
+    index_op = re.search(
+        r"CREATE\s+(?:UNIQUE\s+)?INDEX|DROP\s+INDEX|ALTER\s+INDEX|REINDEX|\badd_index\b|"
+        r"\bremove_index\b|create_index\(|drop_index\(|AddIndex|RemoveIndex|\.index\(|dropIndex\(",
+        text,
+        re.IGNORECASE,
+    )
     if ine and concurrent_at is not None and not _GUARD.search(text):
-        ctx.add("M103", _line_of(text, ine.start()), "The index is created IF NOT EXISTS without a check of "
-                "pg_index.indisvalid: an INVALID leftover of a failed build is kept and counted as done.",
-                "Drop an INVALID index of that name first and check indisvalid after the build.")
+        ctx.add(
+            code="M103",
+            line=_line_of(text, ine.start()),
+            detail="The index is created IF NOT EXISTS without a check of "
+            "pg_index.indisvalid: an INVALID leftover of a failed build is kept and counted as done.",
+            fix="Drop an INVALID index of that name first and check indisvalid after the build.",
+        )
     if index_op and not re.search(r"lock_timeout", text, re.IGNORECASE):
-        ctx.add("M104", _line_of(text, index_op.start()), "No lock_timeout is set before this index DDL.",
-                "Execute SET lock_timeout = '5s' first.")
+        ctx.add(
+            code="M104",
+            line=_line_of(text, index_op.start()),
+            detail="No lock_timeout is set before this index DDL.",
+            fix="Execute SET lock_timeout = '5s' first.",
+        )
 
 
 def _python_tree(ctx: Context) -> ast.Module | None:
@@ -233,8 +284,11 @@ def _python_tree(ctx: Context) -> ast.Module | None:
 
 def _is_concurrent_node(node: ast.AST, concurrent_names: set[str]) -> bool:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
-        return bool(_CONCURRENT.search(node.value) or _CONCURRENT_WORD.search(node.value)
-                    and re.search(r"\bINDEX\b", node.value, re.IGNORECASE))
+        return bool(
+            _CONCURRENT.search(node.value)
+            or _CONCURRENT_WORD.search(node.value)
+            and re.search(r"\bINDEX\b", node.value, re.IGNORECASE)
+        )
     if isinstance(node, ast.keyword) and node.arg == "postgresql_concurrently":
         return not (isinstance(node.value, ast.Constant) and not node.value.value)
     if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
@@ -253,8 +307,11 @@ def _module_concurrent_names(tree: ast.Module) -> set[str]:
 
 
 def _first_concurrent(text: str) -> int | None:
-    m = _CONCURRENT.search(text) or re.search(r"postgresql_concurrently\s*=\s*True|algorithm:\s*:concurrently|"
-                                              r"AddIndexConcurrently|RemoveIndexConcurrently|CONCURRENTLY", text)
+    m = _CONCURRENT.search(text) or re.search(
+        r"postgresql_concurrently\s*=\s*True|algorithm:\s*:concurrently|"
+        r"AddIndexConcurrently|RemoveIndexConcurrently|CONCURRENTLY",
+        text,
+    )
     return m.start() if m else None
 
 
@@ -264,8 +321,13 @@ def lint_alembic(ctx: Context) -> None:
     tree = _python_tree(ctx)
     if tree is None:
         if first is not None and "autocommit_block" not in text:
-            ctx.add("M106", _line_of(text, first), "A concurrent index statement, and no autocommit_block() in "
-                    "the file: Alembic runs it in the migration's transaction.", _ALEMBIC_FIX)
+            ctx.add(
+                code="M106",
+                line=_line_of(text, first),
+                detail="A concurrent index statement, and no autocommit_block() in "
+                "the file: Alembic runs it in the migration's transaction.",
+                fix=_ALEMBIC_FIX,
+            )
     else:
         names = _module_concurrent_names(tree)
         for func in (n for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))):
@@ -280,13 +342,18 @@ def _alembic_walk(ctx: Context, node: ast.AST, names: set[str], inside: bool) ->
     for child in ast.iter_child_nodes(node):
         here = inside
         if isinstance(child, (ast.With, ast.AsyncWith)) and any(
-                "autocommit_block" in ast.dump(item.context_expr) for item in child.items):
+            "autocommit_block" in ast.dump(item.context_expr) for item in child.items
+        ):
             here = True
         if not here and _is_concurrent_node(child, names):
-            ctx.add("M106", getattr(child, "lineno", None) or getattr(node, "lineno", 1),
-                    "A concurrent index operation outside op.get_context().autocommit_block(): Alembic runs it "
-                    "in the migration's transaction, which PostgreSQL refuses.", _ALEMBIC_FIX)
-            return        # once per function
+            ctx.add(
+                code="M106",
+                line=int(getattr(child, "lineno", None) or getattr(node, "lineno", None) or 1),
+                detail="A concurrent index operation outside op.get_context().autocommit_block(): Alembic runs it "
+                "in the migration's transaction, which PostgreSQL refuses.",
+                fix=_ALEMBIC_FIX,
+            )
+            return  # once per function
         _alembic_walk(ctx, child, names, here)
 
 
@@ -301,13 +368,19 @@ def lint_django(ctx: Context) -> None:
                 if isinstance(node, ast.ClassDef):
                     for stmt in node.body:
                         if isinstance(stmt, ast.Assign) and any(
-                                isinstance(t, ast.Name) and t.id == "atomic" for t in stmt.targets):
+                            isinstance(t, ast.Name) and t.id == "atomic" for t in stmt.targets
+                        ):
                             atomic_false = isinstance(stmt.value, ast.Constant) and stmt.value.value is False
         else:
             atomic_false = bool(re.search(r"^\s*atomic\s*=\s*False\b", text, re.MULTILINE))
         if not atomic_false:
-            ctx.add("M107", _line_of(text, first), "A concurrent index operation in an atomic migration: Django "
-                    "runs it in a transaction, which PostgreSQL refuses.", "atomic = False on the Migration class.")
+            ctx.add(
+                code="M107",
+                line=_line_of(text, first),
+                detail="A concurrent index operation in an atomic migration: Django "
+                "runs it in a transaction, which PostgreSQL refuses.",
+                fix="atomic = False on the Migration class.",
+            )
     _text_rules(ctx, first)
 
 
@@ -316,14 +389,24 @@ def lint_rails(ctx: Context) -> None:
     first = _first_concurrent(text)
     disabled = re.search(r"^\s*disable_ddl_transaction!", text, re.MULTILINE)
     if first is not None and not disabled:
-        ctx.add("M101", _line_of(text, first), "A concurrent index without disable_ddl_transaction!: Rails runs "
-                "the migration in a transaction, which PostgreSQL refuses.", "disable_ddl_transaction! in the class.")
+        ctx.add(
+            code="M101",
+            line=_line_of(text, first),
+            detail="A concurrent index without disable_ddl_transaction!: Rails runs "
+            "the migration in a transaction, which PostgreSQL refuses.",
+            fix="disable_ddl_transaction! in the class.",
+        )
     if disabled:
         other = _RAILS_OTHER_DDL.search(text) or _SQL_OTHER_DDL.search(text)
         if other:
-            ctx.add("M108", _line_of(text, other.start()), "disable_ddl_transaction! turns the transaction off "
-                    "for the whole migration, which also changes tables here: a failure half-way leaves the "
-                    "schema half-changed.", "Move the table changes into a migration of their own.")
+            ctx.add(
+                code="M108",
+                line=_line_of(text, other.start()),
+                detail="disable_ddl_transaction! turns the transaction off "
+                "for the whole migration, which also changes tables here: a failure half-way leaves the "
+                "schema half-changed.",
+                fix="Move the table changes into a migration of their own.",
+            )
     _text_rules(ctx, first)
 
 
@@ -331,14 +414,27 @@ def lint_knex(ctx: Context) -> None:
     text = ctx.text
     first = _first_concurrent(text)
     if first is not None and not re.search(r"config\s*=\s*\{[^}]*transaction\s*:\s*false", text):
-        ctx.add("M101", _line_of(text, first), "A concurrent index statement and no exports.config = "
-                "{ transaction: false }: knex runs the migration in a transaction, which PostgreSQL refuses.",
-                "exports.config = { transaction: false };")
+        ctx.add(
+            code="M101",
+            line=_line_of(text, first),
+            detail="A concurrent index statement and no exports.config = "
+            "{ transaction: false }: knex runs the migration in a transaction, which PostgreSQL refuses.",
+            fix="exports.config = { transaction: false };",
+        )
     _text_rules(ctx, first)
 
 
-LINTERS = {"sql": lint_sql, "flyway": lint_sql, "goose": lint_sql, "golang-migrate": lint_sql, "prisma": lint_sql,
-           "alembic": lint_alembic, "django": lint_django, "rails": lint_rails, "knex": lint_knex}
+LINTERS = {
+    "sql": lint_sql,
+    "flyway": lint_sql,
+    "goose": lint_sql,
+    "golang-migrate": lint_sql,
+    "prisma": lint_sql,
+    "alembic": lint_alembic,
+    "django": lint_django,
+    "rails": lint_rails,
+    "knex": lint_knex,
+}
 
 
 def lint_text(path: str, text: str, framework: str | None = None) -> list[Finding]:
@@ -352,9 +448,15 @@ def migration_files(paths: list[str]) -> list[Path]:
     for raw in paths:
         p = Path(raw)
         if p.is_dir():
-            out += sorted(f for f in p.rglob("*") if f.is_file() and f.suffix.lower() in SUFFIXES
-                          and not any(part.startswith(".") or part in ("node_modules", "__pycache__")
-                                      for part in f.relative_to(p).parts))
+            out += sorted(
+                f
+                for f in p.rglob("*")
+                if f.is_file()
+                and f.suffix.lower() in SUFFIXES
+                and not any(
+                    part.startswith(".") or part in ("node_modules", "__pycache__") for part in f.relative_to(p).parts
+                )
+            )
         elif p.is_file():
             out.append(p)
         else:
@@ -382,7 +484,10 @@ def lint_report(paths: list[str], framework: str | None = None) -> Report:
         found = lint_text(str(f), text, framework)
         findings += found
         rows.append({"file": str(f), "framework": framework or detect(str(f), text), "findings": len(found)})
-    section = Section("files", f"{len(rows)} migration file(s), {len(findings)} finding(s)",
-                      [Column("file", "file"), Column("framework", "framework"), Column("findings", "findings", "int")],
-                      rows)
+    section = Section(
+        "files",
+        f"{len(rows)} migration file(s), {len(findings)} finding(s)",
+        [Column("file", "file"), Column("framework", "framework"), Column("findings", "findings", "int")],
+        rows,
+    )
     return Report(command="indexes lint", sections=[section], findings=findings)
