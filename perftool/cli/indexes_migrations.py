@@ -7,32 +7,46 @@ from typing import Annotated, Any, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FormatOpt, HostOpt, OutputOpt
+from perftool.cli.options import DsnOpt, FormatOpt, HostOpt, LockTimeoutOpt, OutputOpt
 from perftool.cli.options import GateFailOnOpt as GateFailOn
 
-FromOpt = Annotated[str, typer.Option(
-    "--from", help="perftool's JSON (indexes recommend, diff, check or health with --format json) or a change "
-    "list (YAML/JSON); - reads stdin.", show_default=False)]
+SourceArg = Annotated[Optional[str], typer.Argument(
+    help="perftool's JSON (indexes recommend, diff, check or health with --format json) or a change list "
+    "(YAML/JSON); - reads stdin.", show_default=False)]
+FrameworkOpt = Annotated[Optional[str], typer.Option(
+    "--framework", help="sql, alembic, django, rails, flyway, goose, golang-migrate, knex or prisma (generate: "
+    "default sql; lint: default from each file's name and content).", show_default=False)]
 IncludeDropsOpt = Annotated[bool, typer.Option(
     "--include-drops", help="Also drop the indexes an index set does not declare (I202), and an index replaced by its declared form (I203).")]
-MigrationLockTimeoutOpt = Annotated[str, typer.Option(
-    "--lock-timeout", help="lock_timeout set before the DDL: how long a lock wait may hold up the table's traffic.")]
+
+
+def _lock_timeout(value: str | None) -> tuple[int, str]:
+    """--lock-timeout (the shared option; default $PERFTOOL_LOCK_TIMEOUT, else 2s) in ms and as SQL text."""
+    from perftool.cli.options import set_limits
+    from perftool.db.connect import LIMITS
+
+    set_limits(lock_timeout=value)
+    ms = LIMITS.lock_timeout()
+    return ms, (f"{ms // 1000}s" if ms % 1000 == 0 else f"{ms}ms")
 
 
 def generate(
     ctx: typer.Context,
-    source: FromOpt = "-",
-    framework: Annotated[str, typer.Option(
-        "--framework", help="sql, alembic, django, rails, flyway, goose, golang-migrate, knex or prisma.")] = "sql",
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Directory to write the migration file(s) into (default: stdout).", show_default=False)] = None,
+    source: SourceArg = None,
+    framework: FrameworkOpt = None,
+    out_dir: Annotated[Optional[Path], typer.Option(
+        "--out-dir", "-o", help="Directory to write the migration file(s) into (default: stdout).", show_default=False)] = None,
     name: Annotated[str, typer.Option("--name", help="Migration name (file names, class names).")] = "perftool_indexes",
     stamp: Annotated[Optional[str], typer.Option(
         "--stamp", help="Version/timestamp in the file names. Default: now, UTC, YYYYMMDDHHMMSS.", show_default=False)] = None,
     revises: Annotated[Optional[str], typer.Option(
         "--revises", help="alembic: the down_revision; django: the dependency as app.migration.", show_default=False)] = None,
+    recommend: Annotated[bool, typer.Option(
+        "--recommend", help="Run the advisor on the database's pg_stat_statements (--dsn) instead of reading a file.")] = False,
     include_drops: IncludeDropsOpt = False,
-    lock_timeout: MigrationLockTimeoutOpt = "5s",
+    lock_timeout: LockTimeoutOpt = None,
+    dsn: DsnOpt = None,
+    host: HostOpt = None,
 ) -> None:
     """Write a migration that creates (or drops) indexes safely for your framework: outside a
     transaction, CONCURRENTLY, with lock_timeout, the invalid-index guard and a down step."""
@@ -41,25 +55,33 @@ def generate(
     from perftool.cli.console import info, warn
     from perftool.cli.options import state, write_stdout
     from perftool.db.errors import UsageError
-    from perftool.migrations.changes import read_changes
+    from perftool.migrations.changes import read_changes, recommended_changes
     from perftool.migrations.frameworks import FRAMEWORKS, Options, concatenated, write_migration
     from perftool.migrations.frameworks import generate as render
-    from perftool.units import parse_duration_ms
 
+    framework = framework or "sql"
     if framework not in FRAMEWORKS:
         raise UsageError(f"unknown framework {framework!r}", f"choose one of: {', '.join(FRAMEWORKS)}")
     if stamp is not None and not stamp.isdigit():
         raise UsageError(f"--stamp must be digits, not {stamp!r}")
-    parse_duration_ms(lock_timeout, what="--lock-timeout")
-    changes = read_changes(source, include_drops=include_drops)
+    if recommend == (source is not None):
+        raise UsageError("give one of FILE, - or --recommend")
+    _, lock_text = _lock_timeout(lock_timeout)
+    if recommend:
+        from perftool.cli.console import status
+
+        with status("running the advisor"):
+            changes = recommended_changes(state(ctx).resolve_dsn(dsn, host))
+    else:
+        changes = read_changes(source or "-", include_drops=include_drops)
     for note in changes.notes:
         warn(note)
     if not changes.changes:
         raise UsageError(f"{changes.source}: no index changes in it", "nothing to generate")
     options = Options(name=name, stamp=stamp or dt.datetime.now(dt.timezone.utc).strftime("%Y%m%d%H%M%S"),
-                      lock_timeout=lock_timeout, revises=revises)
+                      lock_timeout=lock_text, revises=revises)
     migration = render(changes.changes, framework, options)
-    target = output or state(ctx).output
+    target = out_dir or state(ctx).output
     if target is None:
         text = concatenated(migration)
         write_stdout(lambda out: out.write(text))
@@ -71,13 +93,9 @@ def generate(
 def lint(
     ctx: typer.Context,
     paths: Annotated[list[str], typer.Argument(help="Migration files or directories (searched for .sql, .py, .rb, .js, .ts).")],
-    framework: Annotated[Optional[str], typer.Option(
-        "--framework", help="Read every file as this framework's (default: from each file's name and content).",
-        show_default=False)] = None,
-    fmt: Annotated[Optional[str], typer.Option(
-        "--format", "-f", help="table (default), github, sarif, junit, json, yaml, markdown, csv.", show_default=False)] = None,
-    output: Annotated[Optional[Path], typer.Option(
-        "--output", "-o", help="Write the result to FILE instead of stdout.", show_default=False)] = None,
+    framework: FrameworkOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
     fail_on: GateFailOn = None,
 ) -> None:
     """Find the index-migration traps (M1xx) in migration files: CONCURRENTLY inside a transaction,
@@ -149,7 +167,7 @@ def apply(
     preflight_only: Annotated[bool, typer.Option(
         "--preflight-only", help="Only list what a concurrent build would wait for, table sizes and write rates.")] = False,
     include_drops: IncludeDropsOpt = False,
-    lock_timeout: MigrationLockTimeoutOpt = "5s",
+    lock_timeout: LockTimeoutOpt = None,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a statement that hit lock_timeout (exponential backoff).")] = 5,
     backoff: Annotated[str, typer.Option("--backoff", help="First wait before a retry (doubled each time, at most 30s).")] = "1s",
     no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Do not ANALYZE the tables afterwards.")] = False,
@@ -167,26 +185,22 @@ def apply(
     from perftool.cli.options import check_output, emit, state
     from perftool.db.errors import UsageError
     from perftool.migrations.apply import ApplyOptions, apply_report, failed
-    from perftool.migrations.changes import changes_from_text, read_changes
+    from perftool.migrations.changes import read_changes, recommended_changes
     from perftool.units import parse_duration_ms
 
     check_output(ctx, fmt)
     if (source is None) == (not from_recommend):
         raise UsageError("give one of FILE, - or --from-recommend")
-    options = ApplyOptions(lock_timeout_ms=parse_duration_ms(lock_timeout, what="--lock-timeout") or 0,
+    options = ApplyOptions(lock_timeout_ms=_lock_timeout(lock_timeout)[0],
                            retries=retries, backoff_s=(parse_duration_ms(backoff, what="--backoff") or 0) / 1000,
                            analyze=not no_analyze, dry_run=dry_run)
     st = state(ctx)
     resolved = st.resolve_dsn(dsn, host)
     if from_recommend:
-        import json
-
-        from perftool.advisor.pipeline import AdvisorOptions, recommend_report
         from perftool.cli.console import status
 
         with status("running the advisor"):
-            advice = recommend_report(resolved, {}, AdvisorOptions())
-        changes = changes_from_text(json.dumps(advice.as_dict()), "indexes recommend", include_drops=include_drops)
+            changes = recommended_changes(resolved)
     else:
         changes = read_changes(source or "-", include_drops=include_drops)
     for note in changes.notes:

@@ -357,3 +357,12 @@ def _dedupe(changes: ChangeList) -> ChangeList:
         kept.append(c)
     changes.changes = kept
     return changes
+
+
+def recommended_changes(dsn: str, statements_from: dict[str, Any] | None = None, options: Any = None) -> ChangeList:
+    """Run the advisor (`indexes recommend`, default options, pg_stat_statements unless
+    `statements_from` names files/queries/logs) and read its recommendations as creates."""
+    from perftool.advisor.pipeline import AdvisorOptions, recommend_report
+
+    report = recommend_report(dsn, statements_from or {}, options or AdvisorOptions())
+    return from_recommend(json.loads(json.dumps(report.as_dict())), "indexes recommend")
