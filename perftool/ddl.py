@@ -297,10 +297,19 @@ def parse_create(text: str, default_schema: str = "public") -> ParsedCreate:
         end = _closing(rest, im.end() - 1)
         include = [_fold(c) for c in _split_top(rest[im.end():end]) if c.strip()]
         rest = rest[end + 1:].strip()
-    where = None
-    wm = re.search(r"(?:^|\s)WHERE\s", rest, re.IGNORECASE)
+    rest = re.sub(r"^NULLS\s+(?:NOT\s+)?DISTINCT\b\s*", "", rest, flags=re.IGNORECASE)
+    wm = re.match(r"WITH\s*\(", rest, re.IGNORECASE)
     if wm:
+        rest = rest[_closing(rest, wm.end() - 1) + 1:].strip()
+    rest = re.sub(rf"^TABLESPACE\s+{_IDENT_TEXT}\s*", "", rest, flags=re.IGNORECASE)
+    where = None
+    if rest:
+        wm = re.match(r"WHERE\s", rest, re.IGNORECASE)
+        if not wm:
+            raise ValueError(f"unexpected text after the key columns: {rest[:60]!r}")
         where = rest[wm.end():].strip() or None
+        if where is None or not _balanced_text(where) or any(ch == ";" for _, ch, depth in _scan(where)):
+            raise ValueError("the WHERE clause is not one balanced expression")
     schema_table = [_fold(p) for p in _split_qualified(m["table"])]
     schema, table = (schema_table if len(schema_table) == 2 else [default_schema, schema_table[0]])
     spec = IndexSpec(schema, table, tuple(_key_part(k) for k in keys), tuple(include), where,

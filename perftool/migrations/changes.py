@@ -21,6 +21,7 @@ Every index definition becomes an `IndexSpec` (perftool/ddl.py); names are the i
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -34,6 +35,10 @@ ACTIONS = ("create", "drop", "rebuild")
 LIST_VERSION = 1
 CHANGE_KEYS = {"action", "table", "columns", "include", "where", "method", "unique", "name", "definition",
                "partitions", "index", "why"}
+# what each key of a change holds: "str", "bool", "strs" (a list of strings) or "lines" (a string or strs)
+CHANGE_TYPES = {"action": "str", "table": "str", "columns": "strs", "include": "strs", "where": "str", "method": "str",
+                "unique": "bool", "name": "str", "definition": "str", "partitions": "strs", "index": "str",
+                "why": "lines"}
 
 
 @dataclass(frozen=True)
@@ -150,13 +155,14 @@ def recommend_why(rec: dict[str, Any]) -> list[str]:
     lines = ["recommended by perftool indexes recommend"
              + ("" if rec.get("verified", True) else " (heuristic, not verified with HypoPG)")]
     facts = []
-    if isinstance(rec.get("size_bytes"), (int, float)):
+    if isinstance(rec.get("size_bytes"), (int, float)) and not isinstance(rec["size_bytes"], bool):
         facts.append(f"estimated size {human_bytes(rec['size_bytes'])}")
-    if isinstance(rec.get("saved_pct"), (int, float)):
+    if isinstance(rec.get("saved_pct"), (int, float)) and not isinstance(rec["saved_pct"], bool):
         facts.append(f"saves {rec['saved_pct']:.1%} of the workload's estimated cost")
     if facts:
         lines.append("; ".join(facts))
-    statements = [s for s in rec.get("statements") or [] if isinstance(s, dict)]
+    listed = rec.get("statements")
+    statements = [s for s in listed if isinstance(s, dict)] if isinstance(listed, list) else []
     if statements:
         lines.append(f"helps {len(statements)} statement(s):")
     for s in statements[:5]:
@@ -182,7 +188,7 @@ def from_findings(document: dict[str, Any], name: str = "<findings>", *, include
     notes: list[str] = []
     skipped_drops = 0
     for i, f in enumerate(document.get("findings") or [], 1):
-        if not isinstance(f, dict) or f.get("code") not in CODE_ACTIONS:
+        if not isinstance(f, dict) or not isinstance(f.get("code"), str) or f["code"] not in CODE_ACTIONS:
             continue
         code, where = f["code"], f"{name}: finding {i} ({f.get('code')})"
         why = [f"{code} {f.get('title', '')}".strip()]
@@ -232,7 +238,7 @@ def _drop(obj: str, evidence: dict[str, Any], why: list[str], code: str, where: 
             spec = parse_create(definition, schema or "public").spec
         except ValueError:
             spec = None
-    if isinstance(evidence.get("size_bytes"), (int, float)):
+    if isinstance(evidence.get("size_bytes"), (int, float)) and not isinstance(evidence["size_bytes"], bool):
         why = [*why, f"size {human_bytes(evidence['size_bytes'])}"]
     return Change("drop", schema or "public", table or (spec.table if spec else ""), _unquote(index), spec,
                   why=why, source=code)
@@ -256,11 +262,12 @@ def _from_definition(text: str, where: str, partitions: list[str] | None = None)
     creates: list[ParsedCreate] = []
     for stmt in statements:
         body = "\n".join(ln for ln in stmt.splitlines() if not ln.lstrip().startswith("--")).strip()
-        if body.upper().startswith("CREATE"):
-            try:
-                creates.append(parse_create(body))
-            except ValueError as exc:
-                raise InputError(f"{where}: {exc}: {body[:120]}") from None
+        if re.match(r"ALTER\s+INDEX\b.*\bATTACH\s+PARTITION\b", body, re.IGNORECASE | re.DOTALL):
+            continue        # the partitioned form: the attaches follow from the creates
+        try:
+            creates.append(parse_create(body))
+        except ValueError as exc:
+            raise InputError(f"{where}: {exc}: {body[:120]}") from None
     if not creates:
         raise InputError(f"{where}: no CREATE INDEX statement in {text[:120]!r}")
     head = creates[0]
@@ -295,6 +302,7 @@ def from_change_list(document: dict[str, Any], name: str = "<change list>") -> C
         if unknown:
             raise InputError(f"{where}: unknown key(s) {', '.join(sorted(map(str, unknown)))}",
                              f"allowed: {', '.join(sorted(CHANGE_KEYS))}")
+        _check_types(item, where)
         action = item.get("action", "create")
         if action not in ACTIONS:
             raise InputError(f"{where}: action must be one of {', '.join(ACTIONS)}, not {action!r}")
@@ -315,6 +323,21 @@ def from_change_list(document: dict[str, Any], name: str = "<change list>") -> C
     return ChangeList(out, name)
 
 
+def _check_types(item: dict[str, Any], where: str) -> None:
+    for key, kind in CHANGE_TYPES.items():
+        value = item.get(key)
+        if value is None:
+            continue
+        ok = {"str": isinstance(value, str), "bool": isinstance(value, bool),
+              "strs": isinstance(value, list) and all(isinstance(v, str) for v in value),
+              "lines": isinstance(value, str) or isinstance(value, list) and all(isinstance(v, str) for v in value),
+              }[kind]
+        if not ok:
+            what = {"str": "a string", "bool": "true or false", "strs": "a list of strings",
+                    "lines": "a string or a list of strings"}[kind]
+            raise InputError(f"{where}: {key} must be {what}")
+
+
 def _from_columns(item: dict[str, Any], where: str, partitions: list[str]) -> Change:
     table = item.get("table")
     columns = item.get("columns")
@@ -324,10 +347,14 @@ def _from_columns(item: dict[str, Any], where: str, partitions: list[str]) -> Ch
         raise InputError(f"{where}: `columns` must be a non-empty list")
     schema, tab = _qualified(table, f"{where}: table")
     probe = "CREATE INDEX ON x (" + ", ".join(str(c) for c in columns) + ")"
+    if item.get("where"):
+        probe += " WHERE " + str(item["where"])
+    if len(split_statements(probe)) != 1:
+        raise InputError(f"{where}: columns and where must not end the statement (a `;` outside quotes)")
     try:
         parts: tuple[KeyPart, ...] = parse_create(probe).spec.parts
     except ValueError as exc:
-        raise InputError(f"{where}: columns: {exc}") from None
+        raise InputError(f"{where}: columns/where: {exc}") from None
     include = item.get("include") or []
     if not isinstance(include, list):
         raise InputError(f"{where}: include must be a list of columns")

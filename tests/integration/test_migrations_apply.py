@@ -178,3 +178,30 @@ def test_cli_needs_yes_without_a_terminal_and_reports_json(fresh_db, sql, tmp_pa
     doc = json.loads(done.stdout)
     assert doc["summary"]["built"] == 1 and doc["changes"][0]["index"] == "public.t_a_idx"
     assert indexes(fresh_db) == {"public.t_a_idx": True}
+
+
+def test_progress_comes_from_pg_stat_progress_create_index(fresh_db, sql):
+    """An open transaction holds the build in a waiting phase: the poller reports it (then the
+    test ends the transaction from the callback and the build completes)."""
+    sql(fresh_db, "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 10000);")
+    holder = psycopg.connect(fresh_db)
+    holder.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+    holder.execute("SELECT count(*) FROM t")                     # a snapshot the build must wait for
+    phases = []
+    lock = threading.Lock()
+
+    def progress(event, data):
+        if event == "progress":
+            with lock:
+                phases.append(data["phase"])
+                if holder.info.transaction_status != psycopg.pq.TransactionStatus.IDLE:
+                    holder.rollback()
+
+    try:
+        report = apply_report(fresh_db, changes("{changes: [{table: public.t, columns: [a]}]}"),
+                              ApplyOptions(**{**FAST, "lock_timeout_ms": 5000}), progress)
+    finally:
+        holder.close()
+    assert rows(report)[0]["status"] == "built"
+    assert any(p.startswith("waiting for") for p in phases), phases
+    assert indexes(fresh_db) == {"public.t_a_idx": True}

@@ -9,6 +9,7 @@ PERFTOOL_UPDATE_SNAPSHOTS=1 pytest tests/unit/test_migrations_generate.py
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -16,9 +17,11 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from perftool.db.errors import InputError, UsageError
-from perftool.migrations.changes import changes_from_text, read_changes
+from perftool.migrations.changes import CHANGE_KEYS, CODE_ACTIONS, changes_from_text, read_changes
 from perftool.migrations.frameworks import FRAMEWORKS, Options, generate, write_migration
 from perftool.workload.sources import split_statements
 
@@ -79,7 +82,12 @@ def test_change_list_forms():
     ("{changes: [{action: grow, table: t, columns: [a]}]}", "action must be one of"),
     ("{changes: [{table: t}]}", "columns"),
     ("{changes: [{table: t, columns: [a], colour: red}]}", "unknown key"),
-    ("{changes: [{definition: 'DROP TABLE x'}]}", "no CREATE INDEX"),
+    ("{changes: [{definition: 'DROP TABLE x'}]}", "not a CREATE INDEX"),
+    ("{changes: [{definition: 'CREATE INDEX ON t (a); DROP TABLE t'}]}", "not a CREATE INDEX statement: DROP TABLE t"),
+    ("{changes: [{table: t, columns: [a], where: 'a = 1; DROP TABLE t'}]}", "must not end the statement"),
+    ("{changes: [{table: t, columns: ['a); DROP TABLE x; --']}]}", "must not end the statement"),
+    ("{changes: [{table: t, columns: [a], where: true}]}", "where must be a string"),
+    ("{changes: [{table: t, columns: [a, 1]}]}", "columns must be a list of strings"),
     ("{changes: [{table: '\"t', columns: [a]}]}", "not a [schema.]name"),
     ("{a: [", "neither JSON nor YAML"),
     ('{"command": "queries", "statements": []}', "neither a change list"),
@@ -196,3 +204,39 @@ def test_knex_output_parses_with_node(tmp_path):
         (path,) = write_migration(generate(changes(source, include_drops=True), "knex", OPTIONS), tmp_path / source)
         run = subprocess.run(["node", "--check", str(path)], capture_output=True, text=True)
         assert run.returncode == 0, run.stderr
+
+
+# --- hostile input -------------------------------------------------------------------------------
+
+_LEAF = (st.none() | st.booleans() | st.integers() | st.text(max_size=10)
+         | st.sampled_from(["public.t", "a", "CREATE INDEX ON t (a)", "t (a", "x;y", "a DESC", "(a"]))
+_VALUE = _LEAF | st.lists(_LEAF, max_size=3) | st.dictionaries(st.text(max_size=3), _LEAF, max_size=2)
+_BASE = {"action": "create", "table": "public.t", "columns": ["a"]}
+_CHANGE = st.builds(lambda over, drop: {k: v for k, v in {**_BASE, **over}.items() if k not in drop},
+                    st.dictionaries(st.sampled_from(sorted(CHANGE_KEYS)), _VALUE, max_size=4),
+                    st.sets(st.sampled_from(sorted(_BASE))))
+_REC = st.builds(lambda over: {"definition": "CREATE INDEX i ON t (a)",
+                               "statements": [{"query": "q", "cost_before": 1, "cost_after": 2}], **over},
+                 st.dictionaries(st.sampled_from(["definition", "statements", "size_bytes", "saved_pct", "verified"]),
+                                 _VALUE, max_size=3))
+_FINDING = st.builds(lambda over: {"code": "I101", "object": "public.i", "fix": "DROP INDEX x; CREATE INDEX i ON t (a)",
+                                   "evidence": {"definition": "CREATE INDEX i ON t (a)", "table": "public.t"}, **over},
+                     st.dictionaries(st.sampled_from(["code", "object", "fix", "evidence", "title", "detail"]),
+                                     _VALUE | st.sampled_from(sorted(CODE_ACTIONS)), max_size=3))
+_DOCUMENT = st.one_of(st.builds(lambda cs: {"version": 1, "changes": cs}, st.lists(_CHANGE, max_size=3)),
+                      st.builds(lambda rs: {"command": "indexes recommend", "recommendations": rs},
+                                st.lists(_REC, max_size=2)),
+                      st.builds(lambda fs: {"findings": fs}, st.lists(_FINDING, max_size=3)))
+
+
+@settings(max_examples=400, deadline=None)
+@given(_DOCUMENT, st.booleans())
+def test_any_document_is_changes_or_an_input_error_and_renders(document, include_drops):
+    try:
+        got = changes_from_text(json.dumps(document), include_drops=include_drops)
+    except InputError:
+        return
+    for framework in FRAMEWORKS:
+        for f in generate(got.changes, framework, OPTIONS).files:
+            if framework in ("alembic", "django"):
+                compile(f.text, f.path, "exec")
