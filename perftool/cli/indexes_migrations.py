@@ -42,7 +42,8 @@ def generate(
     revises: Annotated[Optional[str], typer.Option(
         "--revises", help="alembic: the down_revision; django: the dependency as app.migration.", show_default=False)] = None,
     recommend: Annotated[bool, typer.Option(
-        "--recommend", help="Run the advisor on the database's pg_stat_statements (--dsn) instead of reading a file.")] = False,
+        "--recommend", help="Run the advisor on the database's pg_stat_statements (--dsn) instead of reading a file. "
+        "With a file, --dsn looks up the partitions of partitioned tables.")] = False,
     include_drops: IncludeDropsOpt = False,
     lock_timeout: LockTimeoutOpt = None,
     dsn: DsnOpt = None,
@@ -74,6 +75,12 @@ def generate(
             changes = recommended_changes(state(ctx).resolve_dsn(dsn, host))
     else:
         changes = read_changes(source or "-", include_drops=include_drops)
+    if dsn or host:     # the partitions of partitioned tables, from the database
+        from perftool.db.connect import connect
+        from perftool.migrations.changes import resolve_partitions
+
+        with connect(state(ctx).resolve_dsn(dsn, host)) as conn:
+            changes.notes += resolve_partitions(conn, changes.changes)
     for note in changes.notes:
         warn(note)
     if not changes.changes:

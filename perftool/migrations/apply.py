@@ -285,12 +285,14 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
     tables built on, and report each change: built, skipped, dropped or failed, time, size."""
     from perftool.db.connect import connect, server_info
 
+    from perftool.migrations.changes import resolve_partitions
+
     options = options or ApplyOptions()
     with connect(dsn) as conn:
         info = server_info(conn)
+        notes = resolve_partitions(conn, changes)
         sections = preflight(conn, changes, options.sample_s)
     outcomes: list[Outcome] = []
-    notes = []
     if preflight_only or options.dry_run:
         outcomes = [Outcome(c, status="planned") for c in changes]
         notes.append("pre-flight only: nothing was changed" if preflight_only else "dry run: nothing was changed")

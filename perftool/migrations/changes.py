@@ -393,3 +393,39 @@ def recommended_changes(dsn: str, statements_from: dict[str, Any] | None = None,
 
     report = recommend_report(dsn, statements_from or {}, options or AdvisorOptions())
     return from_recommend(json.loads(json.dumps(report.as_dict())), "indexes recommend")
+
+
+def resolve_partitions(conn: Any, changes: list[Change]) -> list[str]:
+    """Give each create on a partitioned table that lists no partitions the table's partitions (from
+    the catalog), so it is built ON ONLY the parent, each partition concurrently, attached. Returns
+    notes; a partition that is partitioned again is an InputError (not supported yet)."""
+    from perftool.db.sql import fetch_all
+
+    wanted = [c for c in changes if c.action in ("create", "rebuild") and c.spec is not None and not c.partitions]
+    if not wanted:
+        return []
+    pairs = sorted({(c.schema, c.table) for c in wanted})
+    found: dict[tuple[str, str], list[tuple[str, str, str]]] = {}
+    for row in fetch_all(conn, "migration_partitions", {"schemas": [p[0] for p in pairs],
+                                                        "tables": [p[1] for p in pairs]}):
+        parts = found.setdefault((row["schema_name"], row["table_name"]), [])
+        if row["partition_name"] is not None:
+            parts.append((row["partition_schema"], row["partition_name"], row["kind"]))
+    notes = []
+    for c in wanted:
+        parts = found.get((c.schema, c.table))
+        if parts is None:
+            continue
+        deeper = [f"{s}.{t}" for s, t, kind in parts if kind == "p"]
+        if deeper:
+            raise InputError(f"{c.schema}.{c.table}: partitions {', '.join(deeper)} are partitioned again",
+                             "index each level yourself (ON ONLY, then attach): not generated yet")
+        assert c.spec is not None
+        c.partitions = tuple(partition(c.spec, _quote(s, t)) for s, t, _ in parts)
+        notes.append(f"{c.schema}.{c.table} is partitioned: {len(parts)} partition(s) indexed concurrently, "
+                     "then attached")
+    return notes
+
+
+def _quote(schema: str, table: str) -> str:
+    return ".".join('"' + p.replace('"', '""') + '"' for p in (schema, table))

@@ -205,3 +205,22 @@ def test_progress_comes_from_pg_stat_progress_create_index(fresh_db, sql):
     assert rows(report)[0]["status"] == "built"
     assert any(p.startswith("waiting for") for p in phases), phases
     assert indexes(fresh_db) == {"public.t_a_idx": True}
+
+
+def test_partitions_are_found_in_the_catalog_when_the_input_lists_none(fresh_db, sql, tmp_path):
+    """An index-set declaration (I201) or a change list names the partitioned table only: apply
+    and generate --dsn look its partitions up."""
+    sql(fresh_db, PARTITIONED)
+    wanted = changes("{changes: [{table: public.events, columns: [at]}]}")
+    report = apply_report(fresh_db, wanted, ApplyOptions(**FAST))
+    assert rows(report)[0]["status"] == "built", rows(report)
+    assert any("3 partition(s)" in n for n in report.notes)
+    assert len(indexes(fresh_db)) == 4 and all(indexes(fresh_db).values())
+
+    from tests.cli.fast_runner import invoke
+
+    change_list = tmp_path / "c.yaml"
+    change_list.write_text("{changes: [{table: public.events, columns: [tenant_id]}]}")
+    out = invoke(["indexes", "generate", str(change_list), "--dsn", fresh_db, "--stamp", "1"])
+    assert out.exit_code == 0, out.output
+    assert out.stdout.count("ATTACH PARTITION") == 3 and "ON ONLY" in out.stdout
