@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from perftool.db.sql import compose, fetch_all, fetch_one
 from perftool.db.statement_send import send
 from perftool.ddl import attach_sql, drop_sql
-from perftool.migrations.changes import Change
+from perftool.migrations.changes import Change, resolve_partitions
 from perftool.report.model import Column, Report, Section
 
 if TYPE_CHECKING:
@@ -284,8 +284,6 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
     """Pre-flight, then (unless dry-run or pre-flight only) apply each change in order, ANALYZE the
     tables built on, and report each change: built, skipped, dropped or failed, time, size."""
     from perftool.db.connect import connect, server_info
-
-    from perftool.migrations.changes import resolve_partitions
 
     options = options or ApplyOptions()
     with connect(dsn) as conn:
