@@ -413,9 +413,9 @@ def resolve_partitions(conn: Any, changes: list[Change]) -> list[str]:
             parts.append((row["partition_schema"], row["partition_name"], row["kind"]))
     notes = []
     for c in wanted:
-        parts = found.get((c.schema, c.table))
-        if parts is None:
+        if (c.schema, c.table) not in found:
             continue
+        parts = found[(c.schema, c.table)]
         deeper = [f"{s}.{t}" for s, t, kind in parts if kind == "p"]
         if deeper:
             raise InputError(f"{c.schema}.{c.table}: partitions {', '.join(deeper)} are partitioned again",
