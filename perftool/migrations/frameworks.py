@@ -225,11 +225,20 @@ def _py_str(text: str) -> str:
     return repr(text)
 
 
-def _py_list(statements: list[Statement], indent: str) -> str:
+def _py_list(statements: list[Statement], indent: str, escape=None) -> str:
     if not statements:
         return "[]"
-    inner = "".join(f"{indent}    {_py_str(s.sql)},\n" for s in statements)
+    inner = "".join(f"{indent}    {_py_str(escape(s.sql) if escape else s.sql)},\n" for s in statements)
     return "[\n" + inner + indent + "]"
+
+
+# SQLAlchemy's text() (what op.execute makes of a string) reads `:word` as a bind parameter, even in a
+# string literal; `\:` is its escape for a literal colon (`::` casts are left alone)
+_BIND = re.compile(r"(?<![:\w\\]):(?=\w)")
+
+
+def _alembic_text(sql: str) -> str:
+    return _BIND.sub(r"\\:", sql)
 
 
 def render_alembic(all_steps: list[Steps], o: Options) -> list[MigrationFile]:
@@ -247,9 +256,9 @@ down_revision = {o.revises!r}
 branch_labels = None
 depends_on = None
 
-UPGRADE = {_py_list(up_statements(all_steps, o.lock_timeout), "")}
+UPGRADE = {_py_list(up_statements(all_steps, o.lock_timeout), "", _alembic_text)}
 
-DOWNGRADE = {_py_list(down_statements(all_steps, o.lock_timeout), "")}
+DOWNGRADE = {_py_list(down_statements(all_steps, o.lock_timeout), "", _alembic_text)}
 
 
 def upgrade() -> None:

@@ -150,13 +150,18 @@ def test_alembic_upgrade_and_downgrade(fresh_db, sql, tmp_path):
     (scripts / "versions").mkdir(parents=True)
     (scripts / "env.py").write_text(ALEMBIC_ENV)
     (scripts / "script.py.mako").write_text("")
-    write_migration(generate(changes("changes.yaml"), "alembic", OPTIONS), scripts / "versions")
+    colon = read_changes_text("{changes: [{table: public.orders, columns: [note], name: orders_note_draft_idx, "
+                              "where: \"note <> ':draft'\"}]}")    # `:draft` is no bind parameter
+    write_migration(generate(changes("changes.yaml") + colon, "alembic", OPTIONS), scripts / "versions")
     config = Config()
     config.set_main_option("script_location", str(scripts))
     config.set_main_option("sqlalchemy.url", _sqlalchemy_url(fresh_db))
     command.upgrade(config, "head")
     after = indexes(fresh_db)
     assert EXPECTED <= set(after) and all(after[n] for n in EXPECTED), after
+    assert after["public.orders_note_draft_idx"] is True
+    assert sql(fresh_db, "SELECT pg_get_expr(indpred, indrelid) FROM pg_index "
+                         "WHERE indexrelid = 'orders_note_draft_idx'::regclass") == [("(note <> ':draft'::text)",)]
     command.downgrade(config, "base")
     back = indexes(fresh_db)
     assert not EXPECTED & set(back) and back.get("public.orders_note_idx") is True
