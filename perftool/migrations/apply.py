@@ -20,6 +20,7 @@ write rate.
 from __future__ import annotations
 
 import functools
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -279,6 +280,40 @@ class Applier:
         return outcome
 
 
+_PARAM = re.compile(r"\$(\d+)")
+
+
+def verify(dsn: str, outcomes: list[Outcome]) -> tuple[list[dict[str, Any]], list[str]]:
+    """The statements each built index was recommended for, planned again on the real indexes: their
+    cost now next to the advisor's estimates (EXPLAIN through the advisor's what-if session, generic
+    plans for `$n` statements; no hypothetical index is created)."""
+    from perftool.advisor.whatif import WhatIf
+    from perftool.db.connect import connect
+    from perftool.db.errors import PerftoolError
+
+    todo = [(o, st) for o in outcomes if o.status == "built" for st in o.change.statements]
+    if not todo:
+        return [], []
+    rows = []
+    try:
+        with connect(dsn) as conn:
+            whatif = WhatIf(conn)
+            try:
+                for o, st in todo:
+                    text = st["query"].strip().rstrip(";").strip()
+                    params = max((int(n) for n in _PARAM.findall(text)), default=0)
+                    explained = whatif.explain(whatif.add_statement(text, (), params))
+                    rows.append({"index": o.change.qualified, "statement": st["origin"] or text[:60],
+                                 "cost_before": st["cost_before"], "estimated_after": st["cost_after"],
+                                 "cost_now": None if explained.cost is None else round(explained.cost, 2),
+                                 "error": explained.error or ""})
+            finally:
+                whatif.close()
+    except PerftoolError as exc:
+        return rows, [f"not verified with real plans: {exc.message}"]
+    return rows, []
+
+
 def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None = None,
                  progress: Progress | None = None, *, preflight_only: bool = False) -> Report:
     """Pre-flight, then (unless dry-run or pre-flight only) apply each change in order, ANALYZE the
@@ -309,6 +344,15 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
                 notes.append("ANALYZE: " + ", ".join(f"{s}.{t}" for s, t in built))
         finally:
             applier.close()
+        checked, why_not = verify(dsn, outcomes)
+        notes += why_not
+        if checked:
+            sections.append(Section("verification", "The statements each index was for, planned again", [
+                Column("index", "index"), Column("statement", "statement"),
+                Column("cost_before", "cost before", "float"), Column("estimated_after", "estimated after", "float"),
+                Column("cost_now", "cost now", "float"), Column("error", "error")], checked,
+                note="cost before / estimated after: the advisor's HypoPG estimates; cost now: the planner's "
+                     "estimate with the real index and fresh statistics."))
     rows = [{"change": o.change.action, "index": o.change.qualified,
              "table": f"{o.change.schema}.{o.change.table}" if o.change.table else "", "status": o.status,
              "attempts": o.attempts, "seconds": o.seconds, "size_bytes": o.size_bytes, "message": o.message}

@@ -65,6 +65,8 @@ class Change:
     partitions: tuple[Partition, ...] = ()
     why: list[str] = field(default_factory=list)
     source: str = ""
+    # the statements the index is for (indexes recommend): query, origin, estimated cost before/after
+    statements: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def qualified(self) -> str:
@@ -146,9 +148,18 @@ def from_recommend(document: dict[str, Any], name: str = "<recommend>") -> Chang
             raise InputError(f"{name}: recommendation {i} has no definition")
         change = _from_definition(rec["definition"], f"{name}: recommendation {i}")
         change.why = recommend_why(rec)
+        listed = rec.get("statements")
+        change.statements = [{"query": st["query"], "origin": str(st.get("origin") or ""),
+                              "cost_before": _number(st.get("cost_before")), "cost_after": _number(st.get("cost_after"))}
+                             for st in (listed if isinstance(listed, list) else [])
+                             if isinstance(st, dict) and isinstance(st.get("query"), str)]
         change.source = "indexes recommend"
         changes.append(change)
     return ChangeList(changes, name)
+
+
+def _number(value: Any) -> float | None:
+    return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else None
 
 
 def recommend_why(rec: dict[str, Any]) -> list[str]:

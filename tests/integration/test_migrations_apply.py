@@ -224,3 +224,22 @@ def test_partitions_are_found_in_the_catalog_when_the_input_lists_none(fresh_db,
     out = invoke(["indexes", "generate", str(change_list), "--dsn", fresh_db, "--stamp", "1"])
     assert out.exit_code == 0, out.output
     assert out.stdout.count("ATTACH PARTITION") == 3 and "ON ONLY" in out.stdout
+
+
+def test_the_statements_an_index_was_for_are_planned_again(fresh_db, sql):
+    sql(fresh_db, "CREATE TABLE t (a int, b text); INSERT INTO t SELECT g, 'x' || g FROM generate_series(1, 20000) g;")
+    sql(fresh_db, "ANALYZE t")
+    (plan,) = sql(fresh_db, "EXPLAIN (FORMAT JSON) SELECT b FROM t WHERE a = 5")[0]
+    seq_cost = plan[0]["Plan"]["Total Cost"]
+    advice = {"command": "indexes recommend", "recommendations": [{
+        "definition": 'CREATE INDEX CONCURRENTLY "t_a_idx" ON "public"."t" USING btree ("a");',
+        "statements": [{"query": "SELECT b FROM t WHERE a = 5", "origin": "file.sql:1", "cost_before": seq_cost,
+                        "cost_after": 8.3},
+                       {"query": "SELECT b FROM t WHERE a = $1", "origin": "queryid:7", "cost_before": seq_cost,
+                        "cost_after": 8.3}]}]}
+    report = apply_report(fresh_db, changes_from_text(json.dumps(advice)).changes, ApplyOptions(**FAST))
+    assert rows(report)[0]["status"] == "built"
+    checked = rows(report, "verification")
+    assert [r["statement"] for r in checked] == ["file.sql:1", "queryid:7"]
+    for r in checked:
+        assert r["error"] == "" and r["cost_now"] is not None and r["cost_now"] < seq_cost / 10, r
