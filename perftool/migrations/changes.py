@@ -150,7 +150,8 @@ def from_recommend(document: dict[str, Any], name: str = "<recommend>") -> Chang
         change.why = recommend_why(rec)
         listed = rec.get("statements")
         change.statements = [{"query": st["query"], "origin": str(st.get("origin") or ""),
-                              "cost_before": _number(st.get("cost_before")), "cost_after": _number(st.get("cost_after"))}
+                              "cost_before": _number(st.get("cost_before")),
+                              "cost_after": _number(st.get("cost_after"))}
                              for st in (listed if isinstance(listed, list) else [])
                              if isinstance(st, dict) and isinstance(st.get("query"), str)]
         change.source = "indexes recommend"
