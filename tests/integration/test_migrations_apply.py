@@ -243,3 +243,15 @@ def test_the_statements_an_index_was_for_are_planned_again(fresh_db, sql):
     assert [r["statement"] for r in checked] == ["file.sql:1", "queryid:7"]
     for r in checked:
         assert r["error"] == "" and r["cost_now"] is not None and r["cost_now"] < seq_cost / 10, r
+
+
+def test_cli_exits_1_when_a_change_failed(fresh_db, sql, tmp_path):
+    from tests.cli.fast_runner import invoke
+
+    sql(fresh_db, "CREATE TABLE t (a int); INSERT INTO t VALUES (1), (1);")
+    change_list = tmp_path / "c.yaml"
+    change_list.write_text("{changes: [{table: public.t, columns: [a], unique: true}]}")
+    result = invoke(["indexes", "apply", str(change_list), "--dsn", fresh_db, "--yes", "--retries", "0"])
+    assert result.exit_code == 1, result.output
+    assert "failed" in result.stdout and "is duplicated" in result.stdout
+    assert indexes(fresh_db) == {}
