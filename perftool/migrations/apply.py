@@ -41,7 +41,7 @@ Progress = Callable[[str, dict[str, Any]], None]
 
 @dataclass
 class ApplyOptions:
-    lock_timeout_ms: int = 5000
+    lock_timeout_ms: int = 2000      # perftool's default (db/connect.DEFAULT_LOCK_TIMEOUT_MS)
     retries: int = 5                 # attempts after the first one, on lock timeouts only
     backoff_s: float = 1.0           # first wait; doubled each retry, at most max_backoff_s
     max_backoff_s: float = 30.0

@@ -18,7 +18,7 @@ from perftool.db.sql import load_text
 from perftool.ddl import attach_sql, drop_sql
 from perftool.migrations.changes import Change
 
-DEFAULT_LOCK_TIMEOUT = "5s"
+DEFAULT_LOCK_TIMEOUT = "2s"    # perftool's lock_timeout default (db/connect.DEFAULT_LOCK_TIMEOUT_MS, --lock-timeout)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = [
-    """SET lock_timeout = '5s'""",
+    """SET lock_timeout = '2s'""",
     """SET statement_timeout = 0""",
     """DO $perftool$
 BEGIN
@@ -107,7 +107,7 @@ $perftool$""",
 ]
 
 DOWNGRADE = [
-    """SET lock_timeout = '5s'""",
+    """SET lock_timeout = '2s'""",
     """SET statement_timeout = 0""",
     """DO $perftool$
 BEGIN

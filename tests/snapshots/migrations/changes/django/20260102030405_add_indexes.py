@@ -28,7 +28,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(
             sql=[
-                """SET lock_timeout = '5s'""",
+                """SET lock_timeout = '2s'""",
                 """SET statement_timeout = 0""",
                 """DO $perftool$
 BEGIN
@@ -104,7 +104,7 @@ $perftool$""",
                 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_legacy_idx"',
             ],
             reverse_sql=[
-                """SET lock_timeout = '5s'""",
+                """SET lock_timeout = '2s'""",
                 """SET statement_timeout = 0""",
                 """DO $perftool$
 BEGIN

@@ -2,7 +2,7 @@
 -- so a CONCURRENTLY statement has a file of its own. Set lock_timeout on the connection too
 -- (options=-c lock_timeout=...) when a failed run is resumed at a later step.
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

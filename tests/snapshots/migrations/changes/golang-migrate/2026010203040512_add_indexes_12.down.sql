@@ -1,6 +1,6 @@
 -- Step 12 of 15: golang-migrate sends a file as one query (an implicit transaction),
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

@@ -19,7 +19,7 @@
 --   down: public.orders_legacy_idx's definition is not in the input: the drop cannot be reversed
 
 -- +goose Up
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 
@@ -128,7 +128,7 @@ DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_note_idx";
 DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_legacy_idx";
 
 -- +goose Down
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

@@ -21,7 +21,7 @@
 exports.config = { transaction: false };
 
 const UP = [
-  "SET lock_timeout = '5s'",
+  "SET lock_timeout = '2s'",
   "SET statement_timeout = 0",
   "DO $perftool$\nBEGIN\n  IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid\n             JOIN pg_namespace n ON n.oid = c.relnamespace\n             WHERE n.nspname = 'public' AND c.relname = 'orders_customer_id_created_at_desc_incl_df3f9a1d_idx' AND NOT i.indisvalid) THEN\n    DROP INDEX \"public\".\"orders_customer_id_created_at_desc_incl_df3f9a1d_idx\";\n  END IF;\nEND\n$perftool$",
   "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"orders_customer_id_created_at_desc_incl_df3f9a1d_idx\" ON \"public\".\"orders\" USING btree (\"customer_id\", \"created_at\" DESC) INCLUDE (\"status\")",
@@ -42,7 +42,7 @@ const UP = [
 ];
 
 const DOWN = [
-  "SET lock_timeout = '5s'",
+  "SET lock_timeout = '2s'",
   "SET statement_timeout = 0",
   "DO $perftool$\nBEGIN\n  IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid\n             JOIN pg_namespace n ON n.oid = c.relnamespace\n             WHERE n.nspname = 'public' AND c.relname = 'orders_note_idx' AND NOT i.indisvalid) THEN\n    DROP INDEX \"public\".\"orders_note_idx\";\n  END IF;\nEND\n$perftool$",
   "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"orders_note_idx\" ON \"public\".\"orders\" USING btree (\"note\")",

@@ -18,7 +18,7 @@
 -- drop public.orders_legacy_idx [change list]
 --   down: public.orders_legacy_idx's definition is not in the input: the drop cannot be reversed
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

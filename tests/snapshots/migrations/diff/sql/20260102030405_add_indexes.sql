@@ -17,7 +17,7 @@
 --   CREATE INDEX orders_status_idx ON public.orders USING btree (status) (696.0 kB, 0 scans) matches no declaration for public.orders. To keep it, declare it under orders: {columns: [status]}
 --   size 696.0 kB
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

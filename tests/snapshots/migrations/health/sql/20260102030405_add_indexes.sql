@@ -16,7 +16,7 @@
 --   size 696.0 kB
 --   down: public.orders_status_copy_idx's definition is not in the input: the drop cannot be reversed
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

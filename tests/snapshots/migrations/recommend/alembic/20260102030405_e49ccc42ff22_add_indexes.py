@@ -28,7 +28,7 @@ branch_labels = None
 depends_on = None
 
 UPGRADE = [
-    """SET lock_timeout = '5s'""",
+    """SET lock_timeout = '2s'""",
     """SET statement_timeout = 0""",
     """DO $perftool$
 BEGIN
@@ -84,7 +84,7 @@ $perftool$""",
 ]
 
 DOWNGRADE = [
-    """SET lock_timeout = '5s'""",
+    """SET lock_timeout = '2s'""",
     """SET statement_timeout = 0""",
     'DROP INDEX IF EXISTS "public"."events_tenant_id_idx"',
     'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_customer_id_status_open_0b492638_idx"',

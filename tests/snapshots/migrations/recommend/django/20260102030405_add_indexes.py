@@ -26,7 +26,7 @@ class Migration(migrations.Migration):
     operations = [
         migrations.RunSQL(
             sql=[
-                """SET lock_timeout = '5s'""",
+                """SET lock_timeout = '2s'""",
                 """SET statement_timeout = 0""",
                 """DO $perftool$
 BEGIN
@@ -81,7 +81,7 @@ END
 $perftool$""",
             ],
             reverse_sql=[
-                """SET lock_timeout = '5s'""",
+                """SET lock_timeout = '2s'""",
                 """SET statement_timeout = 0""",
                 'DROP INDEX IF EXISTS "public"."events_tenant_id_idx"',
                 'DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_customer_id_status_open_0b492638_idx"',

@@ -1,7 +1,7 @@
 -- flyway:executeInTransaction=false
 -- Undo of V20260102030405__add_indexes.sql (Flyway Teams: flyway undo)
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

@@ -17,7 +17,7 @@
 --     /tmp/workload.sql:2: cost 1076.52 → 13.11 SELECT count(*) FROM events WHERE tenant_id = 7
 
 -- +goose Up
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 
@@ -96,7 +96,7 @@ $perftool$;
 -- +goose StatementEnd
 
 -- +goose Down
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

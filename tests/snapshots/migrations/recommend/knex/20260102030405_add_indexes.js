@@ -19,7 +19,7 @@
 exports.config = { transaction: false };
 
 const UP = [
-  "SET lock_timeout = '5s'",
+  "SET lock_timeout = '2s'",
   "SET statement_timeout = 0",
   "DO $perftool$\nBEGIN\n  IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid\n             JOIN pg_namespace n ON n.oid = c.relnamespace\n             WHERE n.nspname = 'public' AND c.relname = 'orders_customer_id_status_open_0b492638_idx' AND NOT i.indisvalid) THEN\n    DROP INDEX \"public\".\"orders_customer_id_status_open_0b492638_idx\";\n  END IF;\nEND\n$perftool$",
   "CREATE INDEX CONCURRENTLY IF NOT EXISTS \"orders_customer_id_status_open_0b492638_idx\" ON \"public\".\"orders\" USING btree (\"customer_id\") WHERE \"status\" = 'open'",
@@ -35,7 +35,7 @@ const UP = [
 ];
 
 const DOWN = [
-  "SET lock_timeout = '5s'",
+  "SET lock_timeout = '2s'",
   "SET statement_timeout = 0",
   "DROP INDEX IF EXISTS \"public\".\"events_tenant_id_idx\"",
   "DROP INDEX CONCURRENTLY IF EXISTS \"public\".\"orders_customer_id_status_open_0b492638_idx\"",

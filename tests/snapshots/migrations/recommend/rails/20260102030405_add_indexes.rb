@@ -21,7 +21,7 @@ class AddIndexes < ActiveRecord::Migration[7.1]
 
   def up
     execute <<~'SQL'
-      SET lock_timeout = '5s'
+      SET lock_timeout = '2s'
     SQL
     execute <<~'SQL'
       SET statement_timeout = 0
@@ -103,7 +103,7 @@ class AddIndexes < ActiveRecord::Migration[7.1]
 
   def down
     execute <<~'SQL'
-      SET lock_timeout = '5s'
+      SET lock_timeout = '2s'
     SQL
     execute <<~'SQL'
       SET statement_timeout = 0

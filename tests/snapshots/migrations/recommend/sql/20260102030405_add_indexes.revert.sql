@@ -1,7 +1,7 @@
 -- Down step of 20260102030405_add_indexes.sql
 -- Run with psql -f FILE (never -1 / --single-transaction) or any client in autocommit mode.
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

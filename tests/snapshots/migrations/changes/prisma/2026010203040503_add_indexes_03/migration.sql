@@ -1,7 +1,7 @@
 -- Step 3 of 15: Prisma sends migration.sql as one query (an implicit transaction),
 -- so a CONCURRENTLY statement has a migration of its own.
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

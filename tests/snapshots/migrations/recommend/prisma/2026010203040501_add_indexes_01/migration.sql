@@ -18,7 +18,7 @@
 --   helps 1 statement(s):
 --     /tmp/workload.sql:2: cost 1076.52 → 13.11 SELECT count(*) FROM events WHERE tenant_id = 7
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 

@@ -1,6 +1,6 @@
 -- Down of step 8 (run by hand or prisma db execute --file).
 
-SET lock_timeout = '5s';
+SET lock_timeout = '2s';
 
 SET statement_timeout = 0;
 
