@@ -10,7 +10,8 @@ docstring starts with its one-paragraph summary (`perftool indexes health --form
 
 Codes are stable strings grouped by area: Q1xx queries, T1xx/T2xx tables, I1xx index health, I2xx
 drift from an index set, S1xx sequences, C1xx connections, R1xx replication, D1xx the database,
-A1xx the index advisor. Creating a `Finding` with a code missing here fails (UnknownCode).
+A1xx the index advisor, M1xx migrations (indexes lint). Creating a `Finding` with a code missing
+here fails (UnknownCode).
 """
 
 from __future__ import annotations
@@ -981,6 +982,281 @@ class I203(Code):
     severity = "error"
     title = "index differs from its declaration"
 
+
+class M101(Code):
+    """
+    A concurrent index statement (`CREATE INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`,
+    `REINDEX … CONCURRENTLY`) in a migration that runs inside a transaction.
+
+    **Severity:** error.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    SQL files: a concurrent statement between `BEGIN` and `COMMIT`; a Flyway file without
+    `-- flyway:executeInTransaction=false`; a goose file without `-- +goose NO TRANSACTION`. Rails: a
+    concurrent index (`algorithm: :concurrently` or `CONCURRENTLY` in SQL) without
+    `disable_ddl_transaction!`. knex: without `exports.config = { transaction: false }`. (Alembic,
+    Django and the one-query frameworks have codes of their own: M106, M107, M105.)
+    Evidence: `file`, `line`, `framework`.
+
+    ## Why it hurts
+
+    PostgreSQL refuses: `CREATE INDEX CONCURRENTLY cannot run inside a transaction block`. The
+    deploy fails — or someone "fixes" it by dropping `CONCURRENTLY`, and the build then blocks every
+    write to the table for as long as it takes.
+
+    ## How to fix
+
+    Run the statement outside a transaction, the way the framework allows it (docs/migrations.md):
+
+    ```sql
+    -- flyway:executeInTransaction=false
+    SET lock_timeout = '5s';
+    CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON public.orders (customer_id);
+    ```
+
+    `perftool indexes generate --framework …` writes the whole migration in the safe form.
+    """
+
+    severity = "error"
+    title = "concurrent index statement inside a transaction"
+
+
+class M102(Code):
+    """
+    `CREATE INDEX` without `CONCURRENTLY` on a table that the migration did not create.
+
+    **Severity:** warning.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    Each `CREATE INDEX` (SQL files, SQL strings in code migrations, Rails `add_index` and Alembic
+    `op.create_index` without their concurrent option) whose table is not created earlier in the same
+    file. `CREATE INDEX … ON ONLY parent` is exempt: a partitioned parent refuses `CONCURRENTLY` and
+    that form builds no data. Evidence: `file`, `line`, `table`.
+
+    ## Why it hurts
+
+    A plain `CREATE INDEX` holds a SHARE lock on the table for the whole build: every INSERT,
+    UPDATE and DELETE waits — minutes on a big table, an outage for the API in front of it.
+
+    ## How to fix
+
+    ```sql
+    SET lock_timeout = '5s';
+    CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON public.orders (customer_id);
+    ```
+
+    On a new (empty) table, created in the same migration, a plain `CREATE INDEX` is fine and is not reported.
+    """
+
+    severity = "warning"
+    title = "index built without CONCURRENTLY on an existing table"
+
+
+class M103(Code):
+    """
+    `CREATE INDEX CONCURRENTLY IF NOT EXISTS` with no guard against an INVALID index of the same name.
+
+    **Severity:** warning.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    An index created `IF NOT EXISTS` (SQL, Rails `if_not_exists: true`, Alembic `if_not_exists=True`)
+    in a file that neither checks `pg_index.indisvalid` nor drops an index of that name first.
+    Evidence: `file`, `line`.
+
+    ## Why it hurts
+
+    A failed concurrent build (a duplicate in a unique index, a deadlock, a lock timeout, a cancelled
+    deploy) leaves an INVALID index behind. On the re-run, `IF NOT EXISTS` sees the name, skips the
+    build, and the migration is recorded as done: the index never works, yet every write maintains it.
+    squawk's prefer-robust-stmts pushes people toward exactly this form.
+
+    ## How to fix
+
+    Drop an INVALID index of the name first, and check validity afterwards, as the migrations of
+    `perftool indexes generate` do:
+
+    ```sql
+    DO $$ BEGIN
+      IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+                 WHERE c.relname = 'orders_customer_id_idx' AND NOT i.indisvalid) THEN
+        DROP INDEX public.orders_customer_id_idx;
+      END IF;
+    END $$;
+    CREATE INDEX CONCURRENTLY IF NOT EXISTS orders_customer_id_idx ON public.orders (customer_id);
+    ```
+    """
+
+    severity = "warning"
+    title = "IF NOT EXISTS without an invalid-index guard"
+
+
+class M104(Code):
+    """
+    Index DDL in a migration that never sets `lock_timeout`.
+
+    **Severity:** warning.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    A file with `CREATE`/`DROP`/`ALTER INDEX` or `REINDEX` (or the frameworks' index operations) and no
+    `SET lock_timeout` (or `lock_timeout` anywhere in a code migration) before it. A golang-migrate or
+    Prisma file that holds a single concurrent statement is exempt: nothing else may be in it, so its
+    `lock_timeout` comes from the step before or the connection. Evidence: `file`, `line`.
+
+    ## Why it hurts
+
+    Even `CREATE INDEX CONCURRENTLY` takes a lock at its start (SHARE UPDATE EXCLUSIVE), and a plain
+    `DROP INDEX` or `ATTACH PARTITION` a stronger one. Waiting for it behind a long query makes every
+    later statement on the table queue behind the waiting DDL: one slow report can stall the API.
+
+    ## How to fix
+
+    ```sql
+    SET lock_timeout = '5s';
+    ```
+
+    before the DDL, and retry the migration when it times out (`perftool indexes apply` retries
+    with backoff). Keep `lock_timeout` short, but know that a concurrent build also waits for older
+    transactions to finish; a timeout there leaves an INVALID index (see M103).
+    """
+
+    severity = "warning"
+    title = "no lock_timeout before index DDL"
+
+
+class M105(Code):
+    """
+    A golang-migrate or Prisma migration file with a concurrent index statement and other statements.
+
+    **Severity:** error.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    golang-migrate files (`<version>_<name>.up.sql` / `.down.sql`) and Prisma files
+    (`migrations/<name>/migration.sql`) holding a `CONCURRENTLY` statement plus any other statement
+    (a second build, a `SET`). Evidence: `file`, `line`, `statements`.
+
+    ## Why it hurts
+
+    Both tools send the whole file as one query. PostgreSQL runs a multi-statement query as one
+    implicit transaction, so `CREATE INDEX CONCURRENTLY` fails with "cannot run inside a transaction
+    block" — in production, half-way through a deploy.
+
+    ## How to fix
+
+    One concurrent statement per migration file; settings and guards in the file before it.
+    `perftool indexes generate --framework golang-migrate` (or `prisma`) splits the steps that way.
+    """
+
+    severity = "error"
+    title = "concurrent statement not alone in a one-query migration file"
+
+
+class M106(Code):
+    """
+    An Alembic migration that builds or drops an index concurrently outside `autocommit_block()`.
+
+    **Severity:** error.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    `op.create_index(..., postgresql_concurrently=True)`, `op.drop_index(..., postgresql_concurrently=True)`
+    or SQL with `CONCURRENTLY` (in `op.execute`, or a module-level string the function uses) that is
+    not inside `with op.get_context().autocommit_block():`. Evidence: `file`, `line`.
+
+    ## Why it hurts
+
+    Alembic runs each migration inside a transaction on PostgreSQL: the concurrent statement fails
+    ("cannot run inside a transaction block").
+
+    ## How to fix
+
+    ```python
+    def upgrade():
+        with op.get_context().autocommit_block():
+            op.execute("SET lock_timeout = '5s'")
+            op.create_index("orders_customer_id_idx", "orders", ["customer_id"], postgresql_concurrently=True)
+    ```
+    """
+
+    severity = "error"
+    title = "Alembic concurrent index outside autocommit_block"
+
+
+class M107(Code):
+    """
+    A Django migration with a concurrent index operation that is atomic (`atomic = False` missing).
+
+    **Severity:** error.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    `AddIndexConcurrently`, `RemoveIndexConcurrently` or `RunSQL` with `CONCURRENTLY` in a
+    `Migration` class that does not set `atomic = False`. Evidence: `file`, `line`.
+
+    ## Why it hurts
+
+    Django wraps an atomic migration in a transaction; PostgreSQL refuses the concurrent statement
+    and the migration fails (Django itself raises for `AddIndexConcurrently` in an atomic migration).
+
+    ## How to fix
+
+    ```python
+    class Migration(migrations.Migration):
+        atomic = False
+        operations = [AddIndexConcurrently("order", models.Index(fields=["customer"], name="order_customer_idx"))]
+    ```
+    """
+
+    severity = "error"
+    title = "Django concurrent index operation in an atomic migration"
+
+
+class M108(Code):
+    """
+    A Rails migration with `disable_ddl_transaction!` that also changes tables.
+
+    **Severity:** warning.
+    **Thresholds:** none.
+    **Reported by:** `perftool indexes lint`.
+
+    ## What perftool looks at
+
+    A migration with `disable_ddl_transaction!` that also calls `create_table`, `add_column`,
+    `change_column`, `remove_column`, `rename_column`, `add_reference`, `add_foreign_key`,
+    `change_table`, … or executes `ALTER TABLE` / `CREATE TABLE` / `DROP TABLE`. Evidence: `file`, `line`.
+
+    ## Why it hurts
+
+    Without the DDL transaction, a failure half-way leaves the schema half-changed: the table change
+    done, the index not (or the other way round), and `schema_migrations` not updated, so the re-run
+    fails on what already exists.
+
+    ## How to fix
+
+    Put the concurrent index in a migration of its own (`disable_ddl_transaction!` +
+    `add_index …, algorithm: :concurrently`), and the table changes in another, transactional, one.
+    """
+
+    severity = "warning"
+    title = "disable_ddl_transaction! mixed with other DDL"
 
 
 class Q101(Code):

@@ -171,17 +171,21 @@ class IndexSpec:
                 "where": sql.SQL(" WHERE " + self.where) if self.where else sql.SQL("")}
 
     def create_sql(self, concurrently: bool = True, name: str | None = None, only: bool = False, *,
-                   table: tuple[str, str] | None = None) -> str:
-        """`CREATE [UNIQUE] INDEX [CONCURRENTLY] name ON schema.table USING method (…) [INCLUDE (…)]
-        [WHERE …]`, no semicolon. `only`: ON ONLY a partitioned table (never concurrently); `name=""`:
-        no name (HypoPG's form); `table`: the same index on another (schema, table), a partition."""
+                   table: tuple[str, str] | None = None, if_not_exists: bool = False) -> str:
+        """`CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] name ON schema.table USING method (…)
+        [INCLUDE (…)] [WHERE …]`, no semicolon. `only`: ON ONLY a partitioned table (never
+        concurrently); `name=""`: no name (HypoPG's form); `table`: the same index on another
+        (schema, table), a partition. `if_not_exists` only with a name (the migrations use it after
+        dropping an INVALID index of that name: IF NOT EXISTS alone would keep a broken one)."""
         from psycopg import sql
 
         fields = self._fields(table)
         chosen = self.name() if name is None else name
+        ine = sql.SQL(" IF NOT EXISTS" if if_not_exists and chosen else "")
         if only:
-            return _fill("index_create_only", name=sql.Identifier(chosen), **fields)
-        return _fill("index_create", concurrently=sql.SQL(" CONCURRENTLY" if concurrently else ""),
+            return _fill("index_create_only", if_not_exists=sql.SQL("IF NOT EXISTS " if if_not_exists else ""),
+                         name=sql.Identifier(chosen), **fields)
+        return _fill("index_create", concurrently=sql.SQL(" CONCURRENTLY" if concurrently else ""), if_not_exists=ine,
                      name=sql.Composed([sql.SQL(" "), sql.Identifier(chosen)]) if chosen else sql.SQL(""), **fields)
 
     def drop_sql(self, concurrently: bool = True, name: str | None = None) -> str:
@@ -244,6 +248,165 @@ def from_index(index: IndexInfo) -> IndexSpec:
 def plain(schema: str, table: str, columns: Iterable[str], **kw) -> IndexSpec:
     """A btree index on plain columns (the common case)."""
     return IndexSpec(schema, table, tuple(KeyPart(column=c) for c in columns), **kw)
+
+
+@dataclass(frozen=True)
+class ParsedCreate:
+    """One CREATE INDEX statement read back (`parse_create`): the index, its name and the form it
+    was written in."""
+
+    spec: IndexSpec
+    name: str | None
+    only: bool = False
+    concurrently: bool = False
+    if_not_exists: bool = False
+
+
+_IDENT_TEXT = r'(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)'
+_CREATE_HEAD = re.compile(
+    rf"^\s*CREATE\s+(?P<unique>UNIQUE\s+)?INDEX\s+(?P<cc>CONCURRENTLY\s+)?(?P<ine>IF\s+NOT\s+EXISTS\s+)?"
+    rf"(?:(?P<name>{_IDENT_TEXT})\s+)?ON\s+(?P<only>ONLY\s+)?"
+    rf"(?P<table>{_IDENT_TEXT}(?:\s*\.\s*{_IDENT_TEXT})?)\s*(?:USING\s+(?P<method>[A-Za-z_][A-Za-z0-9_]*)\s*)?\(",
+    re.IGNORECASE)
+_PART_TAIL = re.compile(
+    rf"(?:\s+COLLATE\s+(?P<collation>{_IDENT_TEXT}))?"
+    rf"(?:\s+(?!(?:ASC|DESC|NULLS)\b)(?P<opclass>(?:{_IDENT_TEXT}\.)?{_IDENT_TEXT}))?"
+    r"(?:\s+(?P<order>ASC|DESC))?(?:\s+NULLS\s+(?P<nulls>FIRST|LAST))?\s*$", re.IGNORECASE)
+_IDENT_ALONE = re.compile(rf"^{_IDENT_TEXT}$")
+
+
+def parse_create(text: str, default_schema: str = "public") -> ParsedCreate:
+    """Read one `CREATE [UNIQUE] INDEX [CONCURRENTLY] [IF NOT EXISTS] [name] ON [ONLY] table [USING m]
+    (keys) [INCLUDE (…)] [NULLS …] [WITH (…)] [TABLESPACE t] [WHERE …]` — what create_sql writes and
+    what pg_get_indexdef returns — back into an IndexSpec. Identifiers fold like PostgreSQL's;
+    expressions and the predicate stay SQL text. ValueError when the text is not such a statement."""
+    text = text.strip().rstrip(";").strip()
+    m = _CREATE_HEAD.match(text)
+    if not m:
+        raise ValueError("not a CREATE INDEX statement")
+    close = _closing(text, m.end() - 1)
+    keys = [k for k in _split_top(text[m.end():close]) if k.strip()]
+    if not keys:
+        raise ValueError("CREATE INDEX without key columns")
+    rest = text[close + 1:].strip()
+    include: list[str] = []
+    im = re.match(r"INCLUDE\s*\(", rest, re.IGNORECASE)
+    if im:
+        end = _closing(rest, im.end() - 1)
+        include = [_fold(c) for c in _split_top(rest[im.end():end]) if c.strip()]
+        rest = rest[end + 1:].strip()
+    rest = re.sub(r"^NULLS\s+(?:NOT\s+)?DISTINCT\b\s*", "", rest, flags=re.IGNORECASE)
+    wm = re.match(r"WITH\s*\(", rest, re.IGNORECASE)
+    if wm:
+        rest = rest[_closing(rest, wm.end() - 1) + 1:].strip()
+    rest = re.sub(rf"^TABLESPACE\s+{_IDENT_TEXT}\s*", "", rest, flags=re.IGNORECASE)
+    where = None
+    if rest:
+        wm = re.match(r"WHERE\s", rest, re.IGNORECASE)
+        if not wm:
+            raise ValueError(f"unexpected text after the key columns: {rest[:60]!r}")
+        where = rest[wm.end():].strip() or None
+        if where is None or not _balanced_text(where) or any(ch == ";" for _, ch, depth in _scan(where)):
+            raise ValueError("the WHERE clause is not one balanced expression")
+    schema_table = [_fold(p) for p in _split_qualified(m["table"])]
+    schema, table = (schema_table if len(schema_table) == 2 else [default_schema, schema_table[0]])
+    spec = IndexSpec(schema, table, tuple(_key_part(k) for k in keys), tuple(include), where,
+                     (m["method"] or "btree").lower(), bool(m["unique"]))
+    return ParsedCreate(spec, _fold(m["name"]) if m["name"] else None, bool(m["only"]), bool(m["cc"]),
+                        bool(m["ine"]))
+
+
+def split_qualified(text: str, default_schema: str = "public") -> tuple[str, str]:
+    """`[schema.]name` as SQL writes it (quoted or folded) → (schema, name). ValueError otherwise."""
+    m = re.fullmatch(rf"\s*(?:({_IDENT_TEXT})\s*\.\s*)?({_IDENT_TEXT})\s*", text)
+    if not m:
+        raise ValueError(f"not a [schema.]name: {text!r}")
+    return (_fold(m[1]) if m[1] else default_schema), _fold(m[2])
+
+
+def _key_part(text: str) -> KeyPart:
+    text = text.strip()
+    head, tail = text, None
+    for i in range(len(text)):          # the shortest head whose rest is COLLATE/opclass/order/NULLS
+        if i and text[i].isspace() and _balanced_text(text[:i]):
+            t = _PART_TAIL.match(text[i:])
+            if t and t.group(0).strip():
+                head, tail = text[:i].strip(), t
+                break
+    column = expression = None
+    if _IDENT_ALONE.match(head):
+        column = _fold(head)
+    else:
+        expression = head
+        while expression.startswith("(") and _closing(expression, 0) == len(expression) - 1:
+            expression = expression[1:-1].strip()
+    if tail is None:
+        return KeyPart(column, expression)
+    nulls = (tail["nulls"] or "").upper()
+    return KeyPart(column, expression, (tail["order"] or "").upper() == "DESC",
+                   None if not nulls else nulls == "FIRST",
+                   ".".join(_fold(p) for p in _split_qualified(tail["opclass"])) if tail["opclass"] else None,
+                   _fold(tail["collation"]) if tail["collation"] else None)
+
+
+def _fold(ident: str) -> str:
+    ident = ident.strip()
+    if len(ident) >= 2 and ident[0] == ident[-1] == '"':
+        return ident[1:-1].replace('""', '"')
+    return ident.lower()
+
+
+def _split_qualified(text: str) -> list[str]:
+    return [p for p in re.findall(_IDENT_TEXT, text)]
+
+
+def _scan(text: str, start: int = 0):
+    """(index, character, depth) outside quotes, from `start` (depth after an opening parenthesis)."""
+    depth, i, n = 0, start, len(text)
+    while i < n:
+        ch = text[i]
+        if ch in "'\"":
+            j = i + 1
+            while j < n:
+                if text[j] == ch:
+                    if j + 1 < n and text[j + 1] == ch:
+                        j += 2
+                        continue
+                    break
+                j += 1
+            i = j + 1
+            continue
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        yield i, ch, depth
+        i += 1
+
+
+def _closing(text: str, open_at: int) -> int:
+    for i, ch, depth in _scan(text, open_at):
+        if ch == ")" and depth == 0:
+            return i
+    raise ValueError("unbalanced parentheses")
+
+
+def _balanced_text(text: str) -> bool:
+    depth = 0
+    for _, _, depth in _scan(text):
+        if depth < 0:
+            return False
+    return depth == 0
+
+
+def _split_top(text: str) -> list[str]:
+    out, start = [], 0
+    for i, ch, depth in _scan(text):
+        if ch == "," and depth == 0:
+            out.append(text[start:i])
+            start = i + 1
+    out.append(text[start:])
+    return out
 
 
 def _word(text: str) -> str:

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from typer.core import TyperGroup
 
-from perftool.cli import indexes_health
+from perftool.cli import indexes_health, indexes_migrations
 from perftool.cli.indexes_recommend import recommend
 from perftool.cli.options import DsnOpt, FormatOpt, OutputOpt, state
 
@@ -84,6 +84,11 @@ app.command("diff", help="Compare the database with declared index sets (missing
     indexes_health.diff)
 app.command("check", help="The CI gate: health checks + index-set drift (same as `perftool indexes --check`).")(
     indexes_health.check)
+app.command("generate", help="Write a safe index migration for a framework (sql, alembic, django, rails, …).")(
+    indexes_migrations.generate)
+app.command("lint", help="Find the index-migration traps (M1xx) in migration files.")(indexes_migrations.lint)
+app.command("apply", help="Create or drop indexes for real, one at a time, with progress (writes!).")(
+    indexes_migrations.apply)
 
 
 @app.callback()

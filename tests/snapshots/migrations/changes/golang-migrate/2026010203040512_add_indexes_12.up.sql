@@ -1,0 +1,4 @@
+-- Step 12 of 15: golang-migrate sends a file as one query (an implicit transaction),
+-- so a CONCURRENTLY statement has a file of its own. Set lock_timeout on the connection too
+-- (options=-c lock_timeout=...) when a failed run is resumed at a later step.
+-- nothing to do in this step

@@ -1,0 +1,2 @@
+-- Down of step 4 (run by hand or prisma db execute --file).
+-- nothing to do in this step

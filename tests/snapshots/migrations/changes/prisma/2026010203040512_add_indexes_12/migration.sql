@@ -1,0 +1,3 @@
+-- Step 12 of 15: Prisma sends migration.sql as one query (an implicit transaction),
+-- so a CONCURRENTLY statement has a migration of its own.
+-- nothing to do in this step

@@ -1,0 +1,2 @@
+-- Step 4 of 8: golang-migrate sends a file as one query (an implicit transaction),
+-- nothing to do in this step

@@ -1,0 +1,6 @@
+-- squawk-ignore-file require-lock-timeout, require-statement-timeout
+-- (a CONCURRENTLY statement must be alone in this file: the SETs of the step before, on the same
+-- connection, hold for it)
+-- Down of step 3 (run by hand or prisma db execute --file).
+
+DROP INDEX CONCURRENTLY IF EXISTS "public"."orders_customer_id_status_open_0b492638_idx";

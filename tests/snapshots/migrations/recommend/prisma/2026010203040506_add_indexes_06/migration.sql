@@ -1,0 +1,18 @@
+-- Step 6 of 8: Prisma sends migration.sql as one query (an implicit transaction),
+-- so a CONCURRENTLY statement has a migration of its own.
+
+SET lock_timeout = '2s';
+
+SET statement_timeout = 0;
+
+ALTER INDEX "public"."events_tenant_id_idx" ATTACH PARTITION "public"."events_2026_01_tenant_id_idx";
+
+DO $perftool$
+BEGIN
+  IF EXISTS (SELECT FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             WHERE n.nspname = 'public' AND c.relname = 'events_2026_02_tenant_id_idx' AND NOT i.indisvalid) THEN
+    DROP INDEX "public"."events_2026_02_tenant_id_idx";
+  END IF;
+END
+$perftool$;

@@ -1,0 +1,9 @@
+-- Down of step 8 (run by hand or prisma db execute --file).
+
+SET lock_timeout = '2s';
+
+SET statement_timeout = 0;
+
+-- a partitioned index cannot be dropped concurrently; lock_timeout bounds the wait
+-- squawk-ignore require-concurrent-index-deletion
+DROP INDEX IF EXISTS "public"."events_tenant_id_idx";
