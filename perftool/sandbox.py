@@ -48,6 +48,7 @@ SERVER_SETTINGS = {
     "max_wal_senders": "10",
     "max_replication_slots": "10",
     "hot_standby": "on",
+    "max_prepared_transactions": "10",   # two-phase commit exists in tests (a prepared xact holding the xmin horizon)
     "log_min_messages": "warning",
     "log_line_prefix": "'%m [%p] %q%u@%d '",
 }
@@ -287,6 +288,28 @@ class Sandbox:
     def exists(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
+    def is_standby(self) -> bool:
+        return (self.data_dir / "standby.signal").exists()
+
+    def clone_standby(self, root: Path, *, application_name: str = "perftool_standby",
+                      slot: str | None = None, progress: Progress = _quiet) -> Sandbox:
+        """A streaming standby of this (running) sandbox: `pg_basebackup -R` into `root/data`, run as
+        the same server user, with its own free loopback port (`start()` it). With `slot`, a physical
+        replication slot of that name is created on this server and used by the standby."""
+        standby = Sandbox(Path(root), bindir=self.bindir)
+        if standby.exists():
+            raise SandboxError(f"{standby.data_dir} already holds a cluster")
+        standby._prepare_dirs()
+        bindir = standby._bindir()
+        progress(f"pg_basebackup of 127.0.0.1:{self.port} into {standby.data_dir}")
+        conninfo = f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name={application_name}"
+        args = [str(bindir / "pg_basebackup"), "-D", str(standby.data_dir), "-R", "-X", "stream", "-c", "fast",
+                "--no-sync", "-d", conninfo]
+        if slot:
+            args += ["-C", "-S", slot]
+        standby._run(args, timeout=600)
+        return standby
+
     def running(self) -> bool:
         if not self.exists():
             return False
@@ -304,7 +327,8 @@ class Sandbox:
             with (self.data_dir / "postgresql.conf").open("a") as conf:
                 conf.write(f"\ninclude_if_exists = '{CONF_NAME}'\n")
         if self.running():
-            self._ensure_extensions(progress)
+            if not self.is_standby():
+                self._ensure_extensions(progress)
             return self.url()
         port = self.port
         if port is None or not _port_free(port):
@@ -315,7 +339,8 @@ class Sandbox:
         self._prepare_dirs()
         self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
                    "start"])
-        self._ensure_extensions(progress)
+        if not self.is_standby():   # a standby has its primary's extensions and cannot create any
+            self._ensure_extensions(progress)
         return self.url()
 
     def _write_conf(self, port: int, bindir: Path) -> None:

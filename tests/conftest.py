@@ -176,3 +176,46 @@ pidfile = {root}/pgbouncer.pid
         import shutil as _shutil
 
         _shutil.rmtree(root, ignore_errors=True)
+
+
+STANDBY_NAME = "perftool_standby"   # its application_name on the primary and its physical slot
+
+
+@pytest.fixture(scope="session")
+def standby(sandbox):
+    """A real streaming standby of the sandbox (`pg_basebackup -R`, slot STANDBY_NAME), in its own
+    temporary directory on its own free loopback port, run as the sandbox's server user; stopped
+    and deleted at session end (its slot dropped). Tests that stop or pause it must restore it
+    (`ensure_streaming`)."""
+    import shutil
+
+    root = tempfile.mkdtemp(prefix="perftool-test-standby-")
+    os.rmdir(root)    # clone_standby makes it, owned by the server user
+    sb = sandbox.clone_standby(root, application_name=STANDBY_NAME, slot=STANDBY_NAME)
+    try:
+        sb.start()
+        wait_streaming(sandbox, sb)
+        yield sb
+    finally:
+        sb.stop(purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+        try:
+            run_sql(sandbox.url(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                                   "WHERE slot_name = %s", (STANDBY_NAME,))
+        except Exception:  # noqa: BLE001 - cleanup best effort
+            pass
+
+
+def wait_streaming(primary, standby, seconds: float = 30) -> None:
+    """Until the standby streams from the primary and has replayed everything the primary wrote."""
+    import time
+
+    deadline = time.monotonic() + seconds
+    while True:
+        rows = run_sql(primary.url(), "SELECT state, pg_current_wal_lsn() = replay_lsn FROM pg_stat_replication "
+                                      "WHERE application_name = %s", (STANDBY_NAME,))
+        if rows and rows[0][0] == "streaming" and rows[0][1]:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"standby not streaming after {seconds:.0f} s: {rows}")
+        time.sleep(0.1)
