@@ -238,3 +238,15 @@ def pool_perfdata(state: PoolState, th: Thresholds, findings: list[Finding]) -> 
     return out
 
 
+
+
+def run_pool(dsn: str, th: Thresholds, *, host: str | None = None, pgbouncer: str | None = None) -> Report:
+    """Connect, read (and read pgbouncer's console when given), close, report."""
+    from perftool.activity.pgbouncer import collect_pgbouncer
+    from perftool.db.connect import connect, server_info
+
+    bouncer = collect_pgbouncer(pgbouncer) if pgbouncer else None
+    with connect(dsn) as conn:
+        info = server_info(conn)
+        state = collect_pool(conn, info, host=host or f"{info.host}:{info.port}", bouncer=bouncer, thresholds=th)
+    return pool_report(state, th)

@@ -77,6 +77,9 @@ StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
 LockTimeoutOpt = Annotated[Optional[str], typer.Option(
     "--lock-timeout", help="Give up waiting for a lock after this long (default 2s, or $PERFTOOL_LOCK_TIMEOUT).",
     show_default=False)]
+WatchOpt = Annotated[Optional[float], typer.Option(
+    "--watch", "-w", min=0.2, help="Live view: read again every SECONDS until Ctrl-C (a terminal redraws in place).",
+    show_default=False)]
 
 
 def set_limits(statement_timeout: str | None = None, lock_timeout: str | None = None) -> None:
@@ -195,6 +198,22 @@ def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: 
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         write_stdout(lambda out: render(report, fmt, out, no_color=st.no_color))
-    code = report.exit_code(fail_on)
+    if fmt == "nagios":   # the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL (3 UNKNOWN: nagios_unknown)
+        from perftool.report.nagios_format import exit_code
+
+        code = exit_code(report)
+    else:
+        code = report.exit_code(fail_on)
     if code:
         raise typer.Exit(code)
+
+
+def nagios_unknown(ctx: typer.Context, command: str, exc: Exception) -> None:
+    """A check that could not run, as Nagios wants it: the UNKNOWN line on stdout, exit 3 (the
+    message masked like every error line)."""
+    from perftool.db.connect import redact
+    from perftool.report.nagios_format import unknown_line
+
+    message = exc.one_line() if hasattr(exc, "one_line") else str(exc)
+    write_stdout(lambda out: out.write(unknown_line(command, redact(message, *state(ctx).known_dsns)) + "\n"))
+    raise typer.Exit(3)
