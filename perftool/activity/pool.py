@@ -100,7 +100,7 @@ def pool_report(state: PoolState, th: Thresholds) -> Report:
     clients = [x for x in state.backends if x.is_client and not x.own]
     idle_tx = sorted((x for x in clients if x.idle_in_transaction), key=lambda x: -(x.xact_age_s or 0))
     long_q = sorted((x for x in clients if x.state == "active"), key=lambda x: -(x.query_age_s or 0))
-    session_cols = [Column("pid", "pid", "int"), Column("who", "user@database (application)"),
+    session_cols = [Column("pid", "pid"), Column("who", "user@database (application)"),
                     Column("client_addr", "client"), Column("xact_s", "transaction", "float"),
                     Column("query_s", "statement", "float"), Column("wait", "waiting on"), Column("query", "last statement")]
 

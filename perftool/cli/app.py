@@ -34,6 +34,9 @@ class PerftoolGroup(TyperGroup):
     value was expected), so no error line can show a password."""
 
     def make_context(self, info_name, args, parent=None, **extra):
+        from perftool.cli.options import optional_watch_value
+
+        args = optional_watch_value(list(args))
         argv = list(args)
         try:
             ctx = super().make_context(info_name, args, parent=parent, **extra)

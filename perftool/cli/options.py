@@ -77,9 +77,28 @@ StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
 LockTimeoutOpt = Annotated[Optional[str], typer.Option(
     "--lock-timeout", help="Give up waiting for a lock after this long (default 2s, or $PERFTOOL_LOCK_TIMEOUT).",
     show_default=False)]
+WATCH_DEFAULT_S = 2.0
 WatchOpt = Annotated[Optional[float], typer.Option(
-    "--watch", "-w", min=0.2, help="Live view: read again every SECONDS until Ctrl-C (a terminal redraws in place).",
+    "--watch", "-w", min=0.2, metavar="[SECONDS]",
+    help="Live view: read again every SECONDS (default 2) until Ctrl-C; a terminal redraws in place.",
     show_default=False)]
+
+
+def optional_watch_value(args: list[str]) -> list[str]:
+    """`--watch` / `-w` without a number after it means every WATCH_DEFAULT_S seconds (Typer has no
+    options with an optional value: the default is put in before parsing; after `--` nothing is)."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        if a == "--":
+            return out + args[i:]
+        out.append(a)
+        if a in ("--watch", "-w"):
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            try:
+                float(nxt)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                out.append(f"{WATCH_DEFAULT_S:g}")
+    return out
 
 
 def set_limits(statement_timeout: str | None = None, lock_timeout: str | None = None) -> None:
