@@ -10,7 +10,8 @@ docstring starts with its one-paragraph summary (`perftool indexes health --form
 
 Codes are stable strings grouped by area: Q1xx queries, T1xx/T2xx tables, I1xx index health, I2xx
 drift from an index set, S1xx sequences, C1xx connections (pgbouncer included), R1xx replication,
-D1xx the database (transaction-ID wraparound included), A1xx the index advisor. Creating a `Finding` with a code missing here fails (UnknownCode).
+D1xx the database (transaction-ID wraparound included), A1xx the index advisor. Creating a
+`Finding` with a code missing here fails (UnknownCode).
 """
 
 from __future__ import annotations

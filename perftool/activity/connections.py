@@ -205,7 +205,7 @@ def breakdown(backends: list[Backend], limit: int = 50) -> list[dict[str, Any]]:
         key = tuple(getattr(b, k) for k in BREAKDOWN_KEYS)
         counts[key] += 1
         oldest[key] = max(oldest.get(key, 0.0), b.xact_age_s or 0.0)
-    rows = [{**dict(zip(BREAKDOWN_KEYS, k)), "connections": n, "oldest_xact_s": round(oldest[k], 1)}
+    rows = [{**dict(zip(BREAKDOWN_KEYS, k, strict=True)), "connections": n, "oldest_xact_s": round(oldest[k], 1)}
             for k, n in counts.items()]
     rows.sort(key=lambda r: (-r["connections"], *(str(r[k] or "") for k in BREAKDOWN_KEYS)))
     return rows[:limit]

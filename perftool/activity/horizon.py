@@ -27,7 +27,8 @@ class HorizonHolder:
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> HorizonHolder:
-        return cls(**{k: row.get(k) for k in cls.__dataclass_fields__})
+        values: dict[str, Any] = {k: row.get(k) for k in cls.__dataclass_fields__}
+        return cls(**values)
 
     @property
     def name(self) -> str:

@@ -113,7 +113,8 @@ def blocker_findings(trees: list[LockNode], backends: list[Backend], th: Thresho
             title=f"{prefix}pid {b.pid} ({b.who}, {b.state or '?'}) blocks {len(waiting)} session(s), "
                   f"the longest waiting {longest:,.0f} s",
             object=f"pid {b.pid}",
-            detail=(f"Waiting directly on it: {direct}; in all {len(waiting)} ({', '.join(str(w.pid) for w in sorted(waiting, key=lambda w: w.pid))}). "
+            detail=(f"Waiting directly on it: {direct}; in all {len(waiting)} "
+                    f"({', '.join(str(p) for p in sorted(w.pid for w in waiting))}). "
                     f"Its transaction is open for {b.xact_age_s or 0:,.0f} s; last statement: "
                     f"{(b.query or '').strip()[:200]!r}. Warning from {th.lock_wait_warning_s:g} s, "
                     f"critical from {th.lock_wait_critical_s:g} s (thresholds.lock_wait_*)."),

@@ -50,7 +50,7 @@ class Bouncer:
 def _rows(cur, command: str) -> list[dict[str, Any]]:
     cur.execute(command)
     names = [c.name for c in cur.description or []]
-    return [dict(zip(names, r)) for r in cur.fetchall()]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
 
 
 def collect_pgbouncer(dsn: str) -> Bouncer:
@@ -133,7 +133,8 @@ def bouncer_findings(b: Bouncer, th: Thresholds) -> list[Finding]:
                 title=f"pgbouncer pool {name}: {p.sv_active} of {p.pool_size} server connections active ({util:.0%})",
                 object=name,
                 detail=(f"sv_active / pool_size = {util:.0%} (warning at {th.connections_warning:.0%}, critical at "
-                        f"{th.connections_critical:.0%}); {p.cl_waiting} client(s) waiting. Observed concurrency {peak} "
+                        f"{th.connections_critical:.0%}); {p.cl_waiting} client(s) waiting. Observed concurrency "
+                        f"{peak} "
                         "(a rule of thumb like 'workers × 6' is a starting point; this is what the load needs now)."),
                 fix=advice,
                 evidence={"database": p.database, "user": p.user, "sv_active": p.sv_active,

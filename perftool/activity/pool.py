@@ -102,7 +102,8 @@ def pool_report(state: PoolState, th: Thresholds) -> Report:
     long_q = sorted((x for x in clients if x.state == "active"), key=lambda x: -(x.query_age_s or 0))
     session_cols = [Column("pid", "pid"), Column("who", "user@database (application)"),
                     Column("client_addr", "client"), Column("xact_s", "transaction", "float"),
-                    Column("query_s", "statement", "float"), Column("wait", "waiting on"), Column("query", "last statement")]
+                    Column("query_s", "statement", "float"), Column("wait", "waiting on"),
+                    Column("query", "last statement")]
 
     def session_row(x: Backend) -> dict[str, Any]:
         return {"pid": x.pid, "who": x.who, "client_addr": x.client_addr, "xact_s": round(x.xact_age_s or 0, 1),
@@ -222,7 +223,8 @@ def pool_perfdata(state: PoolState, th: Thresholds, findings: list[Finding]) -> 
     longest = max((x.query_age_s or 0.0 for x in clients if x.state == "active"), default=0.0)
     waits = [x.lock_wait_s or 0.0 for x in clients if x.blocked_by]
     out = [
-        _perf("connections", use.used, round(use.usable * th.connections_warning), round(use.usable * th.connections_critical),
+        _perf("connections", use.used, round(use.usable * th.connections_warning),
+              round(use.usable * th.connections_critical),
               minimum=0, maximum=use.usable),
         _perf("idle_in_transaction_s", round(oldest_idle, 1), th.idle_in_transaction_warning_s,
               th.idle_in_transaction_critical_s, uom="s", minimum=0),

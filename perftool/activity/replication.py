@@ -151,8 +151,8 @@ class Verdict:
 def standby_verdict(state: ReplicationState, th: Thresholds) -> Verdict:
     """The standby's own verdict (receive vs replay, receiver, pause)."""
     r = state.receiver or Receiver()
-    base = dict(replica=state.host, seen_from=state.host, state=r.receiver_status, slot_name=r.slot_name,
-                application_name=r.application_name)
+    base: dict[str, Any] = dict(replica=state.host, seen_from=state.host, state=r.receiver_status,
+                                slot_name=r.slot_name, application_name=r.application_name)
     behind = r.replay_bytes or 0
     lag = 0.0 if behind <= 0 else max((r.last_replay_age_s or 0.0) * 1000, 0.0)
     if r.pause_state in ("paused", "pause requested"):
@@ -184,7 +184,8 @@ def primary_verdicts(state: ReplicationState, th: Thresholds) -> list[Verdict]:
             verdict, detail, lag = HEALTHY, "caught up", 0.0
         else:
             verdict = LAGGING if lag >= th.replica_lag_warning_ms else HEALTHY
-            detail = f"{behind:,} bytes not replayed (write {s.write_lag_ms or 0:,.0f} ms, flush {s.flush_lag_ms or 0:,.0f} ms)"
+            detail = (f"{behind:,} bytes not replayed (write {s.write_lag_ms or 0:,.0f} ms, "
+                      f"flush {s.flush_lag_ms or 0:,.0f} ms)")
         out.append(Verdict(replica=s.application_name or f"pid {s.pid}", seen_from=state.host, verdict=verdict,
                            lag_ms=lag, lag_bytes=behind, state=s.state, sync_state=s.sync_state, detail=detail,
                            slot_name=s.slot_name, application_name=s.application_name))
@@ -301,7 +302,8 @@ def slot_findings(slots: list[Slot], th: Thresholds, *, prefix: str = "") -> lis
                     f"{th.slot_retained_warning_bytes:,} bytes (thresholds.slot_retained_warning_bytes). An inactive "
                     "slot keeps every WAL segment since its consumer left, until the disk fills."
                     + ("" if fc else " Run with --interval SECONDS for a fill forecast.")),
-            fix=f"SELECT pg_drop_replication_slot('{s.slot_name.replace(chr(39), chr(39) * 2)}');   -- only if its consumer is gone for good",
+            fix=(f"SELECT pg_drop_replication_slot('{s.slot_name.replace(chr(39), chr(39) * 2)}');   "
+                 "-- only if its consumer is gone for good"),
             evidence={"retained_bytes": retained, "wal_status": s.wal_status, "safe_wal_size": s.safe_wal_size,
                       "active": s.active,
                       "growth_bytes_per_s": None if s.growth_bytes_per_s is None else round(s.growth_bytes_per_s, 1)},
@@ -330,7 +332,7 @@ def replicas_report(states: list[ReplicationState], th: Thresholds) -> Report:
     unreachable = [s for s in states if s.error is not None and s.role != "replica"]
     for s in unreachable:
         findings.append(Finding(code="R103", title=f"host {s.host} could not be analysed", object=s.host,
-                                detail=f"{s.host} ({s.role}) failed: {s.error}. The report covers the other hosts only.",
+                                detail=f"{s.host} ({s.role}) failed: {s.error}. The report covers the others only.",
                                 fix=f"Check that {s.host} is up and reachable from here.",
                                 evidence={"host": s.host, "role": s.role, "error": s.error}))
     findings.sort(key=lambda f: (-f.severity.rank, f.code, f.object))
@@ -356,9 +358,9 @@ def replicas_report(states: list[ReplicationState], th: Thresholds) -> Report:
             Column("forecast", "forecast")], slot_rows),
     ]
     if fleet:
-        sections.insert(0, Section("hosts", "Hosts", [Column("host", "host"), Column("role", "role"),
-                                                       Column("standbys", "standbys", "int"),
-                                                       Column("slots", "slots", "int"), Column("error", "error")], hosts))
+        sections.insert(0, Section("hosts", "Hosts", [
+            Column("host", "host"), Column("role", "role"), Column("standbys", "standbys", "int"),
+            Column("slots", "slots", "int"), Column("error", "error")], hosts))
     lead = next((s for s in states if s.info is not None and not s.in_recovery), None) or \
         next((s for s in states if s.info is not None), None)
     server = lead.info.as_dict() if lead and lead.info else {}

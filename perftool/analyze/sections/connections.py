@@ -21,7 +21,8 @@ class ConnectionsSection(AnalysisSection):
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         th = ctx.options.thresholds
-        findings, parts, metrics = [], [], []
+        findings, parts = [], []
+        metrics: list[tuple[str, str, dict[str, str], float]] = []
         for snap in ctx.hosts:
             c = snap.extras.get(self.key)
             if not c:
