@@ -214,19 +214,21 @@ class C101(Code):
     **Severity:** warning when utilisation is ≥ 80 %; error when it is ≥ 95 %.
     **Thresholds:** `thresholds.connections_warning` (0.80), `thresholds.connections_critical` (0.95)
     in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (connections section), per host.
+    **Reported by:** `perftool analyze` (connections section) and `perftool pool`, per host.
 
     ## What perftool looks at
 
     `pg_stat_activity` now (client backends, perftool's own session left out) and two settings:
 
     ```text
-    usable      = max_connections − superuser_reserved_connections   (at least 1)
+    usable      = max_connections − superuser_reserved_connections − reserved_connections (PG16+; at least 1)
     used        = client backends + 1                                 (+1: perftool's own session)
     utilisation = used / usable
     ```
 
-    The summary line and the metrics `perftool_connections_used` / `_max` use the same numbers.
+    The summary line and the metrics `perftool_connections_used` / `_max` use the same numbers;
+    `perftool pool` also breaks the connections down by database, user, application, client address
+    and state.
     Evidence: `used`, `usable`, `utilisation`. Object: the host name (`host:port` for a `--dsn`).
 
     ## Why it hurts
@@ -256,7 +258,9 @@ class C102(Code):
     when > 300 s.
     **Thresholds:** `thresholds.idle_in_transaction_warning_s` (60),
     `thresholds.idle_in_transaction_critical_s` (300) in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (connections section), per host.
+    **Reported by:** `perftool analyze` (connections section), once per host for the oldest such
+    session; `perftool pool`, once per session (object `pid N`, with its user, database,
+    application, client, age and last statement, and the `pg_terminate_backend` to end it).
 
     ## What perftool looks at
 
@@ -296,7 +300,8 @@ class C103(Code):
     **Severity:** warning when the longest active statement has run for > 60 s; error when > 300 s.
     **Thresholds:** `thresholds.long_query_warning_s` (60), `thresholds.long_query_critical_s` (300)
     in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (connections section), per host.
+    **Reported by:** `perftool analyze` (connections section), per host; `perftool pool`, once per
+    statement (object `pid N`, with the `pg_cancel_backend` to cancel it).
 
     ## What perftool looks at
 
@@ -1485,16 +1490,20 @@ class R101(Code):
     **Severity:** warning when the lag is ≥ 1000 ms; error when it is > 5000 ms.
     **Thresholds:** `thresholds.replica_lag_warning_ms` (1000), `thresholds.replica_lag_critical_ms`
     (5000) in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (replication section), per host.
+    **Reported by:** `perftool replicas` and `perftool analyze` (replication section), once per
+    replica whose verdict is *lagging* (a paused replay is R105, a receiver that is down R104).
 
     ## What perftool looks at
 
-    On a primary: the largest `replay_lag` in `pg_stat_replication` (0 when there are no standbys or
-    the column is NULL). On a standby (`pg_is_in_recovery()`):
-    `now() − pg_last_xact_replay_timestamp()`, but 0 when
-    `pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()` (an idle primary is not lag). A standby's
-    lag is also exported as `perftool_replica_lag_seconds`. Evidence: `lag_ms`. The object is the
-    host name (`host:port` for a `--dsn`, the perftool.yaml name otherwise).
+    On a standby (`pg_is_in_recovery()`): `now() − pg_last_xact_replay_timestamp()`, but 0 when
+    `pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()` (an idle primary is not lag: verdict
+    *primary idle*), with the bytes received but not replayed. On a primary: each standby's
+    `replay_lag` in `pg_stat_replication` (0 once it has replayed everything:
+    `pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) = 0`), with those bytes. A standby's own
+    view wins over its primary's when perftool sees both (`replicas --all-hosts`). Evidence:
+    `replica`, `seen_from`, `verdict`, `lag_ms`, `lag_bytes`. The object is the replica: its
+    perftool.yaml name or `host:port` when read on the standby, its `application_name` seen from
+    the primary.
 
     ## Why it hurts
 
@@ -1524,18 +1533,21 @@ class R101(Code):
 
 class R102(Code):
     """
-    **Severity:** warning.
-    **Threshold:** an inactive slot retaining ≥ 1 GiB of WAL (`SLOT_RETAINED_WARNING` in
-    perftool/analyze/sections/replication.py). Not configurable.
-    **Reported by:** `perftool analyze` (replication section), on primaries only.
+    **Severity:** warning; error when `wal_status = 'lost'`.
+    **Threshold:** an inactive slot retaining ≥ 1 GiB of WAL
+    (`thresholds.slot_retained_warning_bytes` in perftool.yaml), or any slot whose `wal_status` is
+    `unreserved` or `lost`.
+    **Reported by:** `perftool replicas` and `perftool analyze` (replication section).
 
     ## What perftool looks at
 
-    `pg_replication_slots` with a `restart_lsn`:
-    `retained_bytes = pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)`, flagged when
-    `active = false` and `retained_bytes ≥ 1024³`. Not read on a standby (`pg_current_wal_lsn()`
-    fails during recovery). The detail shows `wal_status`. Evidence: `retained_bytes`. The object is
-    the slot name.
+    `pg_replication_slots`: `retained_bytes = pg_wal_lsn_diff(position, restart_lsn)`, where the
+    position is `pg_current_wal_lsn()` on a primary and `pg_last_wal_replay_lsn()` on a standby
+    (its own slots, for cascading standbys). With two samples (`replicas --interval SECONDS`, or
+    each refresh of `--watch`) the title adds the growth per hour and, when
+    `max_slot_wal_keep_size` is set (`safe_wal_size` not NULL), when the slot will be lost at that
+    rate. The detail shows `wal_status` and `safe_wal_size`. Evidence: `retained_bytes`,
+    `wal_status`, `safe_wal_size`, `active`, `growth_bytes_per_s`. The object is the slot name.
 
     ## Why it hurts
 

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from perftool.config import Thresholds
+from perftool.db.sql import statement_text
 from perftool.report.model import Finding, Severity
 
 CLIENT = "client backend"
@@ -166,13 +167,15 @@ def session_findings(backends: list[Backend], th: Thresholds, *, prefix: str = "
             code, seconds = "C102", b.xact_age_s or 0.0
             warn, crit = th.idle_in_transaction_warning_s, th.idle_in_transaction_critical_s
             title = f"{prefix}pid {b.pid} ({b.who}) idle in transaction for {seconds:,.0f} s"
-            fix = f"SELECT pg_terminate_backend({b.pid});   -- ends the session and rolls its transaction back"
+            fix = (statement_text("fix_terminate_backend", {"pid": b.pid})
+                   + "   -- ends the session, rolls back its transaction")
             what = "last statement"
         elif b.state == "active":
             code, seconds = "C103", b.query_age_s or 0.0
             warn, crit = th.long_query_warning_s, th.long_query_critical_s
             title = f"{prefix}pid {b.pid} ({b.who}) has run a statement for {seconds:,.0f} s"
-            fix = f"SELECT pg_cancel_backend({b.pid});   -- cancels the statement, keeps the session"
+            fix = (statement_text("fix_cancel_backend", {"pid": b.pid})
+                   + "   -- cancels the statement, keeps the session")
             what = "statement"
         else:
             continue

@@ -65,11 +65,13 @@ def holder_findings(holders: list[HorizonHolder], th: Thresholds, *, prefix: str
             severity = Severity.error if age > th.idle_in_transaction_critical_s else Severity.warning
             title = f"{prefix}{h.name} in {h.datname} open for {age:,.0f} s holds the xmin horizon"
             fix = (f"-- connected to {h.datname}, once you know which way it must go:\n"
-                   f"COMMIT PREPARED '{_literal(h.holder)}';   -- or: ROLLBACK PREPARED '{_literal(h.holder)}';")
+                   + statement_text("fix_commit_prepared", {"gid": h.holder}) + "   -- or: "
+                   + statement_text("fix_rollback_prepared", {"gid": h.holder}))
         elif h.kind == "replication slot" and "inactive" in h.detail:
             severity, age = Severity.warning, 0.0
             title = f"{prefix}inactive {h.name} holds the xmin horizon ({h.xmin_age or 0:,} transactions)"
-            fix = f"SELECT pg_drop_replication_slot('{_literal(h.holder)}');   -- only if its consumer is gone for good"
+            fix = (statement_text("fix_drop_replication_slot", {"slot": h.holder})
+                   + "   -- only if its consumer is gone for good")
         else:
             continue
         out.append(Finding(
@@ -80,10 +82,6 @@ def holder_findings(holders: list[HorizonHolder], th: Thresholds, *, prefix: str
                                "xmin_age": h.xmin_age, "age_s": None if h.age_s is None else round(h.age_s, 1)},
         ))
     return out
-
-
-def _literal(text: str) -> str:
-    return text.replace("'", "''")
 
 
 def _holder_note(holders: list[HorizonHolder]) -> str:

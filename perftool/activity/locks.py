@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from perftool.activity.connections import Backend
 from perftool.config import Thresholds
+from perftool.db.sql import statement_text
 from perftool.report.model import Finding, Severity
 
 
@@ -89,9 +90,11 @@ def release_statement(b: Backend) -> str:
     """What would free the root's locks (printed for a person, never run by perftool): a running
     statement can be cancelled; an idle transaction only ends with its session."""
     if b.state == "active":
-        return (f"SELECT pg_cancel_backend({b.pid});     -- cancel its statement\n"
-                f"SELECT pg_terminate_backend({b.pid});  -- if that is not enough: end the session")
-    return f"SELECT pg_terminate_backend({b.pid});  -- ends the session, rolls back its transaction"
+        return (statement_text("fix_cancel_backend", {"pid": b.pid}) + "     -- cancel its statement\n"
+                + statement_text("fix_terminate_backend", {"pid": b.pid})
+                + "  -- if that is not enough: end the session")
+    return (statement_text("fix_terminate_backend", {"pid": b.pid})
+            + "  -- ends the session, rolls back its transaction")
 
 
 def blocker_findings(trees: list[LockNode], backends: list[Backend], th: Thresholds, *,

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perftool.config import HostConfig, Thresholds
+from perftool.db.sql import statement_text
 from perftool.report.model import Column, Finding, Report, Section, Severity
 
 if TYPE_CHECKING:
@@ -302,8 +303,8 @@ def slot_findings(slots: list[Slot], th: Thresholds, *, prefix: str = "") -> lis
                     f"{th.slot_retained_warning_bytes:,} bytes (thresholds.slot_retained_warning_bytes). An inactive "
                     "slot keeps every WAL segment since its consumer left, until the disk fills."
                     + ("" if fc else " Run with --interval SECONDS for a fill forecast.")),
-            fix=(f"SELECT pg_drop_replication_slot('{s.slot_name.replace(chr(39), chr(39) * 2)}');   "
-                 "-- only if its consumer is gone for good"),
+            fix=statement_text("fix_drop_replication_slot", {"slot": s.slot_name})
+            + "   -- only if its consumer is gone for good",
             evidence={"retained_bytes": retained, "wal_status": s.wal_status, "safe_wal_size": s.safe_wal_size,
                       "active": s.active,
                       "growth_bytes_per_s": None if s.growth_bytes_per_s is None else round(s.growth_bytes_per_s, 1)},
