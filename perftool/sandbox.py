@@ -292,10 +292,15 @@ class Sandbox:
         return (self.data_dir / "standby.signal").exists()
 
     def clone_standby(self, root: Path, *, application_name: str = "perftool_standby",
-                      slot: str | None = None, progress: Progress = _quiet) -> Sandbox:
+                      slot: str | None = None, stream_from: Sandbox | None = None,
+                      progress: Progress = _quiet) -> Sandbox:
         """A streaming standby of this (running) sandbox: `pg_basebackup -R` into `root/data`, run as
         the same server user, with its own free loopback port (`start()` it). With `slot`, a physical
-        replication slot of that name is created on this server and used by the standby."""
+        replication slot of that name is created upstream and used by the standby.
+
+        `stream_from` (a running standby of this sandbox) makes a cascading standby: the base backup
+        still comes from this server (a backup taken on a standby refuses WAL written with
+        full_page_writes off, as the sandbox writes it), but the new standby streams from there."""
         standby = Sandbox(Path(root), bindir=self.bindir)
         if standby.exists():
             raise SandboxError(f"{standby.data_dir} already holds a cluster")
@@ -305,9 +310,20 @@ class Sandbox:
         conninfo = f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name={application_name}"
         args = [str(bindir / "pg_basebackup"), "-D", str(standby.data_dir), "-R", "-X", "stream", "-c", "fast",
                 "--no-sync", "-d", conninfo]
-        if slot:
+        if slot and stream_from is None:
             args += ["-C", "-S", slot]
         standby._run(args, timeout=600)
+        if stream_from is not None:
+            from perftool.db.connect import connect
+            from perftool.db.sql import execute
+
+            if slot:
+                with connect(stream_from.url(), read_only=False) as conn:
+                    execute(conn, "sandbox_create_slot", {"slot": slot})
+            upstream = f"host=127.0.0.1 port={stream_from.port} user={SUPERUSER} application_name={application_name}"
+            auto = standby.data_dir / "postgresql.auto.conf"   # later lines win
+            with auto.open("a") as fh:
+                fh.write(f"primary_conninfo = '{upstream}'\n" + (f"primary_slot_name = '{slot}'\n" if slot else ""))
         return standby
 
     def running(self) -> bool:

@@ -206,14 +206,37 @@ def standby(sandbox):
             pass
 
 
-def wait_streaming(primary, standby, seconds: float = 30) -> None:
-    """Until the standby streams from the primary and has replayed everything the primary wrote."""
+CASCADE_NAME = "perftool_cascade"
+
+
+@pytest.fixture(scope="session")
+def cascade(sandbox, standby):
+    """A cascading standby: base backup of the sandbox, streaming from `standby` (slot CASCADE_NAME
+    on it); stopped and deleted at session end."""
+    import shutil
+
+    root = tempfile.mkdtemp(prefix="perftool-test-cascade-")
+    os.rmdir(root)
+    sb = sandbox.clone_standby(root, application_name=CASCADE_NAME, slot=CASCADE_NAME, stream_from=standby)
+    try:
+        sb.start()
+        wait_streaming(standby, sb, name=CASCADE_NAME)
+        yield sb
+    finally:
+        sb.stop(purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_streaming(primary, standby, seconds: float = 30, name: str = STANDBY_NAME) -> None:
+    """Until the standby streams from its upstream (`primary`, a primary or a standby) and has
+    replayed everything the upstream has."""
     import time
 
     deadline = time.monotonic() + seconds
+    position = ("CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END")
     while True:
-        rows = run_sql(primary.url(), "SELECT state, pg_current_wal_lsn() = replay_lsn FROM pg_stat_replication "
-                                      "WHERE application_name = %s", (STANDBY_NAME,))
+        rows = run_sql(primary.url(), f"SELECT state, {position} = replay_lsn FROM pg_stat_replication "
+                                      "WHERE application_name = %s", (name,))
         if rows and rows[0][0] == "streaming" and rows[0][1]:
             return
         if time.monotonic() > deadline:

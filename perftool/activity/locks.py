@@ -72,7 +72,7 @@ def tree_rows(trees: list[LockNode]) -> list[dict]:
     def walk(node: LockNode, root: int, depth: int) -> None:
         b = node.backend
         rows.append({
-            "root": root, "depth": depth, "pid": ("  " * depth + ("└ " if depth else "")) + str(b.pid),
+            "root": root, "depth": depth, "pid": ("· " * (depth - 1) + "└ " if depth else "") + str(b.pid),   # tables strip leading spaces
             "blocked_by": ", ".join(map(str, b.blocked_by)) if depth else "",
             "waiting_s": round(wait_seconds(b), 1) if depth else None,
             "blocks": len(node.descendants()), "state": b.state, "who": b.who,

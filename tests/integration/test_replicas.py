@@ -20,7 +20,7 @@ from perftool.activity.replication import (
 )
 from perftool.config import Thresholds
 from perftool.db.connect import connect, server_info
-from tests.conftest import STANDBY_NAME, run_sql, wait_streaming
+from tests.conftest import CASCADE_NAME, STANDBY_NAME, run_sql, wait_streaming
 
 TH = replace(Thresholds(), replica_lag_warning_ms=300.0, replica_lag_critical_ms=1500.0)
 
@@ -114,19 +114,28 @@ def test_stopped_standby_is_receiver_down(sandbox, standby, thresholds_file):
         wait_streaming(sandbox, standby)
 
 
-def test_fleet_one_verdict_per_replica(sandbox, standby, tmp_path):
+def test_fleet_with_a_cascade_one_verdict_per_replica(sandbox, standby, cascade, tmp_path):
     wait_streaming(sandbox, standby)
+    wait_streaming(standby, cascade, name=CASCADE_NAME)
+    # the standby sees its cascaded standby in its own pg_stat_replication
+    mid = state(standby.url(), "replica1")
+    assert [s.application_name for s in mid.standbys] == [CASCADE_NAME] and mid.standbys[0].state == "streaming"
+    assert [v.replica for v in verdicts([mid], TH)] == ["replica1", CASCADE_NAME]
+    leaf = state(cascade.url(), "replica2")
+    assert leaf.receiver.receiver_status == "streaming" and leaf.receiver.sender_port == standby.port
     cfg = tmp_path / "perftool.yaml"
     cfg.write_text(f"hosts:\n  primary: {{dsn: '{sandbox.url()}', role: primary}}\n"
-                   f"  replica1: {{dsn: '{standby.url()}', role: replica}}\n")
+                   f"  replica1: {{dsn: '{standby.url()}', role: replica}}\n"
+                   f"  replica2: {{dsn: '{cascade.url()}', role: replica}}\n")
     r = cli("replicas", "--all-hosts", "--format", "json", config=cfg)
     assert r.returncode == 0, r.stderr
     import json
 
     out = json.loads(r.stdout)
-    replica_rows = [v for v in out["verdicts"] if v["replica"] in ("replica1", STANDBY_NAME)]
-    assert [v["replica"] for v in replica_rows] == ["replica1"]      # its own view, not twice
-    assert replica_rows[0]["seen_from"] == "replica1"
+    mine = [v for v in out["verdicts"] if v["replica"] in ("replica1", "replica2", STANDBY_NAME, CASCADE_NAME)]
+    assert [(v["replica"], v["seen_from"]) for v in mine] == [("replica1", "replica1"), ("replica2", "replica2")]
+    assert {h["host"]: h["role"] for h in out["hosts"]} == {"primary": "primary", "replica1": "standby",
+                                                            "replica2": "standby"}
 
 
 def test_inactive_slot_retaining_wal_is_flagged_with_a_forecast(sandbox, sql):
