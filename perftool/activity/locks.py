@@ -71,8 +71,9 @@ def tree_rows(trees: list[LockNode]) -> list[dict]:
 
     def walk(node: LockNode, root: int, depth: int) -> None:
         b = node.backend
+        indent = "· " * (depth - 1) + "└ " if depth else ""   # not spaces: tables strip leading spaces
         rows.append({
-            "root": root, "depth": depth, "pid": ("· " * (depth - 1) + "└ " if depth else "") + str(b.pid),   # tables strip leading spaces
+            "root": root, "depth": depth, "pid": indent + str(b.pid),
             "blocked_by": ", ".join(map(str, b.blocked_by)) if depth else "",
             "waiting_s": round(wait_seconds(b), 1) if depth else None,
             "blocks": len(node.descendants()), "state": b.state, "who": b.who,
