@@ -25,7 +25,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from perftool.db.errors import SandboxError
@@ -179,6 +179,7 @@ def _port_free(port: int) -> bool:
 class Sandbox:
     root: Path
     bindir: Path | None = None  # None: find_bindir() (environment, pg_config, Debian layout, embedded)
+    settings: dict[str, str] = field(default_factory=dict)   # over SERVER_SETTINGS (bench: max_connections)
 
     def _bindir(self) -> Path:
         bindir = self.bindir or find_bindir()
@@ -301,7 +302,7 @@ class Sandbox:
         `stream_from` (a running standby of this sandbox) makes a cascading standby: the base backup
         still comes from this server (a backup taken on a standby refuses WAL written with
         full_page_writes off, as the sandbox writes it), but the new standby streams from there."""
-        standby = Sandbox(Path(root), bindir=self.bindir)
+        standby = Sandbox(Path(root), bindir=self.bindir, settings=dict(self.settings))
         if standby.exists():
             raise SandboxError(f"{standby.data_dir} already holds a cluster")
         standby._prepare_dirs()
@@ -360,7 +361,7 @@ class Sandbox:
         return self.url()
 
     def _write_conf(self, port: int, bindir: Path) -> None:
-        settings = dict(SERVER_SETTINGS)
+        settings = {**SERVER_SETTINGS, **self.settings}
         settings["port"] = str(port)
         settings["unix_socket_directories"] = f"'{self.socket_dir}'"
         text = "# written by perftool sandbox; edit SERVER_SETTINGS in perftool/sandbox.py\n"
@@ -464,3 +465,73 @@ def _has_c_utf8() -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return "c.utf8" in out or "c.utf-8" in out
+
+
+@dataclass
+class Pgbouncer:
+    """A real pgbouncer in front of a sandbox (tests, bench): transaction pooling, trust auth, on a
+    free loopback port, run as the sandbox's server user (pgbouncer refuses to run as root).
+    `port`: where clients connect; its admin console is database `pgbouncer` (user postgres)."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls, sandbox: Sandbox, root: Path, *, pool_size: int = 5, max_client_conn: int = 50,
+              binary: str | None = None, seconds: float = 15) -> Pgbouncer:
+        binary = binary or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.path.exists(binary):
+            raise SandboxError("pgbouncer is not installed", "apt-get install pgbouncer")
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        (root / "users.txt").write_text(f'"{SUPERUSER}" ""\n')
+        (root / "pgbouncer.ini").write_text(f"""[databases]
+* = host=127.0.0.1 port={sandbox.port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {root}/users.txt
+admin_users = {SUPERUSER}
+stats_users = {SUPERUSER}
+pool_mode = transaction
+max_client_conn = {max_client_conn}
+default_pool_size = {pool_size}
+logfile = {root}/pgbouncer.log
+pidfile = {root}/pgbouncer.pid
+""")
+        user = sandbox._server_user()
+        if user:
+            pw = pwd.getpwnam(user)
+            for p in [root, *root.iterdir()]:
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+        cmd = (["runuser", "-u", user, "--"] if user else []) + [binary, str(root / "pgbouncer.ini")]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return cls(root, port, proc)
+            except OSError:
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
+                    raise SandboxError(f"pgbouncer exited: {err}") from None
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise SandboxError(f"pgbouncer did not listen on {port} within {seconds:.0f} s") from None
+                time.sleep(0.1)
+
+    def dsn(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -112,70 +112,18 @@ def demo_db(sandbox):
 
 @pytest.fixture(scope="session")
 def pgbouncer(sandbox):
-    """A real pgbouncer (transaction pooling, trust auth) on a free loopback port in front of the
-    sandbox; yields its port. Skipped where pgbouncer is not installed (`.ci/install-postgres`
-    installs it). As root it runs as the sandbox's server user: pgbouncer refuses to run as root."""
+    """A real pgbouncer (transaction pooling, trust auth, default_pool_size 5, max_client_conn 50)
+    on a free loopback port in front of the sandbox (perftool.sandbox.Pgbouncer); yields its port.
+    Skipped where pgbouncer is not installed (`.ci/install-postgres` installs it)."""
     import shutil
-    import subprocess
-    import time
 
-    from perftool.sandbox import free_port
-
-    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not os.path.exists(binary):
+    if not os.path.exists(shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"):
         pytest.skip("pgbouncer is not installed")
-    root = tempfile.mkdtemp(prefix="perftool-test-pgbouncer-")
-    port = free_port()
-    user = sandbox._server_user()
-    with open(os.path.join(root, "users.txt"), "w") as fh:
-        fh.write('"postgres" ""\n')
-    with open(os.path.join(root, "pgbouncer.ini"), "w") as fh:
-        fh.write(f"""[databases]
-* = host=127.0.0.1 port={sandbox.port}
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {root}/users.txt
-admin_users = postgres
-stats_users = postgres
-pool_mode = transaction
-max_client_conn = 50
-default_pool_size = 5
-logfile = {root}/pgbouncer.log
-pidfile = {root}/pgbouncer.pid
-""")
-    if user:
-        import pwd
-
-        pw = pwd.getpwnam(user)
-        for name in [root, *(os.path.join(root, f) for f in os.listdir(root))]:
-            os.chown(name, pw.pw_uid, pw.pw_gid)
-    cmd = (["runuser", "-u", user, "--"] if user else []) + [binary, os.path.join(root, "pgbouncer.ini")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    import socket
-
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"pgbouncer exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
-            time.sleep(0.1)
+    bouncer = sandbox_module.Pgbouncer.start(sandbox, tempfile.mkdtemp(prefix="perftool-test-pgbouncer-"))
     try:
-        yield port
+        yield bouncer.port
     finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        import shutil as _shutil
-
-        _shutil.rmtree(root, ignore_errors=True)
+        bouncer.stop()
 
 
 STANDBY_NAME = "perftool_standby"   # its application_name on the primary and its physical slot
