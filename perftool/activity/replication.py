@@ -464,6 +464,10 @@ def run_replicas(hosts: list[HostConfig], th: Thresholds, *, interval: float | N
                  previous: list[ReplicationState] | None = None) -> tuple[Report, list[ReplicationState]]:
     """Read every host (in parallel), add growth from `previous` (the last --watch sample) when
     there is no `interval`, and report; the states are returned for the next sample."""
+    if interval is not None and not 0 < interval <= 3600:
+        from perftool.db.errors import UsageError
+
+        raise UsageError(f"--interval must be more than 0 and at most 3600 seconds, not {interval:g}")
     states = read_hosts(hosts, interval=interval)
     if previous and not interval:
         before = {s.host: s for s in previous if s.error is None}

@@ -77,6 +77,13 @@ StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
 LockTimeoutOpt = Annotated[Optional[str], typer.Option(
     "--lock-timeout", help="Give up waiting for a lock after this long (default 2s, or $PERFTOOL_LOCK_TIMEOUT).",
     show_default=False)]
+IntervalOpt = Annotated[Optional[float], typer.Option(
+    "--interval", "-i", help="Take two samples SECONDS apart: analyze reports the delta (rates per second) instead of "
+    "totals since the last reset; replicas adds each slot's WAL growth and a fill forecast.", show_default=False)]
+AllHostsOpt = Annotated[bool, typer.Option(
+    "--all-hosts", help="Every host in perftool.yaml but pgbouncer: analyze merges them (a host that cannot be "
+    "analysed is named in an R103 finding); replicas shows them in one table, read in parallel (a replica that does "
+    "not answer is 'receiver down').")]
 WATCH_DEFAULT_S = 2.0
 WatchOpt = Annotated[Optional[float], typer.Option(
     "--watch", "-w", min=0.2, metavar="[SECONDS]",

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Optional
-
 import typer
 
 from perftool.cli.options import (
+    AllHostsOpt,
     DsnOpt,
     FailOnOpt,
     FormatOpt,
     HostOpt,
+    IntervalOpt,
     OutputOpt,
     WatchOpt,
     check_output,
@@ -22,8 +22,8 @@ from perftool.cli.options import (
 
 def replicas(
     ctx: typer.Context,
-    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas) in one table, reached in parallel; a replica that does not answer is 'receiver down'.")] = False,
-    interval: Annotated[Optional[float], typer.Option("--interval", "-i", min=0.1, max=3600, help="Take two samples SECONDS apart: each slot's WAL growth and a fill forecast.", show_default=False)] = None,
+    all_hosts: AllHostsOpt = False,
+    interval: IntervalOpt = None,
     watch: WatchOpt = None,
     dsn: DsnOpt = None,
     host: HostOpt = None,

@@ -30,6 +30,10 @@ def state(dsn, host="h"):
         return collect_replication(conn, host=host, info=server_info(conn))
 
 
+def standby_verdict_of(sb, host="cascade"):
+    return verdicts([state(sb.url(), host)], TH)[0]
+
+
 def cli(*args, config=None):
     cmd = [sys.executable, "-m", "perftool", *(["--config", str(config)] if config else []), *args]
     return subprocess.run(cmd, capture_output=True, text=True, timeout=120)
@@ -94,13 +98,27 @@ def test_paused_replay_lag_grows_and_nagios_exits_1_then_2(sandbox, standby, sql
     assert verdicts([s], TH)[0].verdict != REPLAY_PAUSED
 
 
-def test_stopped_standby_is_receiver_down(sandbox, standby, thresholds_file):
+def test_stopped_standby_is_receiver_down(sandbox, standby, cascade, thresholds_file, tmp_path):
     wait_streaming(sandbox, standby)
+    wait_streaming(standby, cascade, name=CASCADE_NAME)
     standby.stop()
     try:
         p = state(sandbox.url(), "primary")
         down = [v for v in verdicts([p], TH) if v.slot_name == STANDBY_NAME]
         assert [v.verdict for v in down] == [RECEIVER_DOWN]
+        # the cascaded standby, whose upstream is gone, says so itself
+        deadline = time.monotonic() + 20
+        while (leaf := standby_verdict_of(cascade)).verdict != RECEIVER_DOWN:
+            assert time.monotonic() < deadline, leaf
+            time.sleep(0.2)
+        assert leaf.seen_from == "cascade"
+        # the fleet: the stopped host is receiver down, the others are still reported
+        cfg = tmp_path / "fleet.yaml"
+        cfg.write_text("thresholds:\n  replica_lag_warning_ms: 300\n  replica_lag_critical_ms: 5000\n"
+                       f"hosts:\n  primary: {{dsn: '{sandbox.url()}', role: primary}}\n"
+                       f"  replica1: {{dsn: 'postgresql://postgres@127.0.0.1:{standby.port}/postgres', role: replica}}\n")
+        fleet = cli("replicas", "--all-hosts", "--format", "nagios", config=cfg)
+        assert fleet.returncode == 2 and "ERROR R104 replica1: WAL receiver down (host does not answer" in fleet.stdout
         r = cli("replicas", "--dsn", sandbox.url(), "--format", "nagios", config=thresholds_file)
         assert r.returncode == 2 and "receiver down" in r.stdout, r
         j = cli("replicas", "--dsn", sandbox.url(), "--format", "json", config=thresholds_file)
