@@ -37,8 +37,9 @@ def watch(produce: Produce, seconds: float, out: IO[str] | None = None, *, no_co
                     from perftool.report.table_format import render as table
 
                     table(produce(), buf, color=True, width=console.width)
-                    live.update(Text.from_ansi(buf.getvalue() + f"\nrefreshing every {seconds:g} s — Ctrl-C to stop"),
-                                refresh=True)
+                    # the hint first: a report taller than the terminal is cut at the bottom
+                    head = f"{time.strftime('%H:%M:%S')} · every {seconds:g} s · Ctrl-C to stop\n"
+                    live.update(Text.from_ansi(head + buf.getvalue()), refresh=True)
                     done += 1
                     if readings is None or done < readings:
                         time.sleep(seconds)

@@ -96,3 +96,43 @@ def test_watch_without_a_value_uses_the_default():
     assert optional_watch_value(["pool", "-w", "--dsn", "x"]) == ["pool", "-w", "2", "--dsn", "x"]
     assert optional_watch_value(["pool", "--watch", "0.5"]) == ["pool", "--watch", "0.5"]
     assert optional_watch_value(["queries", "--", "--watch"]) == ["queries", "--", "--watch"]
+
+
+def test_pgbouncer_host_from_perftool_yaml(fresh_db, pgbouncer, tmp_path):
+    cfg = tmp_path / "perftool.yaml"
+    cfg.write_text(f"hosts:\n  primary: {{dsn: '{fresh_db}', role: primary}}\n"
+                   f"  bouncer: {{dsn: 'postgresql://postgres@127.0.0.1:{pgbouncer}/pgbouncer', role: pgbouncer}}\n")
+    rc, out, err = perftool("--config", str(cfg), "pool", "-f", "json")
+    assert rc == 0, err
+    doc = json.loads(out)
+    assert "pgbouncer_pools" in doc and doc["server"]["database"] == fresh_db.rsplit("/", 1)[1]
+    rc, out, err = perftool("--config", str(cfg), "pool", "--no-pgbouncer", "-f", "json")
+    assert rc == 0 and "pgbouncer_pools" not in json.loads(out)
+
+
+def test_watch_on_a_terminal_redraws_and_ctrl_c_exits_cleanly(fresh_db):
+    import pty
+
+    main_fd, replica_fd = pty.openpty()
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"COLUMNS": "160", "TERM": "xterm"}
+    proc = subprocess.Popen([sys.executable, "-m", "perftool", "pool", "--dsn", fresh_db, "--watch", "0.3"],
+                            stdin=replica_fd, stdout=replica_fd, stderr=subprocess.PIPE, env=env)
+    os.close(replica_fd)
+    seen = b""
+    try:
+        deadline = time.monotonic() + 30
+        while seen.count(b"Ctrl-C to stop") < 2:
+            assert time.monotonic() < deadline, seen[-2000:]
+            try:
+                seen += os.read(main_fd, 65536)
+            except OSError:
+                break
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=20)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main_fd)
+    assert proc.returncode == 0, err
+    assert b"\x1b[" in seen and b"Lock tree" in seen      # rich, in colour, redrawn in place
+    assert b"Traceback" not in err

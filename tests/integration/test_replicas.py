@@ -61,6 +61,10 @@ def test_idle_primary_is_no_lag(sandbox, standby):
     assert s.receiver.last_replay_age_s * 1000 > TH.replica_lag_warning_ms
     assert v.lag_ms == 0 and v.lag_bytes == 0 and s.receiver.receiver_status == "streaming"
     assert not [f for f in replicas_report([s], TH).findings if f.code.startswith("R")]
+    metrics = {(m["name"], m["labels"].get("replica")): m for m in replicas_report([s], TH).data["metrics"]}
+    assert metrics[("pg_replication_lag_seconds", "standby")]["value"] == 0
+    assert metrics[("pg_replication_lag_seconds", "standby")]["labels"]["verdict"] == PRIMARY_IDLE
+    assert metrics[("perftool_replica_up", "standby")]["value"] == 1
     # the primary's view of the same standby: caught up
     p = state(sandbox.url(), "primary")
     mine = [x for x in verdicts([p], TH) if x.replica == STANDBY_NAME]
