@@ -65,6 +65,13 @@ def test_idle_primary_is_no_lag(sandbox, standby):
     assert metrics[("pg_replication_lag_seconds", "standby")]["value"] == 0
     assert metrics[("pg_replication_lag_seconds", "standby")]["labels"]["verdict"] == PRIMARY_IDLE
     assert metrics[("perftool_replica_up", "standby")]["value"] == 1
+    # analyze's replication section judges with the same verdicts
+    r = cli("analyze", "--dsn", standby.url(), "--section", "replication", "-f", "json")
+    import json
+
+    summary = {row["area"]: row["summary"] for row in json.loads(r.stdout)["health"]}
+    assert r.returncode == 0, r.stderr
+    assert summary["Replication"] in ("standby, primary idle, replay lag 0 ms", "standby, healthy, replay lag 0 ms")
     # the primary's view of the same standby: caught up
     p = state(sandbox.url(), "primary")
     mine = [x for x in verdicts([p], TH) if x.replica == STANDBY_NAME]
