@@ -31,7 +31,7 @@ class BouncerPool:
     maxwait_s: float = 0.0
     pool_mode: str = ""
     pool_size: int | None = None          # from SHOW DATABASES (the database's, or default_pool_size)
-    avg_wait_us: int | None = None        # SHOW STATS avg_wait_time of the database
+    avg_wait_us: int | None = None        # SHOW STATS avg_wait_time of the database (µs, last stats period)
 
     @property
     def utilisation(self) -> float | None:
@@ -101,6 +101,7 @@ def pool_rows(b: Bouncer) -> list[dict[str, Any]]:
     return [{"database": p.database, "user": p.user, "cl_active": p.cl_active, "cl_waiting": p.cl_waiting,
              "maxwait_s": round(p.maxwait_s, 3), "sv_active": p.sv_active, "sv_idle": p.sv_idle,
              "pool_size": p.pool_size, "utilisation": None if p.utilisation is None else round(p.utilisation, 4),
+             "avg_wait_ms": None if p.avg_wait_us is None else round(p.avg_wait_us / 1000, 3),
              "pool_mode": p.pool_mode} for p in b.pools]
 
 

@@ -161,7 +161,7 @@ def pool_report(state: PoolState, th: Thresholds) -> Report:
             Column("cl_waiting", "cl_waiting", "int"), Column("maxwait_s", "maxwait s", "float"),
             Column("sv_active", "sv_active", "int"), Column("sv_idle", "sv_idle", "int"),
             Column("pool_size", "pool_size", "int"), Column("utilisation", "sv_active/pool_size", "pct"),
-            Column("pool_mode", "mode")], pool_rows(b),
+            Column("avg_wait_ms", "avg wait (SHOW STATS)", "ms"), Column("pool_mode", "mode")], pool_rows(b),
             note=f"{b.clients} client connection(s) of max_client_conn {b.max_client_conn}."))
     return Report(command="pool", server=state.info.as_dict(), sections=sections, findings=findings,
                   notes=list(state.notes),
