@@ -9,9 +9,9 @@ perftool looks at, why it hurts, how to fix — which is the body of `docs/check
 docstring starts with its one-paragraph summary (`perftool indexes health --format json` lists it).
 
 Codes are stable strings grouped by area: Q1xx queries, T1xx/T2xx tables, I1xx index health, I2xx
-drift from an index set, S1xx sequences, C1xx connections, R1xx replication, D1xx the database,
-A1xx the index advisor, M1xx migrations (indexes lint). Creating a `Finding` with a code missing
-here fails (UnknownCode).
+drift from an index set, S1xx sequences, C1xx connections (pgbouncer included), R1xx replication,
+D1xx the database (transaction-ID wraparound included), A1xx the index advisor, M1xx migrations
+(indexes lint). Creating a `Finding` with a code missing here fails (UnknownCode).
 """
 
 from __future__ import annotations
@@ -214,19 +214,21 @@ class C101(Code):
     **Severity:** warning when utilisation is ≥ 80 %; error when it is ≥ 95 %.
     **Thresholds:** `thresholds.connections_warning` (0.80), `thresholds.connections_critical` (0.95)
     in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (connections section), per host.
+    **Reported by:** `perftool analyze` (connections section) and `perftool pool`, per host.
 
     ## What perftool looks at
 
     `pg_stat_activity` now (client backends, perftool's own session left out) and two settings:
 
     ```text
-    usable      = max_connections − superuser_reserved_connections   (at least 1)
+    usable      = max_connections − superuser_reserved_connections − reserved_connections (PG16+; at least 1)
     used        = client backends + 1                                 (+1: perftool's own session)
     utilisation = used / usable
     ```
 
-    The summary line and the metrics `perftool_connections_used` / `_max` use the same numbers.
+    The summary line and the metrics `perftool_connections_used` / `_max` use the same numbers;
+    `perftool pool` also breaks the connections down by database, user, application, client address
+    and state.
     Evidence: `used`, `usable`, `utilisation`. Object: the host name (`host:port` for a `--dsn`).
 
     ## Why it hurts
@@ -256,7 +258,9 @@ class C102(Code):
     when > 300 s.
     **Thresholds:** `thresholds.idle_in_transaction_warning_s` (60),
     `thresholds.idle_in_transaction_critical_s` (300) in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (connections section), per host.
+    **Reported by:** `perftool analyze` (connections section), once per host for the oldest such
+    session; `perftool pool`, once per session (object `pid N`, with its user, database,
+    application, client, age and last statement, and the `pg_terminate_backend` to end it).
 
     ## What perftool looks at
 
@@ -296,7 +300,8 @@ class C103(Code):
     **Severity:** warning when the longest active statement has run for > 60 s; error when > 300 s.
     **Thresholds:** `thresholds.long_query_warning_s` (60), `thresholds.long_query_critical_s` (300)
     in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (connections section), per host.
+    **Reported by:** `perftool analyze` (connections section), per host; `perftool pool`, once per
+    statement (object `pid N`, with the `pg_cancel_backend` to cancel it).
 
     ## What perftool looks at
 
@@ -326,6 +331,168 @@ class C103(Code):
 
     severity = "warning"
     title = "long-running statement"
+
+
+class C104(Code):
+    """
+    **Severity:** warning when a session waiting behind it has waited ≥ 5 s; error when ≥ 60 s.
+    **Thresholds:** `thresholds.lock_wait_warning_s` (5), `thresholds.lock_wait_critical_s` (60) in
+    perftool.yaml.
+    **Reported by:** `perftool pool`, once per root blocker.
+
+    ## What perftool looks at
+
+    `pg_blocking_pids(pid)` of every session waiting on a lock (`wait_event_type = 'Lock'`: table,
+    row — `transactionid`, `tuple` — advisory and other heavyweight locks), and how long each has
+    waited (`pg_locks.waitstart`). From these it builds the lock tree: a *root blocker* blocks
+    someone and waits for nobody. A session with several blockers (two holders of a shared lock, or
+    a holder and a request queued ahead of it) is listed under each of them, so the roots are right
+    when a waiter is itself blocking others. The finding names the root, how many sessions wait
+    behind it directly and in all, and the longest wait; the Lock tree section shows the whole tree.
+    Evidence: `pid`, `waiters`, `direct_waiters`, `longest_wait_s`. Object: `pid N`.
+
+    ## Why it hurts
+
+    Every session behind the root waits, and behind a waiting `ALTER TABLE` even plain reads queue:
+    one forgotten transaction can stop an API.
+
+    ## How to fix
+
+    The fix prints the statement that releases the root's locks — perftool never runs it:
+
+    ```sql
+    SELECT pg_cancel_backend(12345);     -- a running statement: cancel it
+    SELECT pg_terminate_backend(12345);  -- an idle transaction: end its session
+    ```
+
+    Then fix the cause: a transaction held open across slow work (C102), a migration without
+    `lock_timeout`, a batch job updating rows in a different order than the API.
+    """
+
+    severity = "warning"
+    title = "session blocks others"
+
+
+
+class C105(Code):
+    """
+    **Severity:** warning; error for a prepared transaction older than 300 s.
+    **Thresholds:** a prepared transaction older than `thresholds.idle_in_transaction_warning_s` (60;
+    error above `idle_in_transaction_critical_s`, 300); any inactive replication slot with an xmin.
+    **Reported by:** `perftool pool`.
+
+    ## What perftool looks at
+
+    Everything that holds the xmin horizon: backends with a snapshot or transaction id
+    (`backend_xmin`, `backend_xid`), replication slots (`xmin` from `hot_standby_feedback`,
+    `catalog_xmin` of logical slots) and prepared transactions (`pg_prepared_xacts`), oldest first
+    in the "What holds back the xmin horizon" section. Backends are judged by C102 and C103; this
+    code flags the two holders no session list shows: a **prepared transaction** (it survives
+    disconnects and restarts and holds its locks until someone commits or rolls it back) and an
+    **inactive slot** with an xmin. Evidence: `kind`, `holder`, `datname`, `xmin_age`, `age_s`.
+
+    ## Why it hurts
+
+    VACUUM cannot remove any row version deleted after the horizon, in any table, and cannot freeze
+    past it: tables bloat, and transaction-ID age (D103, D104) keeps growing whatever VACUUM does.
+
+    ## How to fix
+
+    ```sql
+    SELECT gid, prepared, owner, database FROM pg_prepared_xacts ORDER BY prepared;
+    COMMIT PREPARED 'gid';   -- or ROLLBACK PREPARED 'gid', connected to its database
+    SELECT pg_drop_replication_slot('slot');   -- a slot whose consumer is gone for good
+    ```
+    """
+
+    severity = "warning"
+    title = "xmin horizon held back"
+
+
+
+class C106(Code):
+    """
+    **Severity:** warning when clients wait; error when the longest has waited ≥ 5 s.
+    **Thresholds:** any `cl_waiting > 0`; `thresholds.pool_wait_critical_s` (5).
+    **Reported by:** `perftool pool --pgbouncer DSN`, once per pgbouncer pool (database/user).
+
+    ## What perftool looks at
+
+    pgbouncer's `SHOW POOLS`: `cl_waiting` (clients that sent a query and wait for a server
+    connection) and `maxwait`/`maxwait_us` (the longest of those waits), with `sv_active`, `sv_idle`
+    and the pool's `pool_size` from `SHOW DATABASES`. Evidence: `database`, `user`, `cl_waiting`,
+    `maxwait_s`, `sv_active`, `pool_size`. Object: `database/user`.
+
+    ## Why it hurts
+
+    A waiting client's query has not started: its whole wait is added to the response time, and
+    once the wait passes the client's timeout requests fail although the database is idle.
+
+    ## How to fix
+
+    The fix gives a pool size from the observed concurrency (`sv_active + cl_waiting`, plus a
+    quarter): raise `pool_size` for that database if the server has the connections to spare, or
+    shorten the transactions that hold server connections (in transaction mode a connection is held
+    for a whole transaction, idle-in-transaction time included).
+    """
+
+    severity = "warning"
+    title = "pgbouncer clients waiting for a server connection"
+
+
+
+class C107(Code):
+    """
+    **Severity:** warning when `sv_active / pool_size` ≥ 80 %; error when ≥ 95 %.
+    **Thresholds:** `thresholds.connections_warning` (0.80), `thresholds.connections_critical`
+    (0.95), shared with C101.
+    **Reported by:** `perftool pool --pgbouncer DSN`, once per pgbouncer pool.
+
+    ## What perftool looks at
+
+    `SHOW POOLS` `sv_active` against the pool's `pool_size` (`SHOW DATABASES`, else
+    `default_pool_size` from `SHOW CONFIG`). Evidence: `sv_active`, `pool_size`, `utilisation`,
+    `peak` (active plus waiting). Object: `database/user`.
+
+    ## Why it hurts
+
+    A pool at its size queues the next client (C106). It may also be the right size for a server
+    that cannot take more: a bigger pool only helps if the server has idle capacity.
+
+    ## How to fix
+
+    Size the pool from the observed peak (the fix names a number), keep the sum of all pools below
+    the server's `max_connections` (C101), and treat rules of thumb ("workers × 6") as a start.
+    """
+
+    severity = "warning"
+    title = "pgbouncer pool nearly saturated"
+
+
+
+class C108(Code):
+    """
+    **Severity:** warning when client connections reach 80 % of `max_client_conn`; error at 95 %.
+    **Thresholds:** `thresholds.connections_warning` (0.80), `thresholds.connections_critical` (0.95).
+    **Reported by:** `perftool pool --pgbouncer DSN`.
+
+    ## What perftool looks at
+
+    The number of rows of `SHOW CLIENTS` (perftool's own console session included) against
+    `max_client_conn` from `SHOW CONFIG`. Evidence: `clients`, `max_client_conn`, `utilisation`.
+
+    ## Why it hurts
+
+    Past `max_client_conn` pgbouncer refuses new clients with "no more connections allowed".
+
+    ## How to fix
+
+    Raise `max_client_conn` in pgbouncer.ini (with the open-files limit, about `max_client_conn`
+    plus the pools' sizes), or find the clients that keep idle connections open.
+    """
+
+    severity = "warning"
+    title = "pgbouncer client connections near max_client_conn"
 
 
 
@@ -403,6 +570,72 @@ class D102(Code):
 
     severity = "warning"
     title = "database writes many temporary files"
+
+
+class D103(Code):
+    """
+    **Severity:** warning when `age(datfrozenxid)` > 1.0 billion; error when > 1.5 billion.
+    **Thresholds:** `thresholds.xid_age_warning` (1,000,000,000), `thresholds.xid_age_critical`
+    (1,500,000,000) in perftool.yaml.
+    **Reported by:** `perftool pool`, once per database of the server.
+
+    ## What perftool looks at
+
+    `pg_database.datfrozenxid` of every database: its age is the number of transactions since the
+    oldest unfrozen transaction ID anywhere in it. The detail names the xmin horizon holder (C105)
+    when there is one: no freeze gets past it. Evidence: `datname`, `xid_age`, `mxid_age`.
+
+    ## Why it hurts
+
+    Transaction IDs are 32-bit. At 2^31 (about 2.1 billion) the server stops assigning them to
+    protect the data and every writing transaction fails until a VACUUM in single-user mode.
+    Autovacuum starts anti-wraparound vacuums at `autovacuum_freeze_max_age` (200 million by
+    default); an age in the billions means they cannot finish or cannot get past the horizon.
+
+    ## How to fix
+
+    End what holds the horizon (C102, C105), then freeze, connected to the database:
+
+    ```sql
+    VACUUM (FREEZE, VERBOSE);          -- or from a shell: vacuumdb --all --freeze --jobs 4
+    ```
+
+    The tables that need it most are D104 in the same report.
+    """
+
+    severity = "warning"
+    title = "database transaction IDs near wraparound"
+
+
+
+class D104(Code):
+    """
+    **Severity:** warning when a table's `age(relfrozenxid)` > 1.0 billion; error when > 1.5 billion.
+    **Thresholds:** `thresholds.xid_age_warning`, `thresholds.xid_age_critical` (as D103).
+    **Reported by:** `perftool pool`, for the oldest tables of the connected database.
+
+    ## What perftool looks at
+
+    `pg_class.relfrozenxid` of tables and materialized views of the connected database, a table's
+    TOAST table included (the larger age counts), the ten oldest listed in the section
+    "Oldest tables … by transaction-ID age". Evidence: `schema`, `table`, `xid_age`, `size_bytes`.
+
+    ## Why it hurts
+
+    The database's age (D103) is its oldest table's: one large table autovacuum never finishes
+    freezing brings the whole server to wraparound.
+
+    ## How to fix
+
+    ```sql
+    VACUUM (FREEZE, VERBOSE) "public"."events";
+    ```
+
+    If the age does not go down afterwards, something holds the xmin horizon (C105, C102).
+    """
+
+    severity = "warning"
+    title = "table transaction IDs near wraparound"
 
 
 
@@ -1532,16 +1765,20 @@ class R101(Code):
     **Severity:** warning when the lag is ≥ 1000 ms; error when it is > 5000 ms.
     **Thresholds:** `thresholds.replica_lag_warning_ms` (1000), `thresholds.replica_lag_critical_ms`
     (5000) in perftool.yaml. No CLI option.
-    **Reported by:** `perftool analyze` (replication section), per host.
+    **Reported by:** `perftool replicas` and `perftool analyze` (replication section), once per
+    replica whose verdict is *lagging* (a paused replay is R105, a receiver that is down R104).
 
     ## What perftool looks at
 
-    On a primary: the largest `replay_lag` in `pg_stat_replication` (0 when there are no standbys or
-    the column is NULL). On a standby (`pg_is_in_recovery()`):
-    `now() − pg_last_xact_replay_timestamp()`, but 0 when
-    `pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()` (an idle primary is not lag). A standby's
-    lag is also exported as `perftool_replica_lag_seconds`. Evidence: `lag_ms`. The object is the
-    host name (`host:port` for a `--dsn`, the perftool.yaml name otherwise).
+    On a standby (`pg_is_in_recovery()`): `now() − pg_last_xact_replay_timestamp()`, but 0 when
+    `pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn()` (an idle primary is not lag: verdict
+    *primary idle*), with the bytes received but not replayed. On a primary: each standby's
+    `replay_lag` in `pg_stat_replication` (0 once it has replayed everything:
+    `pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) = 0`), with those bytes. A standby's own
+    view wins over its primary's when perftool sees both (`replicas --all-hosts`). Evidence:
+    `replica`, `seen_from`, `verdict`, `lag_ms`, `lag_bytes`. The object is the replica: its
+    perftool.yaml name or `host:port` when read on the standby, its `application_name` seen from
+    the primary.
 
     ## Why it hurts
 
@@ -1571,18 +1808,21 @@ class R101(Code):
 
 class R102(Code):
     """
-    **Severity:** warning.
-    **Threshold:** an inactive slot retaining ≥ 1 GiB of WAL (`SLOT_RETAINED_WARNING` in
-    perftool/analyze/sections/replication.py). Not configurable.
-    **Reported by:** `perftool analyze` (replication section), on primaries only.
+    **Severity:** warning; error when `wal_status = 'lost'`.
+    **Threshold:** an inactive slot retaining ≥ 1 GiB of WAL
+    (`thresholds.slot_retained_warning_bytes` in perftool.yaml), or any slot whose `wal_status` is
+    `unreserved` or `lost`.
+    **Reported by:** `perftool replicas` and `perftool analyze` (replication section).
 
     ## What perftool looks at
 
-    `pg_replication_slots` with a `restart_lsn`:
-    `retained_bytes = pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn)`, flagged when
-    `active = false` and `retained_bytes ≥ 1024³`. Not read on a standby (`pg_current_wal_lsn()`
-    fails during recovery). The detail shows `wal_status`. Evidence: `retained_bytes`. The object is
-    the slot name.
+    `pg_replication_slots`: `retained_bytes = pg_wal_lsn_diff(position, restart_lsn)`, where the
+    position is `pg_current_wal_lsn()` on a primary and `pg_last_wal_replay_lsn()` on a standby
+    (its own slots, for cascading standbys). With two samples (`replicas --interval SECONDS`, or
+    each refresh of `--watch`) the title adds the growth per hour and, when
+    `max_slot_wal_keep_size` is set (`safe_wal_size` not NULL), when the slot will be lost at that
+    rate. The detail shows `wal_status` and `safe_wal_size`. Evidence: `retained_bytes`,
+    `wal_status`, `safe_wal_size`, `active`, `growth_bytes_per_s`. The object is the slot name.
 
     ## Why it hurts
 
@@ -1650,6 +1890,69 @@ class R103(Code):
 
     severity = "error"
     title = "host of the fleet could not be analysed"
+
+
+class R104(Code):
+    """
+    **Severity:** error.
+    **Thresholds:** none.
+    **Reported by:** `perftool replicas` (and `perftool analyze`, replication section), once per replica.
+
+    ## What perftool looks at
+
+    A replica whose WAL receiver is not streaming, seen from wherever perftool can see it:
+
+    - on the standby: `pg_stat_wal_receiver` has no row, or its `status` is not `streaming`;
+    - on the primary: a physical replication slot with no consumer (`active = false`) — the standby
+      that used it is gone, which `pg_stat_replication` alone never shows (its row just disappears);
+    - with hosts in perftool.yaml: a `role: replica` host that does not answer.
+
+    Evidence: `replica`, `seen_from`, `reason`, and the WAL the slot retains when known.
+
+    ## Why it hurts
+
+    A standby without a receiver replays nothing: its lag grows without bound even where its lag
+    time looks small, reads from it go stale, and the primary's slot keeps WAL for it (R102).
+
+    ## How to fix
+
+    Look at the standby's log (`could not connect to the primary server`, authentication,
+    `requested WAL segment … has already been removed`) and the network between the two. If the
+    standby is gone for good, drop its slot: `SELECT pg_drop_replication_slot('name');`.
+    """
+
+    severity = "error"
+    title = "replica's WAL receiver is down"
+
+
+
+class R105(Code):
+    """
+    **Severity:** warning; error once its lag passes `thresholds.replica_lag_critical_ms` (5000).
+    **Thresholds:** `replica_lag_critical_ms` for the error.
+    **Reported by:** `perftool replicas` (and `perftool analyze`, replication section), on a standby.
+
+    ## What perftool looks at
+
+    `pg_get_wal_replay_pause_state()` on a standby: `paused` or `pause requested` (someone ran
+    `pg_wal_replay_pause()`, or a recovery target with `recovery_target_action = pause` was reached).
+    The lag is reported with it, in time and bytes: replay stands still while WAL keeps arriving.
+    Evidence: `lag_ms`, `replay_bytes`, `pause_state`.
+
+    ## Why it hurts
+
+    Nothing is applied until replay resumes: reads see older and older data, and the standby is not
+    a usable failover target.
+
+    ## How to fix
+
+    ```sql
+    SELECT pg_wal_replay_resume();   -- on the standby, once whatever needed the pause is done
+    ```
+    """
+
+    severity = "warning"
+    title = "replay paused on a standby"
 
 
 

@@ -35,6 +35,10 @@ class Thresholds:
     idle_in_transaction_critical_s: float = 300.0
     long_query_warning_s: float = 60.0
     long_query_critical_s: float = 300.0
+    lock_wait_warning_s: float = 5.0       # a session blocking others this long (C104)
+    lock_wait_critical_s: float = 60.0
+    slot_retained_warning_bytes: int = 1024 ** 3   # an inactive slot holding this much WAL (R102)
+    pool_wait_critical_s: float = 5.0      # pgbouncer: a client waiting this long for a server connection (C106)
     sequence_warning: float = 0.75
     sequence_critical: float = 0.90
     xid_age_warning: int = 1_000_000_000

@@ -25,7 +25,7 @@ import socket
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from perftool.db.errors import SandboxError
@@ -48,6 +48,7 @@ SERVER_SETTINGS = {
     "max_wal_senders": "10",
     "max_replication_slots": "10",
     "hot_standby": "on",
+    "max_prepared_transactions": "10",   # two-phase commit exists in tests (a prepared xact holding the xmin horizon)
     "log_min_messages": "warning",
     "log_line_prefix": "'%m [%p] %q%u@%d '",
 }
@@ -178,6 +179,7 @@ def _port_free(port: int) -> bool:
 class Sandbox:
     root: Path
     bindir: Path | None = None  # None: find_bindir() (environment, pg_config, Debian layout, embedded)
+    settings: dict[str, str] = field(default_factory=dict)   # over SERVER_SETTINGS (bench: max_connections)
 
     def _bindir(self) -> Path:
         bindir = self.bindir or find_bindir()
@@ -287,6 +289,44 @@ class Sandbox:
     def exists(self) -> bool:
         return (self.data_dir / "PG_VERSION").exists()
 
+    def is_standby(self) -> bool:
+        return (self.data_dir / "standby.signal").exists()
+
+    def clone_standby(self, root: Path, *, application_name: str = "perftool_standby",
+                      slot: str | None = None, stream_from: Sandbox | None = None,
+                      progress: Progress = _quiet) -> Sandbox:
+        """A streaming standby of this (running) sandbox: `pg_basebackup -R` into `root/data`, run as
+        the same server user, with its own free loopback port (`start()` it). With `slot`, a physical
+        replication slot of that name is created upstream and used by the standby.
+
+        `stream_from` (a running standby of this sandbox) makes a cascading standby: the base backup
+        still comes from this server (a backup taken on a standby refuses WAL written with
+        full_page_writes off, as the sandbox writes it), but the new standby streams from there."""
+        standby = Sandbox(Path(root), bindir=self.bindir, settings=dict(self.settings))
+        if standby.exists():
+            raise SandboxError(f"{standby.data_dir} already holds a cluster")
+        standby._prepare_dirs()
+        bindir = standby._bindir()
+        progress(f"pg_basebackup of 127.0.0.1:{self.port} into {standby.data_dir}")
+        conninfo = f"host=127.0.0.1 port={self.port} user={SUPERUSER} application_name={application_name}"
+        args = [str(bindir / "pg_basebackup"), "-D", str(standby.data_dir), "-R", "-X", "stream", "-c", "fast",
+                "--no-sync", "-d", conninfo]
+        if slot and stream_from is None:
+            args += ["-C", "-S", slot]
+        standby._run(args, timeout=600)
+        if stream_from is not None:
+            from perftool.db.connect import connect
+            from perftool.db.sql import execute
+
+            if slot:
+                with connect(stream_from.url(), read_only=False) as conn:
+                    execute(conn, "sandbox_create_slot", {"slot": slot})
+            upstream = f"host=127.0.0.1 port={stream_from.port} user={SUPERUSER} application_name={application_name}"
+            auto = standby.data_dir / "postgresql.auto.conf"   # later lines win
+            with auto.open("a") as fh:
+                fh.write(f"primary_conninfo = '{upstream}'\n" + (f"primary_slot_name = '{slot}'\n" if slot else ""))
+        return standby
+
     def running(self) -> bool:
         if not self.exists():
             return False
@@ -304,7 +344,8 @@ class Sandbox:
             with (self.data_dir / "postgresql.conf").open("a") as conf:
                 conf.write(f"\ninclude_if_exists = '{CONF_NAME}'\n")
         if self.running():
-            self._ensure_extensions(progress)
+            if not self.is_standby():
+                self._ensure_extensions(progress)
             return self.url()
         port = self.port
         if port is None or not _port_free(port):
@@ -315,11 +356,12 @@ class Sandbox:
         self._prepare_dirs()
         self._run([str(bindir / "pg_ctl"), "-D", str(self.data_dir), "-l", str(self.log_file), "-w", "-t", "60",
                    "start"])
-        self._ensure_extensions(progress)
+        if not self.is_standby():   # a standby has its primary's extensions and cannot create any
+            self._ensure_extensions(progress)
         return self.url()
 
     def _write_conf(self, port: int, bindir: Path) -> None:
-        settings = dict(SERVER_SETTINGS)
+        settings = {**SERVER_SETTINGS, **self.settings}
         settings["port"] = str(port)
         settings["unix_socket_directories"] = f"'{self.socket_dir}'"
         text = "# written by perftool sandbox; edit SERVER_SETTINGS in perftool/sandbox.py\n"
@@ -423,3 +465,73 @@ def _has_c_utf8() -> bool:
     except (OSError, subprocess.SubprocessError):
         return False
     return "c.utf8" in out or "c.utf-8" in out
+
+
+@dataclass
+class Pgbouncer:
+    """A real pgbouncer in front of a sandbox (tests, bench): transaction pooling, trust auth, on a
+    free loopback port, run as the sandbox's server user (pgbouncer refuses to run as root).
+    `port`: where clients connect; its admin console is database `pgbouncer` (user postgres)."""
+
+    root: Path
+    port: int
+    process: subprocess.Popen
+
+    @classmethod
+    def start(cls, sandbox: Sandbox, root: Path, *, pool_size: int = 5, max_client_conn: int = 50,
+              binary: str | None = None, seconds: float = 15) -> Pgbouncer:
+        binary = binary or shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+        if not os.path.exists(binary):
+            raise SandboxError("pgbouncer is not installed", "apt-get install pgbouncer")
+        root = Path(root)
+        root.mkdir(parents=True, exist_ok=True)
+        port = free_port()
+        (root / "users.txt").write_text(f'"{SUPERUSER}" ""\n')
+        (root / "pgbouncer.ini").write_text(f"""[databases]
+* = host=127.0.0.1 port={sandbox.port}
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {root}/users.txt
+admin_users = {SUPERUSER}
+stats_users = {SUPERUSER}
+pool_mode = transaction
+max_client_conn = {max_client_conn}
+default_pool_size = {pool_size}
+logfile = {root}/pgbouncer.log
+pidfile = {root}/pgbouncer.pid
+""")
+        user = sandbox._server_user()
+        if user:
+            pw = pwd.getpwnam(user)
+            for p in [root, *root.iterdir()]:
+                os.chown(p, pw.pw_uid, pw.pw_gid)
+        cmd = (["runuser", "-u", user, "--"] if user else []) + [binary, str(root / "pgbouncer.ini")]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + seconds
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+                return cls(root, port, proc)
+            except OSError:
+                if proc.poll() is not None:
+                    err = proc.stderr.read().decode(errors="replace")[-500:] if proc.stderr else ""
+                    raise SandboxError(f"pgbouncer exited: {err}") from None
+                if time.monotonic() > deadline:
+                    proc.kill()
+                    raise SandboxError(f"pgbouncer did not listen on {port} within {seconds:.0f} s") from None
+                time.sleep(0.1)
+
+    def dsn(self, database: str) -> str:
+        return f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/{database}"
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(10)
+        shutil.rmtree(self.root, ignore_errors=True)

@@ -112,67 +112,81 @@ def demo_db(sandbox):
 
 @pytest.fixture(scope="session")
 def pgbouncer(sandbox):
-    """A real pgbouncer (transaction pooling, trust auth) on a free loopback port in front of the
-    sandbox; yields its port. Skipped where pgbouncer is not installed (`.ci/install-postgres`
-    installs it). As root it runs as the sandbox's server user: pgbouncer refuses to run as root."""
+    """A real pgbouncer (transaction pooling, trust auth, default_pool_size 5, max_client_conn 50)
+    on a free loopback port in front of the sandbox (perftool.sandbox.Pgbouncer); yields its port.
+    Skipped where pgbouncer is not installed (`.ci/install-postgres` installs it)."""
     import shutil
-    import subprocess
+
+    if not os.path.exists(shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"):
+        pytest.skip("pgbouncer is not installed")
+    bouncer = sandbox_module.Pgbouncer.start(sandbox, tempfile.mkdtemp(prefix="perftool-test-pgbouncer-"))
+    try:
+        yield bouncer.port
+    finally:
+        bouncer.stop()
+
+
+STANDBY_NAME = "perftool_standby"   # its application_name on the primary and its physical slot
+
+
+@pytest.fixture(scope="session")
+def standby(sandbox):
+    """A real streaming standby of the sandbox (`pg_basebackup -R`, slot STANDBY_NAME), in its own
+    temporary directory on its own free loopback port, run as the sandbox's server user; stopped
+    and deleted at session end (its slot dropped). Tests that stop or pause it must restore it
+    (`ensure_streaming`)."""
+    import shutil
+
+    root = tempfile.mkdtemp(prefix="perftool-test-standby-")
+    os.rmdir(root)    # clone_standby makes it, owned by the server user
+    sb = sandbox.clone_standby(root, application_name=STANDBY_NAME, slot=STANDBY_NAME)
+    try:
+        sb.start()
+        wait_streaming(sandbox, sb)
+        yield sb
+    finally:
+        sb.stop(purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+        try:
+            run_sql(sandbox.url(), "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots "
+                                   "WHERE slot_name = %s", (STANDBY_NAME,))
+        except Exception:  # noqa: BLE001 - cleanup best effort
+            pass
+
+
+CASCADE_NAME = "perftool_cascade"
+
+
+@pytest.fixture(scope="session")
+def cascade(sandbox, standby):
+    """A cascading standby: base backup of the sandbox, streaming from `standby` (slot CASCADE_NAME
+    on it); stopped and deleted at session end."""
+    import shutil
+
+    root = tempfile.mkdtemp(prefix="perftool-test-cascade-")
+    os.rmdir(root)
+    sb = sandbox.clone_standby(root, application_name=CASCADE_NAME, slot=CASCADE_NAME, stream_from=standby)
+    try:
+        sb.start()
+        wait_streaming(standby, sb, name=CASCADE_NAME)
+        yield sb
+    finally:
+        sb.stop(purge=True)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def wait_streaming(primary, standby, seconds: float = 30, name: str = STANDBY_NAME) -> None:
+    """Until the standby streams from its upstream (`primary`, a primary or a standby) and has
+    replayed everything the upstream has."""
     import time
 
-    from perftool.sandbox import free_port
-
-    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
-    if not os.path.exists(binary):
-        pytest.skip("pgbouncer is not installed")
-    root = tempfile.mkdtemp(prefix="perftool-test-pgbouncer-")
-    port = free_port()
-    user = sandbox._server_user()
-    with open(os.path.join(root, "users.txt"), "w") as fh:
-        fh.write('"postgres" ""\n')
-    with open(os.path.join(root, "pgbouncer.ini"), "w") as fh:
-        fh.write(f"""[databases]
-* = host=127.0.0.1 port={sandbox.port}
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = {port}
-unix_socket_dir =
-auth_type = trust
-auth_file = {root}/users.txt
-admin_users = postgres
-stats_users = postgres
-pool_mode = transaction
-max_client_conn = 50
-default_pool_size = 5
-logfile = {root}/pgbouncer.log
-pidfile = {root}/pgbouncer.pid
-""")
-    if user:
-        import pwd
-
-        pw = pwd.getpwnam(user)
-        for name in [root, *(os.path.join(root, f) for f in os.listdir(root))]:
-            os.chown(name, pw.pw_uid, pw.pw_gid)
-    cmd = (["runuser", "-u", user, "--"] if user else []) + [binary, os.path.join(root, "pgbouncer.ini")]
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 15
-    import socket
-
-    while time.monotonic() < deadline:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-            break
-        except OSError:
-            if proc.poll() is not None:
-                pytest.fail(f"pgbouncer exited: {proc.stderr.read().decode(errors='replace')[-500:]}")
-            time.sleep(0.1)
-    try:
-        yield port
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        import shutil as _shutil
-
-        _shutil.rmtree(root, ignore_errors=True)
+    deadline = time.monotonic() + seconds
+    position = ("CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_lsn() END")
+    while True:
+        rows = run_sql(primary.url(), f"SELECT state, {position} = replay_lsn FROM pg_stat_replication "
+                                      "WHERE application_name = %s", (name,))
+        if rows and rows[0][0] == "streaming" and rows[0][1]:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"standby not streaming after {seconds:.0f} s: {rows}")
+        time.sleep(0.1)

@@ -7,10 +7,12 @@ from typing import Annotated, Optional
 import typer
 
 from perftool.cli.options import (
+    AllHostsOpt,
     DsnOpt,
     FailOnOpt,
     FormatOpt,
     HostOpt,
+    IntervalOpt,
     NestedOpt,
     OutputOpt,
     SlowCriticalMsOpt,
@@ -23,10 +25,10 @@ from perftool.cli.options import (
 
 def analyze(
     ctx: typer.Context,
-    interval: Annotated[Optional[float], typer.Option("--interval", "-i", help="Sample for SECONDS and report the delta (rates per second) instead of totals since the last reset.", show_default=False)] = None,
+    interval: IntervalOpt = None,
     section: Annotated[Optional[list[str]], typer.Option("--section", help="Only this section (repeatable): workload, tables, indexes, connections, replication.", show_default=False)] = None,
     limit: Annotated[int, typer.Option("--limit", "-n", help="Top statements to list.")] = 10,
-    all_hosts: Annotated[bool, typer.Option("--all-hosts", help="Every host in perftool.yaml (primary and replicas), merged; a host that cannot be analysed is named in an R103 finding.")] = False,
+    all_hosts: AllHostsOpt = False,
     require_all_hosts: Annotated[bool, typer.Option("--require-all-hosts", help="With --all-hosts: exit 3 when any host cannot be analysed, instead of reporting the others.")] = False,
     slow_ms: SlowMsOpt = None,
     slow_critical_ms: SlowCriticalMsOpt = None,

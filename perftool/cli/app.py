@@ -34,6 +34,9 @@ class PerftoolGroup(TyperGroup):
     value was expected), so no error line can show a password."""
 
     def make_context(self, info_name, args, parent=None, **extra):
+        from perftool.cli.options import optional_watch_value
+
+        args = optional_watch_value(list(args))
         argv = list(args)
         try:
             ctx = super().make_context(info_name, args, parent=parent, **extra)
@@ -165,8 +168,8 @@ def _register() -> None:
     # reserved names, not built yet: callable (exit 2, "not available yet") but not listed in --help
     app.command("explain", hidden=True, help="EXPLAIN (ANALYZE, BUFFERS) a statement safely and explain the plan [not available yet].")(explain.explain)
     app.add_typer(indexes.app, name="indexes")
-    app.command("pool", hidden=True, help="Connection-pool utilisation and leaks, pgbouncer included [not available yet].")(pool.pool)
-    app.command("replicas", hidden=True, help="Replica lag and replication slots [not available yet].")(replicas.replicas)
+    app.command("pool", help="Connections, leaks, lock tree, xmin horizon, wraparound; pgbouncer pools.")(pool.pool)
+    app.command("replicas", help="Replica lag verdicts (time and bytes) and replication slots, fleet-wide.")(replicas.replicas)
     app.add_typer(sandbox.app, name="sandbox")
     app.command("demo", help="Start the sandbox, load the demo database, run its workload, and analyse it.")(demo.demo)
 

@@ -77,6 +77,35 @@ StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
 LockTimeoutOpt = Annotated[Optional[str], typer.Option(
     "--lock-timeout", help="Give up waiting for a lock after this long (default 2s, or $PERFTOOL_LOCK_TIMEOUT).",
     show_default=False)]
+IntervalOpt = Annotated[Optional[float], typer.Option(
+    "--interval", "-i", help="Take two samples SECONDS apart: analyze reports the delta (rates per second) instead of "
+    "totals since the last reset; replicas adds each slot's WAL growth and a fill forecast.", show_default=False)]
+AllHostsOpt = Annotated[bool, typer.Option(
+    "--all-hosts", help="Every host in perftool.yaml but pgbouncer: analyze merges them (a host that cannot be "
+    "analysed is named in an R103 finding); replicas shows them in one table, read in parallel (a replica that does "
+    "not answer is 'receiver down').")]
+WATCH_DEFAULT_S = 2.0
+WatchOpt = Annotated[Optional[float], typer.Option(
+    "--watch", "-w", min=0.2, metavar="[SECONDS]",
+    help="Live view: read again every SECONDS (default 2) until Ctrl-C; a terminal redraws in place.",
+    show_default=False)]
+
+
+def optional_watch_value(args: list[str]) -> list[str]:
+    """`--watch` / `-w` without a number after it means every WATCH_DEFAULT_S seconds (Typer has no
+    options with an optional value: the default is put in before parsing; after `--` nothing is)."""
+    out: list[str] = []
+    for i, a in enumerate(args):
+        if a == "--":
+            return out + args[i:]
+        out.append(a)
+        if a in ("--watch", "-w"):
+            nxt = args[i + 1] if i + 1 < len(args) else None
+            try:
+                float(nxt)  # type: ignore[arg-type]
+            except (TypeError, ValueError):
+                out.append(f"{WATCH_DEFAULT_S:g}")
+    return out
 
 
 def set_limits(statement_timeout: str | None = None, lock_timeout: str | None = None) -> None:
@@ -195,6 +224,22 @@ def emit(ctx: typer.Context, report: Report, *, fmt: str | None = None, output: 
             raise UsageError(f"cannot write {output}: {exc.strerror}") from None
     else:
         write_stdout(lambda out: render(report, fmt, out, no_color=st.no_color))
-    code = report.exit_code(fail_on)
+    if fmt == "nagios":   # the plugin convention: 0 OK, 1 WARNING, 2 CRITICAL (3 UNKNOWN: nagios_unknown)
+        from perftool.report.nagios_format import exit_code
+
+        code = exit_code(report)
+    else:
+        code = report.exit_code(fail_on)
     if code:
         raise typer.Exit(code)
+
+
+def nagios_unknown(ctx: typer.Context, command: str, exc: Exception) -> None:
+    """A check that could not run, as Nagios wants it: the UNKNOWN line on stdout, exit 3 (the
+    message masked like every error line)."""
+    from perftool.db.connect import redact
+    from perftool.report.nagios_format import unknown_line
+
+    message = exc.one_line() if hasattr(exc, "one_line") else str(exc)
+    write_stdout(lambda out: out.write(unknown_line(command, redact(message, *state(ctx).known_dsns)) + "\n"))
+    raise typer.Exit(3)

@@ -1,12 +1,65 @@
-"""`perftool pool` (not built yet: its issue fills it in)."""
+"""`perftool pool`: connection slots, sessions, lock tree, xmin horizon, wraparound, pgbouncer."""
 
 from __future__ import annotations
 
+from typing import Annotated, Optional
+
 import typer
 
+from perftool.cli.options import (
+    DsnOpt,
+    FailOnOpt,
+    FormatOpt,
+    HostOpt,
+    OutputOpt,
+    WatchOpt,
+    check_output,
+    emit,
+    nagios_unknown,
+    state,
+)
 
-def pool(ctx: typer.Context) -> None:
-    """Not available yet."""
-    from perftool.db.errors import UsageError
 
-    raise UsageError("perftool pool is not available in this version yet")
+def pool(
+    ctx: typer.Context,
+    pgbouncer: Annotated[Optional[str], typer.Option("--pgbouncer", help="DSN of pgbouncer's admin console (dbname=pgbouncer): pools, waiting clients, max_client_conn. Default: the perftool.yaml host with role pgbouncer.", show_default=False)] = None,
+    no_pgbouncer: Annotated[bool, typer.Option("--no-pgbouncer", help="Do not read the perftool.yaml pgbouncer host.")] = False,
+    watch: WatchOpt = None,
+    dsn: DsnOpt = None,
+    host: HostOpt = None,
+    fmt: FormatOpt = None,
+    output: OutputOpt = None,
+    fail_on: FailOnOpt = None,
+) -> None:
+    """Connections used vs max_connections, idle-in-transaction leaks, long queries, the lock tree,
+    what holds the xmin horizon, transaction-ID wraparound, and pgbouncer's pools."""
+    from perftool.activity.pool import run_pool
+    from perftool.db.errors import PerftoolError
+
+    st = state(ctx)
+    fmt, _ = check_output(ctx, fmt, fail_on)
+    th = st.thresholds()
+    try:
+        target = st.resolve_dsn(dsn, host)
+        bouncer = None if no_pgbouncer else (pgbouncer or _config_pgbouncer(st))
+        if bouncer:
+            st.known_dsns.append(bouncer)
+
+        def produce():
+            return run_pool(target, th, host=host, pgbouncer=bouncer)
+
+        if watch is not None:
+            from perftool.report.live import watch as live
+
+            live(produce, watch, no_color=st.no_color)
+            return
+        report = produce()
+    except PerftoolError as exc:
+        if fmt == "nagios":
+            nagios_unknown(ctx, "pool", exc)
+        raise
+    emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
+
+
+def _config_pgbouncer(st) -> str | None:  # noqa: ANN001
+    return next((h.dsn for h in st.config.hosts.values() if h.role == "pgbouncer"), None)

@@ -1,12 +1,13 @@
-"""Replication: role, standbys and replay lag, slots holding WAL. One line here; `perftool
-replicas` goes further."""
+"""Replication: role, standbys and their lag verdicts, slots holding WAL. One line here, judged by
+perftool.activity.replication; `perftool replicas` goes further (every standby and slot, fleets,
+forecasts)."""
 
 from __future__ import annotations
 
-from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
-from perftool.report.model import Finding, Severity
+import dataclasses
 
-SLOT_RETAINED_WARNING = 1024 ** 3  # an inactive slot holding 1 GiB of WAL
+from perftool.activity.replication import collect_replication, slot_findings, verdict_findings, verdicts
+from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
 
 
 @register
@@ -16,11 +17,7 @@ class ReplicationSection(AnalysisSection):
     order = 50
 
     def collect(self, conn, info, options):  # noqa: ANN001
-        from perftool.db.sql import fetch_all, fetch_one
-
-        row = fetch_one(conn, "analyze_replication") or {}
-        row["slots_retained"] = [] if row.get("in_recovery") else fetch_all(conn, "analyze_replication_slots_retained")
-        return row
+        return collect_replication(conn, host="", info=info)
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         th = ctx.options.thresholds
@@ -29,36 +26,20 @@ class ReplicationSection(AnalysisSection):
             r = snap.extras.get(self.key)
             if not r:
                 continue
+            r = dataclasses.replace(r, host=snap.host)
             prefix = f"{snap.host}: " if ctx.fleet else ""
-            if r.get("in_recovery"):
-                lag = r.get("standby_lag_ms") or 0.0
-                parts.append(f"{prefix}standby, replay lag {lag:,.0f} ms")
+            vs = verdicts([r], th)
+            if r.in_recovery:
+                own = vs[0]
+                parts.append(f"{prefix}standby, {own.verdict}, replay lag {own.lag_ms or 0:,.0f} ms")
                 metrics.append(("perftool_replica_lag_seconds", "Replay lag of the standby",
-                                {"host": snap.host}, lag / 1000))
+                                {"host": snap.host}, (own.lag_ms or 0) / 1000))
             else:
-                lag = r.get("max_replay_lag_ms") or 0.0
-                parts.append(f"{prefix}primary with {r.get('standbys', 0)} standby(s)"
-                             + (f", max replay lag {lag:,.0f} ms" if r.get("standbys") else ""))
-            if lag >= th.replica_lag_warning_ms:
-                findings.append(Finding(
-                    code="R101", severity=Severity.error if lag > th.replica_lag_critical_ms else Severity.warning,
-                    title=f"{prefix}replica lag {lag:,.0f} ms", object=snap.host,
-                    detail=(f"Replay lag {lag:,.0f} ms (healthy < {th.replica_lag_warning_ms:,.0f} ms, alert > "
-                            f"{th.replica_lag_critical_ms:,.0f} ms): reads from the replica see stale data."),
-                    fix=("Look at the standby's I/O and replay conflicts (pg_stat_database_conflicts), long queries "
-                         "on it, and the network; route read-your-writes traffic to the primary meanwhile."),
-                    evidence={"lag_ms": round(lag, 1)},
-                ))
-            for slot in r.get("slots_retained", []):
-                if not slot["active"] and (slot["retained_bytes"] or 0) >= SLOT_RETAINED_WARNING:
-                    findings.append(Finding(
-                        code="R102",
-                        title=f"inactive replication slot {slot['slot_name']} holds "
-                              f"{slot['retained_bytes'] / 1024 ** 3:,.1f} GiB of WAL",
-                        object=slot["slot_name"],
-                        detail=(f"wal_status {slot['wal_status']}. An inactive slot keeps every WAL segment since "
-                                "its consumer left, until the disk fills."),
-                        fix="If its consumer is gone for good: SELECT pg_drop_replication_slot('<slot name>');",
-                        evidence={"retained_bytes": slot["retained_bytes"]},
-                    ))
+                lag = max((v.lag_ms or 0.0 for v in vs), default=0.0)
+                parts.append(f"{prefix}primary with {len(r.standbys)} standby(s)"
+                             + (f", max replay lag {lag:,.0f} ms" if r.standbys else ""))
+            for f in verdict_findings(vs, th):
+                f.title = prefix + f.title
+                findings.append(f)
+            findings += slot_findings(r.slots, th, prefix=prefix)
         return SectionResult([], findings, "; ".join(parts), metrics=metrics)

@@ -194,15 +194,17 @@ def compose(name: str, major: int = 0, **identifiers: str | list[str]):
     return _compose(load(name, major), identifiers)
 
 
-def statement_text(name: str, **identifiers: str | list[str] | list[tuple[str, str]]) -> str:
+def statement_text(name: str, literals: Mapping[str, Any] | None = None,
+                   **identifiers: str | list[str] | list[tuple[str, str]]) -> str:
     """The same statement as text for people (fix SQL, migrations): no marker, no trailing space,
-    ending with a semicolon."""
+    ending with a semicolon. `literals` fill `{placeholders}` that stand for values (a pid, a slot
+    name) with `psycopg.sql.Literal`, quoted and escaped."""
     text = load_text(name).strip().rstrip(";")
     lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
-    return _compose("\n".join(lines).strip(), identifiers).as_string(None) + ";"
+    return _compose("\n".join(lines).strip(), identifiers, literals).as_string(None) + ";"
 
 
-def _compose(text: str, identifiers: dict):
+def _compose(text: str, identifiers: dict, literals: Mapping[str, Any] | None = None):
     from psycopg import sql
 
     def part(v):
@@ -210,4 +212,5 @@ def _compose(text: str, identifiers: dict):
             return sql.SQL(", ").join(sql.Identifier(*x) if isinstance(x, tuple) else sql.Identifier(x) for x in v)
         return sql.Identifier(v)
 
-    return sql.SQL(text).format(**{k: part(v) for k, v in identifiers.items()})
+    values = {k: part(v) for k, v in identifiers.items()} | {k: sql.Literal(v) for k, v in (literals or {}).items()}
+    return sql.SQL(text).format(**values)

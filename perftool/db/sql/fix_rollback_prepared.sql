@@ -1,0 +1,2 @@
+-- Printed in fixes for a person to run, connected to the transaction's database.
+ROLLBACK PREPARED {gid}

@@ -1,0 +1,1 @@
+VACUUM (FREEZE, VERBOSE) {schema}.{table}
