@@ -216,7 +216,8 @@ def heap_fetches(plan: Plan, node: PlanNode) -> list[Finding]:
     share = fetches / rows if rows else 1.0
     sev = Severity.warning if share > HEAP_FETCH_SHARE else Severity.info
     table = _table(node)
-    return [Finding(code="P106", severity=sev, title=f"{node.label()}: {fetches:,.0f} heap fetches for {rows:,.0f} rows",
+    return [Finding(code="P106", severity=sev,
+                    title=f"{node.label()}: {fetches:,.0f} heap fetches for {rows:,.0f} rows",
                     object=table or f"node {node.id}",
                     detail="The visibility map does not mark those pages all-visible, so the scan reads the table.",
                     fix=_vacuum(node),
@@ -262,7 +263,8 @@ def workers_short(plan: Plan, node: PlanNode) -> list[Finding]:
         return []
     if node.workers_launched >= node.workers_planned:
         return []
-    return [Finding(code="P108", title=f"{node.label()}: {node.workers_launched} of {node.workers_planned} workers launched",
+    return [Finding(code="P108",
+                    title=f"{node.label()}: {node.workers_launched} of {node.workers_planned} workers launched",
                     object=f"node {node.id}",
                     detail="The other workers were not available (max_worker_processes / max_parallel_workers).",
                     fix="Raise max_parallel_workers (and max_worker_processes), or lower "
