@@ -13,7 +13,9 @@ from hypothesis import strategies as st
 
 from perftool.db.errors import PerftoolError
 from perftool.plans.json_plan import PlanError, parse_json
+from perftool.plans.explain import plan_rows
 from perftool.plans.parse import parse_plan
+from perftool.plans.tips import plan_tips
 from perftool.plans.text_plan import strip_psql
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "plans"
@@ -213,6 +215,8 @@ def test_mutated_json_plans_never_crash(data, shape):
     for node in plan.nodes():
         node.label()
         _ = node.estimate_factor, node.exclusive_ms
+    plan_tips(plan)
+    plan_rows(plan)
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -239,3 +243,5 @@ def test_mutated_text_plans_never_crash(data, shape):
     for node in plan.nodes():
         node.label()
         _ = node.estimate_factor, node.exclusive_ms
+    plan_tips(plan)
+    plan_rows(plan)
