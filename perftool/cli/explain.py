@@ -7,10 +7,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, FailOnOpt, HostOpt, OutputOpt, check_output, emit, state
-
-ExplainFormatOpt = Annotated[Optional[str], typer.Option(
-    "--format", help="Output format: table (the plan tree), json, yaml, markdown, csv, …", show_default=False)]
+from perftool.cli.options import DsnOpt, ExplainFormatOpt, FailOnOpt, HostOpt, OutputOpt, check_output, emit, state
 
 
 def explain(

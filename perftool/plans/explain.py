@@ -75,7 +75,7 @@ def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOpt
         statements = list(request.statements)
         skipped: list[str] = []
         if request.queryid is not None or request.top is not None:
-            statements += _from_stat_statements(conn, request, skipped)
+            statements += _from_stat_statements(conn, request, options, skipped)
         if not statements:
             raise UsageError("no statement to explain",
                              "pass a statement, -f FILE, standard input, --queryid or --top, or --plan FILE")
@@ -94,7 +94,8 @@ def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOpt
     return report
 
 
-def _from_stat_statements(conn, request: ExplainRequest, skipped: list[str]) -> list[WorkloadStatement]:
+def _from_stat_statements(conn, request: ExplainRequest, options: ExplainOptions,
+                          skipped: list[str]) -> list[WorkloadStatement]:
     from perftool.workload import sources as ws
 
     found = ws.from_stat_statements(conn)
@@ -107,7 +108,9 @@ def _from_stat_statements(conn, request: ExplainRequest, skipped: list[str]) -> 
     out = []
     for s in chosen:
         try:
-            classify(s.text)
+            if classify(s.text) == "write" and options.analyze and not options.allow_dml and request.queryid is None:
+                skipped.append(f"{s.origin} skipped: it writes (--allow-dml runs it in a rolled-back transaction)")
+                continue
         except Refused as exc:
             if request.queryid is not None:
                 raise
