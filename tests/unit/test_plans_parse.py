@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perftool.db.errors import PerftoolError
-from perftool.plans.json_plan import PlanError, parse_json
 from perftool.plans.explain import plan_rows
+from perftool.plans.json_plan import PlanError, parse_json
 from perftool.plans.parse import parse_plan
-from perftool.plans.tips import plan_tips
 from perftool.plans.text_plan import strip_psql
+from perftool.plans.tips import plan_tips
 
 CORPUS = Path(__file__).parent.parent / "fixtures" / "plans"
 SHAPES = sorted(p.stem for p in CORPUS.glob("*.json"))
