@@ -15,6 +15,7 @@ BENCHMARKS: dict[str, str] = {
     "advisor": "bench.advisor",          # index advisor: TPC-H budgets vs Extend/Anytime, Dexter stress case
     "analyze": "bench.analyze_scale",    # perftool analyze with 1 000 statements
     "schema": "bench.schema_scale",      # indexes health and analyze on 10 000 tables / 30 000 indexes
+    "plans": "bench.plans",              # perftool explain: parse + tips on a 10 000-node plan (< 1 s)
 }
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import MISSING
+from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from perftool.db.errors import InputError
@@ -50,6 +52,17 @@ _KNOWN = ({"Node Type", "Plans", "Workers", "Parallel Aware", "WAL Records", "WA
           | set(_STR.values()) | set(_FLOAT.values()) | set(_COUNT.values()) | set(_INT.values())
           | set(_LISTS.values()) | set(BUFFER_KEYS.values()) | {k for ks in IO_KEYS.values() for k in ks})
 MAX_NODES = 1_000_000
+_NODE_DEFAULTS = {f.name: f.default for f in dataclass_fields(PlanNode) if f.default is not MISSING}
+_NODE_FACTORIES = {f.name for f in dataclass_fields(PlanNode) if f.default is MISSING} - {"node_type"}
+assert _NODE_FACTORIES == {"sort_key", "group_key", "workers", "output", "extra", "children", "buffers"}
+# EXPLAIN key → (how to read it, PlanNode / Buffers attribute): one pass over each node's keys
+_FIELDS: dict[str, tuple[str, str]] = {
+    **{key: ("str", attr) for attr, key in _STR.items()}, **{key: ("float", attr) for attr, key in _FLOAT.items()},
+    **{key: ("count", attr) for attr, key in _COUNT.items()}, **{key: ("int", attr) for attr, key in _INT.items()},
+    **{key: ("list", attr) for attr, key in _LISTS.items()},
+    **{key: ("buffer", attr) for attr, key in BUFFER_KEYS.items()},
+    **{key: ("io", attr) for attr, keys in IO_KEYS.items() for key in keys},
+}
 
 
 def parse_json(doc: Any, *, source: str = "json") -> Plan:
@@ -122,22 +135,37 @@ def _node(raw: dict) -> PlanNode:
     node_type = raw.get("Node Type")
     if not isinstance(node_type, str) or not node_type:
         raise PlanError("not an EXPLAIN plan: a node without \"Node Type\"")
-    node = PlanNode(node_type=node_type)
-    for attr, key in _STR.items():
-        setattr(node, attr, _str(raw.get(key)))
-    for attr, key in _FLOAT.items():
-        setattr(node, attr, _float(raw.get(key)))
-    for attr, key in _COUNT.items():
-        setattr(node, attr, _float(raw.get(key)) or 0.0)
-    for attr, key in _INT.items():
-        value = _float(raw.get(key))
-        setattr(node, attr, None if value is None else int(value))
-    for attr, key in _LISTS.items():
-        value = raw.get(key)
-        setattr(node, attr, [str(v) for v in value] if isinstance(value, list) else
-                ([str(value)] if isinstance(value, str) else []))
+    node = PlanNode.__new__(PlanNode)          # the dataclass's __init__ with its 70 fields, without the call cost
+    values = node.__dict__
+    values.update(_NODE_DEFAULTS)
+    values.update(node_type=node_type, sort_key=[], group_key=[], workers=[], output=[], children=[],
+                  buffers=Buffers())
+    extra: dict[str, Any] = {}
+    buffers = values["buffers"].__dict__
+    for key, value in raw.items():
+        spec = _FIELDS.get(key)
+        if spec is None:
+            if key not in _KNOWN:
+                extra[key] = value
+            continue
+        kind, attr = spec
+        if kind == "str":
+            values[attr] = _str(value)
+        elif kind == "float":
+            values[attr] = _float(value)
+        elif kind == "count":
+            values[attr] = _float(value) or 0.0
+        elif kind == "int":
+            number = _float(value)
+            values[attr] = None if number is None else int(number)
+        elif kind == "list":
+            values[attr] = [str(v) for v in value] if isinstance(value, list) else \
+                ([str(value)] if isinstance(value, str) else [])
+        elif kind == "buffer":
+            buffers[attr] = int(_float(value) or 0)
+        elif kind == "io":
+            buffers[attr] += _float(value) or 0.0
     node.parallel_aware = raw.get("Parallel Aware") is True
-    node.buffers = _buffers(raw)
     node.wal_records = int(_float(raw.get("WAL Records")) or 0)
     node.wal_bytes = int(_float(raw.get("WAL Bytes")) or 0)
     for w in _list(raw.get("Workers")):
@@ -148,7 +176,7 @@ def _node(raw: dict) -> PlanNode:
                                        rows=_float(w.get("Actual Rows")),
                                        loops=_float(w.get("Actual Loops")) or 0.0,
                                        buffers=_buffers(w)))
-    node.extra = {k: v for k, v in raw.items() if k not in _KNOWN}
+    node.extra = extra
     return node
 
 

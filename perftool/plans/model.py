@@ -17,7 +17,8 @@ tree. `measure()` then derives, for every node:
   where its CTE Scan reads it, not in the node that owns the CTE;
 - `estimate_factor`: actual rows per loop vs planned rows, ≥ 1, with `underestimated` saying which
   way (a row count of 0 counts as 1);
-- `exclusive_buffers`: EXPLAIN's buffer counts include the children's; this is the node's own.
+- `exclusive_buffers` (computed when asked): EXPLAIN's buffer counts include the children's;
+  this is the node's own.
 """
 
 from __future__ import annotations
@@ -64,15 +65,16 @@ class Buffers:
     temp_io_write_ms: float = 0.0
 
     def minus(self, others: list[Buffers]) -> Buffers:
-        out = Buffers()
-        for f in fields(self):
-            value = getattr(self, f.name) - sum(getattr(o, f.name) for o in others)
-            setattr(out, f.name, max(value, type(value)(0)))
-        return out
+        if not others:
+            return Buffers(**self.__dict__)
+        mine = self.__dict__
+        theirs = [o.__dict__ for o in others]
+        out = {name: mine[name] - sum(t[name] for t in theirs) for name in _BUFFER_FIELDS}
+        return Buffers(**{k: (v if v > 0 else type(v)(0)) for k, v in out.items()})
 
     @property
     def any(self) -> bool:
-        return any(getattr(self, f.name) for f in fields(self))
+        return any(self.__dict__.values())
 
     @property
     def read(self) -> int:
@@ -93,6 +95,9 @@ class Buffers:
                                       ("written", self.shared_written + self.local_written),
                                       ("temp", self.temp)) if v]
         return " ".join(f"{k}={v}" for k, v in parts)
+
+
+_BUFFER_FIELDS = tuple(f.name for f in fields(Buffers))
 
 
 @dataclass
@@ -177,7 +182,6 @@ class PlanNode:
     inclusive_ms: float | None = None
     exclusive_ms: float | None = None
     time_uncertain: bool = False
-    exclusive_buffers: Buffers = field(default_factory=Buffers)
 
     # -- figures ------------------------------------------------------------------------------------
     @property
@@ -216,6 +220,11 @@ class PlanNode:
     @property
     def underestimated(self) -> bool:
         return (self.actual_rows or 0) > (self.plan_rows or 0)
+
+    @property
+    def exclusive_buffers(self) -> Buffers:
+        """The node's own buffer counts (EXPLAIN's include the children's)."""
+        return self.buffers.minus([c.buffers for c in self.children])
 
     @property
     def is_scan(self) -> bool:
@@ -344,7 +353,6 @@ def measure(plan: Plan) -> Plan:
                 counted.append(ctes[node.cte_name])
             if len(scans) > 1:
                 node.time_uncertain = True
-        node.exclusive_buffers = node.buffers.minus([c.buffers for c in node.children])
         if node.inclusive_ms is None:
             continue
         below = sum(c.inclusive_ms or 0.0 for c in counted)

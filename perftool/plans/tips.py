@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from perftool.plans.model import Plan, PlanNode
 from perftool.report.model import Finding, Severity
@@ -28,6 +29,7 @@ PLANNING_MIN_MS = 1.0
 OFFSET_MIN_ROWS = 1000
 EXACT_BITMAP_BYTES = 64           # bytes an exact TID-bitmap page entry takes, about
 INDEX_TIPS = ("P103", "P107")     # tips an index can fix: the proof step costs one
+MAX_PER_CODE = 20                 # a 10 000-node plan can have thousands: the worst ones are the news
 
 _KEYWORDS = frozenset("""and or not is null true false any all array like ilike similar between in
     exists case when then else end distinct from on as text numeric integer bigint date timestamp
@@ -39,15 +41,43 @@ _IDENT = re.compile(rf'(?<![\w."$])({_NAME}(?:\.{_NAME})*)(?![\w$"])(?!\s*\()', 
 
 
 def plan_tips(plan: Plan) -> list[Finding]:
-    """Every tip for the plan, in node order then code order."""
+    """Every tip for the plan, in node order then code order; at most MAX_PER_CODE of each code
+    (the most severe; the last one kept says how many more nodes have it)."""
     out: list[Finding] = []
     nodes = plan.nodes()
     for tip in NODE_TIPS:
-        for node in nodes:
-            out.extend(tip(plan, node))
+        out.extend(_cap([f for node in nodes for f in tip(plan, node)]))
     for plan_tip in PLAN_TIPS:
         out.extend(plan_tip(plan))
+    for f in out:
+        write_fix = _FIX_SQL.get(f.code)
+        if write_fix is not None and "node_id" in f.evidence:
+            f.fix = write_fix(nodes[f.evidence["node_id"]], f)
     out.sort(key=lambda f: (f.evidence.get("node_id", -1), f.code))
+    return out
+
+
+@dataclass
+class _Later:
+    """A tip that fires, written out only if it is kept (P102 fires on most nodes of a big plan)."""
+
+    severity: Severity
+    node_id: int
+    build: Callable[[], Finding]
+
+    @property
+    def evidence(self) -> dict:
+        return {"node_id": self.node_id}
+
+
+def _cap(found: list) -> list[Finding]:
+    kept = found
+    if len(found) > MAX_PER_CODE:
+        kept = sorted(found, key=lambda f: -f.severity.rank)[:MAX_PER_CODE]
+        kept.sort(key=lambda f: f.evidence.get("node_id", -1))
+    out = [f.build() if isinstance(f, _Later) else f for f in kept]
+    if len(found) > MAX_PER_CODE:
+        out[-1].detail += f" ({len(found) - MAX_PER_CODE:,} more nodes with this tip are not listed.)"
     return out
 
 
@@ -104,37 +134,25 @@ def exclusive_share(plan: Plan, node: PlanNode) -> list[Finding]:
                                             uncertain=node.time_uncertain))]
 
 
-def estimate_off(plan: Plan, node: PlanNode) -> list[Finding]:
+def estimate_off(plan: Plan, node: PlanNode) -> list:
     factor = node.estimate_factor
     if factor is None:
         return []
     sev = _band(factor, ESTIMATE_BANDS)
     if sev is None:
         return []
-    direction = "under" if node.underestimated else "over"
-    cols = columns_of(" ".join(filter(None, [node.filter, node.index_cond, node.recheck_cond, node.hash_cond,
-                                              node.merge_cond, node.join_filter])))
-    fixes = []
-    if node.relation:
-        from perftool.db.sql import statement_text
+    return [_Later(sev, node.id, lambda: _estimate_finding(node, factor, sev))]
 
-        table = [(node.schema, node.relation) if node.schema else node.relation]
-        analyze = statement_text("plan_fix_analyze", table=table)
-        fixes.append(analyze)
-        if cols:
-            fixes.append(statement_text("plan_fix_statistics", table=table, column=cols[0]) + " " + analyze)
-        if len(cols) >= 2:
-            fixes.append(statement_text("plan_fix_create_statistics", table=table, columns=cols[:4]) + " " + analyze)
-    else:
-        fixes.append("ANALYZE the tables below this node; with correlated columns, CREATE STATISTICS on them.")
-    return [Finding(code="P102", severity=sev,
+
+def _estimate_finding(node: PlanNode, factor: float, sev: Severity) -> Finding:
+    direction = "under" if node.underestimated else "over"
+    return Finding(code="P102", severity=sev,
                     title=f"{node.label()}: {factor:,.0f}× {direction}estimated rows",
                     object=f"node {node.id}",
                     detail=(f"planned {node.plan_rows:,.0f} rows per loop, got {node.actual_rows:,.0f}"
                             f"{f' over {node.loops:,.0f} loops' if (node.loops or 0) > 1 else ''}."),
-                    fix="\n".join(fixes),
                     evidence=_node_evidence(node, planned_rows=node.plan_rows, actual_rows=node.actual_rows,
-                                            factor=round(factor, 2), direction=direction, columns=cols))]
+                                            factor=round(factor, 2), direction=direction))
 
 
 def filter_removes(plan: Plan, node: PlanNode) -> list[Finding]:
@@ -165,7 +183,7 @@ def spills(plan: Plan, node: PlanNode) -> list[Finding]:
     work_mem = plan.settings.get("work_mem", "4MB (default)")
     if node.node_type in ("Sort", "Incremental Sort") and (node.sort_space_type or "") == "Disk":
         fit = _round_mb((node.sort_space_kb or 0) * 2)
-        return [_spill(node, "sort", f"sorted on disk ({node.sort_space_kb:,.0f} kB, {node.sort_method})",
+        return [_spill(node, "sort", f"sorted on disk ({node.sort_space_kb or 0:,.0f} kB, {node.sort_method})",
                        fit, work_mem, disk_kb=node.sort_space_kb, batches=None)]
     if node.node_type == "Hash" and (node.hash_batches or 1) > 1:
         fit = _round_mb((node.peak_memory_kb or 0) * (node.hash_batches or 1))
@@ -220,17 +238,43 @@ def heap_fetches(plan: Plan, node: PlanNode) -> list[Finding]:
                     title=f"{node.label()}: {fetches:,.0f} heap fetches for {rows:,.0f} rows",
                     object=table or f"node {node.id}",
                     detail="The visibility map does not mark those pages all-visible, so the scan reads the table.",
-                    fix=_vacuum(node),
                     evidence=_node_evidence(node, table=table, heap_fetches=fetches, rows=rows,
                                             share=round(share, 4)))]
 
 
-def _vacuum(node: PlanNode) -> str:
+def _qualified(node: PlanNode) -> list[tuple[str, str]] | list[str]:
+    """The node's table for statement_text: (schema, table) when the plan names the schema."""
+    if node.schema and node.relation:
+        return [(node.schema, node.relation)]
+    return [node.relation or ""]
+
+
+def _vacuum(node: PlanNode, finding: Finding) -> str:
     from perftool.db.sql import statement_text
 
     if not node.relation:
         return "VACUUM the table."
-    return statement_text("plan_fix_vacuum", table=[(node.schema, node.relation) if node.schema else node.relation])
+    return statement_text("plan_fix_vacuum", table=_qualified(node))
+
+
+def _statistics(node: PlanNode, finding: Finding) -> str:
+    """P102's fix: ANALYZE, a finer statistics target, extended statistics on the columns."""
+    from perftool.db.sql import statement_text
+
+    if not node.relation:
+        finding.evidence["columns"] = []
+        return "ANALYZE the tables below this node; with correlated columns, CREATE STATISTICS on them."
+    cols = columns_of(" ".join(filter(None, [node.filter, node.index_cond, node.recheck_cond, node.hash_cond,
+                                              node.merge_cond, node.join_filter])))
+    finding.evidence["columns"] = cols
+    table = _qualified(node)
+    analyze = statement_text("plan_fix_analyze", table=table)
+    fixes = [analyze]
+    if cols:
+        fixes.append(statement_text("plan_fix_statistics", table=table, column=cols[0]) + " " + analyze)
+    if len(cols) >= 2:
+        fixes.append(statement_text("plan_fix_create_statistics", table=table, columns=cols[:4]) + " " + analyze)
+    return "\n".join(fixes)
 
 
 def many_loops(plan: Plan, node: PlanNode) -> list[Finding]:
@@ -329,3 +373,5 @@ NODE_TIPS: tuple[Callable[[Plan, PlanNode], list[Finding]], ...] = (
     exclusive_share, estimate_off, filter_removes, spills, lossy_bitmap, heap_fetches, many_loops, workers_short,
     offset_rows)
 PLAN_TIPS: tuple[Callable[[Plan], list[Finding]], ...] = (jit_dominates, planning_heavy)
+# fix SQL written only for the tips kept (composing it is the slow part on a plan of many nodes)
+_FIX_SQL: dict[str, Callable[[PlanNode, Finding], str]] = {"P102": _statistics, "P106": _vacuum}
