@@ -1316,7 +1316,7 @@ class Q101(Code):
 
     Look for a Seq Scan with "Rows Removed by Filter", a sort spilling to disk, or a nested loop with
     many loops; add the index for the filter and order (`CREATE INDEX CONCURRENTLY … ON jobs (status,
-    created_at);`) or rewrite. (The fix text names `perftool explain`: not available in this version.)
+    created_at);`) or rewrite; `perftool explain --param … "<statement>"` runs it safely and reads the plan.
     """
 
     severity = "warning"

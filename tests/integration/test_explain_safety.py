@@ -144,3 +144,31 @@ def test_report_says_how_the_plan_was_obtained(server_db):
     assert modes == ["generic", "analyze"]
     assert report.section("plan_1").title.endswith("estimates only (generic plan)")
     assert any(n.startswith("a: estimates only") for n in report.notes)
+
+
+def test_text_and_json_plans_of_this_server_read_to_the_same_tree(server_db):
+    """The text parser on each server's own text form (PG 18 prints decimal row counts, Index
+    Searches, …): same nodes, estimates, loops and rows as its JSON."""
+    from perftool.plans.json_plan import parse_json
+    from perftool.plans.parse import parse_plan
+
+    query = ("SELECT a.owner, count(*) FROM accounts a JOIN accounts b ON b.id = a.id + 1 "
+             "WHERE a.balance > 100 GROUP BY a.owner ORDER BY 2 DESC LIMIT 5")
+    options = "ANALYZE, BUFFERS, VERBOSE, SETTINGS"
+    with psycopg_connect(server_db) as conn:
+        conn.execute("SET max_parallel_workers_per_gather = 0")
+        doc = conn.execute(f"EXPLAIN ({options}, FORMAT JSON) {query}").fetchone()[0]
+        text = "\n".join(r[0] for r in conn.execute(f"EXPLAIN ({options}) {query}").fetchall())
+    from_json, from_text = parse_json(doc), parse_plan(text)
+    fields = ("node_type", "relation", "alias", "index_name", "join_type", "strategy", "startup_cost", "total_cost",
+              "plan_rows", "loops", "rows_total", "filter", "hash_cond", "index_cond", "sort_key", "group_key",
+              "removed_by_filter", "depth")
+    assert [[getattr(n, f) for f in fields] + [n.label()] for n in from_json.nodes()] == \
+        [[getattr(n, f) for f in fields] + [n.label()] for n in from_text.nodes()]
+    assert from_text.planning_ms is not None and from_text.execution_ms is not None
+
+
+def psycopg_connect(dsn):
+    import psycopg
+
+    return psycopg.connect(dsn, autocommit=True)
