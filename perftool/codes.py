@@ -1283,6 +1283,34 @@ class P111(Code):
     title = "OFFSET pagination reads rows it throws away"
 
 
+class P112(Code):
+    """
+    **Severity:** info when a node's own time grew by ≥ 10 % of plan A's total, warning from 40 %,
+    error from 90 % (P101's bands; estimated cost when a plan has no ANALYZE figures); warning when a
+    scan that used an index became a Seq Scan. **Reported by:** `perftool explain --compare A B`
+    (with `--fail-on`, a CI gate for plan regressions).
+
+    ## What perftool looks at
+
+    Two plans of one statement (EXPLAIN JSON or psql text). Scans are matched on the table they read
+    (relation and alias), other nodes on their type and position among nodes of that type.
+    Evidence: `node`, `before`, `own_a`, `own_b`, `share_of_a`, `unit` (ms or cost).
+
+    ## Why it hurts
+
+    A plan that changed after a deploy, an index drop or new statistics is the usual cause of a
+    statement that was fast yesterday.
+
+    ## How to fix
+
+    Read both plans with `perftool explain --plan`: a missing or invalid index, a row estimate that
+    moved (ANALYZE, statistics target), or a setting that differs (the plans' `Settings`).
+    """
+
+    severity = "warning"
+    title = "plan regression"
+
+
 class Q101(Code):
     """
     **Severity:** warning when the mean execution time is ≥ 1000 ms; error when it is ≥ 5000 ms.

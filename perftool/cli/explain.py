@@ -17,6 +17,7 @@ def explain(
     queryid: Annotated[Optional[int], typer.Option("--queryid", help="Explain this pg_stat_statements entry.", show_default=False)] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Explain the N statements with the most total time in pg_stat_statements.", show_default=False)] = None,
     plan: Annotated[Optional[list[Path]], typer.Option("--plan", help="Read an existing plan instead: EXPLAIN JSON or text as psql prints it (repeatable; - reads stdin). No server needed.", show_default=False)] = None,
+    compare: Annotated[Optional[list[Path]], typer.Option("--compare", help="Compare two plans (give it twice: A then B), node by node; with --fail-on, a gate for plan regressions (P112).", show_default=False)] = None,
     allow_dml: Annotated[bool, typer.Option("--allow-dml", help="EXPLAIN ANALYZE INSERT/UPDATE/DELETE/MERGE too, in a transaction that is always rolled back.")] = False,
     no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Plan only (plain EXPLAIN: estimates, nothing runs).")] = False,
     timeout: Annotated[str, typer.Option("--timeout", help="Cancel the statement after this long and show plain EXPLAIN's plan instead (500ms, 30s, 2min).")] = "30s",
@@ -48,6 +49,13 @@ def explain(
     if file is not None:
         statements += ws.from_file(file)
     plans = [str(p) for p in plan or []]
+    compared = [str(p) for p in compare or []]
+    if compared:
+        if statements or plans or queryid is not None or top is not None:
+            raise UsageError("--compare reads two plans: pass it without a statement, --plan, --queryid or --top")
+        report = explain_report(None, ExplainRequest(compare=compared), ExplainOptions())
+        emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
+        return
     if not statements and not plans and queryid is None and top is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("no statement to explain",

@@ -41,6 +41,7 @@ WHATIF_COLUMNS = [
 @dataclass
 class ExplainRequest:
     statements: list[WorkloadStatement] = field(default_factory=list)
+    compare: list[str] = field(default_factory=list)        # two plan files: A B
     queryid: int | None = None
     top: int | None = None
     plan_files: list[str] = field(default_factory=list)
@@ -62,6 +63,13 @@ class Outcome:
 
 
 def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOptions) -> Report:
+    if request.compare:
+        from perftool.plans.compare import compare_report
+
+        if len(request.compare) != 2:
+            raise UsageError("--compare takes two plan files: A (before) and B (after)")
+        a, b = (_from_plan_file(p) for p in request.compare)
+        return compare_report(a.origin, a.plan, b.origin, b.plan)
     if request.plan_files:
         return build_report([_from_plan_file(p) for p in request.plan_files], server={})
     if dsn is None:

@@ -135,3 +135,18 @@ def test_fail_on_gates_on_tips():
     assert code == 1
     code, _, _ = perftool("explain", "--plan", str(CORPUS / "disk_sort.json"))
     assert code == 0
+
+
+def test_compare_is_a_gate(tmp_path):
+    same = ["explain", "--compare", str(CORPUS / "nested_loop.json"), "--compare", str(CORPUS / "nested_loop.json")]
+    code, out, _ = perftool(*same, "--fail-on", "info")
+    assert code == 0 and "Findings: none" in out
+    doc = json.loads((CORPUS / "nested_loop.json").read_text())
+    doc[0]["Plan"]["Plans"][1].update({"Node Type": "Seq Scan", "Actual Total Time": 50.0})
+    worse = tmp_path / "b.json"
+    worse.write_text(json.dumps(doc))
+    code, out, _ = perftool("explain", "--compare", str(CORPUS / "nested_loop.json"), "--compare", str(worse),
+                            "--fail-on", "warning", "--format", "json")
+    assert code == 1 and {f["code"] for f in json.loads(out)["findings"]} == {"P112"}
+    code, _, err = perftool("explain", "--compare", str(worse))
+    assert code == 2 and "two plan files" in err
