@@ -149,12 +149,14 @@ def _node(raw: dict) -> PlanNode:
                 extra[key] = value
             continue
         kind, attr = spec
+        # numbers as EXPLAIN writes them take the fast path; anything else goes through _float
+        number = float(value) if type(value) is int or (type(value) is float and value - value == 0.0) else None
         if kind == "str":
             values[attr] = _str(value)
         elif kind == "float":
-            values[attr] = _float(value)
+            values[attr] = number if number is not None else _float(value)
         elif kind == "count":
-            values[attr] = _float(value) or 0.0
+            values[attr] = (number if number is not None else _float(value)) or 0.0
         elif kind == "int":
             number = _float(value)
             values[attr] = None if number is None else int(number)
@@ -162,9 +164,9 @@ def _node(raw: dict) -> PlanNode:
             values[attr] = [str(v) for v in value] if isinstance(value, list) else \
                 ([str(value)] if isinstance(value, str) else [])
         elif kind == "buffer":
-            buffers[attr] = int(_float(value) or 0)
+            buffers[attr] = int(number if number is not None else (_float(value) or 0))
         elif kind == "io":
-            buffers[attr] += _float(value) or 0.0
+            buffers[attr] += (number if number is not None else _float(value)) or 0.0
     node.parallel_aware = raw.get("Parallel Aware") is True
     node.wal_records = int(_float(raw.get("WAL Records")) or 0)
     node.wal_bytes = int(_float(raw.get("WAL Bytes")) or 0)

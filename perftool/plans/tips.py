@@ -45,8 +45,13 @@ def plan_tips(plan: Plan) -> list[Finding]:
     (the most severe; the last one kept says how many more nodes have it)."""
     out: list[Finding] = []
     nodes = plan.nodes()
+    by_type: dict[str, list[PlanNode]] = {}
+    for node in nodes:
+        by_type.setdefault(node.node_type, []).append(node)
     for tip in NODE_TIPS:
-        out.extend(_cap([f for node in nodes for f in tip(plan, node)]))
+        types = TIP_NODE_TYPES.get(tip.__name__)
+        candidates = nodes if types is None else [n for t in types for n in by_type.get(t, ())]
+        out.extend(_cap([f for node in candidates for f in tip(plan, node)]))
     for plan_tip in PLAN_TIPS:
         out.extend(plan_tip(plan))
     for f in out:
@@ -97,7 +102,10 @@ def columns_of(expression: str | None) -> list[str]:
 
 
 def _band(value: float, bands) -> Severity | None:
-    return next((sev for bar, sev in bands if value >= bar), None)
+    for bar, sev in bands:
+        if value >= bar:
+            return sev
+    return None
 
 
 def _node_evidence(node: PlanNode, **more) -> dict:
@@ -373,5 +381,11 @@ NODE_TIPS: tuple[Callable[[Plan, PlanNode], list[Finding]], ...] = (
     exclusive_share, estimate_off, filter_removes, spills, lossy_bitmap, heap_fetches, many_loops, workers_short,
     offset_rows)
 PLAN_TIPS: tuple[Callable[[Plan], list[Finding]], ...] = (jit_dominates, planning_heavy)
+# the node types a tip can fire on (the others are not asked: a big plan has many nodes)
+TIP_NODE_TYPES: dict[str, tuple[str, ...]] = {
+    "filter_removes": ("Seq Scan",), "spills": ("Sort", "Incremental Sort", "Hash", "Aggregate"),
+    "lossy_bitmap": ("Bitmap Heap Scan",), "heap_fetches": ("Index Only Scan",), "many_loops": ("Nested Loop",),
+    "workers_short": ("Gather", "Gather Merge"), "offset_rows": ("Limit",),
+}
 # fix SQL written only for the tips kept (composing it is the slow part on a plan of many nodes)
 _FIX_SQL: dict[str, Callable[[PlanNode, Finding], str]] = {"P102": _statistics, "P106": _vacuum}
