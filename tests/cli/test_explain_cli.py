@@ -150,3 +150,20 @@ def test_compare_is_a_gate(tmp_path):
     assert code == 1 and {f["code"] for f in json.loads(out)["findings"]} == {"P112"}
     code, _, err = perftool("explain", "--compare", str(worse))
     assert code == 2 and "two plan files" in err
+
+
+def test_queryid_gets_a_generic_plan_and_a_write_is_refused(shop):
+    with psycopg.connect(shop, autocommit=True) as conn:
+        conn.execute("SELECT * FROM orders WHERE status = 'paid' AND total > 5").fetchall()
+        conn.execute("UPDATE orders SET total = total WHERE id = 1")
+        rows = conn.execute("SELECT queryid, query FROM pg_stat_statements WHERE query LIKE '%FROM orders WHERE status%' "
+                            "OR query LIKE 'UPDATE orders%'").fetchall()
+    by_kind = {("UPDATE" if q.startswith("UPDATE") else "SELECT"): qid for qid, q in rows}
+    code, out, err = perftool("explain", "--dsn", shop, "--queryid", str(by_kind["SELECT"]), "--format", "json")
+    assert code == 0, err
+    st = json.loads(out)["statements"][0]
+    assert st["mode"] == "generic" and "$1" in st["text"] and st["origin"] == f"queryid:{by_kind['SELECT']}"
+    code, out, err = perftool("explain", "--dsn", shop, "--queryid", str(by_kind["UPDATE"]))
+    assert code == 2 and "--allow-dml" in err
+    code, _, err = perftool("explain", "--dsn", shop, "--queryid", "12345")
+    assert code == 2 and "not in pg_stat_statements" in err
