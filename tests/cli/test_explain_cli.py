@@ -156,8 +156,10 @@ def test_queryid_gets_a_generic_plan_and_a_write_is_refused(shop):
     with psycopg.connect(shop, autocommit=True) as conn:
         conn.execute("SELECT * FROM orders WHERE status = 'paid' AND total > 5").fetchall()
         conn.execute("UPDATE orders SET total = total WHERE id = 1")
-        rows = conn.execute("SELECT queryid, query FROM pg_stat_statements WHERE query LIKE '%FROM orders WHERE status%' "
-                            "OR query LIKE 'UPDATE orders%'").fetchall()
+        rows = conn.execute("SELECT queryid, query FROM pg_stat_statements JOIN pg_database d ON d.oid = dbid "
+                            "WHERE d.datname = current_database() AND query NOT LIKE '%pg_stat_statements%' "
+                            "AND (query LIKE 'SELECT * FROM orders WHERE status%' OR query LIKE 'UPDATE orders%')"
+                            ).fetchall()
     by_kind = {("UPDATE" if q.startswith("UPDATE") else "SELECT"): qid for qid, q in rows}
     code, out, err = perftool("explain", "--dsn", shop, "--queryid", str(by_kind["SELECT"]), "--format", "json")
     assert code == 0, err
