@@ -16,6 +16,7 @@ BENCHMARKS: dict[str, str] = {
     "analyze": "bench.analyze_scale",    # perftool analyze with 1 000 statements
     "schema": "bench.schema_scale",      # indexes health and analyze on 10 000 tables / 30 000 indexes
     "activity": "bench.activity_scale",  # pool and replicas with 500 connections, pgbouncer, a standby
+    "plans": "bench.plans",              # perftool explain: parse + tips on a 10 000-node plan (< 1 s)
 }
 
 

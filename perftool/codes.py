@@ -1492,6 +1492,334 @@ class M108(Code):
     title = "disable_ddl_transaction! mixed with other DDL"
 
 
+class P101(Code):
+    """
+    **Severity:** info when one node's own (exclusive) time is ≥ 10 % of the statement's time,
+    warning from 40 %, error from 90 %. Nodes under 1 ms of own time are not reported.
+    **Thresholds:** `SHARE_BANDS` and `MIN_NODE_MS` in perftool/plans/tips.py (pev2's bands).
+    **Reported by:** `perftool explain` (plans run with ANALYZE, or read with `--plan`).
+
+    ## What perftool looks at
+
+    Each node's exclusive time: its inclusive time (actual total time × loops) minus its
+    children's, with a CTE counted where it is scanned. Inside a parallel section (below Gather)
+    the time is the slowest process's, and the finding says the figure is uncertain. The share is
+    of Execution Time. Evidence: `node`, `exclusive_ms`, `share`, `uncertain`.
+
+    ## Why it hurts
+
+    The node where the time goes is where a fix pays; the root's inclusive time hides it.
+
+    ## How to fix
+
+    Read the other findings on the same node (a filter that discards most rows, a sort on disk, a
+    bad row estimate); they say what to change.
+    """
+
+    severity = "info"
+    title = "node takes a large share of the time"
+
+
+class P102(Code):
+    """
+    **Severity:** info when a node's actual rows per loop are ≥ 10× off the planner's estimate (either
+    way), warning from 100×, error from 1000×. **Thresholds:** `ESTIMATE_BANDS` in
+    perftool/plans/tips.py (pev2/depesz). **Reported by:** `perftool explain` (ANALYZE plans).
+
+    ## What perftool looks at
+
+    `Plan Rows` against `Actual Rows` (both per loop; a 0 counts as 1), on nodes that ran.
+    Evidence: `node`, `planned_rows`, `actual_rows`, `factor`, `direction` (under/over), `columns`.
+
+    ## Why it hurts
+
+    The planner picks join orders, join methods and memory from row estimates; one that is 100× off
+    picks a nested loop where a hash join was needed, or the reverse.
+
+    ## How to fix
+
+    Refresh the statistics, then sample more, then teach the planner about correlated columns:
+    ```sql
+    ANALYZE orders;
+    ALTER TABLE orders ALTER COLUMN status SET STATISTICS 1000; ANALYZE orders;
+    CREATE STATISTICS orders_status_region (dependencies, ndistinct, mcv) ON status, region FROM orders; ANALYZE orders;
+    ```
+    """
+
+    severity = "info"
+    title = "row estimate is far off"
+
+
+class P103(Code):
+    """
+    **Severity:** info when a Seq Scan's filter removes more than 50 % of the rows it reads,
+    warning above 90 %. Scans that read fewer than 1000 rows in all are not reported.
+    **Thresholds:** `FILTER_BANDS`, `MIN_FILTER_ROWS` in perftool/plans/tips.py.
+    **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    `Rows Removed by Filter` × loops against the rows the scan returned; the columns are read from
+    the filter expression. Evidence: `node`, `table`, `removed`, `returned`, `removed_share`,
+    `columns`, and with HypoPG a `proof` (the index the advisor picks for this statement, the
+    estimated cost before → after, and the node it changes); otherwise the tip says "unverified".
+
+    ## Why it hurts
+
+    The scan reads every row to keep a few: its cost grows with the table, not with the result.
+
+    ## How to fix
+
+    An index on the filtered columns (most selective equality first), as the proof shows:
+    ```sql
+    CREATE INDEX CONCURRENTLY orders_status_idx ON orders (status);
+    ```
+    """
+
+    severity = "info"
+    title = "sequential scan filters out most rows"
+
+
+class P104(Code):
+    """
+    **Severity:** warning. **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    A Sort whose `Sort Space Type` is Disk (external sort), a Hash with `Hash Batches` > 1, a
+    HashAggregate with more than one batch or disk usage. The work_mem that would fit comes from
+    the plan's own numbers: the sort's disk space × 2 (an in-memory sort needs more room than its
+    tape files), the hash's peak memory × its batches, the aggregate's memory + disk use; rounded up
+    to a whole MB. Evidence: `node`, `kind`, `disk_kb`, `batches`, `work_mem_now`, `work_mem_fit_kb`.
+
+    ## Why it hurts
+
+    Spilling writes and reads temporary files: the node runs at disk speed, and many such
+    statements at once fill the disk.
+
+    ## How to fix
+
+    Raise work_mem for this statement or role, not server-wide (each sort/hash of each connection
+    may use it):
+    ```sql
+    SET LOCAL work_mem = '64MB';   -- in the transaction that runs it
+    ALTER ROLE reporting SET work_mem = '64MB';
+    ```
+    Or sort fewer rows (filter first, an index that delivers the order).
+    """
+
+    severity = "warning"
+    title = "sort or hash spills to disk"
+
+
+class P105(Code):
+    """
+    **Severity:** warning. **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    A Bitmap Heap Scan with `Lossy Heap Blocks` > 0 (the bitmap outgrew work_mem and keeps only
+    pages, not rows: every row of those pages is rechecked; `Rows Removed by Index Recheck`).
+    Evidence: `node`, `exact_blocks`, `lossy_blocks`, `removed_by_recheck`, `work_mem_fit_kb`
+    (the blocks × 64 bytes an exact bitmap needs, rounded up to a MB).
+
+    ## Why it hurts
+
+    Lossy pages are rechecked row by row; the scan does the filtering the index was meant to do.
+
+    ## How to fix
+
+    Raise work_mem for the statement (`SET LOCAL work_mem = '16MB'`), or make the condition more
+    selective (a better index, a partial index).
+    """
+
+    severity = "warning"
+    title = "lossy bitmap heap scan"
+
+
+class P106(Code):
+    """
+    **Severity:** warning when an Index Only Scan fetched heap rows for more than 10 % of the rows it
+    returned; info below. **Thresholds:** `HEAP_FETCH_SHARE` in perftool/plans/tips.py.
+    **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    `Heap Fetches` × loops against the rows returned. Evidence: `node`, `table`, `heap_fetches`,
+    `rows`, `share`.
+
+    ## Why it hurts
+
+    An index-only scan visits the table for every page the visibility map does not mark all-visible:
+    it becomes an index scan with extra steps.
+
+    ## How to fix
+
+    Vacuum the table so the visibility map is current, and let autovacuum keep up
+    (insert-mostly tables: `autovacuum_vacuum_insert_scale_factor`):
+    ```sql
+    VACUUM (ANALYZE) orders;
+    ```
+    """
+
+    severity = "warning"
+    title = "index-only scan fetches heap rows"
+
+
+class P107(Code):
+    """
+    **Severity:** warning when the inner side of a Nested Loop runs ≥ 1000 times (N+1 inside SQL);
+    error when that inner side is a Seq Scan. **Thresholds:** `MANY_LOOPS` in perftool/plans/tips.py.
+    **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    The loops of a Nested Loop's inner child. Evidence: `node`, `inner`, `loops`, `inner_ms`,
+    `table`, and with HypoPG a `proof` as for P103.
+
+    ## Why it hurts
+
+    The inner scan runs once per outer row: cheap per loop, expensive in sum, and it grows with the
+    outer side (often after a row estimate went wrong, P102).
+
+    ## How to fix
+
+    An index on the inner side's join column makes each loop an index lookup; with good estimates
+    the planner may pick a hash join instead. Fix the outer estimate first when P102 fires too.
+    """
+
+    severity = "warning"
+    title = "nested loop with many loops"
+
+
+class P108(Code):
+    """
+    **Severity:** warning. **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    A Gather or Gather Merge whose `Workers Launched` is below `Workers Planned`.
+    Evidence: `node`, `planned`, `launched`.
+
+    ## Why it hurts
+
+    The plan was costed for more processes than ran: the parallel part takes longer than planned.
+
+    ## How to fix
+
+    Workers come from `max_worker_processes` and `max_parallel_workers` (shared by every session);
+    raise them, or lower `max_parallel_workers_per_gather` so plans expect what they get.
+    """
+
+    severity = "warning"
+    title = "fewer parallel workers launched than planned"
+
+
+class P109(Code):
+    """
+    **Severity:** warning when JIT compilation took ≥ 25 % of the execution time and ≥ 10 ms.
+    **Thresholds:** `JIT_SHARE`, `JIT_MIN_MS` in perftool/plans/tips.py. **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    The plan's `JIT` totals (generation, inlining, optimization, emission). Evidence:
+    `jit_ms`, `execution_ms`, `share`, `functions`.
+
+    ## Why it hurts
+
+    JIT pays off for long analytic statements; on short ones its compilation dominates.
+
+    ## How to fix
+
+    Raise the cost bars or turn it off for OLTP roles:
+    ```sql
+    ALTER ROLE api SET jit = off;         -- or: SET jit_above_cost = 500000
+    ```
+    """
+
+    severity = "warning"
+    title = "JIT compilation dominates"
+
+
+class P110(Code):
+    """
+    **Severity:** warning when planning took ≥ 3× the execution time and ≥ 1 ms.
+    **Thresholds:** `PLANNING_FACTOR`, `PLANNING_MIN_MS` in perftool/plans/tips.py.
+    **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    `Planning Time` against `Execution Time`. Evidence: `planning_ms`, `execution_ms`, `factor`.
+
+    ## Why it hurts
+
+    Every execution pays the planning again unless the statement is prepared.
+
+    ## How to fix
+
+    Prepared statements (most drivers: server-side prepare after a few executions), fewer partitions
+    to consider (pruning on a constant), or lower `join_collapse_limit` / `from_collapse_limit` for
+    statements joining many tables.
+    """
+
+    severity = "warning"
+    title = "planning takes longer than execution"
+
+
+class P111(Code):
+    """
+    **Severity:** warning when a Limit skips ≥ 1000 rows its input produced (OFFSET pagination).
+    **Thresholds:** `OFFSET_MIN_ROWS` in perftool/plans/tips.py. **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    A Limit node whose child returned many more rows than the Limit did: the difference is the
+    OFFSET the server read and threw away. Evidence: `node`, `skipped`, `returned`.
+
+    ## Why it hurts
+
+    Page N costs N pages of work: the deep pages of an API listing get slower as the table grows.
+
+    ## How to fix
+
+    Keyset (cursor) pagination: remember the last row's sort key and start after it.
+    ```sql
+    SELECT * FROM jobs WHERE (created_at, id) < ($1, $2) ORDER BY created_at DESC, id DESC LIMIT 50;
+    ```
+    """
+
+    severity = "warning"
+    title = "OFFSET pagination reads rows it throws away"
+
+
+class P112(Code):
+    """
+    **Severity:** info when a node's own time grew by ≥ 10 % of plan A's total, warning from 40 %,
+    error from 90 % (P101's bands; estimated cost when a plan has no ANALYZE figures); warning when a
+    scan that used an index became a Seq Scan. **Reported by:** `perftool explain --compare A B`
+    (with `--fail-on`, a CI gate for plan regressions).
+
+    ## What perftool looks at
+
+    Two plans of one statement (EXPLAIN JSON or psql text). Scans are matched on the table they read
+    (relation and alias), other nodes on their type and position among nodes of that type.
+    Evidence: `node`, `before`, `own_a`, `own_b`, `share_of_a`, `unit` (ms or cost).
+
+    ## Why it hurts
+
+    A plan that changed after a deploy, an index drop or new statistics is the usual cause of a
+    statement that was fast yesterday.
+
+    ## How to fix
+
+    Read both plans with `perftool explain --plan`: a missing or invalid index, a row estimate that
+    moved (ANALYZE, statistics target), or a setting that differs (the plans' `Settings`).
+    """
+
+    severity = "warning"
+    title = "plan regression"
+
+
 class Q101(Code):
     """
     **Severity:** warning when the mean execution time is ≥ 1000 ms; error when it is ≥ 5000 ms.
@@ -1525,7 +1853,7 @@ class Q101(Code):
 
     Look for a Seq Scan with "Rows Removed by Filter", a sort spilling to disk, or a nested loop with
     many loops; add the index for the filter and order (`CREATE INDEX CONCURRENTLY … ON jobs (status,
-    created_at);`) or rewrite. (The fix text names `perftool explain`: not available in this version.)
+    created_at);`) or rewrite; `perftool explain --param … "<statement>"` runs it safely and reads the plan.
     """
 
     severity = "warning"

@@ -166,7 +166,7 @@ def _register() -> None:
     app.command("queries", help="Top statements from pg_stat_statements, with slow-statement findings.")(queries.queries)
     app.command("analyze", help="One-shot health report: workload, tables, indexes, connections, score.")(analyze.analyze)
     # reserved names, not built yet: callable (exit 2, "not available yet") but not listed in --help
-    app.command("explain", hidden=True, help="EXPLAIN (ANALYZE, BUFFERS) a statement safely and explain the plan [not available yet].")(explain.explain)
+    app.command("explain", help="EXPLAIN (ANALYZE, BUFFERS) a statement safely: the plan as a tree, P1xx tips proven with HypoPG.")(explain.explain)
     app.add_typer(indexes.app, name="indexes")
     app.command("pool", help="Connections, leaks, lock tree, xmin horizon, wraparound; pgbouncer pools.")(pool.pool)
     app.command("replicas", help="Replica lag verdicts (time and bytes) and replication slots, fleet-wide.")(replicas.replicas)

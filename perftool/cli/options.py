@@ -53,6 +53,9 @@ DsnOpt = Annotated[Optional[str], typer.Option(
 FormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="Output format: table, json, yaml, csv, markdown, prometheus, … (per command).",
     show_default=False)]
+# explain: -f is its statement FILE (as psql's), so --format has no short form there
+ExplainFormatOpt = Annotated[Optional[str], typer.Option(
+    "--format", help="Output format: table (the plan tree), json, yaml, markdown, csv, …", show_default=False)]
 OutputOpt = Annotated[Optional[Path], typer.Option(
     "--output", "-o", help="Write the result to FILE instead of stdout.", show_default=False)]
 FailOnOpt = Annotated[Optional[FailOn], typer.Option(

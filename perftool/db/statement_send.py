@@ -56,6 +56,17 @@ def run_read_only(conn: psycopg.Connection, commands: Sequence[Command]) -> list
     """Send `commands` in one pipelined round trip inside BEGIN READ ONLY … ROLLBACK; the first
     value of each wanted result. On an error the transaction is rolled back and BatchFailed says
     which command failed and what the ones before it returned. A lost connection is re-raised."""
+    return _run_rolled_back(conn, commands, "read_only_begin")
+
+
+def run_rolled_back(conn: psycopg.Connection, commands: Sequence[Command]) -> list[Any]:
+    """Like `run_read_only`, in a read-write transaction that is always rolled back: for
+    `perftool explain --allow-dml` (EXPLAIN ANALYZE of INSERT/UPDATE/DELETE/MERGE runs the write;
+    the ROLLBACK undoes it, in the same pipeline, whatever happens)."""
+    return _run_rolled_back(conn, commands, "rolled_back_begin")
+
+
+def _run_rolled_back(conn: psycopg.Connection, commands: Sequence[Command], begin: str) -> list[Any]:
     import psycopg
     from psycopg import pq
 
@@ -64,7 +75,7 @@ def run_read_only(conn: psycopg.Connection, commands: Sequence[Command]) -> list
     cursors: list[tuple[psycopg.Cursor, bool]] = []
     try:
         with conn.pipeline() as pipe:
-            conn.cursor().execute(load("read_only_begin"))
+            conn.cursor().execute(load(begin))
             for command in commands:
                 cur = conn.cursor()
                 send(cur, command.query)

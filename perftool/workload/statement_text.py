@@ -27,6 +27,11 @@ def prepare(text: str) -> str:
     return _PARAM.sub(lambda m: f"${m.group(1)} ", text)
 
 
+def parameter_count(text: str) -> int:
+    """The highest `$n` placeholder of a text (0: none), as PREPARE needs arguments for."""
+    return max((int(m.group(1)) for m in _PARAM.finditer(text or "")), default=0)
+
+
 def strip_leading_comments(text: str) -> str:
     prev = None
     while prev != text:

@@ -69,8 +69,19 @@ def _wrappers() -> re.Pattern:
         out = re.escape(text).replace(re.escape("{name}"), re.escape(f'"{PREPARED_NAME}"'))
         return out.replace(re.escape("{arguments}"), r"(?:NULL(?:, NULL)*)?")
 
+    def explain_piece(name: str) -> str:          # perftool explain's: its own prepared name, literal values
+        from perftool.plans.run import PREPARED_NAME as EXPLAIN_NAME
+
+        text = sql_files.MARKER + _fragment(sql_files.load_text(name))
+        out = re.escape(text).replace(re.escape("{name}"), re.escape(f'"{EXPLAIN_NAME}"'))
+        return out.replace(re.escape("{arguments}"), r"(?:'(?:[^']|'')*'(?:, '(?:[^']|'')*')*)?")
+
     return re.compile("(?:" + "|".join([piece("whatif_explain") + " ", piece("whatif_prepare") + " ",
-                                        piece("whatif_explain_execute") + "$", piece("whatif_deallocate") + "$"])
+                                        piece("whatif_explain_execute") + "$", piece("whatif_deallocate") + "$",
+                                        piece("explain_analyze") + " ", piece("explain_estimate") + " ",
+                                        explain_piece("whatif_prepare") + " ", explain_piece("explain_execute") + "$",
+                                        explain_piece("explain_execute_estimate") + "$",
+                                        explain_piece("whatif_deallocate") + "$"])
                       + ")", re.S)
 
 
@@ -227,6 +238,30 @@ def test_hostile_texts_through_every_text_input(target, tmp_path_factory, text, 
         stdin = text
     result, executed = run(target, args, stdin)
     check(target, result, executed)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(text=texts, path=st.sampled_from(["argument", "file", "stdin"]), dml=st.booleans(), standard=st.booleans())
+def test_hostile_texts_through_explain(target, tmp_path_factory, text, path, dml, standard):
+    """perftool explain refuses a text of several statements before connecting (exit 2), and what
+    it does send is only its EXPLAIN wrappers; with --allow-dml too, the canary keeps its rows."""
+    target.set_standard_strings(standard)
+    args = ["explain", "--dsn", target.dsn, "--format", "json", "--no-proof"] + (["--allow-dml"] if dml else [])
+    stdin = None
+    if path == "argument":
+        args += [text]
+    elif path == "file":
+        f = tmp_path_factory.mktemp("sql") / "statement.sql"
+        f.write_text(text, encoding="utf-8")
+        args += ["-f", str(f)]
+    else:
+        stdin = text
+    result, executed = run(target, args, stdin)
+    assert result.exit_code in (0, 1, 2, 3), result.output
+    assert "Traceback" not in result.output
+    assert unexpected(executed) == []
+    assert not any("DROP TABLE canary" in s and not _wrappers().match(s) for s in executed)
+    target.assert_intact()
 
 
 def _log_line(kind: str, text: str) -> str:

@@ -1,0 +1,1 @@
+EXPLAIN /* perftool */ (ANALYZE, BUFFERS, VERBOSE, SETTINGS, WAL, FORMAT JSON) EXECUTE {name} ({arguments})

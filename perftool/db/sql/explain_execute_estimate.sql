@@ -1,0 +1,1 @@
+EXPLAIN /* perftool */ (VERBOSE, SETTINGS, FORMAT JSON) EXECUTE {name} ({arguments})

@@ -1,0 +1,2 @@
+-- P106's fix for people: a current visibility map.
+VACUUM (ANALYZE) {table}

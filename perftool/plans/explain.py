@@ -1,0 +1,286 @@
+"""`perftool explain`'s library entry point: statements (or plan files) in, one Report out.
+
+`explain_report(dsn, request, options)`: connect (read-only session, statement_timeout =
+--timeout), take the statements (argument, -f FILE, stdin, or --queryid / --top from
+pg_stat_statements), EXPLAIN each safely (`plans.run`), read the tips (`plans.tips`), prove the
+index tips and the user's `--with-index` ideas with HypoPG (`plans.proof`), and build the Report:
+one `plan` section per statement (the node tree: own time and share, rows, loops, estimate
+factor, removed rows, buffers), a `whatif` section with the proofs, the tips as findings, and
+the way each plan was obtained (ran, estimates only, generic plan, timeout fallback) as notes.
+`--plan FILE` reads a plan instead (EXPLAIN JSON or psql text); no server is needed then.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from perftool.db.errors import InputError, UsageError
+from perftool.plans.model import Plan, PlanNode
+from perftool.plans.parse import parse_plan
+from perftool.plans.proof import Proof, advisor_indexes, has_hypopg, prove
+from perftool.plans.run import Explained, ExplainOptions, Refused, classify, explain_statement
+from perftool.plans.tips import INDEX_TIPS, plan_tips
+from perftool.report.model import Column, Finding, Report, Section
+from perftool.report.values import human_ms
+from perftool.workload.sources import WorkloadStatement
+
+BLANK = "\u2800"        # a blank that table renderers do not strip (tree indentation)
+PLAN_COLUMNS = [
+    Column("tree", "node"), Column("own", "own time"), Column("share", "%", "pct"),
+    Column("inclusive_ms", "total", "ms"), Column("rows", "rows", "int"), Column("loops", "loops", "int"),
+    Column("estimate", "estimate"), Column("removed", "removed", "int"), Column("buffers", "buffers"),
+]
+WHATIF_COLUMNS = [
+    Column("source", "from"), Column("indexes", "indexes"), Column("before_cost", "cost before", "float"),
+    Column("after_cost", "cost after", "float"), Column("saved_share", "saved", "pct"), Column("changes", "changes"),
+]
+
+
+@dataclass
+class ExplainRequest:
+    statements: list[WorkloadStatement] = field(default_factory=list)
+    compare: list[str] = field(default_factory=list)        # two plan files: A B
+    queryid: int | None = None
+    top: int | None = None
+    plan_files: list[str] = field(default_factory=list)
+    with_indexes: list[str] = field(default_factory=list)
+    prove: bool = True
+
+
+@dataclass
+class Outcome:
+    """One statement (or plan file) explained: the plan, its tips, the proofs."""
+
+    origin: str
+    text: str | None
+    explained: Explained | None
+    plan: Plan
+    findings: list[Finding]
+    proofs: list[Proof] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOptions) -> Report:
+    if request.compare:
+        from perftool.plans.compare import compare_report
+
+        if len(request.compare) != 2:
+            raise UsageError("--compare takes two plan files: A (before) and B (after)")
+        a, b = (_from_plan_file(p) for p in request.compare)
+        return compare_report(a.origin, a.plan, b.origin, b.plan)
+    if request.plan_files:
+        return build_report([_from_plan_file(p) for p in request.plan_files], server={})
+    if dsn is None:
+        raise UsageError("no server to explain on", "pass --dsn, or --plan FILE to read a plan")
+    from perftool.db.connect import connect, server_info, use_workload_search_path
+
+    for text in (s.text for s in request.statements):
+        classify(text)                           # refuse before connecting: exit 2, nothing sent
+    with connect(dsn, statement_timeout_ms=options.timeout_ms) as conn:
+        info = server_info(conn)
+        statements = list(request.statements)
+        skipped: list[str] = []
+        if request.queryid is not None or request.top is not None:
+            statements += _from_stat_statements(conn, request, options, skipped)
+        if not statements:
+            raise UsageError("no statement to explain",
+                             "pass a statement, -f FILE, standard input, --queryid or --top, or --plan FILE")
+        use_workload_search_path(conn)           # names resolve as the application's would
+        hypopg = has_hypopg(conn)
+        outcomes = []
+        for st in statements:
+            explained = explain_statement(conn, st.text, options, origin=st.origin)
+            findings = plan_tips(explained.plan)
+            outcome = Outcome(st.origin, st.text, explained, explained.plan, findings, notes=list(explained.notes))
+            if request.prove:
+                _prove(conn, dsn, outcome, request, options, hypopg)
+            outcomes.append(outcome)
+    report = build_report(outcomes, server=info.as_dict())
+    report.notes += skipped
+    return report
+
+
+def _from_stat_statements(conn, request: ExplainRequest, options: ExplainOptions,
+                          skipped: list[str]) -> list[WorkloadStatement]:
+    from perftool.workload import sources as ws
+
+    found = ws.from_stat_statements(conn)
+    if request.queryid is not None:
+        chosen = [s for s in found if s.queryid == request.queryid]
+        if not chosen:
+            raise UsageError(f"queryid {request.queryid} is not in pg_stat_statements of this database")
+    else:
+        chosen = sorted(found, key=lambda s: -s.total_ms)
+    out = []
+    for s in chosen:
+        try:
+            if classify(s.text) == "write" and options.analyze and not options.allow_dml and request.queryid is None:
+                skipped.append(f"{s.origin} skipped: it writes (--allow-dml runs it in a rolled-back transaction)")
+                continue
+        except Refused as exc:
+            if request.queryid is not None:
+                raise
+            skipped.append(f"{s.origin} skipped: {exc.message}")
+            continue
+        out.append(s)
+        if request.top is not None and len(out) >= request.top:
+            break
+    return out
+
+
+def _from_plan_file(path: str) -> Outcome:
+    import sys
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
+    plan = parse_plan(text)
+    findings = plan_tips(plan)
+    for f in findings:
+        if f.code in INDEX_TIPS:
+            f.detail += " Unverified: a plan read from a file has no statement to cost an index for."
+    notes = [] if plan.analyzed else [f"{path}: the plan has no ANALYZE figures (estimates only)"]
+    return Outcome(origin="stdin" if path == "-" else path, text=None, explained=None, plan=plan,
+                   findings=findings, notes=notes)
+
+
+def _prove(conn, dsn: str, outcome: Outcome, request: ExplainRequest, options: ExplainOptions,
+           hypopg: bool) -> None:
+    """Cost the index tips' fix (the advisor's pick) and the user's --with-index ideas."""
+    index_tips = [f for f in outcome.findings if f.code in INDEX_TIPS]
+    if not hypopg:
+        for f in index_tips:
+            f.detail += " Unverified: HypoPG is not installed (CREATE EXTENSION hypopg) to cost an index."
+        if request.with_indexes:
+            raise UsageError("--with-index needs HypoPG in the database", "run CREATE EXTENSION hypopg")
+        return
+    text = outcome.text or ""
+    values = options.params or None
+    if index_tips:
+        definitions, reason = advisor_indexes(dsn, text)
+        proof = prove(conn, text, definitions, "advisor", values=values) if definitions else None
+        for f in index_tips:
+            table = f.evidence.get("table") or ""
+            if proof is not None and proof.improves and (not table or table in proof.tables):
+                f.detail += f" Proven with HypoPG: {proof.summary()}."
+                f.fix = "\n".join(proof.indexes)
+                f.evidence["proof"] = proof.as_dict()
+                f.evidence["verified"] = True
+            else:
+                why = reason or (proof.summary() if proof is not None else "no index to cost")
+                if proof is not None and proof.improves:
+                    why = f"the advisor's index changes another table's scan ({proof.summary()})"
+                f.detail += f" Unverified: {why}."
+                f.evidence["verified"] = False
+        if proof is not None:
+            outcome.proofs.append(proof)
+    if request.with_indexes:
+        outcome.proofs.append(prove(conn, text, request.with_indexes, "--with-index", values=values))
+
+
+# -- the Report -----------------------------------------------------------------------------------------
+
+def build_report(outcomes: list[Outcome], server: dict[str, Any]) -> Report:
+    report = Report(command="explain", server=server)
+    several = len(outcomes) > 1
+    statements = []
+    for i, o in enumerate(outcomes, 1):
+        suffix = f"_{i}" if several else ""
+        plan = o.plan
+        mode = o.explained.mode if o.explained else ("analyze" if plan.analyzed else "estimates")
+        title = f"Plan{f' {i}' if several else ''} ({o.origin}): " + _mode_label(mode, plan)
+        report.sections.append(Section(key=f"plan{suffix}", title=title, columns=PLAN_COLUMNS, rows=plan_rows(plan),
+                                       note="; ".join(o.notes)))
+        if o.proofs:
+            report.sections.append(Section(key=f"whatif{suffix}", title="What-if (HypoPG, estimated costs)",
+                                           columns=WHATIF_COLUMNS, rows=[_proof_row(p) for p in o.proofs]))
+        for f in o.findings:
+            if several:
+                f.object = f"plan {i}: {f.object}"
+            report.findings.append(f)
+        report.notes += [f"{o.origin}: {n}" for n in o.notes]
+        statements.append({
+            "origin": o.origin, "text": o.text, "kind": o.explained.kind if o.explained else None, "mode": mode,
+            "estimates_only": mode != "analyze", "notes": o.notes, "planning_ms": plan.planning_ms,
+            "execution_ms": plan.execution_ms, "trigger_ms": plan.trigger_ms if plan.triggers else None,
+            "triggers": [{"name": t.name, "relation": t.relation, "time_ms": t.time_ms, "calls": t.calls}
+                         for t in plan.triggers],
+            "jit": None if plan.jit is None else {"functions": plan.jit.functions, "total_ms": plan.jit.total_ms,
+                                                  "generation_ms": plan.jit.generation_ms,
+                                                  "inlining_ms": plan.jit.inlining_ms,
+                                                  "optimization_ms": plan.jit.optimization_ms,
+                                                  "emission_ms": plan.jit.emission_ms},
+            "settings": plan.settings, "proofs": [p.as_dict() for p in o.proofs],
+        })
+    report.data["statements"] = statements
+    return report
+
+
+def _mode_label(mode: str, plan: Plan) -> str:
+    if mode == "generic":
+        return "estimates only (generic plan)"
+    if mode == "estimates":
+        return "estimates only (not run)"
+    parts = ["ran"]
+    if plan.execution_ms is not None:
+        parts.append(f"execution {human_ms(plan.execution_ms)}")
+    if plan.planning_ms is not None:
+        parts.append(f"planning {human_ms(plan.planning_ms)}")
+    if plan.triggers:
+        parts.append(f"triggers {human_ms(plan.trigger_ms)}")
+    if plan.jit is not None:
+        parts.append(f"JIT {human_ms(plan.jit.total_ms)}")
+    return ", ".join(parts)
+
+
+def plan_rows(plan: Plan) -> list[dict[str, Any]]:
+    """One row per node, parents first, with the tree drawn into `tree` and every figure as a field."""
+    total = plan.total_ms
+    rows: list[dict[str, Any]] = []
+    # (node, parent id, prefix for its children, its own connector)
+    stack: list[tuple[PlanNode, int | None, str, str]] = [(plan.root, None, "", "")]
+    while stack:
+        node, parent, prefix, connector = stack.pop()
+        label = node.label()
+        if node.subplan_name:
+            label = f"[{node.subplan_name}] {label}"
+        own = node.exclusive_ms
+        factor = node.estimate_factor
+        removed = node.removed_by_filter_total + node.removed_by_join_filter_total + node.removed_by_recheck_total
+        rows.append({
+            "id": node.id, "parent_id": parent, "depth": node.depth, "tree": connector + label, "node": label,
+            "node_type": node.node_type, "relation": node.relation,
+            "own": None if own is None else ("≈" if node.time_uncertain else "") + human_ms(own),
+            "exclusive_ms": None if own is None else round(own, 3),
+            "share": None if own is None or not total else round(own / total, 4),
+            "inclusive_ms": None if node.inclusive_ms is None else round(node.inclusive_ms, 3),
+            "time_uncertain": node.time_uncertain,
+            "rows": node.rows_total if node.rows_total is not None else node.plan_rows,
+            "loops": node.loops, "plan_rows": node.plan_rows, "actual_rows": node.actual_rows,
+            "estimate": None if factor is None else (
+                "ok" if factor < 10 else f"{factor:,.0f}× {'under' if node.underestimated else 'over'}"),
+            "estimate_factor": None if factor is None else round(factor, 2),
+            "removed": removed or None,
+            "buffers": node.buffers.label() or None,
+            "shared_hit": node.buffers.shared_hit, "shared_read": node.buffers.shared_read,
+            "temp_read": node.buffers.temp_read, "temp_written": node.buffers.temp_written,
+            "io_read_ms": node.buffers.io_read_ms, "total_cost": node.total_cost,
+            "workers_planned": node.workers_planned, "workers_launched": node.workers_launched,
+        })
+        kids = node.children
+        for k in range(len(kids) - 1, -1, -1):
+            last = k == len(kids) - 1
+            child_connector = prefix + ("└─ " if last else "├─ ")
+            child_prefix = prefix + (BLANK + "  " if last else "│  ")
+            stack.append((kids[k], node.id, child_prefix, child_connector))
+    return rows
+
+
+def _proof_row(p: Proof) -> dict[str, Any]:
+    return {"source": p.source, "indexes": "; ".join(p.indexes), "before_cost": p.before_cost,
+            "after_cost": p.after_cost, "saved_share": p.saved_share,
+            "changes": "; ".join(f"{a} → {b}" for a, b in p.changes) or (p.error or "plan unchanged"),
+            "error": p.error}

@@ -1,0 +1,245 @@
+"""Running a statement's EXPLAIN safely: the one way `perftool explain` gets a plan from a server.
+
+- What may run: `classify()` reads the text with sqlglot (`workload.statement_text`). SELECT /
+  WITH / VALUES / TABLE run under EXPLAIN ANALYZE in BEGIN READ ONLY … ROLLBACK; INSERT / UPDATE /
+  DELETE / MERGE (also a data-modifying CTE) only with `allow_dml`, in a read-write transaction
+  that the same pipeline always ends with ROLLBACK (`statement_send.run_rolled_back`); with
+  `analyze=False` a write is planned, never run (plain EXPLAIN, read-only). DDL, COPY, CALL, DO,
+  EXPLAIN itself, any other command, and a text holding several statements are refused
+  (`Refused`, exit 2); the server's "cannot insert multiple commands" is the backstop.
+- How long: the session's statement_timeout is `timeout_ms` and lock_timeout the session's
+  (--lock-timeout). A run cancelled by the timeout falls back to plain EXPLAIN (estimates only),
+  and says so in the result's notes.
+- `$n` texts (pg_stat_statements): without values, the generic plan the what-if layer makes
+  (PREPARE + force_generic_plan + EXPLAIN EXECUTE with NULLs: `advisor.whatif.WhatIf`), labelled
+  estimates only; with `params`, PREPARE + EXPLAIN ANALYZE EXECUTE with those values (a custom
+  plan), run like any other statement.
+
+Every statement text goes through `statement_send` (extended protocol, one command per message).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from perftool.advisor.whatif import _fragment
+from perftool.db.errors import InputError, MissingPrivilege, PerftoolError, QueryTimeout, UsageError
+from perftool.db.statement_send import (
+    MULTIPLE_COMMANDS,
+    BatchFailed,
+    Command,
+    is_multiple_commands,
+    run_read_only,
+    run_rolled_back,
+)
+from perftool.plans.json_plan import parse_json
+from perftool.plans.model import Plan
+
+if TYPE_CHECKING:
+    import psycopg
+
+READS = ("SELECT", "WITH", "VALUES", "TABLE")
+WRITES = ("INSERT", "UPDATE", "DELETE", "MERGE")
+PREPARED_NAME = "perftool_explain"
+DEFAULT_TIMEOUT_MS = 30_000
+
+
+class Refused(UsageError):
+    """A statement perftool explain will not run (DDL, COPY, CALL, DO, several statements, a write
+    without --allow-dml): exit 2."""
+
+
+@dataclass
+class ExplainOptions:
+    analyze: bool = True
+    allow_dml: bool = False
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
+    params: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Explained:
+    """One statement's plan and how it was obtained. `mode`: analyze (it ran), estimates (plain
+    EXPLAIN: --no-analyze, or the timeout fallback), generic (a `$n` text's generic plan)."""
+
+    text: str
+    origin: str
+    kind: str
+    mode: str
+    plan: Plan
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def estimates_only(self) -> bool:
+        return self.mode != "analyze"
+
+
+def classify(text: str) -> str:
+    """"read" or "write"; Refused for anything perftool explain does not run."""
+    from sqlglot import exp
+
+    from perftool.workload.sources import split_statements
+    from perftool.workload.statement_text import parse, strip_leading_comments
+
+    pieces = split_statements(text)
+    if not pieces:
+        raise Refused("no statement to explain: the text is empty")
+    if len(pieces) > 1:
+        raise Refused(f"the text holds {len(pieces)} statements: {MULTIPLE_COMMANDS}",
+                      "pass one statement, or a file with -f (each statement is explained on its own)")
+    body = strip_leading_comments(pieces[0][1]).lstrip("( \t\r\n")
+    word = body.split(None, 1)[0].upper().rstrip(";") if body.strip() else ""
+    if word == "EXPLAIN":
+        raise Refused("the text is an EXPLAIN already", "pass the statement itself: perftool adds EXPLAIN")
+    if word in WRITES:
+        return "write"
+    if word not in READS:
+        raise Refused(f"perftool explain does not run {word or 'this'} statements",
+                      "only SELECT, WITH, VALUES, TABLE, and with --allow-dml INSERT/UPDATE/DELETE/MERGE; "
+                      "DDL, COPY, CALL and DO are refused")
+    tree = parse(pieces[0][1])
+    if tree is not None and any(True for _ in tree.find_all(exp.Insert, exp.Update, exp.Delete, exp.Merge)):
+        return "write"
+    return "read"
+
+
+def statement_kind(text: str) -> str:
+    from perftool.workload.statement_text import statement_type
+
+    return statement_type(text)
+
+
+def explain_statement(conn: psycopg.Connection, text: str, options: ExplainOptions, origin: str = "") -> Explained:
+    """The plan of one statement (already a single statement of an allowed kind: `classify`)."""
+    from perftool.workload.statement_text import parameter_count
+
+    what = classify(text)
+    params = parameter_count(text)
+    kind = statement_kind(text)
+    if what == "write" and options.analyze and not options.allow_dml:
+        raise Refused(f"{kind if kind != 'OTHER' else 'the statement'} writes: EXPLAIN ANALYZE would run it",
+                      "pass --allow-dml to run it in a transaction that is rolled back, or --no-analyze")
+    if options.params and len(options.params) != params:
+        raise UsageError(f"the statement has {params} parameter(s) ($1…) but {len(options.params)} --param value(s)"
+                         " were given")
+    runner = run_rolled_back if what == "write" and options.analyze else run_read_only
+    notes: list[str] = []
+    if params and not options.params:
+        doc = _generic_plan(conn, text, params)
+        notes.append(f"estimates only: a generic plan (the text has ${params if params == 1 else '1…$' + str(params)}"
+                     " without values; pass --param for each to run it)")
+        return Explained(text, origin, kind, "generic", parse_json(doc), notes)
+    mode = "analyze" if options.analyze else "estimates"
+    if not options.analyze:
+        notes.append("estimates only (--no-analyze): the statement was planned, not run")
+    try:
+        doc = _explain(conn, text, options.params, analyze=options.analyze, runner=runner)
+    except _Cancelled:
+        notes.append(f"estimates only: the statement ran longer than --timeout ({options.timeout_ms / 1000:g} s) "
+                     "and was cancelled; this is plain EXPLAIN's plan")
+        mode = "estimates"
+        doc = _explain(conn, text, options.params, analyze=False, runner=run_read_only)
+    if what == "write" and mode == "analyze":
+        notes.append("the write ran inside a transaction that was rolled back (--allow-dml): nothing was changed")
+    return Explained(text, origin, kind, mode, parse_json(doc), notes)
+
+
+class _Cancelled(Exception):
+    pass
+
+
+def _explain(conn: psycopg.Connection, text: str, values: list[str], *, analyze: bool, runner) -> Any:
+    from psycopg import sql
+
+    from perftool.db.sql import MARKER, load, load_text
+
+    if not values:
+        head = load_text("explain_analyze" if analyze else "explain_estimate").strip()
+        return _run(conn, [Command(MARKER + head + " " + text, result=True)], runner)
+    name = sql.Identifier(PREPARED_NAME)
+    fragment = "explain_execute" if analyze else "explain_execute_estimate"
+    commands = [
+        Command(load("explain_custom_plan")),
+        Command(sql.SQL(MARKER + _fragment(load_text("whatif_prepare")) + " ").format(name=name) + sql.SQL(text)),
+        Command(sql.SQL(MARKER + _fragment(load_text(fragment))).format(
+            name=name, arguments=sql.SQL(", ").join(sql.Literal(v) for v in values)), result=True),
+        Command(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(name=name)),
+    ]
+    try:
+        return _run(conn, commands, runner)
+    except BaseException:
+        _deallocate(conn)
+        raise
+
+
+def _generic_plan(conn: psycopg.Connection, text: str, params: int) -> Any:
+    """The what-if layer's generic plan for a `$n` text (the one PREPARE + force_generic_plan)."""
+    from perftool.advisor.whatif import Statement, WhatIf  # the one generic-plan recipe (PREPARE + force_generic_plan)
+
+    whatif = WhatIf(conn)
+    whatif._settings()
+    try:
+        return _run(conn, whatif._commands(Statement(text=text, tables=frozenset(), params=params)), run_read_only)
+    except BaseException:
+        whatif._forget_prepared()
+        raise
+
+
+def _run(conn: psycopg.Connection, commands: list[Command], runner) -> Any:
+    import psycopg
+
+    from perftool.db.errors import ConnectionFailed
+
+    try:
+        results = runner(conn, commands)
+    except BatchFailed as failed:
+        exc = failed.error
+        if is_multiple_commands(exc):
+            raise Refused(MULTIPLE_COMMANDS) from None
+        if isinstance(exc, psycopg.errors.QueryCanceled) and "statement timeout" in str(exc):
+            raise _Cancelled() from None
+        if isinstance(exc, psycopg.errors.LockNotAvailable):
+            raise QueryTimeout(f"the statement waited too long for a lock: {_first_line(exc)}",
+                               "raise --lock-timeout, or run it when the table is not locked") from None
+        if isinstance(exc, psycopg.errors.InsufficientPrivilege):
+            raise MissingPrivilege(f"the server refused the statement: {_first_line(exc)}") from None
+        if isinstance(exc, psycopg.errors.ReadOnlySqlTransaction):
+            raise Refused(f"the statement writes: {_first_line(exc)}",
+                          "pass --allow-dml to run it in a transaction that is rolled back") from None
+        raise InputError(f"the server refused the statement: {_first_line(exc)}") from None
+    except psycopg.OperationalError as exc:
+        raise ConnectionFailed(f"connection lost while explaining: {_first_line(exc)}") from None
+    if not results or results[0] is None:
+        raise PerftoolError("EXPLAIN returned no plan")
+    return results[0]
+
+
+def _deallocate(conn: psycopg.Connection) -> None:
+    import psycopg
+    from psycopg import sql
+
+    from perftool.db.sql import MARKER, load_text
+
+    if conn.closed or conn.broken:
+        return
+    try:
+        conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
+            name=sql.Identifier(PREPARED_NAME)))
+    except psycopg.Error:
+        pass
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
+def estimate(conn: psycopg.Connection, text: str, values: list[str] | None = None) -> Plan:
+    """Plain EXPLAIN's plan (estimates only; a `$n` text without values: the generic plan)."""
+    from perftool.workload.statement_text import parameter_count
+
+    params = parameter_count(text)
+    if params and not values:
+        return parse_json(_generic_plan(conn, text, params))
+    return parse_json(_explain(conn, text, values or [], analyze=False, runner=run_read_only))
