@@ -177,7 +177,7 @@ def apply(
     lock_timeout: LockTimeoutOpt = None,
     retries: Annotated[int, typer.Option("--retries", min=0, help="Retries of a statement that hit lock_timeout (exponential backoff).")] = 5,
     backoff: Annotated[str, typer.Option("--backoff", help="First wait before a retry (doubled each time, at most 30s).")] = "1s",
-    no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Do not ANALYZE the tables afterwards.")] = False,
+    skip_analyze: Annotated[bool, typer.Option("--skip-analyze", help="Do not ANALYZE the tables after the builds.")] = False,
     dsn: DsnOpt = None,
     host: HostOpt = None,
     fmt: FormatOpt = None,
@@ -200,7 +200,7 @@ def apply(
         raise UsageError("give one of FILE, - or --from-recommend")
     options = ApplyOptions(lock_timeout_ms=_lock_timeout(lock_timeout)[0],
                            retries=retries, backoff_s=(parse_duration_ms(backoff, what="--backoff") or 0) / 1000,
-                           analyze=not no_analyze, dry_run=dry_run)
+                           analyze=not skip_analyze, dry_run=dry_run)
     st = state(ctx)
     resolved = st.resolve_dsn(dsn, host)
     if from_recommend:

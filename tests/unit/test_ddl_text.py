@@ -25,10 +25,12 @@ def test_create_text_is_psycopgs(schema, table, columns, unique, only):
     spec = ddl.plain(schema, table, columns, unique=unique, include=("id",), where="deleted_at IS NULL")
     fields = spec._fields()
     if only:
-        want = sql.SQL(ddl._template("index_create_only")).format(name=sql.Identifier("n"), **fields)
+        want = sql.SQL(ddl._template("index_create_only")).format(
+            if_not_exists=sql.SQL(""), name=sql.Identifier("n"), **fields)
     else:
         want = sql.SQL(ddl._template("index_create")).format(
-            concurrently=sql.SQL(" CONCURRENTLY"), name=sql.Composed([sql.SQL(" "), sql.Identifier("n")]), **fields)
+            concurrently=sql.SQL(" CONCURRENTLY"), if_not_exists=sql.SQL(""),
+            name=sql.Composed([sql.SQL(" "), sql.Identifier("n")]), **fields)
     assert spec.create_sql(name="n", only=only) == want.as_string(None)
 
 
