@@ -1,0 +1,67 @@
+"""The `indexes recommend` page: estimated cost before → after per statement and the saving of
+each recommended index (bar charts), and the recommended indexes' size against the budget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from perftool.report.html_pages import BAR_MAX, BAR_X, FindingLinks, PagePart, bar_chart, paired_chart
+from perftool.report.model import Report
+from perftool.report.values import human_bytes, one_line
+
+STATEMENT_BARS = 25  # the costliest statements; the table below lists them all
+
+
+@dataclass
+class Segment:
+    label: str
+    x: float
+    width: float
+    size_text: str
+    series: str
+
+
+def _cost(v) -> str:
+    return "" if v is None else f"{float(v):,.0f}"
+
+
+def parts(report: Report, links: FindingLinks) -> list[PagePart]:
+    out = []
+    workload = report.data.get("workload") or {}
+    statements = report.section("statements")
+    if statements is not None and statements.rows:
+        rows = sorted(statements.rows, key=lambda r: -float(r.get("cost_before") or 0))[:STATEMENT_BARS]
+        chart = paired_chart("cost-by-statement", "Estimated cost per statement, before → after", [
+            {"label": r.get("query") or "", "before": r.get("cost_before"), "after": r.get("cost_after"),
+             "before_text": _cost(r.get("cost_before")),
+             "after_text": _cost(r.get("cost_after")) + (f" (−{float(r['saved_pct']):.1%})"
+                                                         if r.get("saved_pct") is not None else "")}
+            for r in rows],
+            caption=(f"PostgreSQL planner estimates with HypoPG hypothetical indexes; the {len(rows)} costliest "
+                     f"of {len(statements.rows)} statements." if len(rows) < len(statements.rows) else
+                     "PostgreSQL planner estimates with HypoPG hypothetical indexes."))
+        out.append(PagePart("chart.html.j2", {"chart": chart}, title="Cost per statement", anchor="cost-by-statement"))
+    recs = report.data.get("recommendations") or []
+    if recs:
+        by_index = bar_chart("saving-by-index", "Share of the workload's cost each index saves", [
+            {"label": r["definition"], "value": r.get("saved_pct") or r.get("benefit") or 0,
+             "value_text": (f"{float(r['saved_pct']):.1%}" if r.get("saved_pct") is not None
+                            else f"benefit {float(r.get('benefit') or 0):,.0f}") + f" · {human_bytes(r['size_bytes'])}"}
+            for r in recs])
+        total = sum(int(r["size_bytes"]) for r in recs)
+        budget = workload.get("budget_bytes")
+        scale = max(total, int(budget or 0)) or 1
+        x = 0.0
+        segments = []
+        for n, r in enumerate(recs):
+            w = BAR_MAX * 2 * int(r["size_bytes"]) / scale
+            segments.append(Segment(one_line(r["definition"], 110), x, w, human_bytes(r["size_bytes"]), f"s{n % 4}"))
+            x += w
+        out.append(PagePart("recommend_budget.html.j2", {
+            "chart": by_index, "segments": segments, "total": human_bytes(total),
+            "budget": human_bytes(budget) if budget else "", "budget_x": BAR_MAX * 2 * int(budget) / scale if budget else None,
+            "used": f"{total / budget:.0%}" if budget else "", "width": BAR_X + BAR_MAX * 2 - BAR_X + 20,
+            "workload": workload, "cost_before": _cost(workload.get("cost_before")),
+            "cost_after": _cost(workload.get("cost_after")),
+        }, title="Indexes and budget", anchor="budget"))
+    return out
