@@ -38,7 +38,6 @@ def environment() -> jinja2.Environment:
     env = jinja2.Environment(
         loader=jinja2.PackageLoader("perftool.report", "templates"),
         autoescape=True,  # every template, whatever its file name: no text is ever markup
-        undefined=jinja2.StrictUndefined,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
