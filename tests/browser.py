@@ -145,9 +145,13 @@ class Browser:
         return [e["params"]["request"]["url"] for e in self.events if e.get("method") == "Network.requestWillBeSent"]
 
     def console_problems(self) -> list[str]:
+        return self.console_problems_of(self.events)
+
+    @staticmethod
+    def console_problems_of(events: list[dict[str, Any]]) -> list[str]:
         """Console errors and warnings, uncaught exceptions and browser log errors (CSP violations…)."""
         out = []
-        for e in self.events:
+        for e in events:
             m, p = e.get("method"), e.get("params", {})
             if m == "Runtime.consoleAPICalled" and p.get("type") in ("error", "warning", "assert"):
                 out.append(f"console.{p['type']}: {[a.get('value', a.get('description')) for a in p.get('args', [])]}")
