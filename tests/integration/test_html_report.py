@@ -12,7 +12,6 @@ import struct
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import psycopg
 import pytest

@@ -133,7 +133,7 @@ def test_generic_page_sections_and_findings_with_copy_buttons():
 
 def every_link_has_a_target(page: Page) -> None:
     ids = set(page.ids())
-    for t, a in page.tags:
+    for _t, a in page.tags:
         href = a.get("href") or ""
         if href.startswith("#"):
             assert href[1:] in ids, href

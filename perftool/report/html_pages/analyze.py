@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
 from perftool.report.html_pages import FindingLinks, PagePart, bar_chart, cell, section_table
 from perftool.report.model import Report
 from perftool.report.values import format_value, human_ms

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perftool.report.html_pages import BAR_MAX, BAR_X, FindingLinks, PagePart, bar_chart, paired_chart
+from perftool.report.html_pages import BAR_MAX, FindingLinks, PagePart, bar_chart, paired_chart
 from perftool.report.model import Report
 from perftool.report.values import human_bytes, one_line
 
 STATEMENT_BARS = 25  # the costliest statements; the table below lists them all
+BUDGET_WIDTH = 2 * BAR_MAX
 
 
 @dataclass
@@ -54,13 +55,14 @@ def parts(report: Report, links: FindingLinks) -> list[PagePart]:
         x = 0.0
         segments = []
         for n, r in enumerate(recs):
-            w = BAR_MAX * 2 * int(r["size_bytes"]) / scale
+            w = BUDGET_WIDTH * int(r["size_bytes"]) / scale
             segments.append(Segment(one_line(r["definition"], 110), x, w, human_bytes(r["size_bytes"]), f"s{n % 4}"))
             x += w
         out.append(PagePart("recommend_budget.html.j2", {
             "chart": by_index, "segments": segments, "total": human_bytes(total),
-            "budget": human_bytes(budget) if budget else "", "budget_x": BAR_MAX * 2 * int(budget) / scale if budget else None,
-            "used": f"{total / budget:.0%}" if budget else "", "width": BAR_X + BAR_MAX * 2 - BAR_X + 20,
+            "budget": human_bytes(budget) if budget else "",
+            "budget_x": BUDGET_WIDTH * int(budget) / scale if budget else None,
+            "used": f"{total / budget:.0%}" if budget else "", "width": BUDGET_WIDTH + 20,
             "workload": workload, "cost_before": _cost(workload.get("cost_before")),
             "cost_after": _cost(workload.get("cost_after")),
         }, title="Indexes and budget", anchor="budget"))
