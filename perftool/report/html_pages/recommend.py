@@ -26,37 +26,33 @@ def _cost(v) -> str:
     return "" if v is None else f"{float(v):,.0f}"
 
 
+def _saved(share) -> str:
+    if share is None:
+        return ""
+    return f" (−{float(share):.1%})" if float(share) >= 0.0005 else " (no change)"
+
+
 def parts(report: Report, links: FindingLinks) -> list[PagePart]:
     out = []
     workload = report.data.get("workload") or {}
-    statements = report.section("statements")
-    if statements is not None and statements.rows:
-        rows = sorted(statements.rows, key=lambda r: -float(r.get("cost_before") or 0))[:STATEMENT_BARS]
-        chart = paired_chart("cost-by-statement", "Estimated cost per statement, before → after", [
-            {"label": r.get("query") or "", "before": r.get("cost_before"), "after": r.get("cost_after"),
-             "before_text": _cost(r.get("cost_before")),
-             "after_text": _cost(r.get("cost_after")) + (f" (−{float(r['saved_pct']):.1%})"
-                                                         if r.get("saved_pct") is not None else "")}
-            for r in rows],
-            caption=(f"PostgreSQL planner estimates with HypoPG hypothetical indexes; the {len(rows)} costliest "
-                     f"of {len(statements.rows)} statements." if len(rows) < len(statements.rows) else
-                     "PostgreSQL planner estimates with HypoPG hypothetical indexes."))
-        out.append(PagePart("chart.html.j2", {"chart": chart}, title="Cost per statement", anchor="cost-by-statement"))
     recs = report.data.get("recommendations") or []
     if recs:
+        table = report.section("recommendations")
+        names = [r.get("index") for r in table.rows] if table is not None and len(table.rows) == len(recs) else []
+        labels = [names[n] if n < len(names) and names[n] else r["definition"] for n, r in enumerate(recs)]
         by_index = bar_chart("saving-by-index", "Share of the workload's cost each index saves", [
-            {"label": r["definition"], "value": r.get("saved_pct") or r.get("benefit") or 0,
+            {"label": label, "value": r.get("saved_pct") or r.get("benefit") or 0,
              "value_text": (f"{float(r['saved_pct']):.1%}" if r.get("saved_pct") is not None
                             else f"benefit {float(r.get('benefit') or 0):,.0f}") + f" · {human_bytes(r['size_bytes'])}"}
-            for r in recs])
+            for r, label in zip(recs, labels, strict=True)])
         total = sum(int(r["size_bytes"]) for r in recs)
         budget = workload.get("budget_bytes")
         scale = max(total, int(budget or 0)) or 1
         x = 0.0
         segments = []
-        for n, r in enumerate(recs):
+        for n, (r, label) in enumerate(zip(recs, labels, strict=True)):
             w = BUDGET_WIDTH * int(r["size_bytes"]) / scale
-            segments.append(Segment(one_line(r["definition"], 110), x, w, human_bytes(r["size_bytes"]), f"s{n % 4}"))
+            segments.append(Segment(one_line(label, 110), x, w, human_bytes(r["size_bytes"]), f"s{n % 4}"))
             x += w
         out.append(PagePart("recommend_budget.html.j2", {
             "chart": by_index, "segments": segments, "total": human_bytes(total),
@@ -66,4 +62,16 @@ def parts(report: Report, links: FindingLinks) -> list[PagePart]:
             "workload": workload, "cost_before": _cost(workload.get("cost_before")),
             "cost_after": _cost(workload.get("cost_after")),
         }, title="Indexes and budget", anchor="budget"))
+    statements = report.section("statements")
+    if statements is not None and statements.rows:
+        rows = sorted(statements.rows, key=lambda r: -float(r.get("cost_before") or 0))[:STATEMENT_BARS]
+        chart = paired_chart("cost-by-statement", "Estimated cost per statement, before → after", [
+            {"label": r.get("query") or "", "before": r.get("cost_before"), "after": r.get("cost_after"),
+             "before_text": _cost(r.get("cost_before")),
+             "after_text": _cost(r.get("cost_after")) + _saved(r.get("saved_pct"))}
+            for r in rows],
+            caption=(f"planner estimates for one execution, with HypoPG hypothetical indexes; the {len(rows)} costliest "
+                     f"of {len(statements.rows)} statements." if len(rows) < len(statements.rows) else
+                     "planner estimates for one execution, with HypoPG hypothetical indexes."))
+        out.append(PagePart("chart.html.j2", {"chart": chart}, title="Cost per statement", anchor="cost-by-statement"))
     return out
