@@ -193,7 +193,7 @@ def main(argv: list[str]) -> int:
     source, target = Path(argv[0]), Path(argv[1])
     width = int(argv[2]) if len(argv) > 2 else 1100
     with Browser() as b:
-        b.open(source, width=width, height=900)
+        b.open(source, width=width, height=1500)
         # the top of the report: header, score, charts (the README's picture, not the whole page)
         png = b.screenshot(full_page=False)
     target.parent.mkdir(parents=True, exist_ok=True)
