@@ -175,3 +175,30 @@ def test_hostile_identifiers_render_as_text_in_the_browser(hostile_db, browser, 
     assert browser.evaluate("document.querySelectorAll('img, script').length") == 1  # our script only
     text = browser.evaluate("document.body.innerText")
     assert HOSTILE_TABLE in text and HOSTILE_INDEX in text and "</code><script>alert(3)</script>" in text
+
+
+def test_recommend_page_in_a_real_browser(browser, demo_db, tmp_path):
+    target = tmp_path / "recommend.html"
+    code, _, err = perftool("indexes", "recommend", "--dsn", demo_db["dsn"], "--budget", "50MB", "--format", "html",
+                            "-o", str(target))
+    assert code == 0, err
+    since = len(browser.events)
+    browser.open(target)
+    events = browser.events[since:]
+    assert [e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"] == [
+        target.resolve().as_uri()]
+    assert Browser.console_problems_of(events) == []
+    count = browser.evaluate
+    recommended = count("document.querySelectorAll('#section-recommendations tbody tr').length")
+    statements = count("document.querySelectorAll('#section-statements tbody tr').length")
+    assert recommended > 0 and statements > 0
+    # one bar per index, one segment per index against the budget line, before and after per statement
+    assert count("document.querySelectorAll('#chart-saving-by-index rect.bar').length") == recommended
+    assert count("document.querySelectorAll('#chart-budget rect.segment').length") == 2 * recommended  # bar + legend
+    assert count("document.querySelectorAll('#chart-budget line.budget').length") == 1
+    assert count("document.querySelectorAll('#chart-cost-by-statement rect.bar.before').length") == min(25, statements)
+    assert count("document.querySelectorAll('#chart-cost-by-statement rect.bar.after').length") == min(25, statements)
+    text = count("document.body.innerText")
+    assert "of 50.0 MB" in text and "Estimated workload cost" in text
+    assert count("Array.from(document.querySelectorAll('article.finding')).filter(a => a.dataset.code === 'A101')"
+                 ".length") == recommended

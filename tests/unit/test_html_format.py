@@ -156,6 +156,8 @@ def analyze_like_report() -> Report:
                 [{"table": "public.orders", "total_ms": 120.0, "share": 0.9}, {"table": "public.x", "total_ms": 5.0}]),
         Section("tables", "Tables by rows read in sequential scans", [Column("table", "table")],
                 [{"table": "public.orders"}]),
+        Section("index_health", "Index health", [Column("code", "code"), Column("objects", "objects")],
+                [{"code": "I102", "objects": "public.a_idx, public.b_idx"}]),
     ], findings=findings, data={"score": score})
 
 
@@ -173,7 +175,7 @@ def test_analyze_page_gauge_charts_and_links():
     # statement #1 links to its Q101; the seq-scan table's row to T201
     assert page.count("tr", id="statement-1") == 1
     flinks = [a["href"] for t, a in page.tags if t == "a" and "flink" in (a.get("class") or "")]
-    assert "#finding-1-Q101" in flinks and "#finding-2-T201" in flinks
+    assert "#finding-1-Q101" in flinks and "#finding-2-T201" in flinks and "#finding-3-I102" in flinks
     every_link_has_a_target(page)
     # the parts' sections are not repeated as generic tables
     assert page.count("section", id="section-statements") == 0 and page.count("section", id="section-tables") == 1

@@ -57,9 +57,12 @@ class FindingLinks:
         """The findings about a table row: its statement's, then those whose object is one of its texts."""
         found = list(self.for_queryid(row.get("queryid")))
         for c in section.columns:
-            for item in self.for_object(row.get(c.key)):
-                if item not in found:
-                    found.append(item)
+            value = row.get(c.key)
+            names = [value, *value.split(", ")] if isinstance(value, str) and ", " in value else [value]
+            for name in names:  # a list of objects ("a, b") links to each one's findings
+                for item in self.for_object(name):
+                    if item not in found:
+                        found.append(item)
         return found
 
 

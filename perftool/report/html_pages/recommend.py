@@ -38,8 +38,10 @@ def parts(report: Report, links: FindingLinks) -> list[PagePart]:
     recs = report.data.get("recommendations") or []
     if recs:
         table = report.section("recommendations")
-        names = [r.get("index") for r in table.rows] if table is not None and len(table.rows) == len(recs) else []
-        labels = [names[n] if n < len(names) and names[n] else r["definition"] for n, r in enumerate(recs)]
+        names = [str(r.get("index") or "") for r in table.rows] if table is not None and len(table.rows) == len(recs) \
+            else []
+        labels: list[str] = [names[n] if n < len(names) and names[n] else str(r["definition"])
+                             for n, r in enumerate(recs)]
         by_index = bar_chart("saving-by-index", "Share of the workload's cost each index saves", [
             {"label": label, "value": r.get("saved_pct") or r.get("benefit") or 0,
              "value_text": (f"{float(r['saved_pct']):.1%}" if r.get("saved_pct") is not None
@@ -70,8 +72,8 @@ def parts(report: Report, links: FindingLinks) -> list[PagePart]:
              "before_text": _cost(r.get("cost_before")),
              "after_text": _cost(r.get("cost_after")) + _saved(r.get("saved_pct"))}
             for r in rows],
-            caption=(f"planner estimates for one execution, with HypoPG hypothetical indexes; the {len(rows)} costliest "
-                     f"of {len(statements.rows)} statements." if len(rows) < len(statements.rows) else
-                     "planner estimates for one execution, with HypoPG hypothetical indexes."))
+            caption="planner estimates for one execution, with HypoPG hypothetical indexes" + (
+                f"; the {len(rows)} costliest of {len(statements.rows)} statements."
+                if len(rows) < len(statements.rows) else "."))
         out.append(PagePart("chart.html.j2", {"chart": chart}, title="Cost per statement", anchor="cost-by-statement"))
     return out
