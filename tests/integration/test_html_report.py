@@ -193,7 +193,8 @@ def test_recommend_page_in_a_real_browser(browser, demo_db, tmp_path):
     statements = count("document.querySelectorAll('#section-statements tbody tr').length")
     assert recommended > 0 and statements > 0
     # one bar per index, one segment per index against the budget line, before and after per statement
-    assert count("document.querySelectorAll('#chart-saving-by-index rect.bar').length") == recommended
+    assert count("document.querySelectorAll('#chart-cost-by-index rect.bar.before').length") == recommended
+    assert count("document.querySelectorAll('#chart-cost-by-index rect.bar.after').length") == recommended
     assert count("document.querySelectorAll('#chart-budget rect.segment').length") == 2 * recommended  # bar + legend
     assert count("document.querySelectorAll('#chart-budget line.budget').length") == 1
     assert count("document.querySelectorAll('#chart-cost-by-statement rect.bar.before').length") == min(25, statements)

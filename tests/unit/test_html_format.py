@@ -131,6 +131,10 @@ def test_generic_page_sections_and_findings_with_copy_buttons():
     assert "warning" in text and "info" in text  # severity as a word, not colour alone
 
 
+def text_of(page: Page) -> str:
+    return page.all_text()
+
+
 def every_link_has_a_target(page: Page) -> None:
     ids = set(page.ids())
     for _t, a in page.tags:
@@ -185,9 +189,10 @@ def test_recommend_page_cost_bars_and_budget():
     st_rows = [{"query": f"SELECT * FROM t WHERE c = {i}", "weight": 1, "cost_before": 1000.0 * (i + 1),
                 "cost_after": 10.0, "saved_pct": 0.99} for i in range(3)]
     recs = [{"definition": "CREATE INDEX CONCURRENTLY t_c_idx ON public.t (c)", "size_bytes": 2 * 1048576,
-             "saved_pct": 0.6, "benefit": 600.0},
+             "saved_pct": 0.6, "benefit": 600.0, "statements": [{"weight": 2, "cost_before": 1000.0, "cost_after": 10.0}]},
             {"definition": "CREATE INDEX CONCURRENTLY t_d_idx ON public.t (d)", "size_bytes": 1048576,
-             "saved_pct": 0.3, "benefit": 300.0}]
+             "saved_pct": 0.3, "benefit": 300.0, "statements": [
+                 {"weight": 1, "cost_before": 3000.0, "cost_after": 10.0}, {"weight": 1, "cost_before": 2000.0, "cost_after": 10.0}]}]
     report = Report("indexes recommend", sections=[
         Section("recommendations", "2 recommended index(es)", [Column("index", "index")], [{"index": "t(c)"}]),
         Section("statements", "Statements (3 analysed)", [Column("query", "statement", "query")], st_rows)],
@@ -195,8 +200,10 @@ def test_recommend_page_cost_bars_and_budget():
                                                     "budget_bytes": 10 * 1048576}})
     page = Page(render_to_string(report, "html"))
     assert page.count("figure", id="chart-cost-by-statement", data_bars="6") == 1  # before and after per statement
-    assert page.count("rect", "before") == 3 and page.count("rect", "after") == 3
-    assert page.count("figure", id="chart-saving-by-index", data_bars="2") == 1
+    assert page.count("rect", "before") == 3 + 2 and page.count("rect", "after") == 3 + 2
+    assert page.count("figure", id="chart-cost-by-index", data_bars="4") == 1
+    assert "before 2,000" in text_of(page) and "after 20 · saves 60.0% of the workload · 2.0 MB" in text_of(page)
+    assert "before 5,000" in text_of(page)
     assert page.count("figure", id="chart-budget", data_segments="2") == 1
     assert page.count("line", "budget") == 1
     text = page.all_text()

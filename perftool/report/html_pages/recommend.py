@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from perftool.report.html_pages import BAR_MAX, FindingLinks, PagePart, bar_chart, paired_chart
+from perftool.report.html_pages import BAR_MAX, FindingLinks, PagePart, paired_chart
 from perftool.report.model import Report
 from perftool.report.values import human_bytes, one_line
 
@@ -26,6 +26,11 @@ def _cost(v) -> str:
     return "" if v is None else f"{float(v):,.0f}"
 
 
+def _weighted(rec: dict, key: str) -> float:
+    """Σ weight × cost over the statements a recommended index serves (the workload cost's terms)."""
+    return sum(float(st.get("weight") or 0) * float(st.get(key) or 0) for st in rec.get("statements") or [])
+
+
 def _saved(share) -> str:
     if share is None:
         return ""
@@ -42,11 +47,15 @@ def parts(report: Report, links: FindingLinks) -> list[PagePart]:
             else []
         labels: list[str] = [names[n] if n < len(names) and names[n] else str(r["definition"])
                              for n, r in enumerate(recs)]
-        by_index = bar_chart("saving-by-index", "Share of the workload's cost each index saves", [
-            {"label": label, "value": r.get("saved_pct") or r.get("benefit") or 0,
-             "value_text": (f"{float(r['saved_pct']):.1%}" if r.get("saved_pct") is not None
-                            else f"benefit {float(r.get('benefit') or 0):,.0f}") + f" · {human_bytes(r['size_bytes'])}"}
-            for r, label in zip(recs, labels, strict=True)])
+        by_index = paired_chart("cost-by-index", "Estimated cost of the statements each index serves, before → after", [
+            {"label": label, "before": _weighted(r, "cost_before"), "after": _weighted(r, "cost_after"),
+             "before_text": _cost(_weighted(r, "cost_before")),
+             "after_text": _cost(_weighted(r, "cost_after"))
+             + (f" · saves {float(r['saved_pct']):.1%} of the workload" if r.get("saved_pct") is not None else "")
+             + f" · {human_bytes(r['size_bytes'])}"}
+            for r, label in zip(recs, labels, strict=True)],
+            caption="the statements that use the index, weighted as in the workload cost; after = with all the "
+                    "recommended indexes.")
         total = sum(int(r["size_bytes"]) for r in recs)
         budget = workload.get("budget_bytes")
         scale = max(total, int(budget or 0)) or 1
