@@ -163,6 +163,17 @@ def test_hostile_identifiers_through_perftool_analyze(hostile_db, tmp_path):
     assert "DROP INDEX" in html  # the duplicate's fix, with the hostile name quoted inside it
 
 
+def test_the_index_gate_and_health_render_html_too(fresh_db, tmp_path):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE TABLE no_key (v int)")
+    for args in (("indexes", "health"), ("indexes", "--check", "--fail-on", "never")):
+        target = tmp_path / "gate.html"
+        code, out, err = perftool(*args, "--dsn", fresh_db, "--format", "html", "-o", str(target))
+        assert code == 0, err
+        html = target.read_text()
+        assert html.startswith("<!DOCTYPE html>") and 'data-code="T102"' in html and "public.no_key" in html
+
+
 def test_hostile_identifiers_render_as_text_in_the_browser(hostile_db, browser, tmp_path):
     target = tmp_path / "hostile.html"
     code, _, err = perftool("analyze", "--dsn", hostile_db, "--format", "html", "-o", str(target))

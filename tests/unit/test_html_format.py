@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from perftool.analyze.score import health_score
-from perftool.report.html_format import PAGES
+from perftool.report.html_format import PAGES, context
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.report.render import render_to_string
 
@@ -161,7 +161,7 @@ def analyze_like_report() -> Report:
         Section("tables", "Tables by rows read in sequential scans", [Column("table", "table")],
                 [{"table": "public.orders"}]),
         Section("index_health", "Index health", [Column("code", "code"), Column("objects", "objects")],
-                [{"code": "I102", "objects": "public.a_idx, public.b_idx"}]),
+                [{"code": "I102", "objects": "public.b_idx, public.a_idx"}, {"code": "Q101", "objects": ""}]),
     ], findings=findings, data={"score": score})
 
 
@@ -180,6 +180,9 @@ def test_analyze_page_gauge_charts_and_links():
     assert page.count("tr", id="statement-1") == 1
     flinks = [a["href"] for t, a in page.tags if t == "a" and "flink" in (a.get("class") or "")]
     assert "#finding-1-Q101" in flinks and "#finding-2-T201" in flinks and "#finding-3-I102" in flinks
+    # index health: each code's row links to its findings (by code, and by the objects it lists)
+    health = next(t for t in context(report)["tables"] if t.key == "index_health")
+    assert [[i.anchor for i in found] for _, found in health.rows] == [["finding-3-I102"], ["finding-1-Q101"]]
     every_link_has_a_target(page)
     # the parts' sections are not repeated as generic tables
     assert page.count("section", id="section-statements") == 0 and page.count("section", id="section-tables") == 1

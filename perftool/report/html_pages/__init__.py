@@ -39,7 +39,9 @@ class FindingLinks:
         self.items = [LinkedFinding(f, f"finding-{i + 1}-{f.code}") for i, f in enumerate(findings)]
         self._by_queryid: dict[str, list[LinkedFinding]] = {}
         self._by_object: dict[str, list[LinkedFinding]] = {}
+        self._by_code: dict[str, list[LinkedFinding]] = {}
         for item in self.items:
+            self._by_code.setdefault(item.finding.code, []).append(item)
             ev = item.finding.evidence or {}
             ids = list(ev.get("queryids") or []) + ([ev["queryid"]] if ev.get("queryid") is not None else [])
             for q in dict.fromkeys(str(q) for q in ids):
@@ -54,8 +56,11 @@ class FindingLinks:
         return self._by_object.get(str(name), []) if isinstance(name, str) and name else []
 
     def for_row(self, row: dict[str, Any], section: Section) -> list[LinkedFinding]:
-        """The findings about a table row: its statement's, then those whose object is one of its texts."""
+        """The findings about a table row: its statement's, its code's (a `code` column), then those
+        whose object is one of its texts."""
         found = list(self.for_queryid(row.get("queryid")))
+        if isinstance(row.get("code"), str):  # a row per check code (index health, the gate's checks)
+            found += [item for item in self._by_code.get(row["code"], []) if item not in found]
         for c in section.columns:
             value = row.get(c.key)
             names = [value, *value.split(", ")] if isinstance(value, str) and ", " in value else [value]
