@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 PERFTOOL := $(BIN)/perftool
 PYTEST_ARGS ?=
 
-.PHONY: demo test lint bench postgres install clean docs
+.PHONY: demo test lint bench postgres browser screenshot install clean docs
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,12 +19,16 @@ install: $(BIN)/.installed
 postgres:
 	@./.ci/install-postgres
 
+## headless Chromium + pdftotext for the HTML report's browser tests (they skip, saying so, without)
+browser:
+	-@./.ci/install-browser
+
 ## make demo: sandbox PostgreSQL + demo database + workload, then the health report
 demo: install postgres
 	$(PERFTOOL) demo
 
 ## make test: the same set-up, then the whole test suite on a real PostgreSQL
-test: install postgres
+test: install postgres browser
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
@@ -34,6 +38,12 @@ lint: install
 ## make bench: advisor quality and speed, analyze scale (ratios against baselines of the same run)
 bench: install postgres
 	$(BIN)/python -m bench
+
+## make screenshot: docs/img/report.png, the README's picture of the demo's HTML report
+screenshot: install postgres browser
+	mkdir -p build
+	$(PERFTOOL) demo --format html -o build/demo-report.html
+	$(BIN)/python -m tests.browser build/demo-report.html docs/img/report.png 1100
 
 docs: install
 	$(BIN)/python -m perftool.docgen

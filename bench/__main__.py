@@ -17,6 +17,7 @@ BENCHMARKS: dict[str, str] = {
     "schema": "bench.schema_scale",      # indexes health and analyze on 10 000 tables / 30 000 indexes
     "activity": "bench.activity_scale",  # pool and replicas with 500 connections, pgbouncer, a standby
     "plans": "bench.plans",              # perftool explain: parse + tips on a 10 000-node plan (< 1 s)
+    "html": "bench.html_report",         # --format html of a 1 000-statement analyze: < 1 s, < 2 MB
 }
 
 

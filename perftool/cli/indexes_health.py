@@ -19,7 +19,8 @@ from perftool.cli.options import (
     state,
 )
 
-GATE_FORMATS = ["summary", "github", "sarif", "junit", "json", "table", "yaml", "markdown", "csv", "prometheus"]
+GATE_FORMATS = ["summary", "github", "sarif", "junit", "json", "table", "yaml", "markdown", "csv", "prometheus",
+                "html"]
 
 OnlyOpt = Annotated[Optional[list[str]], typer.Option(
     "--only", help="Run only these checks: codes or globs, repeatable or comma-separated (--only I101,I102 --only 'T1*').",
@@ -42,7 +43,7 @@ SetOpt = Annotated[Optional[list[Path]], typer.Option(
 BaselineOpt = Annotated[Optional[Path], typer.Option(
     "--baseline", help="JSON file of accepted findings: only new findings fail the gate.", show_default=False)]
 GateFormatOpt = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help="summary (default: one line when all is well), github, sarif, junit, json, table, yaml, markdown, csv, prometheus.",
+    "--format", "-f", help="summary (default: one line when all is well), github, sarif, junit, json, table, yaml, markdown, csv, prometheus, html.",
     show_default=False)]
 SnapshotFormatOpt = Annotated[Optional[str], typer.Option(
     "--format", "-f", help="yaml (default) or json; both are index-set files --set reads.", show_default=False)]

@@ -51,7 +51,7 @@ DsnOpt = Annotated[Optional[str], typer.Option(
     "--dsn", "-d", help="libpq URL or key=value string. Default: $DATABASE_URL, then PG* variables.",
     show_default=False)]
 FormatOpt = Annotated[Optional[str], typer.Option(
-    "--format", "-f", help="Output format: table, json, yaml, csv, markdown, prometheus, … (per command).",
+    "--format", "-f", help="Output format: table, json, yaml, csv, markdown, html, prometheus, … (per command).",
     show_default=False)]
 # explain: -f is its statement FILE (as psql's), so --format has no short form there
 ExplainFormatOpt = Annotated[Optional[str], typer.Option(

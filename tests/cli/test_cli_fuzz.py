@@ -52,7 +52,7 @@ DSNS = ["postgresql://127.0.0.1:1/db", "host=127.0.0.1 port=1 dbname=x", "host=1
         "postgresql://u:pw@127.0.0.1:abc/db", "postgresql://u:p@ss@127.0.0.1:1/db", "mysql://u:pw@h/db",
         "host=127.0.0.1 port=1 sslmode=bogus", "host=127.0.0.1 port=99999", "host=127.0.0.1,127.0.0.1 port=1,2,3",
         "postgresql://[::1:1/db", "postgresql://127.0.0.1:1/db?bogus=1", "'", "=", "", " ", "host=", "\u202e"]
-FORMATS = ["table", "json", "yaml", "csv", "markdown", "prometheus", "sarif", "github", "junit", "summary",
+FORMATS = ["table", "json", "yaml", "csv", "markdown", "html", "prometheus", "sarif", "github", "junit", "summary",
            "nagios", "bogus", ""]
 HOSTILE = st.one_of(
     st.sampled_from(["-1", "0", "1", "3", "3601", "1e309", "nan", "inf", "-0", "2147483648", "9223372036854775808",
