@@ -37,20 +37,22 @@ from psycopg import sql
 from perftool.advisor.indexdef import IndexDef
 from perftool.catalog.schema import TableName
 from perftool.db.errors import ConnectionFailed
-from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load_text
-from perftool.db.statement_send import MULTIPLE_COMMANDS, BatchFailed, Command, is_multiple_commands, run_read_only
+from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load_fragment
+from perftool.db.statement_send import (
+    MULTIPLE_COMMANDS,
+    BatchFailed,
+    Command,
+    forget_prepared,
+    is_multiple_commands,
+    prepared_commands,
+    run_read_only,
+)
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
 PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
-
-
-def _fragment(text: str) -> str:
-    """A statement fragment from a .sql file: comment lines dropped, outer blank lines removed."""
-    lines = [ln for ln in text.splitlines() if not ln.lstrip().startswith("--")]
-    return "\n".join(lines).rstrip("\n ").lstrip("\n")
 
 
 @dataclass
@@ -329,15 +331,8 @@ class WhatIf:
         if self._dead.get(st.text):
             return []
         if not st.params:
-            return [Command(MARKER + _fragment(load_text("whatif_explain")) + " " + st.text, result=True)]
-        name = sql.Identifier(PREPARED_NAME)
-        return [
-            Command(sql.SQL(MARKER + _fragment(load_text("whatif_prepare")) + " ").format(name=name)
-                    + sql.SQL(st.text)),
-            Command(sql.SQL(MARKER + _fragment(load_text("whatif_explain_execute"))).format(
-                name=name, arguments=sql.SQL(", ").join([sql.NULL] * st.params)), result=True),
-            Command(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(name=name)),
-        ]
+            return [Command(MARKER + load_fragment("whatif_explain") + " " + st.text, result=True)]
+        return prepared_commands(st.text, "whatif_explain_execute", [sql.NULL] * st.params, name=PREPARED_NAME)
 
     def _run(self, sts: list[Statement]) -> tuple[list[Explained], Explained | None]:
         """Cost `sts` in one pipelined batch: the results of the statements costed, and the
@@ -366,12 +361,7 @@ class WhatIf:
         return [self._explained(d) for d in docs], None
 
     def _forget_prepared(self) -> None:
-        """Prepared statements outlive a rollback: drop ours when its EXPLAIN EXECUTE failed."""
-        try:
-            self.conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
-                name=sql.Identifier(PREPARED_NAME)))
-        except psycopg.errors.InvalidSqlStatementName:
-            pass
+        forget_prepared(self.conn, PREPARED_NAME)
 
     def _failure(self, st: Statement, exc: BaseException) -> str:
         """The skip reason for a statement the server refused; a timeout marks it dead."""

@@ -102,3 +102,37 @@ def _first(cur: psycopg.Cursor) -> Any:
 
 def is_multiple_commands(exc: BaseException) -> bool:
     return "cannot insert multiple commands" in str(exc)
+
+
+def prepared_commands(text: str, execute: str, arguments: Sequence[Any], *, name: str) -> list[Command]:
+    """The one recipe for a statement text with `$n` parameters: `PREPARE name AS <text>`, then
+    the SQL file `execute` (an `EXPLAIN … EXECUTE {name} ({arguments})`; its result wanted) with
+    `arguments` (psycopg Composables: `sql.NULL` for a generic plan, `sql.Literal(v)` for values),
+    then `DEALLOCATE name`. The text stays data: appended to a fixed PREPARE, sent by `send()`."""
+    from psycopg import sql
+
+    from perftool.db.sql import MARKER, load_fragment
+
+    ident = sql.Identifier(name)
+    return [
+        Command(sql.SQL(MARKER + load_fragment("whatif_prepare") + " ").format(name=ident) + sql.SQL(text)),
+        Command(sql.SQL(MARKER + load_fragment(execute)).format(
+            name=ident, arguments=sql.SQL(", ").join(arguments)), result=True),
+        Command(sql.SQL(MARKER + load_fragment("whatif_deallocate")).format(name=ident)),
+    ]
+
+
+def forget_prepared(conn: psycopg.Connection, name: str) -> None:
+    """Prepared statements outlive a rollback: drop `name` after its EXPLAIN EXECUTE failed (no
+    error when it is not there, or when the connection is gone)."""
+    import psycopg
+    from psycopg import sql
+
+    from perftool.db.sql import MARKER, load_fragment
+
+    if conn.closed or conn.broken:
+        return
+    try:
+        conn.execute(sql.SQL(MARKER + load_fragment("whatif_deallocate")).format(name=sql.Identifier(name)))
+    except psycopg.errors.InvalidSqlStatementName:
+        pass

@@ -23,13 +23,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perftool.advisor.whatif import _fragment
 from perftool.db.errors import InputError, MissingPrivilege, PerftoolError, QueryTimeout, UsageError
 from perftool.db.statement_send import (
     MULTIPLE_COMMANDS,
     BatchFailed,
     Command,
+    forget_prepared,
     is_multiple_commands,
+    prepared_commands,
     run_read_only,
     run_rolled_back,
 )
@@ -157,32 +158,29 @@ def _explain(conn: psycopg.Connection, text: str, values: list[str], *, analyze:
     if not values:
         head = load_text("explain_analyze" if analyze else "explain_estimate").strip()
         return _run(conn, [Command(MARKER + head + " " + text, result=True)], runner)
-    name = sql.Identifier(PREPARED_NAME)
-    fragment = "explain_execute" if analyze else "explain_execute_estimate"
-    commands = [
-        Command(load("explain_custom_plan")),
-        Command(sql.SQL(MARKER + _fragment(load_text("whatif_prepare")) + " ").format(name=name) + sql.SQL(text)),
-        Command(sql.SQL(MARKER + _fragment(load_text(fragment))).format(
-            name=name, arguments=sql.SQL(", ").join(sql.Literal(v) for v in values)), result=True),
-        Command(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(name=name)),
-    ]
+    execute = "explain_execute" if analyze else "explain_execute_estimate"
+    commands = [Command(load("explain_custom_plan")),
+                *prepared_commands(text, execute, [sql.Literal(v) for v in values], name=PREPARED_NAME)]
     try:
         return _run(conn, commands, runner)
     except BaseException:
-        _deallocate(conn)
+        forget_prepared(conn, PREPARED_NAME)
         raise
 
 
 def _generic_plan(conn: psycopg.Connection, text: str, params: int) -> Any:
-    """The what-if layer's generic plan for a `$n` text (the one PREPARE + force_generic_plan)."""
-    from perftool.advisor.whatif import Statement, WhatIf  # the one generic-plan recipe (PREPARE + force_generic_plan)
+    """The generic plan for a `$n` text, as the what-if layer costs one: force_generic_plan for
+    the session (whatif_session), then the one PREPARE + EXPLAIN EXECUTE with NULLs recipe."""
+    from psycopg import sql
 
-    whatif = WhatIf(conn)
-    whatif._settings()
+    from perftool.db.sql import execute
+
+    execute(conn, "whatif_session")
     try:
-        return _run(conn, whatif._commands(Statement(text=text, tables=frozenset(), params=params)), run_read_only)
+        return _run(conn, prepared_commands(text, "whatif_explain_execute", [sql.NULL] * params,
+                                            name=PREPARED_NAME), run_read_only)
     except BaseException:
-        whatif._forget_prepared()
+        forget_prepared(conn, PREPARED_NAME)
         raise
 
 
@@ -213,21 +211,6 @@ def _run(conn: psycopg.Connection, commands: list[Command], runner) -> Any:
     if not results or results[0] is None:
         raise PerftoolError("EXPLAIN returned no plan")
     return results[0]
-
-
-def _deallocate(conn: psycopg.Connection) -> None:
-    import psycopg
-    from psycopg import sql
-
-    from perftool.db.sql import MARKER, load_text
-
-    if conn.closed or conn.broken:
-        return
-    try:
-        conn.execute(sql.SQL(MARKER + _fragment(load_text("whatif_deallocate"))).format(
-            name=sql.Identifier(PREPARED_NAME)))
-    except psycopg.Error:
-        pass
 
 
 def _first_line(exc: BaseException) -> str:

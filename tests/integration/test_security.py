@@ -62,25 +62,27 @@ def _own_statement_patterns() -> list[re.Pattern]:
 def _wrappers() -> re.Pattern:
     """The what-if wrappers around outside text: EXPLAIN … / PREPARE … AS … (then the text: one
     statement, or the server would have refused it), EXPLAIN EXECUTE (NULL, …), DEALLOCATE."""
-    from perftool.advisor.whatif import PREPARED_NAME, _fragment
+    from perftool.advisor.whatif import PREPARED_NAME
 
     def piece(name: str) -> str:
-        text = sql_files.MARKER + _fragment(sql_files.load_text(name))
+        text = sql_files.MARKER + sql_files.load_fragment(name)
         out = re.escape(text).replace(re.escape("{name}"), re.escape(f'"{PREPARED_NAME}"'))
         return out.replace(re.escape("{arguments}"), r"(?:NULL(?:, NULL)*)?")
 
     def explain_piece(name: str) -> str:          # perftool explain's: its own prepared name, literal values
         from perftool.plans.run import PREPARED_NAME as EXPLAIN_NAME
 
-        text = sql_files.MARKER + _fragment(sql_files.load_text(name))
+        text = sql_files.MARKER + sql_files.load_fragment(name)
         out = re.escape(text).replace(re.escape("{name}"), re.escape(f'"{EXPLAIN_NAME}"'))
-        return out.replace(re.escape("{arguments}"), r"(?:'(?:[^']|'')*'(?:, '(?:[^']|'')*')*)?")
+        value = r"(?:NULL|'(?:[^']|'')*')"          # NULLs for a generic plan, --param values
+        return out.replace(re.escape("{arguments}"), rf"(?:{value}(?:, {value})*)?")
 
     return re.compile("(?:" + "|".join([piece("whatif_explain") + " ", piece("whatif_prepare") + " ",
                                         piece("whatif_explain_execute") + "$", piece("whatif_deallocate") + "$",
                                         piece("explain_analyze") + " ", piece("explain_estimate") + " ",
                                         explain_piece("whatif_prepare") + " ", explain_piece("explain_execute") + "$",
                                         explain_piece("explain_execute_estimate") + "$",
+                                        explain_piece("whatif_explain_execute") + "$",
                                         explain_piece("whatif_deallocate") + "$"])
                       + ")", re.S)
 

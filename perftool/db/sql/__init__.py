@@ -57,6 +57,14 @@ def load_text(name: str, major: int = 0) -> str:
     return resources.files(__name__).joinpath(chosen).read_text(encoding="utf-8")
 
 
+def load_fragment(name: str, major: int = 0) -> str:
+    """A statement fragment from a .sql file (`PREPARE {name} AS `, `EXPLAIN … EXECUTE …`): its
+    comment lines dropped, outer blank lines removed — the text perftool completes with a
+    statement or with identifiers."""
+    lines = [ln for ln in load_text(name, major).splitlines() if not ln.lstrip().startswith("--")]
+    return "\n".join(lines).rstrip("\n ").lstrip("\n")
+
+
 # leading white space and comments, then the statement's first keyword
 _FIRST_KEYWORD = re.compile(r"\A(?:\s+|--[^\n]*(?:\n|\Z)|/\*.*?\*/)*[A-Za-z]+", re.DOTALL)
 
