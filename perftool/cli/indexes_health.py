@@ -176,11 +176,8 @@ def check(
     """The CI gate (same as `perftool indexes --check`): health checks plus drift from the index
     sets; exit 0 when nothing reaches --fail-on, 1 when something does, 3 when it cannot connect."""
     from perftool.cli.console import status
-    from perftool.cli.options import write_stdout
-    from perftool.db.errors import UsageError
     from perftool.health.checks import normalize_codes
-    from perftool.health.reports import GateOptions, gate_report, render_gate_summary
-    from perftool.report.values import for_humans
+    from perftool.health.reports import GateOptions, gate_report
 
     st = state(ctx)
     fmt, level = check_output(ctx, fmt or st.fmt or "summary", fail_on, default_fail_on="error",
@@ -193,18 +190,4 @@ def check(
     resolved, options.host_name, options.hosts = _target(ctx, dsn, host)
     with status("checking indexes"):
         report = gate_report(resolved, options)
-    if fmt != "summary":
-        emit(ctx, report, fmt=fmt, output=output, fail_on=level, default_fail_on="error", formats=GATE_FORMATS)
-        return
-    target = output or st.output
-    if target:
-        try:
-            with open(target, "w", encoding="utf-8") as fh:
-                render_gate_summary(for_humans(report), fh)
-        except OSError as exc:
-            raise UsageError(f"cannot write {target}: {exc.strerror}") from None
-    else:
-        write_stdout(lambda out: render_gate_summary(for_humans(report), out))
-    code = report.exit_code(level)
-    if code:
-        raise typer.Exit(code)
+    emit(ctx, report, fmt=fmt, output=output, fail_on=level, default_fail_on="error", formats=GATE_FORMATS)

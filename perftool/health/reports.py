@@ -16,7 +16,7 @@ import datetime as _dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
 from perftool.config import Config, Thresholds
 from perftool.db.errors import InputError, UsageError
@@ -32,7 +32,8 @@ from perftool.health.checks import (
 from perftool.health.checks.fix_compose import compose_fixes, relation_names
 from perftool.health.index_sets import IndexSet, default_set_paths, load_index_sets, snapshot_document, snapshot_yaml
 from perftool.report.ignores import IgnoreEntry, apply_ignores
-from perftool.report.model import Column, Finding, Report, Section, Severity
+from perftool.report.model import Column, Finding, Report, Section
+from perftool.report.summary_format import counts
 
 if TYPE_CHECKING:
     from perftool.catalog.schema import Catalog
@@ -98,13 +99,6 @@ def _collect(dsn: str, options: HealthOptions, checks: list[Check],
     return info, catalog, ctx
 
 
-def _summary(findings: list[Finding]) -> dict[str, int]:
-    out = {"error": 0, "warning": 0, "info": 0}
-    for f in findings:
-        out[f.severity.value] += 1
-    return out
-
-
 def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
     """Connect read-only, run the health checks, return the Report (`perftool indexes health`)."""
     options = options or HealthOptions()
@@ -115,7 +109,7 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
     return Report(
         command="indexes health", server=info.as_dict(), sections=[_checks_section(checks, findings)],
         findings=findings, notes=notes,
-        data={"summary": {**_summary(findings), "tables": len(catalog.tables), "indexes": len(catalog.indexes),
+        data={"summary": {**counts(findings), "tables": len(catalog.tables), "indexes": len(catalog.indexes),
                           "hosts": [options.host_name, *options.hosts]},
               "checks": [c.as_dict() for c in checks]})
 
@@ -269,7 +263,7 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
                     findings=findings, notes=notes)
     code = report.exit_code(options.fail_on)
     report.data = {
-        "gate": {"passed": code == 0, "fail_on": options.fail_on, **_summary(findings),
+        "gate": {"passed": code == 0, "fail_on": options.fail_on, **counts(findings),
                  "ignored": len(suppressed), "baselined": baselined, "stale_baseline": stale,
                  "checks": len(checks), "index_sets": index_set.files if index_set else [],
                  "unseen": _privilege_notes(catalog, checks, info)},
@@ -280,39 +274,6 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
                      "value": int(code == 0)}],
     }
     return report
-
-
-def render_gate_summary(report: Report, out: IO[str], *, color: bool = False, width: int | None = None) -> None:
-    """The terse default of `--check`: when the gate passes, one summary line; when it fails,
-    every finding on one line (with its fix SQL when it is at or above --fail-on), worst first,
-    then the summary line."""
-    gate = report.data.get("gate", {})
-    fail_on = gate.get("fail_on", "error")
-    bar = Severity(fail_on).rank if fail_on in ("info", "warning", "error") else 99
-    lines = []
-    failing = [f for f in report.findings if f.severity.rank >= bar]
-    for f in report.findings if failing else []:
-        lines.append(f"{f.severity.value.upper():8} {f.code}  {f.object}: {f.title}")
-        for i, fl in enumerate(f.fix.strip().splitlines() if f.severity.rank >= bar else []):
-            lines.append(("         fix: " if i == 0 else "              ") + fl)
-    srv = report.server
-    where = f"{srv.get('host', '?')}:{srv.get('port', '?')}/{srv.get('database', '?')}"
-    n = _summary(report.findings)
-    counts = ", ".join(f"{n[k]} {k}{'s' if n[k] != 1 and k != 'info' else ''}" for k in ("error", "warning", "info"))
-    extras = []
-    if gate.get("ignored"):
-        extras.append(f"{gate['ignored']} ignored")
-    if gate.get("baselined"):
-        extras.append(f"{gate['baselined']} in baseline")
-    verdict = "FAILED" if failing else "ok"
-    summary = (f"perftool indexes --check: {verdict} — {counts} (fail on {fail_on})"
-               + (f", {', '.join(extras)}" if extras else "")
-               + f"; {gate.get('checks', 0)} checks on {where}")
-    if not failing and report.findings:
-        summary += " (--format table for details)"
-    lines += [f"note: {n}" for n in gate.get("unseen") or []]   # a green gate that could not see everything says so
-    lines.append(summary)
-    out.write("\n".join(lines) + "\n")
 
 
 # ---------------------------------------------------------------------------------------------

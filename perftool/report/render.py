@@ -27,10 +27,11 @@ FORMATS: dict[str, str] = {
     "junit": "perftool.report.junit_format",
     "nagios": "perftool.report.nagios_format",
     "html": "perftool.report.html_format",
+    "summary": "perftool.report.summary_format",
 }
 # formats read by people (or by parsers that reject control characters): their texts go through
 # values.for_humans, so a NUL or an escape sequence in a statement text shows as `\x00`, `\x1b`
-PRINTABLE_FORMATS = {"table", "markdown", "github", "junit", "nagios", "html"}
+PRINTABLE_FORMATS = {"table", "markdown", "github", "junit", "nagios", "html", "summary"}
 
 
 def color_wanted(out: IO[str], no_color: bool = False) -> bool:

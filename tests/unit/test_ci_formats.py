@@ -15,10 +15,10 @@ from perftool.health.index_sets import load_index_set_text
 from perftool.health.reports import (
     baseline_document,
     load_baseline,
-    render_gate_summary,
     suppress_ignored,
     write_baseline,
 )
+from perftool.report import summary_format
 from perftool.report.ignores import IgnoreEntry
 from perftool.report.model import Finding, Report
 from perftool.report.render import FORMATS, render_to_string
@@ -148,14 +148,14 @@ def test_junit_passing_case_for_a_clean_check():
 
 def test_gate_summary_is_one_line_when_all_is_well():
     out = io.StringIO()
-    render_gate_summary(gate_report(findings=[]), out)
+    summary_format.render(gate_report(findings=[]), out)
     assert out.getvalue().count("\n") == 1
     assert out.getvalue().startswith("perftool indexes --check: ok — 0 errors, 0 warnings, 0 info")
 
 
 def test_gate_summary_lists_findings_when_failing():
     out = io.StringIO()
-    render_gate_summary(gate_report(), out)
+    summary_format.render(gate_report(), out)
     lines = out.getvalue().splitlines()
     assert lines[0].startswith("ERROR    I201  public.jobs(status, created_at): declared index missing")
     assert lines[1].startswith("         fix: CREATE INDEX CONCURRENTLY")

@@ -121,3 +121,9 @@ def test_column_kind_is_a_closed_set():
     assert Column("b", "size", "bytes").numeric is True
     with pytest.raises(ValueError):
         Column("calls", "calls", "integer")
+
+
+def test_summary_format_of_a_report_without_a_gate_lists_findings_then_counts():
+    text = render_to_string(sample_report(), "summary").splitlines()
+    assert text[-1].startswith(f"perftool {sample_report().command}: ") and "error" in text[-1]
+    assert all(" Q" in line or " T" in line or " I" in line for line in text[:-1]) and len(text) > 1
