@@ -7,6 +7,7 @@ Global options (`perftool --dsn … queries`) and the same options after the com
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
@@ -246,3 +247,25 @@ def nagios_unknown(ctx: typer.Context, command: str, exc: Exception) -> None:
     message = exc.one_line() if hasattr(exc, "one_line") else str(exc)
     write_stdout(lambda out: out.write(unknown_line(command, redact(message, *state(ctx).known_dsns)) + "\n"))
     raise typer.Exit(3)
+
+
+def monitor(ctx: typer.Context, command: str, prepare: Callable[[], Callable[[], Report]], *,
+            watch: float | None, fmt: str, output: Path | None, fail_on: FailOn | str | None) -> None:
+    """`pool` and `replicas`: `prepare()` resolves the targets and returns the function that reads
+    one report; that report is emitted, or read again every `watch` seconds in a live view. With
+    --format nagios, a check that could not run is the UNKNOWN line (exit 3)."""
+    from perftool.db.errors import PerftoolError
+
+    try:
+        produce = prepare()
+        if watch is not None:
+            from perftool.report.live import watch as live
+
+            live(produce, watch, no_color=state(ctx).no_color)
+            return
+        report = produce()
+    except PerftoolError as exc:
+        if fmt == "nagios":
+            nagios_unknown(ctx, command, exc)
+        raise
+    emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)

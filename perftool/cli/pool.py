@@ -14,8 +14,7 @@ from perftool.cli.options import (
     OutputOpt,
     WatchOpt,
     check_output,
-    emit,
-    nagios_unknown,
+    monitor,
     state,
 )
 
@@ -34,31 +33,19 @@ def pool(
     """Connections used vs max_connections, idle-in-transaction leaks, long queries, the lock tree,
     what holds the xmin horizon, transaction-ID wraparound, and pgbouncer's pools."""
     from perftool.activity.pool import run_pool
-    from perftool.db.errors import PerftoolError
 
     st = state(ctx)
     fmt, _ = check_output(ctx, fmt, fail_on)
-    th = st.thresholds()
-    try:
+
+    def prepare():
         target = st.resolve_dsn(dsn, host)
         bouncer = None if no_pgbouncer else (pgbouncer or _config_pgbouncer(st))
         if bouncer:
             st.known_dsns.append(bouncer)
+        th = st.thresholds()
+        return lambda: run_pool(target, th, host=host, pgbouncer=bouncer)
 
-        def produce():
-            return run_pool(target, th, host=host, pgbouncer=bouncer)
-
-        if watch is not None:
-            from perftool.report.live import watch as live
-
-            live(produce, watch, no_color=st.no_color)
-            return
-        report = produce()
-    except PerftoolError as exc:
-        if fmt == "nagios":
-            nagios_unknown(ctx, "pool", exc)
-        raise
-    emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
+    monitor(ctx, "pool", prepare, watch=watch, fmt=fmt, output=output, fail_on=fail_on)
 
 
 def _config_pgbouncer(st) -> str | None:  # noqa: ANN001

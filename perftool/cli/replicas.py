@@ -14,8 +14,7 @@ from perftool.cli.options import (
     OutputOpt,
     WatchOpt,
     check_output,
-    emit,
-    nagios_unknown,
+    monitor,
     state,
 )
 
@@ -36,12 +35,12 @@ def replicas(
     primary, on a standby alone, or over the perftool.yaml fleet."""
     from perftool.activity.replication import run_replicas
     from perftool.config import HostConfig
-    from perftool.db.errors import PerftoolError, UsageError
+    from perftool.db.errors import UsageError
 
     st = state(ctx)
     fmt, _ = check_output(ctx, fmt, fail_on)
-    th = st.thresholds()
-    try:
+
+    def prepare():
         if all_hosts:
             hosts = [h for h in st.config.hosts.values() if h.role != "pgbouncer"]
             if not hosts:
@@ -52,6 +51,7 @@ def replicas(
             st.resolve_dsn(None, host)
         else:
             hosts = [HostConfig("default", st.resolve_dsn(dsn))]
+        th = st.thresholds()
         previous: list = []
 
         def produce():
@@ -59,14 +59,6 @@ def replicas(
             previous[:] = states
             return report
 
-        if watch is not None:
-            from perftool.report.live import watch as live
+        return produce
 
-            live(produce, watch, no_color=st.no_color)
-            return
-        report = produce()
-    except PerftoolError as exc:
-        if fmt == "nagios":
-            nagios_unknown(ctx, "replicas", exc)
-        raise
-    emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
+    monitor(ctx, "replicas", prepare, watch=watch, fmt=fmt, output=output, fail_on=fail_on)
