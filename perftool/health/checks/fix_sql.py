@@ -100,6 +100,8 @@ def key_parts(index: IndexInfo) -> list[KeyPart]:
 
 
 def recreate_concurrently(index: IndexInfo) -> str:
-    """The index's own definition (pg_get_indexdef) as a CREATE INDEX CONCURRENTLY."""
+    """The index's own definition (pg_get_indexdef) as a CREATE INDEX CONCURRENTLY. The one place
+    outside ddl.py that writes CREATE INDEX, on purpose: rebuilding an existing index must keep what
+    the model does not carry (storage parameters, tablespace), and only the server's own text has it."""
     return re.sub(r"^CREATE (UNIQUE )?INDEX ", lambda m: "CREATE " + (m.group(1) or "") + "INDEX CONCURRENTLY ",
                   index.definition, count=1) + ";"

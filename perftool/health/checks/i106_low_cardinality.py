@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from perftool.db.sql import statement_text
+from perftool import ddl
+from perftool.catalog.schema import quote_ident
 from perftool.health.checks import CheckContext, check, judged_column, scans
 from perftool.health.checks.fix_sql import drop_index, drop_step, index_name
 from perftool.report.model import Finding
@@ -32,8 +33,9 @@ def low_cardinality_indexes(ctx: CheckContext) -> list[Finding]:
             pk_column = next((i.columns[0].name for i in t.indexes if i.is_primary and i.columns and i.columns[0].name),
                              None)
             key = pk_column or col.name
-            example = statement_text("chk_partial_index_example", index=index_name(t.name, [col.name], "partial_idx"),
-                                     schema=t.schema, table=t.name, key=key, column=col.name)
+            example = ddl.plain(t.schema, t.name, [key],
+                                where=f"{quote_ident(col.name)} = <value>").create_sql(
+                name=index_name(t.name, [col.name], "partial_idx")) + ";"
             out.append(ctx.finding(
                 "I106", title=f"btree index {ix.qualified} on a {what}", object=ix.qualified,
                 detail=(f"{ix.name} indexes {t.qualified}({col.name}), a {what} in {t.rows:,.0f} rows; it takes "

@@ -1,1 +1,0 @@
-CREATE INDEX CONCURRENTLY {index} ON {schema}.{table} ({key}) WHERE {column} = <value>
