@@ -270,3 +270,14 @@ def test_pool_page_in_a_real_browser(browser, sandbox, tmp_path):
     assert count("document.querySelectorAll('#meter-connections line.threshold').length") == 2
     assert count("document.getElementById('meter-connections').dataset.level") in ("ok", "warning", "critical")
     assert count("document.querySelectorAll('#lock-tree').length") == 1
+
+
+def test_replicas_page_of_a_primary_without_standbys(browser, sandbox, tmp_path):
+    target = tmp_path / "replicas.html"
+    code, _, err = perftool("replicas", "--dsn", sandbox.url(), "--format", "html", "-o", str(target))
+    assert code in (0, 1), err
+    open_clean(browser, target)
+    assert browser.evaluate("document.querySelectorAll('#replicas').length") == 1
+    badges = browser.evaluate("document.querySelectorAll('#replicas span.badge.verdict').length")
+    rows = browser.evaluate("document.querySelectorAll('#replicas tr.replica').length")
+    assert badges == rows  # one verdict badge per replica (none here: "No replica seen.")

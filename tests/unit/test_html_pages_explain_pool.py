@@ -154,3 +154,16 @@ def test_replicas_one_badge_per_replica_and_lag_bars():
     assert 'href="#finding-1-R104"' in html and page.count("section", id="section-verdicts") == 0
     assert "<script>alert" not in html and HOSTILE in text
     every_link_has_a_target(page)
+
+
+def test_explain_several_plans_keep_their_tips_apart():
+    plans = [hostile_plan(), hostile_plan()]
+    outcomes = [Outcome(f"statement {i}", "SELECT 1", None, p, plan_tips(p)) for i, p in enumerate(plans, 1)]
+    report = build_report(outcomes, {})
+    page = Page(render_to_string(report, "html"))
+    assert page.count("table", "plan-tree") == 2 and page.count("tr", "node") == 8
+    per_plan = len(plan_tips(hostile_plan()))
+    tip_links = [a["href"] for t, a in page.tags if t == "a" and "tip" in (a.get("class") or "").split()]
+    assert len(tip_links) == 2 * per_plan and len(set(tip_links)) == 2 * per_plan  # each tip once, at its plan
+    assert len(set(page.ids())) == len(page.ids())  # node anchors do not collide
+    every_link_has_a_target(page)
