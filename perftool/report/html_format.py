@@ -27,7 +27,10 @@ from perftool.report.model import Report
 # report.command -> the module holding its page parts (`parts(report, links) -> list[PagePart]`)
 PAGES: dict[str, str] = {
     "analyze": "perftool.report.html_pages.analyze",
+    "explain": "perftool.report.html_pages.explain",
     "indexes recommend": "perftool.report.html_pages.recommend",
+    "pool": "perftool.report.html_pages.pool",
+    "replicas": "perftool.report.html_pages.replicas",
 }
 
 SEVERITY_LABEL = {"error": "error", "warning": "warning", "info": "info"}

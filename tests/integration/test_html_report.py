@@ -214,3 +214,70 @@ def test_recommend_page_in_a_real_browser(browser, demo_db, tmp_path):
     assert "of 50.0 MB" in text and "Estimated workload cost" in text
     assert count("Array.from(document.querySelectorAll('article.finding')).filter(a => a.dataset.code === 'A101')"
                  ".length") == recommended
+
+
+def open_clean(browser, target):
+    """Open the page; assert it fetched only itself and logged no console problem."""
+    since = len(browser.events)
+    browser.open(target)
+    events = browser.events[since:]
+    assert [e["params"]["request"]["url"] for e in events if e["method"] == "Network.requestWillBeSent"] == [
+        target.resolve().as_uri()]
+    assert Browser.console_problems_of(events) == []
+
+
+def plan_node_count(dsn: str, statement: str) -> int:
+    """The plan's nodes as PostgreSQL itself gives them (EXPLAIN FORMAT JSON, not run)."""
+    with psycopg.connect(dsn) as conn:
+        doc = conn.execute("EXPLAIN (FORMAT JSON) " + statement).fetchone()[0]
+
+    def nodes(plan: dict) -> int:
+        return 1 + sum(nodes(child) for child in plan.get("Plans", []))
+
+    return nodes(doc[0]["Plan"])
+
+
+def test_explain_page_in_a_real_browser(browser, demo_db, tmp_path):
+    statement = ("SELECT j.id, c.name FROM jobs j JOIN customers c ON c.id = j.customer_id "
+                 "WHERE j.status = 'on_hold' AND j.priority = 1 ORDER BY j.due_date")
+    target = tmp_path / "explain.html"
+    code, _, err = perftool("explain", statement, "--dsn", demo_db["dsn"], "--no-proof", "--format", "html",
+                            "-o", str(target))
+    assert code in (0, 1), err  # 1: tips at --fail-on; the page is written all the same
+    open_clean(browser, target)
+    count = browser.evaluate
+    nodes = plan_node_count(demo_db["dsn"], statement)
+    assert nodes >= 3
+    assert count("document.querySelectorAll('table.plan-tree tr.node').length") == nodes
+    assert count("document.querySelectorAll('table.plan-tree tr.node svg.exclusive rect.own').length") == nodes
+    # every tip about a node (all P1xx but JIT P109 and planning P110) is linked from its node's row
+    node_tips = count("Array.from(document.querySelectorAll('article.finding')).filter(a => "
+                      "a.dataset.code.startsWith('P') && !['P109', 'P110'].includes(a.dataset.code)).length")
+    assert node_tips > 0
+    assert count("document.querySelectorAll('table.plan-tree a.tip').length") == node_tips
+    assert count("Array.from(document.querySelectorAll('a.tip')).every(a => document.getElementById("
+                 "a.getAttribute('href').slice(1)) !== null)")
+    assert " ms · " in count("document.querySelector('table.plan-tree .own-text').textContent")
+
+
+def test_pool_page_in_a_real_browser(browser, sandbox, tmp_path):
+    target = tmp_path / "pool.html"
+    code, _, err = perftool("pool", "--dsn", sandbox.url(),
+                            "--no-pgbouncer", "--format", "html", "-o", str(target))
+    assert code in (0, 1), err  # 1: findings at --fail-on, the page is written all the same
+    open_clean(browser, target)
+    count = browser.evaluate
+    assert count("document.querySelectorAll('#meter-connections line.threshold').length") == 2
+    assert count("document.getElementById('meter-connections').dataset.level") in ("ok", "warning", "critical")
+    assert count("document.querySelectorAll('#lock-tree').length") == 1
+
+
+def test_replicas_page_of_a_primary_without_standbys(browser, sandbox, tmp_path):
+    target = tmp_path / "replicas.html"
+    code, _, err = perftool("replicas", "--dsn", sandbox.url(), "--format", "html", "-o", str(target))
+    assert code in (0, 1), err
+    open_clean(browser, target)
+    assert browser.evaluate("document.querySelectorAll('#replicas').length") == 1
+    badges = browser.evaluate("document.querySelectorAll('#replicas span.badge.verdict').length")
+    rows = browser.evaluate("document.querySelectorAll('#replicas tr.replica').length")
+    assert badges == rows  # one verdict badge per replica (none here: "No replica seen.")
