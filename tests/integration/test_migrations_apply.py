@@ -159,6 +159,37 @@ def test_preflight_names_the_idle_transaction_and_changes_nothing(fresh_db, sql)
     assert indexes(fresh_db) == {}
 
 
+def test_preflight_estimates_each_build_from_the_read_rate_it_measured(fresh_db, sql):
+    """The estimate is the build's work (2 heap reads + the index) at the rate the pre-flight's scan
+    probe read the tables: positive, labelled with that rate, and proportional to the table's size."""
+    sql(fresh_db, "CREATE TABLE small (a int); INSERT INTO small SELECT generate_series(1, 2000);"
+                  "CREATE TABLE big (a int); INSERT INTO big SELECT generate_series(1, 200000);")
+    wanted = changes("{changes: [{table: public.small, columns: [a]}, {table: public.big, columns: [a]}]}")
+    report = apply_report(fresh_db, wanted, ApplyOptions(**FAST), preflight_only=True)
+    small, big = rows(report)
+    heap = {t["table"]: t["heap_bytes"] for t in rows(report, "tables")}
+    for row in (small, big):
+        assert row["estimated_s"] is not None and row["estimated_s"] > 0, row
+        assert "/s this server read the tables at during the pre-flight" in row["estimate"], row
+        assert row["estimate"].startswith("≈ ") and "2 heap reads" in row["estimate"], row
+    assert "Read rate:" in report.section("tables").note and "measured by reading" in report.section("tables").note
+    assert big["estimated_s"] > small["estimated_s"]
+    ratio = big["estimated_s"] / small["estimated_s"]
+    assert ratio == pytest.approx(heap["public.big"] / heap["public.small"], rel=0.05)   # one rate for both
+    assert indexes(fresh_db) == {}
+
+
+def test_later_builds_are_estimated_from_the_rate_of_the_builds_before_them(fresh_db, sql):
+    sql(fresh_db, "CREATE TABLE t (a int, b int); INSERT INTO t SELECT g, g FROM generate_series(1, 20000) g;")
+    wanted = changes("{changes: [{table: public.t, columns: [a]}, {table: public.t, columns: [b]}]}")
+    first, second = rows(apply_report(fresh_db, wanted, ApplyOptions(**FAST)))
+    assert first["status"] == second["status"] == "built"
+    assert "during the pre-flight" in first["estimate"] and first["estimated_s"] > 0
+    assert "the builds before it in this run achieved" in second["estimate"] and second["estimated_s"] > 0
+    # the same work at the rate the first build achieved: its own measured time, give or take rounding
+    assert second["estimated_s"] == pytest.approx(first["seconds"], rel=0.05, abs=0.002)
+
+
 def test_cli_needs_yes_without_a_terminal_and_reports_json(fresh_db, sql, tmp_path):
     from typer.testing import CliRunner
 
