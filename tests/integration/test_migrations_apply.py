@@ -1,7 +1,7 @@
 """`indexes apply` against the sandbox: a unique build failing on duplicates is reported and leaves
 no INVALID index, and a re-run succeeds once the data is fixed; a partitioned table gets a valid
-index on the parent and every partition while a writer keeps inserting (none of its inserts waits
-past its lock_timeout); lock timeouts are retried without the "already exists" trap; pre-flight
+index on the parent and every partition while a writer keeps inserting (under the same lock_timeout
+as apply's, none of its inserts times out); lock timeouts are retried without the "already exists" trap; pre-flight
 names the idle-in-transaction session a build would wait for; the CLI refuses to write without
 --yes when it cannot ask."""
 
@@ -104,19 +104,20 @@ INSERT INTO events SELECT g, g % 300, date '2026-01-01' + (g % 89) FROM generate
 def test_partitioned_table_while_a_writer_inserts(fresh_db, sql):
     sql(fresh_db, PARTITIONED)
     stop = threading.Event()
-    inserted, errors = [0], []
-    writer_lock_timeout_ms = 2 * FAST["lock_timeout_ms"] + 500   # the writer must never wait this long
+    inserted, errors, longest = [0], [], [0.0]
 
     def write():
         with psycopg.connect(fresh_db, autocommit=True) as conn:
-            conn.execute(f"SET lock_timeout = '{writer_lock_timeout_ms}ms'")
+            conn.execute(f"SET lock_timeout = '{FAST['lock_timeout_ms']}ms'")   # the same as apply's
             i = 100000
             while not stop.is_set():
+                started = time.monotonic()
                 try:
                     conn.execute("INSERT INTO events VALUES (%s, %s, date '2026-01-01' + %s)", (i, i % 300, i % 89))
                     inserted[0] += 1
                 except psycopg.Error as exc:
                     errors.append(str(exc))
+                longest[0] = max(longest[0], time.monotonic() - started)
                 i += 1
 
     writer = threading.Thread(target=write)
@@ -133,7 +134,8 @@ def test_partitioned_table_while_a_writer_inserts(fresh_db, sql):
         stop.set()
         writer.join()
     assert rows(report)[0]["status"] == "built", rows(report)
-    assert errors == []                                    # no insert waited past its lock_timeout
+    print(f"writer: {inserted[0]} inserts, longest {longest[0] * 1000:.0f} ms")
+    assert errors == [], longest                           # no insert waited past apply's lock_timeout
     assert during > 0                                      # the writer kept inserting during the build
     got = indexes(fresh_db)
     expected = {"public.events_tenant_id_idx", "public.events_2026_01_tenant_id_idx",
