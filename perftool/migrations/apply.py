@@ -7,7 +7,9 @@ free) under `lock_timeout`, with `statement_timeout = 0`. A lock timeout drops w
 left and retries with exponential backoff — so a retry never meets "already exists". Any other
 failure (a duplicate in a unique index, a cancel) drops the INVALID leftover too and is reported.
 Partitioned tables: ON ONLY the parent, each partition concurrently and attached, the parent checked
-valid. Afterwards `ANALYZE` of each table built on. A second session polls
+valid; ON ONLY and ATTACH (the steps writers queue behind) are not sent while a session idle in
+transaction or open for lock_timeout already holds a conflicting lock — counted as a lock timeout and
+retried, so no writer is held behind a request waiting out its lock_timeout. Afterwards `ANALYZE` of each table built on. A second session polls
 `pg_stat_progress_create_index` for the progress callback (the CLI's progress bar).
 
 The statements are perftool's own (ddl.py: CREATE/DROP/ALTER INDEX of an IndexSpec) and go over the
@@ -30,7 +32,7 @@ from typing import TYPE_CHECKING, Any
 from perftool.db.sql import compose, fetch_all, fetch_one
 from perftool.db.statement_send import send
 from perftool.ddl import attach_sql, drop_sql
-from perftool.migrations.changes import Change, resolve_partitions
+from perftool.migrations.changes import Change, Partition, resolve_partitions
 from perftool.report.model import Column, Report, Section
 from perftool.report.values import human_bytes
 
@@ -65,6 +67,12 @@ class Outcome:
 
 class LockTimedOut(Exception):
     pass
+
+
+# the lock modes a writer's ROW EXCLUSIVE queues behind, by the mode a short DDL step takes
+CONFLICTS_WITH_SHARE = ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock",
+                        "ExclusiveLock", "AccessExclusiveLock"]
+CONFLICTS_WITH_ACCESS_EXCLUSIVE = ["AccessShareLock", "RowShareLock", *CONFLICTS_WITH_SHARE, "ShareLock"]
 
 
 class BuildFailed(Exception):
@@ -247,6 +255,19 @@ class Applier:
                 wait = min(wait * 2, self.options.max_backoff_s)
         raise AssertionError("unreachable")
 
+    def _not_behind_a_long_transaction(self, schema: str, name: str, modes: list[str]) -> None:
+        """Before a statement whose lock writers queue behind: when a session that is idle in
+        transaction, or whose transaction has been open for lock_timeout already, holds a conflicting
+        lock on `schema.name`, don't send it (a lock timeout without queueing: back off and retry) —
+        queued behind that session it would hold every writer arriving meanwhile for the whole
+        lock_timeout, as long as the writers' own lock_timeout."""
+        holders = fetch_all(self.conn, "migration_lock_holders", {
+            "schema": schema, "name": name, "modes": modes, "min_age_ms": self.options.lock_timeout_ms})
+        if holders:
+            h = holders[0]
+            raise LockTimedOut(f"not queued behind pid {h['pid']} ({h['mode']} on {schema}.{name}, {h['state']}, "
+                               f"transaction open {h['xact_seconds'] or 0:.1f} s)")
+
     def _drop_invalid(self, schema: str, name: str) -> bool:
         state = _state(self.conn, schema, name)
         if state is None or state["valid"] or state["kind"] == "I":
@@ -317,12 +338,20 @@ class Applier:
             self._build_one(spec.create_sql(concurrently=True, name=change.name), change.schema, change.name, outcome)
             return
         parent = spec.create_sql(only=True, name=change.name, if_not_exists=True)
-        self._with_retries(f"create {change.qualified} ON ONLY", lambda: _run(self.conn, parent))
+
+        def on_only() -> None:
+            self._not_behind_a_long_transaction(change.schema, change.table, CONFLICTS_WITH_SHARE)
+            _run(self.conn, parent)
+
+        def attach(p: Partition) -> None:
+            self._not_behind_a_long_transaction(p.schema, p.name, CONFLICTS_WITH_ACCESS_EXCLUSIVE)
+            _run(self.conn, attach_sql(change.schema, change.name, p.schema, p.name))
+
+        self._with_retries(f"create {change.qualified} ON ONLY", on_only)
         for p in change.partitions:
             self._build_one(spec.create_sql(concurrently=True, name=p.name, table=(p.schema, p.table)),
                             p.schema, p.name, outcome)
-            attach = attach_sql(change.schema, change.name, p.schema, p.name)
-            self._with_retries(f"attach {p.schema}.{p.name}", functools.partial(_run, self.conn, attach))
+            self._with_retries(f"attach {p.schema}.{p.name}", functools.partial(attach, p))
         state = _state(self.conn, change.schema, change.name)
         if state is None or not state["valid"]:
             raise BuildFailed(f"{change.qualified} is not valid after attaching every partition's index")

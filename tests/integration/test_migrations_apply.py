@@ -146,6 +146,55 @@ def test_partitioned_table_while_a_writer_inserts(fresh_db, sql):
     assert sql(fresh_db, "SELECT count(*) FROM events") == [(60000 + inserted[0],)]
 
 
+def test_a_writer_never_queues_behind_apply_waiting_for_an_idle_transaction(fresh_db, sql):
+    """A session idle in transaction holds ROW EXCLUSIVE on the parent: ON ONLY queued behind it would
+    hold every writer arriving meanwhile for apply's whole lock_timeout — as long as the writer's own
+    (the same), so the writer would time out (measured: 1-2 of them per run before the pre-check).
+    apply does not queue behind it: it backs off and retries until the transaction ends."""
+    sql(fresh_db, PARTITIONED)
+    stop = threading.Event()
+    inserted, errors = [0], []
+    holder = psycopg.connect(fresh_db)
+    holder.execute("INSERT INTO events VALUES (1, 1, date '2026-01-05')")      # now idle in transaction
+    holder_pid = holder.info.backend_pid
+    retries = []
+
+    def progress(event, data):
+        if event == "retry":
+            retries.append(data["error"])
+            if len(retries) == 3:
+                holder.commit()
+
+    def write():
+        with psycopg.connect(fresh_db, autocommit=True) as conn:
+            conn.execute(f"SET lock_timeout = '{FAST['lock_timeout_ms']}ms'")
+            i = 100000
+            while not stop.is_set():
+                try:
+                    conn.execute("INSERT INTO events VALUES (%s, %s, date '2026-01-01' + %s)", (i, i % 300, i % 89))
+                    inserted[0] += 1
+                except psycopg.Error as exc:
+                    errors.append(str(exc))
+                i += 1
+
+    writer = threading.Thread(target=write)
+    writer.start()
+    try:
+        while inserted[0] < 50:
+            time.sleep(0.01)
+        wanted = changes("{changes: [{table: public.events, columns: [tenant_id], partitions: "
+                         "[public.events_2026_01, public.events_2026_02, public.events_2026_03]}]}")
+        report = apply_report(fresh_db, wanted, ApplyOptions(**FAST), progress)
+    finally:
+        stop.set()
+        writer.join()
+        holder.close()
+    assert rows(report)[0]["status"] == "built", rows(report)
+    assert errors == []                                    # no insert waited out its lock_timeout
+    assert len(retries) >= 3 and all(f"not queued behind pid {holder_pid}" in r for r in retries[:3])
+    assert all(indexes(fresh_db).values()) and len(indexes(fresh_db)) == 4
+
+
 def test_preflight_names_the_idle_transaction_and_changes_nothing(fresh_db, sql):
     sql(fresh_db, "CREATE TABLE t (a int); INSERT INTO t SELECT generate_series(1, 100);")
     with psycopg.connect(fresh_db) as idle:
