@@ -9,8 +9,9 @@ failure (a duplicate in a unique index, a cancel) drops the INVALID leftover too
 Partitioned tables: ON ONLY the parent, each partition concurrently and attached, the parent checked
 valid; ON ONLY and ATTACH (the steps writers queue behind) are not sent while a session idle in
 transaction or open for lock_timeout already holds a conflicting lock — counted as a lock timeout and
-retried, so no writer is held behind a request waiting out its lock_timeout. Afterwards `ANALYZE` of each table built on. A second session polls
-`pg_stat_progress_create_index` for the progress callback (the CLI's progress bar).
+retried, so no writer is held behind a request waiting out its lock_timeout. Afterwards `ANALYZE` of
+each table built on. A second session polls `pg_stat_progress_create_index` for the progress
+callback (the CLI's progress bar).
 
 The statements are perftool's own (ddl.py: CREATE/DROP/ALTER INDEX of an IndexSpec) and go over the
 extended protocol (`statement_send.send`), one statement per message, so text inside a predicate or
