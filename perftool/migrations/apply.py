@@ -7,8 +7,11 @@ free) under `lock_timeout`, with `statement_timeout = 0`. A lock timeout drops w
 left and retries with exponential backoff — so a retry never meets "already exists". Any other
 failure (a duplicate in a unique index, a cancel) drops the INVALID leftover too and is reported.
 Partitioned tables: ON ONLY the parent, each partition concurrently and attached, the parent checked
-valid. Afterwards `ANALYZE` of each table built on. A second session polls
-`pg_stat_progress_create_index` for the progress callback (the CLI's progress bar).
+valid; ON ONLY and ATTACH (the steps writers queue behind) are not sent while a session idle in
+transaction or open for lock_timeout already holds a conflicting lock — counted as a lock timeout and
+retried, so no writer is held behind a request waiting out its lock_timeout. Afterwards `ANALYZE` of
+each table built on. A second session polls `pg_stat_progress_create_index` for the progress
+callback (the CLI's progress bar).
 
 The statements are perftool's own (ddl.py: CREATE/DROP/ALTER INDEX of an IndexSpec) and go over the
 extended protocol (`statement_send.send`), one statement per message, so text inside a predicate or
@@ -30,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 from perftool.db.sql import compose, fetch_all, fetch_one
 from perftool.db.statement_send import send
 from perftool.ddl import attach_sql, drop_sql
-from perftool.migrations.changes import Change, resolve_partitions
+from perftool.migrations.changes import Change, Partition, resolve_partitions
 from perftool.report.model import Column, Report, Section
+from perftool.report.values import human_bytes
 
 if TYPE_CHECKING:
     import psycopg
@@ -66,6 +70,12 @@ class LockTimedOut(Exception):
     pass
 
 
+# the lock modes a writer's ROW EXCLUSIVE queues behind, by the mode a short DDL step takes
+CONFLICTS_WITH_SHARE = ["RowExclusiveLock", "ShareUpdateExclusiveLock", "ShareRowExclusiveLock",
+                        "ExclusiveLock", "AccessExclusiveLock"]
+CONFLICTS_WITH_ACCESS_EXCLUSIVE = ["AccessShareLock", "RowShareLock", *CONFLICTS_WITH_SHARE, "ShareLock"]
+
+
 class BuildFailed(Exception):
     pass
 
@@ -77,8 +87,55 @@ def _noop(event: str, data: dict[str, Any]) -> None:
 # --- pre-flight -----------------------------------------------------------------------------------
 
 
-def preflight(conn: psycopg.Connection, changes: list[Change], sample_s: float = 1.0) -> list[Section]:
-    """What a concurrent build would wait for, and how big and busy its tables are."""
+# CREATE INDEX CONCURRENTLY reads the heap twice (the build, then the validation) and writes the index:
+# a build's work, in bytes, for the time estimate
+BUILD_SCANS = 2
+
+
+@dataclass
+class Preflight:
+    sections: list[Section]
+    heap_bytes: dict[tuple[str, str], int]
+    scan_bytes_per_s: float | None    # the read rate the scan probe measured (None: no probe ran)
+    probed: int = 0                   # bytes the probe read
+
+
+def build_bytes(change: Change, heap_bytes: dict[tuple[str, str], int]) -> int | None:
+    """The work of building `change`'s index: BUILD_SCANS reads of its table's heap (of each partition's,
+    on a partitioned table) plus the index's estimated size when known. None: nothing to build."""
+    if change.action not in ("create", "rebuild"):
+        return None
+    if change.partitions:
+        heap = sum(heap_bytes.get((p.schema, p.table), 0) for p in change.partitions)
+    else:
+        heap = heap_bytes.get((change.schema, change.table), 0)
+    return BUILD_SCANS * heap + (change.size_bytes or 0)
+
+
+def scan_probe(conn: psycopg.Connection, heap_bytes: dict[tuple[str, str], int]) -> tuple[float | None, int]:
+    """Bytes per second this server reads the tables at: `count(*)` over each table's first 1024 pages
+    (a bounded, read-only TID range scan; PostgreSQL 14+), timed by the server (EXPLAIN ANALYZE's
+    execution time). Returns the rate (None when nothing could be read) and the bytes read."""
+    if conn.info.server_version < 140000:
+        return None, 0
+    block = int(fetch_one(conn, "migration_block_size")["block_size"])  # type: ignore[index]
+    read, seconds = 0, 0.0
+    for (schema, table), heap in heap_bytes.items():
+        if heap <= 0:
+            continue
+        with conn.cursor() as cur:
+            cur.execute(compose("migration_scan_probe", table=[(schema, table)]))  # type: ignore[list-item]
+            row = cur.fetchone()
+        plan = row[0][0] if row else {}
+        top = plan.get("Plan", {})
+        read += block * (int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0)))
+        seconds += float(plan.get("Execution Time", 0.0)) / 1000
+    return (read / seconds if read and seconds > 0 else None), read
+
+
+def preflight(conn: psycopg.Connection, changes: list[Change], sample_s: float = 1.0) -> Preflight:
+    """What a concurrent build would wait for, how big and busy its tables are, and how fast this
+    server reads them (the rate the build-time estimate starts from)."""
     sessions = fetch_all(conn, "migration_preflight_sessions")
     pairs = sorted({(c.schema, c.table) for c in changes if c.table}
                    | {(p.schema, p.table) for c in changes for p in c.partitions})
@@ -96,9 +153,14 @@ def preflight(conn: psycopg.Connection, changes: list[Change], sample_s: float =
         tables.append({"table": f"{key[0]}.{key[1]}", "total_bytes": later["total_bytes"],
                        "heap_bytes": later["heap_bytes"], "live_rows": later["live_rows"],
                        "writes_per_s": rate})
+    heap = {key: int(second.get(key, row)["heap_bytes"]) for key, row in first.items()}
+    scan_rate, probed = scan_probe(conn, heap)
     waits = [{"pid": s["pid"], "user": s["usename"], "application": s["application_name"], "state": s["state"],
               "xact_seconds": round(s["xact_seconds"] or 0.0, 1), "query": s["query"]} for s in sessions]
-    return [
+    rate_note = (f" Read rate: {human_bytes(scan_rate)}/s, measured by reading {human_bytes(probed)} of these "
+                 "tables (count(*) over at most 1024 pages each)." if scan_rate else
+                 " Read rate: not measured (empty tables, or PostgreSQL before 14: no TID range scan).")
+    return Preflight([
         Section("waits", f"{len(waits)} open transaction(s) a concurrent build would wait for", [
             Column("pid", "pid", "int"), Column("user", "user"), Column("application", "application"),
             Column("state", "state"), Column("xact_seconds", "transaction age (s)", "float"),
@@ -109,8 +171,37 @@ def preflight(conn: psycopg.Connection, changes: list[Change], sample_s: float =
             Column("table", "table"), Column("total_bytes", "total size", "bytes"),
             Column("heap_bytes", "heap", "bytes"), Column("live_rows", "rows", "int"),
             Column("writes_per_s", "writes/s", "float")], tables,
-            note=f"writes/s: rows inserted, updated or deleted over a {sample_s:g} s sample."),
-    ]
+            note=f"writes/s: rows inserted, updated or deleted over a {sample_s:g} s sample." + rate_note),
+    ], heap, scan_rate, probed)
+
+
+class Estimator:
+    """Each build's estimated time: its work (`build_bytes`) at a rate — the pre-flight's read rate
+    until a build in this run finished, then the rate the builds so far achieved (work / seconds)."""
+
+    def __init__(self, pre: Preflight):
+        self.heap, self.scan_rate = pre.heap_bytes, pre.scan_bytes_per_s
+        self.work, self.seconds = 0, 0.0
+
+    def estimate(self, change: Change) -> tuple[float | None, str]:
+        work = build_bytes(change, self.heap)
+        if work is None:
+            return None, ""
+        if self.seconds > 0 and self.work > 0:
+            rate, basis = self.work / self.seconds, "the builds before it in this run achieved"
+        elif self.scan_rate:
+            rate, basis = self.scan_rate, "this server read the tables at during the pre-flight"
+        else:
+            return None, "no rate measured"
+        est = work / rate
+        what = f"{BUILD_SCANS} heap reads" + (" + the index's estimated size" if change.size_bytes else "")
+        return est, f"≈ {est:.2g} s: {human_bytes(work)} ({what}) at the {human_bytes(rate)}/s {basis}"
+
+    def built(self, change: Change, seconds: float) -> None:
+        work = build_bytes(change, self.heap)
+        if work and seconds > 0:
+            self.work += work
+            self.seconds += seconds
 
 
 # --- one index ------------------------------------------------------------------------------------
@@ -164,6 +255,19 @@ class Applier:
                 time.sleep(wait)
                 wait = min(wait * 2, self.options.max_backoff_s)
         raise AssertionError("unreachable")
+
+    def _not_behind_a_long_transaction(self, schema: str, name: str, modes: list[str]) -> None:
+        """Before a statement whose lock writers queue behind: when a session that is idle in
+        transaction, or whose transaction has been open for lock_timeout already, holds a conflicting
+        lock on `schema.name`, don't send it (a lock timeout without queueing: back off and retry) —
+        queued behind that session it would hold every writer arriving meanwhile for the whole
+        lock_timeout, as long as the writers' own lock_timeout."""
+        holders = fetch_all(self.conn, "migration_lock_holders", {
+            "schema": schema, "name": name, "modes": modes, "min_age_ms": self.options.lock_timeout_ms})
+        if holders:
+            h = holders[0]
+            raise LockTimedOut(f"not queued behind pid {h['pid']} ({h['mode']} on {schema}.{name}, {h['state']}, "
+                               f"transaction open {h['xact_seconds'] or 0:.1f} s)")
 
     def _drop_invalid(self, schema: str, name: str) -> bool:
         state = _state(self.conn, schema, name)
@@ -235,12 +339,20 @@ class Applier:
             self._build_one(spec.create_sql(concurrently=True, name=change.name), change.schema, change.name, outcome)
             return
         parent = spec.create_sql(only=True, name=change.name, if_not_exists=True)
-        self._with_retries(f"create {change.qualified} ON ONLY", lambda: _run(self.conn, parent))
+
+        def on_only() -> None:
+            self._not_behind_a_long_transaction(change.schema, change.table, CONFLICTS_WITH_SHARE)
+            _run(self.conn, parent)
+
+        def attach(p: Partition) -> None:
+            self._not_behind_a_long_transaction(p.schema, p.name, CONFLICTS_WITH_ACCESS_EXCLUSIVE)
+            _run(self.conn, attach_sql(change.schema, change.name, p.schema, p.name))
+
+        self._with_retries(f"create {change.qualified} ON ONLY", on_only)
         for p in change.partitions:
             self._build_one(spec.create_sql(concurrently=True, name=p.name, table=(p.schema, p.table)),
                             p.schema, p.name, outcome)
-            attach = attach_sql(change.schema, change.name, p.schema, p.name)
-            self._with_retries(f"attach {p.schema}.{p.name}", functools.partial(_run, self.conn, attach))
+            self._with_retries(f"attach {p.schema}.{p.name}", functools.partial(attach, p))
         state = _state(self.conn, change.schema, change.name)
         if state is None or not state["valid"]:
             raise BuildFailed(f"{change.qualified} is not valid after attaching every partition's index")
@@ -324,16 +436,24 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
     with connect(dsn) as conn:
         info = server_info(conn)
         notes = resolve_partitions(conn, changes)
-        sections = preflight(conn, changes, options.sample_s)
+        pre = preflight(conn, changes, options.sample_s)
+    sections = pre.sections
+    estimator = Estimator(pre)
+    estimates: dict[int, tuple[float | None, str]] = {}
     outcomes: list[Outcome] = []
     if preflight_only or options.dry_run:
         outcomes = [Outcome(c, status="planned") for c in changes]
+        estimates = {id(c): estimator.estimate(c) for c in changes}
         notes.append("pre-flight only: nothing was changed" if preflight_only else "dry run: nothing was changed")
     else:
         applier = Applier(dsn, options, progress)
         try:
             for change in changes:
-                outcomes.append(applier.apply(change))
+                estimates[id(change)] = estimator.estimate(change)
+                outcome = applier.apply(change)
+                if outcome.status == "built":
+                    estimator.built(change, outcome.seconds)
+                outcomes.append(outcome)
             built = sorted({(o.change.schema, o.change.table) for o in outcomes if o.status == "built"}
                            | {(p.schema, p.table) for o in outcomes if o.status == "built"
                               for p in o.change.partitions})
@@ -355,6 +475,8 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
                      "estimate with the real index and fresh statistics."))
     rows = [{"change": o.change.action, "index": o.change.qualified,
              "table": f"{o.change.schema}.{o.change.table}" if o.change.table else "", "status": o.status,
+             "estimated_s": estimates.get(id(o.change), (None, ""))[0],
+             "estimate": estimates.get(id(o.change), (None, ""))[1],
              "attempts": o.attempts, "seconds": o.seconds, "size_bytes": o.size_bytes, "message": o.message}
             for o in outcomes]
     counts = {s: sum(1 for o in outcomes if o.status == s)
@@ -362,6 +484,7 @@ def apply_report(dsn: str, changes: list[Change], options: ApplyOptions | None =
     title = ", ".join(f"{n} {s}" for s, n in counts.items() if n) or "no changes"
     sections.append(Section("changes", f"Index changes: {title}", [
         Column("change", "change"), Column("index", "index"), Column("table", "table"), Column("status", "status"),
+        Column("estimated_s", "estimated (s)", "float"), Column("estimate", "estimate"),
         Column("attempts", "attempts", "int"), Column("seconds", "seconds", "float"),
         Column("size_bytes", "size", "bytes"), Column("message", "message")], rows))
     return Report(command="indexes apply", server=info.as_dict(), sections=sections, notes=notes,

@@ -67,6 +67,7 @@ class Change:
     source: str = ""
     # the statements the index is for (indexes recommend): query, origin, estimated cost before/after
     statements: list[dict[str, Any]] = field(default_factory=list)
+    size_bytes: int | None = None   # the index's estimated size (indexes recommend), for the build-time estimate
 
     @property
     def qualified(self) -> str:
@@ -155,6 +156,8 @@ def from_recommend(document: dict[str, Any], name: str = "<recommend>") -> Chang
                              for st in (listed if isinstance(listed, list) else [])
                              if isinstance(st, dict) and isinstance(st.get("query"), str)]
         change.source = "indexes recommend"
+        size = _number(rec.get("size_bytes"))
+        change.size_bytes = int(size) if size is not None and size >= 0 else None
         changes.append(change)
     return ChangeList(changes, name)
 
