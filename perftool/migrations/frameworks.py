@@ -85,7 +85,11 @@ def down_statements(all_steps: list[Steps], lock_timeout: str) -> list[Statement
 
 
 def _comment(lines: list[str], mark: str) -> str:
-    return "\n".join((f"{mark} {ln}" if ln else mark) for ln in lines) + "\n"
+    """`lines` as comment lines of one language: a line break inside a line (an index name may
+    hold one) starts a new comment line instead of ending the comment (splitlines: every line
+    terminator Python, JavaScript, Ruby or SQL knows)."""
+    parts = [part for ln in lines for part in (ln.splitlines() or [""])]
+    return "\n".join((f"{mark} {part}" if part else mark) for part in parts) + "\n"
 
 
 def _sql_text(s: Statement) -> str:
