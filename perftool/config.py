@@ -69,6 +69,7 @@ class HostConfig:
     name: str
     dsn: str
     role: HostRole = HostRole.primary
+    slot: str | None = None   # a replica's replication slot on its upstream (links the two views of it)
 
 
 @dataclass
@@ -155,7 +156,10 @@ def load_config(explicit: str | os.PathLike | None = None) -> Config:
             parse_dsn(dsn)
         except UsageError as exc:  # the message never holds the DSN (connect.parse_dsn)
             raise InputError(f"{path}: host {name!r}: {exc.message}", exc.hint) from None
-        cfg.hosts[str(name)] = HostConfig(name=str(name), dsn=dsn, role=role)
+        slot = spec.get("slot")
+        if slot is not None and not isinstance(slot, str):
+            raise InputError(f"{path}: host {name!r}: slot must be a replication slot's name")
+        cfg.hosts[str(name)] = HostConfig(name=str(name), dsn=dsn, role=role, slot=slot)
     th = raw.get("thresholds") or {}
     if not isinstance(th, dict):
         raise InputError(f"{path}: 'thresholds' must map names to numbers (slow_ms: 500)")

@@ -100,6 +100,7 @@ class ReplicationState:
     info: ServerInfo | None = None
     role: str = "primary"         # from perftool.yaml; what the server says wins
     error: str | None = None      # the host could not be read (its one-line error, masked)
+    slot: str | None = None       # perftool.yaml's `slot:` of a replica: its slot on the upstream
 
 
 def _make(cls, row: dict[str, Any]):
@@ -201,14 +202,15 @@ def primary_verdicts(state: ReplicationState, th: Thresholds) -> list[Verdict]:
 
 def verdicts(states: list[ReplicationState], th: Thresholds) -> list[Verdict]:
     """One verdict per replica: a standby's own view wins over its upstream's (matched by slot or
-    application_name); an unreachable replica host is receiver down."""
+    application_name); an unreachable replica host is receiver down, and with its perftool.yaml
+    `slot:` that one verdict also stands for its upstream's inactive slot."""
     own: list[Verdict] = []
     upstream: list[Verdict] = []
     for s in states:
         if s.error is not None:
             if s.role == "replica":
                 own.append(Verdict(replica=s.host, seen_from="perftool.yaml", verdict=RECEIVER_DOWN,
-                                   detail=f"host does not answer: {s.error}"))
+                                   slot_name=s.slot, detail=f"host does not answer: {s.error}"))
             continue
         if s.in_recovery:
             own.append(standby_verdict(s, th))
@@ -449,7 +451,7 @@ def read_hosts(hosts: list[HostConfig], *, interval: float | None = None) -> lis
             if len(hosts) == 1 or exc.exit_code != 3:
                 raise
             return ReplicationState(host=h.name, in_recovery=h.role == "replica", wal_position=0, taken_at=0,
-                                    role=h.role, error=redact(exc.one_line(), h.dsn))
+                                    role=h.role, error=redact(exc.one_line(), h.dsn), slot=h.slot)
 
     with ThreadPoolExecutor(max_workers=min(8, max(len(hosts), 1))) as pool:
         states = list(pool.map(one, hosts))

@@ -130,6 +130,12 @@ def test_stopped_standby_is_receiver_down(sandbox, standby, cascade, thresholds_
                        f"  replica1: {{dsn: 'postgresql://postgres@127.0.0.1:{standby.port}/postgres', role: replica}}\n")
         fleet = cli("replicas", "--all-hosts", "--format", "nagios", config=cfg)
         assert fleet.returncode == 2 and "ERROR R104 replica1: WAL receiver down (host does not answer" in fleet.stdout
+        # with its slot named in perftool.yaml the down replica is one verdict, not two (host + slot)
+        linked = tmp_path / "linked.yaml"
+        linked.write_text(cfg.read_text().replace("role: replica}", f"role: replica, slot: {STANDBY_NAME}}}"))
+        for config, objects in ((cfg, ["replica1", f"slot {STANDBY_NAME}"]), (linked, ["replica1"])):
+            doc = __import__("json").loads(cli("replicas", "--all-hosts", "--format", "json", config=config).stdout)
+            assert sorted(f["object"] for f in doc["findings"] if f["code"] == "R104") == objects
         r = cli("replicas", "--dsn", sandbox.url(), "--format", "nagios", config=thresholds_file)
         assert r.returncode == 2 and "receiver down" in r.stdout, r
         j = cli("replicas", "--dsn", sandbox.url(), "--format", "json", config=thresholds_file)

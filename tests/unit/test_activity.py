@@ -133,6 +133,30 @@ def test_primary_view_inactive_slot_is_receiver_down_and_standby_view_wins():
     assert [v.verdict for v in verdicts([down], TH)] == [RECEIVER_DOWN]
 
 
+def test_a_down_replica_with_its_slot_in_perftool_yaml_is_one_verdict():
+    primary = ReplicationState(host="p", in_recovery=False, wal_position=10, taken_at=0,
+                               slots=[Slot("r2_slot", "physical", active=False, retained_bytes=10)])
+    down = ReplicationState(host="r2", in_recovery=True, wal_position=0, taken_at=0, role="replica",
+                            error="cannot connect")
+    # without the link the two views cannot be told to be one replica: both are reported
+    assert [v.replica for v in verdicts([primary, down], TH)] == ["r2", "slot r2_slot"]
+    linked = replace(down, slot="r2_slot")
+    (only,) = verdicts([primary, linked], TH)
+    assert (only.replica, only.verdict, only.slot_name) == ("r2", RECEIVER_DOWN, "r2_slot")
+
+
+def test_perftool_yaml_slot_key(tmp_path):
+    from perftool.config import load_config
+    from perftool.db.errors import InputError
+
+    f = tmp_path / "perftool.yaml"
+    f.write_text("hosts:\n  r2:\n    dsn: postgresql://h/db\n    role: replica\n    slot: r2_slot\n")
+    assert load_config(f).hosts["r2"].slot == "r2_slot"
+    f.write_text("hosts:\n  r2:\n    dsn: postgresql://h/db\n    slot: [1]\n")
+    with pytest.raises(InputError, match="slot must be"):
+        load_config(f)
+
+
 def test_forecast():
     assert forecast(Slot("a", "physical")) == ""
     assert forecast(Slot("a", "physical", growth_bytes_per_s=0)) == "not growing"
