@@ -60,6 +60,7 @@ class ColumnInfo:
     null_frac: float | None = None    # pg_stats; None before the first ANALYZE
     n_distinct: float | None = None   # > 0 a count, < 0 minus a fraction of the rows
     avg_width: int | None = None
+    correlation: float | None = None  # pg_stats: -1..1, physical order vs value order (BRIN)
     stats_visible: bool = True        # pg_stats shows this column to the role (it may SELECT it)
     btree_ok: bool = True             # a btree can index it (default operator class, array, enum…)
 
@@ -563,7 +564,8 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             name=name, attnum=attnum, type=intern(row["type"]), base_type=intern(row["base_type"] or ""),
             category=intern(row["category"] or ""), not_null=bool(row["not_null"]),
             collation=intern(row["collation"] or ""), null_frac=row["null_frac"], n_distinct=row["n_distinct"],
-            avg_width=row["avg_width"], stats_visible=bool(row["stats_visible"]), btree_ok=bool(row["btree_ok"]))
+            avg_width=row["avg_width"], correlation=row["correlation"], stats_visible=bool(row["stats_visible"]),
+            btree_ok=bool(row["btree_ok"]))
         by_attnum.setdefault(oid, {})[attnum] = (col, intern(row["quoted"]))
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,

@@ -1,7 +1,7 @@
 -- Columns of the given tables: type, its category (A array, B boolean) through domains, whether a
 -- btree can index it (a default btree operator class for the base type, an array or an enum, or a
 -- binary-coercible type), NOT NULL, collation, the planner's statistics (null fraction, distinct
--- values, average width), and the name quoted as pg_get_indexdef prints it (index columns are
+-- values, average width, physical-order correlation), and the name quoted as pg_get_indexdef prints it (index columns are
 -- matched by attnum to these rows).
 -- stats_visible: pg_stats' own condition — it shows a column only to a role that may SELECT it
 -- (and not under row security), so NULL statistics are "hidden", not "never analysed".
@@ -39,7 +39,7 @@ WITH rels AS MATERIALIZED (
     JOIN pg_catalog.pg_type t ON t.oid = u.atttypid
     JOIN pg_catalog.pg_type bt ON bt.oid = CASE WHEN t.typtype = 'd' THEN t.typbasetype ELSE t.oid END
 ), stats AS MATERIALIZED (
-    SELECT r.oid AS attrelid, s.attname, s.null_frac, s.n_distinct, s.avg_width
+    SELECT r.oid AS attrelid, s.attname, s.null_frac, s.n_distinct, s.avg_width, s.correlation
     FROM pg_catalog.pg_stats s
     JOIN rels r ON r.nspname = s.schemaname AND r.relname = s.tablename AND s.inherited = (r.relkind = 'p')
 )
@@ -55,6 +55,7 @@ SELECT a.attrelid::bigint                                        AS table_oid,
        s.null_frac::float8                                       AS null_frac,
        s.n_distinct::float8                                      AS n_distinct,
        s.avg_width::int                                          AS avg_width,
+       s.correlation::float8                                     AS correlation,
        ((r.can_select OR pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'SELECT'))
         AND NOT r.row_security)                                  AS stats_visible,
        pg_catalog.quote_ident(a.attname)                         AS quoted
