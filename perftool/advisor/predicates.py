@@ -24,7 +24,6 @@ reason a person can act on (parse error, DDL, unknown table, catalog-only, forei
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -34,9 +33,8 @@ from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from perftool.catalog.schema import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
-from perftool.workload.statement_text import parse, strip_leading_comments, tree_relations
+from perftool.workload.statement_text import parameter_count, parse, strip_leading_comments, tree_relations
 
-_PARAM = re.compile(r"(?<![\w$])\$(\d+)(?!\d)")
 MAX_VIEW_DEPTH = 6
 UTILITY_WORDS = frozenset(
     "ABORT ALTER ANALYZE BEGIN CALL CHECKPOINT CLOSE CLUSTER COMMENT COMMIT COPY CREATE DEALLOCATE DECLARE DISCARD "
@@ -141,10 +139,6 @@ class Analysis:
 
 
 # --- parsing helpers ---------------------------------------------------------------------------------
-
-def parameter_count(text: str) -> int:
-    return max((int(m.group(1)) for m in _PARAM.finditer(text or "")), default=0)
-
 
 def _parse(text: str):
     """(tree, None) or (None, reason)."""
