@@ -372,21 +372,30 @@ class Catalog:
 _NO_COLUMN: tuple[ColumnInfo | None, str] = (None, "")
 _NO_NAME = ("", True)
 
+# catalog_indexes.sql's columns, in order (iterate_tuples checks them)
+INDEX_FIELDS = ("oid", "table_oid", "name", "kind", "method", "is_unique", "is_primary", "is_exclusion",
+                "is_valid", "is_ready", "key_count", "attnums", "opclass_oids", "collation_oids", "options",
+                "expression_defs", "predicate", "definition", "size_bytes", "idx_scan", "constraint_type",
+                "constraint_name", "is_attached")
 
-def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
+
+def index_from_row(row: tuple, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
                    by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
-    """An IndexInfo of `table` from a catalog_indexes.sql row: plain columns resolved by attnum
-    through `by_attnum` (the table's columns, each with its name as pg_get_indexdef prints it),
-    operator classes and collations through `names` (catalog_names.sql: (kind, oid) → (name,
-    is_default)). indkey has an entry per column, indclass / indcollation / indoption one per key
-    column; expression_defs (pg_get_indexdef per column) only when the index has expressions.
-    Written for speed: it runs once per index of the database."""
-    keys = row["key_count"]
-    attnums = row["attnums"] or ()
-    opclasses = row["opclass_oids"] or ()
-    collations = row["collation_oids"] or ()
-    options = row["options"] or ()
-    expressions = row["expression_defs"] or ()
+    """An IndexInfo of `table` from a catalog_indexes.sql row (a tuple of INDEX_FIELDS): plain
+    columns resolved by attnum through `by_attnum` (the table's columns, each with its name as
+    pg_get_indexdef prints it), operator classes and collations through `names`
+    (catalog_names.sql: (kind, oid) → (name, is_default)). indkey has an entry per column,
+    indclass / indcollation / indoption one per key column; expression_defs (pg_get_indexdef per
+    column) only when the index has expressions. Written for speed: it runs once per index of the
+    database."""
+    (oid, table_oid, name, kind, method, is_unique, is_primary, is_exclusion, is_valid, is_ready, keys,
+     attnums, opclasses, collations, options, expressions, predicate, definition, size_bytes, idx_scan,
+     constraint_type, constraint_name, is_attached) = row
+    attnums = attnums or ()
+    opclasses = opclasses or ()
+    collations = collations or ()
+    options = options or ()
+    expressions = expressions or ()
     columns = []
     for i in range(min(keys, len(attnums))):
         attnum = attnums[i]
@@ -405,13 +414,11 @@ def index_from_row(row: dict, table: TableInfo, names: dict[tuple[str, int], tup
         col = by_attnum.get(attnums[i], _NO_COLUMN)[0]
         include.append(col.name if col else (expressions[i] if i < len(expressions) else "") or "")
     return IndexInfo(
-        name=row["name"], schema=table.schema, table=table.name, columns=columns, include=include,
-        oid=row["oid"], table_oid=row["table_oid"], kind=intern(row["kind"]), method=intern(row["method"]),
-        is_unique=row["is_unique"], is_primary=row["is_primary"], is_exclusion=row["is_exclusion"],
-        is_valid=row["is_valid"], is_ready=row["is_ready"], predicate=row["predicate"],
-        definition=row["definition"] or "", size_bytes=row["size_bytes"] or 0, idx_scan=row["idx_scan"] or 0,
-        constraint_type=row["constraint_type"], constraint_name=row["constraint_name"],
-        is_attached=row["is_attached"])
+        name=name, schema=table.schema, table=table.name, columns=columns, include=include, oid=oid,
+        table_oid=table_oid, kind=intern(kind), method=intern(method), is_unique=is_unique, is_primary=is_primary,
+        is_exclusion=is_exclusion, is_valid=is_valid, is_ready=is_ready, predicate=predicate,
+        definition=definition or "", size_bytes=size_bytes or 0, idx_scan=idx_scan or 0,
+        constraint_type=constraint_type, constraint_name=constraint_name, is_attached=is_attached)
 
 
 def _bloat(row: dict) -> BloatEstimate:
@@ -546,32 +553,42 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
 WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_scan", "idx_scan", "n_live_tup")
 
 
+# catalog_columns.sql's columns, in order (iterate_tuples checks them)
+COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category", "not_null", "collation",
+                 "null_frac", "n_distinct", "avg_width", "correlation", "stats_visible", "btree_ok", "quoted")
+
+
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
                     definitions: bool, estimate_sizes: bool) -> None:
     """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
     number of tables."""
-    from perftool.db.sql import fetch_all, iterate
+    from perftool.db.sql import fetch_all, iterate_tuples
 
     params = {"oids": list(by_oid)}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
     # Column names, types and collations repeat across the tables of a schema (id, created_at,
     # integer …): interned, 70,000 columns hold a few thousand strings instead of 400,000.
-    for row in iterate(conn, "catalog_columns", params):
-        oid = int(row["table_oid"])
-        attnum = int(row["attnum"])
-        name = intern(row["name"])
-        col = by_oid[oid].columns[name] = ColumnInfo(
-            name=name, attnum=attnum, type=intern(row["type"]), base_type=intern(row["base_type"] or ""),
-            category=intern(row["category"] or ""), not_null=bool(row["not_null"]),
-            collation=intern(row["collation"] or ""), null_frac=row["null_frac"], n_distinct=row["n_distinct"],
-            avg_width=row["avg_width"], correlation=row["correlation"], stats_visible=bool(row["stats_visible"]),
-            btree_ok=bool(row["btree_ok"]))
-        by_attnum.setdefault(oid, {})[attnum] = (col, intern(row["quoted"]))
+    table = None
+    for (oid, attnum, name, type_, base_type, category, not_null, collation, null_frac, n_distinct, avg_width,
+         correlation, stats_visible, btree_ok, quoted) in iterate_tuples(conn, "catalog_columns", params,
+                                                                         COLUMN_FIELDS):
+        if table is None or table.oid != oid:
+            table, attnums = by_oid[oid], by_attnum.setdefault(oid, {})
+        name = intern(name)
+        col = table.columns[name] = ColumnInfo(
+            name=name, attnum=attnum, type=intern(type_), base_type=intern(base_type or ""),
+            category=intern(category or ""), not_null=not_null, collation=intern(collation), null_frac=null_frac,
+            n_distinct=n_distinct, avg_width=avg_width, correlation=correlation, stats_visible=stats_visible,
+            btree_ok=btree_ok)
+        attnums[attnum] = (col, intern(quoted))
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
-    for row in iterate(conn, "catalog_indexes", {**params, "definitions": definitions,
-                                                 "estimate_sizes": estimate_sizes}):
-        oid = int(row["table_oid"])
-        by_oid[oid].indexes.append(index_from_row(row, by_oid[oid], names, by_attnum.get(oid, {})))
+    no_columns: dict[int, tuple[ColumnInfo, str]] = {}
+    for row in iterate_tuples(conn, "catalog_indexes", {**params, "definitions": definitions,
+                                                        "estimate_sizes": estimate_sizes}, INDEX_FIELDS):
+        oid = row[1]
+        if table is None or table.oid != oid:
+            table = by_oid[oid]
+        table.indexes.append(index_from_row(row, table, names, by_attnum.get(oid, no_columns)))
     for row in fetch_all(conn, "catalog_foreign_keys", params):
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),

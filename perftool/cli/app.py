@@ -81,19 +81,23 @@ class PerftoolGroup(TyperGroup):
                        "(run with --debug for the traceback, and please report it)", 3)
 
 
-def _usage_errors() -> type[Exception]:
-    """The exception Typer prints for a bad command line (Click's, or Typer's own since it vendors Click)."""
+def _usage_errors() -> tuple[type[Exception], ...]:
+    """The exceptions Typer prints for a bad command line: its own (it vendors Click since 0.27),
+    and Click's when a Click is installed beside it."""
     try:
         from click import ClickException
     except ImportError:
-        return typer.TyperException
-    return ClickException
+        return (typer.TyperException,)
+    return (typer.TyperException, ClickException)
 
 
 def _is_bad_choice(exc: Exception) -> bool:
-    """A bad value for an Enum-typed option (Typer validated it against the choices)."""
-    descriptor = getattr(getattr(exc, "param", None), "type_descriptor", None)
-    return isinstance(exc, typer.BadParameter) and bool(getattr(descriptor, "is_choice", False))
+    """A bad value for an Enum-typed option (Typer validated it against the choices): Typer 0.29
+    describes the type with `type_descriptor.is_choice`, earlier versions with a Click `Choice`."""
+    param = getattr(exc, "param", None)
+    descriptor = getattr(param, "type_descriptor", None)
+    return isinstance(exc, typer.BadParameter) and (bool(getattr(descriptor, "is_choice", False))
+                                                    or type(getattr(param, "type", None)).__name__ in ("Choice", "TyperChoice"))
 
 
 def _known_dsns(ctx) -> list[str]:

@@ -178,11 +178,32 @@ def iterate(conn: psycopg.Connection, name: str, params: Params = None) -> Itera
     """The rows of query `name` as they arrive, in chunks (`fetch_all` without holding the whole
     result, in libpq or as dicts: large catalogs are turned into model objects as they stream in).
     With a libpq older than 17 (no chunked mode) the result is fetched whole."""
-    import psycopg
     from psycopg.rows import dict_row
 
+    yield from _stream(conn, name, params, dict_row)
+
+
+def iterate_tuples(conn: psycopg.Connection, name: str, params: Params, fields: Sequence[str]) -> Iterator[tuple]:
+    """`iterate` for the readers of very large results (the catalog of 10,000 tables): each row a
+    plain tuple, to unpack in the order of `fields` — a dict per row costs a third of the CPU of
+    reading 100,000 rows. `fields` must be the query's column names, in order; checked once, so a
+    query edited without its reader fails loudly instead of filling the wrong attributes."""
+    from psycopg.rows import tuple_row
+
+    def checked(cursor: psycopg.Cursor) -> Any:
+        got = tuple(c.name for c in cursor.description or ())
+        if got != tuple(fields):
+            raise RuntimeError(f"{name}.sql returns columns {got}, its reader expects {tuple(fields)}")
+        return tuple_row(cursor)
+
+    yield from _stream(conn, name, params, checked)
+
+
+def _stream(conn: psycopg.Connection, name: str, params: Params, row_factory: Any) -> Iterator[Any]:
+    import psycopg
+
     query = load(name, _major(conn))
-    with translate_errors(name, conn.info.user), conn.cursor(row_factory=dict_row) as cur:
+    with translate_errors(name, conn.info.user), conn.cursor(row_factory=row_factory) as cur:
         if psycopg.pq.version() >= 170000 and conn.pgconn.pipeline_status == psycopg.pq.PipelineStatus.OFF:
             yield from cur.stream(query, params, size=STREAM_CHUNK)
         else:

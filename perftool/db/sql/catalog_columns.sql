@@ -49,7 +49,6 @@ SELECT a.attrelid::bigint                                        AS table_oid,
        ty.type                                                   AS type,
        ty.base_type                                              AS base_type,
        ty.category                                               AS category,
-       ty.btree_ok                                               AS btree_ok,
        a.attnotnull                                              AS not_null,
        coalesce(cl.collname, '')::text                           AS collation,
        s.null_frac::float8                                       AS null_frac,
@@ -58,6 +57,7 @@ SELECT a.attrelid::bigint                                        AS table_oid,
        s.correlation::float8                                     AS correlation,
        ((r.can_select OR pg_catalog.has_column_privilege(a.attrelid, a.attnum, 'SELECT'))
         AND NOT r.row_security)                                  AS stats_visible,
+       ty.btree_ok                                               AS btree_ok,
        pg_catalog.quote_ident(a.attname)                         AS quoted
 FROM cols a
 JOIN rels r ON r.oid = a.attrelid

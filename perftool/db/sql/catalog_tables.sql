@@ -7,7 +7,8 @@
 --   a statement may join pg_catalog relations too). view_sql: a view's text, to inline it.
 -- can_select: the session may read it (EXPLAIN needs that, and pg_stats shows its columns only then).
 -- Counters straight from the pg_stat_get_* functions (the columns of pg_stat_user_tables, without
--- that view's GROUP BY over every table and index of the database); table_bytes: pg_table_size,
+-- that view's GROUP BY over every table and index of the database; idx_scan summed in one grouped
+-- pass over pg_index, not a subquery per table); table_bytes: pg_table_size,
 -- or with %(estimate_sizes)s the catalog's page counts (heap and TOAST as of the last VACUUM,
 -- ANALYZE or CREATE INDEX): pg_table_size opens every table, its TOAST table and TOAST index, which
 -- costs seconds on schemas of many thousand tables.
@@ -21,8 +22,7 @@ SELECT c.oid::bigint                                                      AS oid
        coalesce(pg_catalog.pg_stat_get_live_tuples(c.oid), 0)::bigint     AS n_live_tup,
        coalesce(pg_catalog.pg_stat_get_dead_tuples(c.oid), 0)::bigint     AS n_dead_tup,
        coalesce(pg_catalog.pg_stat_get_numscans(c.oid), 0)::bigint        AS seq_scan,
-       coalesce((SELECT sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)) FROM pg_catalog.pg_index i
-                 WHERE i.indrelid = c.oid), 0)::bigint                    AS idx_scan,
+       coalesce(ix.idx_scan, 0)::bigint                                   AS idx_scan,
        CASE WHEN %(estimate_sizes)s
             THEN ((greatest(c.relpages, 0) + coalesce(tc.relpages, 0))
                   * pg_catalog.current_setting('block_size')::bigint)::bigint
@@ -37,6 +37,8 @@ SELECT c.oid::bigint                                                      AS oid
 FROM pg_catalog.pg_class c
 JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
 LEFT JOIN pg_catalog.pg_class tc ON tc.oid = c.reltoastrelid
+LEFT JOIN (SELECT i.indrelid, sum(pg_catalog.pg_stat_get_numscans(i.indexrelid)) AS idx_scan
+           FROM pg_catalog.pg_index i GROUP BY i.indrelid) ix ON ix.indrelid = c.oid
 WHERE CASE WHEN %(names)s::text[] IS NULL
            THEN c.relkind IN ('r', 'p')
                 AND c.relpersistence <> 't'
