@@ -583,12 +583,12 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
         attnums[attnum] = (col, intern(quoted))
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     no_columns: dict[int, tuple[ColumnInfo, str]] = {}
-    for row in iterate_tuples(conn, "catalog_indexes", {**params, "definitions": definitions,
-                                                        "estimate_sizes": estimate_sizes}, INDEX_FIELDS):
-        oid = row[1]
+    for index_row in iterate_tuples(conn, "catalog_indexes", {**params, "definitions": definitions,
+                                                              "estimate_sizes": estimate_sizes}, INDEX_FIELDS):
+        oid = index_row[1]
         if table is None or table.oid != oid:
             table = by_oid[oid]
-        table.indexes.append(index_from_row(row, table, names, by_attnum.get(oid, no_columns)))
+        table.indexes.append(index_from_row(index_row, table, names, by_attnum.get(oid, no_columns)))
     for row in fetch_all(conn, "catalog_foreign_keys", params):
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
