@@ -131,15 +131,24 @@ def catalog_queries(dsn: str) -> list[tuple[str, float]]:
         major = conn.info.server_version // 10000
         from perftool.catalog.schema import EXACT_SIZES_MAX
 
-        params = {"oids": oids, "schema": None, "table": None, "names": None, "definitions": False,
+        rels = conn.execute("SELECT DISTINCT n.nspname::text, c.relname::text FROM pg_class c "
+                            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY(%s)", (oids,)).fetchall()
+        params = {"oids": oids, "schemas": sorted({r[0] for r in rels}), "tables": sorted({r[1] for r in rels}),
+                  "schema": None, "table": None, "names": None, "definitions": False,
                   "estimate_sizes": len(oids) * (1 + INDEXES_PER_TABLE) > EXACT_SIZES_MAX,
                   "exact_sizes_max": EXACT_SIZES_MAX}
         out = []
-        names = ["catalog_tables", "catalog_columns", "catalog_names", "catalog_indexes", "catalog_foreign_keys",
-                 "chk_table_bloat", "chk_index_bloat", "catalog_sequences", "analyze_tables", "analyze_indexes"]
+        names = ["catalog_tables", "catalog_names", "catalog_columns", "catalog_column_stats", "catalog_indexes",
+                 "catalog_foreign_keys", "chk_table_bloat", "chk_index_bloat", "catalog_sequences", "analyze_tables",
+                 "analyze_indexes"]
         for name in names:
             text = load(name, major)
+            nestloop = name == "catalog_column_stats"   # as collect_catalog runs it
+            if nestloop:
+                conn.execute(load("catalog_nestloop"), {"on": "on"})
             plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + text, params).fetchone()[0]
+            if nestloop:
+                conn.execute(load("catalog_nestloop"), {"on": "off"})
             out.append((name, float(plan[0]["Planning Time"]) + float(plan[0]["Execution Time"])))
         plan = conn.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + CATALOG_JOIN).fetchone()[0]
         out.append(("(plain catalog join)", float(plan[0]["Planning Time"]) + float(plan[0]["Execution Time"])))

@@ -553,35 +553,48 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
 WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_scan", "idx_scan", "n_live_tup")
 
 
-# catalog_columns.sql's columns, in order (iterate_tuples checks them)
-COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category", "not_null", "collation",
-                 "null_frac", "n_distinct", "avg_width", "correlation", "stats_visible", "btree_ok", "quoted")
+# catalog_columns.sql's and catalog_column_stats.sql's columns, in order (iterate_tuples checks them)
+COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category", "not_null", "collation_oid",
+                 "stats_visible", "btree_ok", "quoted")
+STATS_FIELDS = ("schema", "table", "name", "inherited", "null_frac", "n_distinct", "avg_width", "correlation")
 
 
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
                     definitions: bool, estimate_sizes: bool) -> None:
-    """Columns, indexes and foreign keys of the catalog's tables: one query each, whatever the
-    number of tables."""
-    from perftool.db.sql import fetch_all, iterate_tuples
+    """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
+    each, whatever the number of tables."""
+    from perftool.db.sql import execute, fetch_all, iterate_tuples
 
     params = {"oids": list(by_oid)}
+    names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
     # Column names, types and collations repeat across the tables of a schema (id, created_at,
     # integer …): interned, 70,000 columns hold a few thousand strings instead of 400,000.
     table = None
-    for (oid, attnum, name, type_, base_type, category, not_null, collation, null_frac, n_distinct, avg_width,
-         correlation, stats_visible, btree_ok, quoted) in iterate_tuples(conn, "catalog_columns", params,
-                                                                         COLUMN_FIELDS):
+    attnums: dict[int, tuple[ColumnInfo, str]] = {}
+    for (oid, attnum, name, type_, base_type, category, not_null, collation_oid, stats_visible, btree_ok,
+         quoted) in iterate_tuples(conn, "catalog_columns", params, COLUMN_FIELDS):
         if table is None or table.oid != oid:
             table, attnums = by_oid[oid], by_attnum.setdefault(oid, {})
         name = intern(name)
         col = table.columns[name] = ColumnInfo(
             name=name, attnum=attnum, type=intern(type_), base_type=intern(base_type or ""),
-            category=intern(category or ""), not_null=not_null, collation=intern(collation), null_frac=null_frac,
-            n_distinct=n_distinct, avg_width=avg_width, correlation=correlation, stats_visible=stats_visible,
+            category=intern(category or ""), not_null=not_null,
+            collation=names.get(("collation", collation_oid), _NO_NAME)[0], stats_visible=stats_visible,
             btree_ok=btree_ok)
-        attnums[attnum] = (col, intern(quoted))
-    names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
+        attnums[attnum] = (col, intern(quoted) if quoted else name)
+    by_name = {t.key: t for t in by_oid.values()}
+    execute(conn, "catalog_nestloop", {"on": "on"})
+    for (schema, table_name, name, inherited, null_frac, n_distinct, avg_width,
+         correlation) in iterate_tuples(conn, "catalog_column_stats", {
+             "schemas": sorted({t.schema for t in by_name.values()}),
+             "tables": sorted({t.name for t in by_name.values()})}, STATS_FIELDS):
+        found = by_name.get((schema, table_name))
+        column = found.columns.get(name) if found is not None and inherited == (found.kind == "p") else None
+        if column is not None:
+            column.null_frac, column.n_distinct, column.avg_width, column.correlation = (
+                null_frac, n_distinct, avg_width, correlation)
+    execute(conn, "catalog_nestloop", {"on": "off"})
     no_columns: dict[int, tuple[ColumnInfo, str]] = {}
     for index_row in iterate_tuples(conn, "catalog_indexes", {**params, "definitions": definitions,
                                                               "estimate_sizes": estimate_sizes}, INDEX_FIELDS):
