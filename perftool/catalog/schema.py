@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from sys import intern
 from typing import TYPE_CHECKING
@@ -454,23 +453,6 @@ def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None,
                          "check --table (schema.table, or --schema; \\dt in psql lists them)")
 
 
-@contextmanager
-def _read_transaction(conn: psycopg.Connection) -> Iterator[None]:
-    """The catalog reads in one read-only transaction (one consistent view of the catalog, and
-    catalog_session's settings local to it), rolled back: nothing to keep. A connection already in
-    a transaction reads in that one, inside a savepoint that is rolled back so that the settings
-    do not outlive the reads."""
-    from perftool.db.sql import execute
-
-    own = conn.autocommit
-    execute(conn, "read_only_begin" if own else "catalog_savepoint")
-    try:
-        execute(conn, "catalog_session")
-        yield
-    finally:
-        if not conn.closed:
-            execute(conn, "read_only_rollback" if own else "catalog_savepoint_rollback")
-
 
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
                     names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
@@ -486,11 +468,11 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     tables of a large schema), `sequences`, every index's full pg_get_indexdef text (`definitions`,
     costly on large schemas; invalid indexes always have it), and row `writes` (a partitioned
     table's summed over its partitions)."""
-    from perftool.db.sql import fetch_all, fetch_one, iterate
+    from perftool.db.sql import fetch_all, fetch_one, iterate, read_transaction
     from perftool.workload.statement_text import relation_names
 
     schema, table = split_table(schema, table)
-    with _read_transaction(conn):
+    with read_transaction(conn, "catalog_session"):
         db = fetch_one(conn, "catalog_database") or {}
         age = db.get("stats_age")
         catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),

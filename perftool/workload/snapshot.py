@@ -51,20 +51,21 @@ class Snapshot:
 def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role: str = "primary",
                   all_databases: bool = False, extras: dict[str, Any] | None = None) -> Snapshot:
     from perftool.db.connect import require_pg_stat_statements
-    from perftool.db.sql import fetch_all, fetch_one
+    from perftool.db.sql import fetch_all, fetch_one, read_transaction
     from perftool.workload.stats import collect_meta, collect_statements
 
     require_pg_stat_statements(info)
-    database = fetch_one(conn, "analyze_database") or {}
-    return Snapshot(
-        host=host, role=role, info=info, taken_at=database.get("taken_at") or dt.datetime.now(dt.timezone.utc),
-        statements=collect_statements(conn, all_databases=all_databases),
-        meta=collect_meta(conn),
-        database=database,
-        tables=fetch_all(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX}),
-        indexes=fetch_all(conn, "analyze_indexes"),
-        extras=dict(extras or {}),
-    )
+    with read_transaction(conn, "stats_session"):
+        database = fetch_one(conn, "analyze_database") or {}
+        return Snapshot(
+            host=host, role=role, info=info, taken_at=database.get("taken_at") or dt.datetime.now(dt.timezone.utc),
+            statements=collect_statements(conn, all_databases=all_databases),
+            meta=collect_meta(conn),
+            database=database,
+            tables=fetch_all(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX}),
+            indexes=fetch_all(conn, "analyze_indexes"),
+            extras=dict(extras or {}),
+        )
 
 
 def _sum_squares(s: StatementStats) -> float:

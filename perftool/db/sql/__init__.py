@@ -211,6 +211,23 @@ def _stream(conn: psycopg.Connection, name: str, params: Params, row_factory: An
             yield from cur
 
 
+@contextmanager
+def read_transaction(conn: psycopg.Connection, settings: str) -> Iterator[None]:
+    """perftool's own reads (the catalog, a statistics snapshot) in one read-only transaction: one
+    consistent view, and the planner settings of the SQL file `settings` local to it
+    (catalog_session.sql, stats_session.sql), rolled back: nothing to keep. A connection already
+    in a transaction reads in that one, inside a savepoint that is rolled back, so that the
+    settings do not outlive the reads (they would change the caller's EXPLAINs)."""
+    own = conn.autocommit
+    execute(conn, "read_only_begin" if own else "catalog_savepoint")
+    try:
+        execute(conn, settings)
+        yield
+    finally:
+        if not conn.closed:
+            execute(conn, "read_only_rollback" if own else "catalog_savepoint_rollback")
+
+
 def fetch_one(conn: psycopg.Connection, name: str, params: Params = None) -> dict[str, Any] | None:
     rows = fetch_all(conn, name, params)
     return rows[0] if rows else None
