@@ -412,12 +412,10 @@ def index_from_row(row: tuple, table: TableInfo, names: dict[tuple[str, int], tu
     for i in range(keys, len(attnums)):
         col = by_attnum.get(attnums[i], _NO_COLUMN)[0]
         include.append(col.name if col else (expressions[i] if i < len(expressions) else "") or "")
-    return IndexInfo(
-        name=name, schema=table.schema, table=table.name, columns=columns, include=include, oid=oid,
-        table_oid=table_oid, kind=intern(kind), method=intern(method), is_unique=is_unique, is_primary=is_primary,
-        is_exclusion=is_exclusion, is_valid=is_valid, is_ready=is_ready, predicate=predicate,
-        definition=definition or "", size_bytes=size_bytes or 0, idx_scan=idx_scan or 0,
-        constraint_type=constraint_type, constraint_name=constraint_name, is_attached=is_attached)
+    # positional (a third of the time of keywords; tests/unit/test_catalog_model.py pins the order)
+    return IndexInfo(name, table.schema, table.name, columns, include, oid, table_oid, intern(kind), intern(method),
+                     is_unique, is_primary, is_exclusion, is_valid, is_ready, predicate, definition or "",
+                     size_bytes or 0, idx_scan or 0, constraint_type, constraint_name, is_attached)
 
 
 def _bloat(row: dict) -> BloatEstimate:
@@ -468,7 +466,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     tables of a large schema), `sequences`, every index's full pg_get_indexdef text (`definitions`,
     costly on large schemas; invalid indexes always have it), and row `writes` (a partitioned
     table's summed over its partitions)."""
-    from perftool.db.sql import fetch_all, fetch_one, iterate, read_transaction
+    from perftool.db.sql import fetch_all, fetch_one, iterate, oid_array, read_transaction
     from perftool.workload.statement_text import relation_names
 
     schema, table = split_table(schema, table)
@@ -509,18 +507,20 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
             _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
             parents = [t.oid for t in catalog.tables if t.kind == "p"]
             if parents:
-                for row in fetch_all(conn, "catalog_partitions", {"oids": parents}):
+                for row in fetch_all(conn, "catalog_partitions", {"oids": oid_array(parents)}):
                     by_oid[int(row["parent_oid"])].partitions.append((row["schema"], row["name"]))
             if writes:
-                for row in fetch_all(conn, "catalog_table_writes", {"oids": oids}):
+                for row in fetch_all(conn, "catalog_table_writes", {"oids": oid_array(oids)}):
                     by_oid[int(row["oid"])].writes = {k: int(row[k] or 0) for k in WRITE_COUNTERS}
             if bloat:
                 big = [t.oid for t in catalog.tables if t.size_bytes >= bloat_min_bytes]
                 if big:
-                    catalog.table_bloat = [_bloat(r) for r in fetch_all(conn, "chk_table_bloat", {"oids": big})]
+                    catalog.table_bloat = [_bloat(r) for r in
+                                           fetch_all(conn, "chk_table_bloat", {"oids": oid_array(big)})]
                 big = [t.oid for t in catalog.tables if any(i.size_bytes >= bloat_min_bytes for i in t.indexes)]
                 if big:
-                    catalog.index_bloat = [_bloat(r) for r in fetch_all(conn, "chk_index_bloat", {"oids": big})]
+                    catalog.index_bloat = [_bloat(r) for r in
+                                           fetch_all(conn, "chk_index_bloat", {"oids": oid_array(big)})]
         if sequences:
             for row in fetch_all(conn, "catalog_sequences", scope):
                 catalog.sequences.append(SequenceInfo(
@@ -545,9 +545,9 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
                     definitions: bool, estimate_sizes: bool) -> None:
     """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
     each, whatever the number of tables."""
-    from perftool.db.sql import execute, fetch_all, iterate_tuples
+    from perftool.db.sql import execute, fetch_all, iterate_tuples, oid_array
 
-    params = {"oids": list(by_oid)}
+    params = {"oids": oid_array(by_oid)}
     names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
     # Column names, types and collations repeat across the tables of a schema (id, created_at,
@@ -559,11 +559,10 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
         if table is None or table.oid != oid:
             table, attnums = by_oid[oid], by_attnum.setdefault(oid, {})
         name = intern(name)
+        # positional (a third of the time of keywords; tests/unit/test_catalog_model.py pins the order)
         col = table.columns[name] = ColumnInfo(
-            name=name, attnum=attnum, type=intern(type_), base_type=intern(base_type or ""),
-            category=intern(category or ""), not_null=not_null,
-            collation=names.get(("collation", collation_oid), _NO_NAME)[0], stats_visible=stats_visible,
-            btree_ok=btree_ok)
+            name, attnum, intern(type_), intern(base_type or ""), intern(category or ""), not_null,
+            names.get(("collation", collation_oid), _NO_NAME)[0], None, None, None, None, stats_visible, btree_ok)
         attnums[attnum] = (col, intern(quoted) if quoted else name)
     by_name = {t.key: t for t in by_oid.values()}
     execute(conn, "catalog_nestloop", {"on": "on"})

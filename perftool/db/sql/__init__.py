@@ -18,7 +18,7 @@ entries by it everywhere — also the nested entries that EXPLAIN of a workload 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import cache
 from importlib import resources
@@ -209,6 +209,12 @@ def _stream(conn: psycopg.Connection, name: str, params: Params, row_factory: An
         else:
             cur.execute(query, params)
             yield from cur
+
+
+def oid_array(oids: Iterable[int]) -> str:
+    """An `oid[]` parameter as its text literal (the query casts it: `%(oids)s::oid[]`): psycopg
+    dumps a list of 10,000 oids element by element in Python (14 ms a query), the literal in 2 ms."""
+    return "{" + ",".join(map(str, oids)) + "}"
 
 
 @contextmanager
