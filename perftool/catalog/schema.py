@@ -312,6 +312,7 @@ class Catalog:
     index_bloat: list[BloatEstimate] = field(default_factory=list)   # bloat estimates: only those with some bloat
     search_path: list[str] = field(default_factory=lambda: ["pg_catalog", "public"])
     collation: str = "C"                          # the database default (LIKE-prefix support)
+    all_columns: bool = True                      # False: TableInfo.columns holds only the checks' columns
     _by_key: dict[TableName, TableInfo] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def _keyed(self) -> dict[TableName, TableInfo]:
@@ -455,7 +456,7 @@ def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None,
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
                     names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
                     bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True,
-                    writes: bool = False) -> Catalog:
+                    writes: bool = False, all_columns: bool = True) -> Catalog:
     """Read the catalog of the connected database in one transaction (one consistent view).
 
     Scope: the tables of one schema and/or table, or of the whole database (the default); or with
@@ -464,8 +465,11 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     What: `bloat` estimates (of the tables and indexes of at least `bloat_min_bytes`: a smaller one
     cannot hold that much bloat, and skipping them spares the estimate's work on the many small
     tables of a large schema), `sequences`, every index's full pg_get_indexdef text (`definitions`,
-    costly on large schemas; invalid indexes always have it), and row `writes` (a partitioned
-    table's summed over its partitions)."""
+    costly on large schemas; invalid indexes always have it), row `writes` (a partitioned
+    table's summed over its partitions), and every column — or with `all_columns=False` only the
+    columns the health checks look at (catalog_columns.sql: index keys and INCLUDE columns,
+    foreign-key columns, every column of a table without a primary key), a third of the rows on
+    a large schema; `Catalog.all_columns` says which."""
     from perftool.db.sql import fetch_all, fetch_one, iterate, oid_array, read_transaction
     from perftool.workload.statement_text import relation_names
 
@@ -478,7 +482,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                           stats_reset=db.get("stats_reset"),
                           stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None,
                           search_path=list(db.get("search_path") or ["pg_catalog", "public"]),
-                          collation=db.get("collate") or "C")
+                          collation=db.get("collate") or "C", all_columns=all_columns)
         scope = {"schema": schema, "table": table}
         if names is None and (schema or table):
             check_scope(conn, schema, table, database=catalog.database)
@@ -504,7 +508,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
         by_oid = catalog.by_oid()
         oids = list(by_oid)
         if oids:
-            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated)
+            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated, all_columns)
             parents = [t.oid for t in catalog.tables if t.kind == "p"]
             if parents:
                 for row in fetch_all(conn, "catalog_partitions", {"oids": oid_array(parents)}):
@@ -542,7 +546,7 @@ STATS_FIELDS = ("schema", "table", "name", "inherited", "null_frac", "n_distinct
 
 
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
-                    definitions: bool, estimate_sizes: bool) -> None:
+                    definitions: bool, estimate_sizes: bool, all_columns: bool) -> None:
     """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
     each, whatever the number of tables."""
     from perftool.db.sql import execute, fetch_all, iterate_tuples, oid_array
@@ -555,7 +559,7 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
     table = None
     attnums: dict[int, tuple[ColumnInfo, str]] = {}
     for (oid, attnum, name, type_, base_type, category, not_null, collation_oid, stats_visible, btree_ok,
-         quoted) in iterate_tuples(conn, "catalog_columns", params, COLUMN_FIELDS):
+         quoted) in iterate_tuples(conn, "catalog_columns", {**params, "all_columns": all_columns}, COLUMN_FIELDS):
         if table is None or table.oid != oid:
             table, attnums = by_oid[oid], by_attnum.setdefault(oid, {})
         name = intern(name)

@@ -92,7 +92,8 @@ def _collect(dsn: str, options: HealthOptions, checks: list[Check],
         catalog = collect_catalog(conn, schema=options.schema, table=options.table,
                                   bloat=any(c.code in ("I109", "T101") for c in checks),
                                   bloat_min_bytes=options.thresholds.bloat_min_bytes,
-                                  definitions=index_set is not None)   # drift shows each index's definition
+                                  definitions=index_set is not None,   # drift shows each index's definition
+                                  all_columns=False)
     usage = collect_usage(options.hosts) if any(c.code == "I104" for c in checks) else {}
     ctx = CheckContext(catalog=catalog, thresholds=options.thresholds, usage=usage, index_set=index_set,
                        host_name=options.host_name)
@@ -294,7 +295,7 @@ def snapshot_for(dsn: str, *, schema: str | None = None, table: str | None = Non
     with connect(dsn) as conn:
         info = server_info(conn)
         catalog = collect_catalog(conn, schema=schema, table=table, bloat=False, sequences=False,
-                                  definitions=False)
+                                  definitions=False, all_columns=False)
     if fmt == "json":
         return json.dumps(snapshot_document(catalog, schema), indent=2, ensure_ascii=False) + "\n"
     now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")

@@ -56,6 +56,32 @@ def test_schema_scope_is_tables_only(fresh_db):
     assert all(not t.writes for t in cat.tables)             # writes=False
 
 
+def test_checks_columns_are_index_and_key_columns_and_every_column_of_keyless_tables(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("""
+            CREATE TABLE parent (id int PRIMARY KEY);
+            CREATE TABLE child (id int PRIMARY KEY, "User" text, parent_id int REFERENCES parent, email text,
+                                note text, flag boolean, tags int[]);
+            CREATE INDEX ON child ("User") INCLUDE (email);
+            CREATE INDEX ON child (lower(note));
+            CREATE TABLE keyless (a int, b text);
+            INSERT INTO child SELECT g, 'u' || g, NULL, 'e', 'n', g % 2 = 0, '{}' FROM generate_series(1, 200) g;
+            ANALYZE child;
+        """)
+    with connect(fresh_db) as conn:
+        full = collect_catalog(conn, bloat=False, sequences=False)
+        some = collect_catalog(conn, bloat=False, sequences=False, all_columns=False)
+    assert full.all_columns and not some.all_columns
+    assert list(full.get(("public", "child")).columns) == ["id", "User", "parent_id", "email", "note", "flag", "tags"]
+    child = some.get(("public", "child"))
+    # key and INCLUDE columns, the foreign key's column; not the expression's column, not the rest
+    assert list(child.columns) == ["id", "User", "parent_id", "email"]
+    assert list(some.get(("public", "keyless")).columns) == ["a", "b"]    # no primary key: every column (T102)
+    assert child.columns["User"].n_distinct == full.get(("public", "child")).columns["User"].n_distinct == -1
+    index = next(i for i in child.indexes if i.include)
+    assert index.columns[0].definition == '"User"' and index.include == ["email"]   # resolved as with every column
+
+
 def test_bloat_estimates_skip_relations_below_the_minimum(fresh_db):
     with psycopg.connect(fresh_db, autocommit=True) as conn:
         conn.execute("CREATE TABLE holes (id int PRIMARY KEY, pad text) WITH (autovacuum_enabled = off)")

@@ -5,6 +5,10 @@
 -- by attnum to these rows). The planner's statistics come from catalog_column_stats.sql.
 -- stats_visible: pg_stats' own condition — it shows a column only to a role that may SELECT it
 -- (and not under row security), so NULL statistics are "hidden", not "never analysed".
+-- Every column, or with %(all_columns)s false only those the health checks look at: the key and
+-- INCLUDE columns of an index, the columns of a foreign key, and every column of a table without a
+-- primary key (T102 looks for a NOT NULL unique key and names a new one) — on a schema of 10,000
+-- tables, a third of the rows.
 -- Set-based: the privilege and row-security tests once per table (the column test only where the
 -- table test fails), format_type and btree_ok once per distinct type.
 WITH rels AS MATERIALIZED (
@@ -13,12 +17,27 @@ WITH rels AS MATERIALIZED (
            (c.relrowsecurity AND pg_catalog.row_security_active(c.oid))      AS row_security
     FROM pg_catalog.pg_class c
     WHERE c.oid = ANY (%(oids)s::oid[])
+), used AS MATERIALIZED (   -- the columns the checks need (when not %(all_columns)s)
+    SELECT i.indrelid AS attrelid, k.attnum
+    FROM pg_catalog.pg_index i, pg_catalog.unnest(i.indkey::int2[]) AS k(attnum)
+    WHERE NOT %(all_columns)s AND i.indrelid = ANY (%(oids)s::oid[])
+    UNION
+    SELECT f.conrelid, k.attnum
+    FROM pg_catalog.pg_constraint f, pg_catalog.unnest(f.conkey) AS k(attnum)
+    WHERE NOT %(all_columns)s AND f.contype = 'f' AND f.conrelid = ANY (%(oids)s::oid[])
+), keyless AS MATERIALIZED (   -- tables without a primary key: all their columns
+    SELECT r.oid FROM rels r
+    WHERE NOT %(all_columns)s
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint p WHERE p.conrelid = r.oid AND p.contype = 'p')
 ), cols AS MATERIALIZED (
     SELECT a.attrelid, a.attnum, a.attname, a.atttypid, a.atttypmod, a.attnotnull, a.attcollation
     FROM pg_catalog.pg_attribute a
     WHERE a.attrelid = ANY (%(oids)s::oid[])
       AND a.attnum > 0
       AND NOT a.attisdropped
+      AND (%(all_columns)s
+           OR (a.attrelid, a.attnum) IN (SELECT u.attrelid, u.attnum FROM used u)
+           OR a.attrelid IN (SELECT k.oid FROM keyless k))
 ), types AS MATERIALIZED (   -- btree_ok once per type, not per column
     SELECT u.atttypid, u.atttypmod,
            pg_catalog.format_type(u.atttypid, u.atttypmod)               AS type,

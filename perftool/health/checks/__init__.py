@@ -265,7 +265,8 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
     checks = select_checks(only, exclude)
     thresholds = thresholds or Thresholds()
     catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
-                              bloat_min_bytes=thresholds.bloat_min_bytes, definitions=False)   # no drift checks here
+                              bloat_min_bytes=thresholds.bloat_min_bytes, definitions=False,   # no drift checks here
+                              all_columns=False)
     ctx = CheckContext(catalog=catalog, thresholds=thresholds, usage=collect_usage(extra_hosts),
                        host_name=host_name)
     findings = analyze_catalog(ctx, checks)
