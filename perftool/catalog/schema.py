@@ -470,7 +470,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     columns the health checks look at (catalog_columns.sql: index keys and INCLUDE columns,
     foreign-key columns, every column of a table without a primary key), a third of the rows on
     a large schema; `Catalog.all_columns` says which."""
-    from perftool.db.sql import fetch_all, fetch_one, iterate, oid_array, read_transaction
+    from perftool.db.sql import fetch_all, fetch_one, iterate_tuples, oid_array, read_transaction
     from perftool.workload.statement_text import relation_names
 
     schema, table = split_table(schema, table)
@@ -494,15 +494,15 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                 break
             seen |= set(todo or ())
             params = {**scope, "names": todo, "estimate_sizes": catalog.sizes_estimated}
-            for row in iterate(conn, "catalog_tables", params):
+            for (oid, schema_name, name, kind, is_partition, reltuples, relpages, n_live_tup, n_dead_tup, seq_scan,
+                 idx_scan, table_bytes, has_pk, replica_identity, view_sql, can_select) in iterate_tuples(
+                    conn, "catalog_tables", params, TABLE_FIELDS):
                 found = catalog.add(TableInfo(
-                    schema=intern(row["schema"]), name=row["name"], oid=int(row["oid"]), kind=intern(row["kind"]),
-                    is_partition=bool(row["is_partition"]), reltuples=float(row["reltuples"] or 0),
-                    relpages=int(row["relpages"] or 0), n_live_tup=int(row["n_live_tup"] or 0),
-                    n_dead_tup=int(row["n_dead_tup"] or 0), seq_scan=int(row["seq_scan"] or 0),
-                    idx_scan=int(row["idx_scan"] or 0), size_bytes=int(row["table_bytes"] or 0),
-                    has_pk=bool(row["has_pk"]), replica_identity=intern(row["replica_identity"] or "d"),
-                    can_select=bool(row["can_select"]), view_sql=row["view_sql"]))
+                    schema=intern(schema_name), name=name, oid=oid, kind=intern(kind), is_partition=is_partition,
+                    reltuples=reltuples or 0.0, relpages=relpages or 0, n_live_tup=n_live_tup or 0,
+                    n_dead_tup=n_dead_tup or 0, seq_scan=seq_scan or 0, idx_scan=idx_scan or 0,
+                    size_bytes=table_bytes or 0, has_pk=has_pk, replica_identity=intern(replica_identity or "d"),
+                    can_select=can_select, view_sql=view_sql))
                 if found.view_sql and wanted is not None:
                     wanted.update(name for _schema, name in relation_names(found.view_sql))
         by_oid = catalog.by_oid()
@@ -538,6 +538,10 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
 
 WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_scan", "idx_scan", "n_live_tup")
 
+
+# catalog_tables.sql's columns, in order (iterate_tuples checks them)
+TABLE_FIELDS = ("oid", "schema", "name", "kind", "is_partition", "reltuples", "relpages", "n_live_tup", "n_dead_tup",
+                "seq_scan", "idx_scan", "table_bytes", "has_pk", "replica_identity", "view_sql", "can_select")
 
 # catalog_columns.sql's and catalog_column_stats.sql's columns, in order (iterate_tuples checks them)
 COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category", "not_null", "collation_oid",
