@@ -379,12 +379,12 @@ INDEX_FIELDS = ("oid", "table_oid", "name", "kind", "method", "is_unique", "is_p
                 "constraint_name", "is_attached")
 
 
-def index_from_row(row: tuple, table: TableInfo, names: dict[tuple[str, int], tuple[str, bool]],
-                   by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
+def index_from_row(row: tuple, table: TableInfo, opclass_names: dict[int, tuple[str, bool]],
+                   collation_names: dict[int, str], by_attnum: dict[int, tuple[ColumnInfo, str]]) -> IndexInfo:
     """An IndexInfo of `table` from a catalog_indexes.sql row (a tuple of INDEX_FIELDS): plain
     columns resolved by attnum through `by_attnum` (the table's columns, each with its name as
-    pg_get_indexdef prints it), operator classes and collations through `names`
-    (catalog_names.sql: (kind, oid) → (name, is_default)). indkey has an entry per column,
+    pg_get_indexdef prints it), operator classes and collations by oid through `opclass_names`
+    (→ (name, is_default)) and `collation_names` (catalog_names.sql). indkey has an entry per column,
     indclass / indcollation / indoption one per key column; expression_defs (pg_get_indexdef per
     column) only when the index has expressions. Written for speed: it runs once per index of the
     database."""
@@ -399,8 +399,8 @@ def index_from_row(row: tuple, table: TableInfo, names: dict[tuple[str, int], tu
     columns = []
     for i in range(min(keys, len(attnums))):
         attnum = attnums[i]
-        opclass, opclass_default = names.get(("opclass", opclasses[i] if i < len(opclasses) else 0), _NO_NAME)
-        collation = names.get(("collation", collations[i] if i < len(collations) else 0), _NO_NAME)[0]
+        opclass, opclass_default = opclass_names.get(opclasses[i] if i < len(opclasses) else 0, _NO_NAME)
+        collation = collation_names.get(collations[i] if i < len(collations) else 0, "")
         option = (options[i] if i < len(options) else 0) or 0
         if attnum:
             col, quoted = by_attnum.get(attnum, _NO_COLUMN)
@@ -556,7 +556,13 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
     from perftool.db.sql import execute, fetch_all, iterate_tuples, oid_array
 
     params = {"oids": oid_array(by_oid)}
-    names = {(r["kind"], int(r["oid"])): (r["name"], r["is_default"]) for r in fetch_all(conn, "catalog_names")}
+    opclass_names: dict[int, tuple[str, bool]] = {}
+    collation_names: dict[int, str] = {}
+    for r in fetch_all(conn, "catalog_names"):
+        if r["kind"] == "opclass":
+            opclass_names[int(r["oid"])] = (r["name"], r["is_default"])
+        else:
+            collation_names[int(r["oid"])] = r["name"]
     by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
     # Column names, types and collations repeat across the tables of a schema (id, created_at,
     # integer …): interned, 70,000 columns hold a few thousand strings instead of 400,000.
@@ -570,7 +576,7 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
         # positional (a third of the time of keywords; tests/unit/test_catalog_model.py pins the order)
         col = table.columns[name] = ColumnInfo(
             name, attnum, intern(type_), intern(base_type or ""), intern(category or ""), not_null,
-            names.get(("collation", collation_oid), _NO_NAME)[0], None, None, None, None, stats_visible, btree_ok)
+            collation_names.get(collation_oid, ""), None, None, None, None, stats_visible, btree_ok)
         attnums[attnum] = (col, intern(quoted) if quoted else name)
     by_name = {t.key: t for t in by_oid.values()}
     execute(conn, "catalog_nestloop", {"on": "on"})
@@ -590,7 +596,8 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
         oid = index_row[1]
         if table is None or table.oid != oid:
             table = by_oid[oid]
-        table.indexes.append(index_from_row(index_row, table, names, by_attnum.get(oid, no_columns)))
+        table.indexes.append(index_from_row(index_row, table, opclass_names, collation_names,
+                                            by_attnum.get(oid, no_columns)))
     for row in fetch_all(conn, "catalog_foreign_keys", params):
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),

@@ -31,8 +31,8 @@ def test_index_from_row_puts_each_value_in_its_field():
               "expression_defs": ["email", "lower(email)"], "predicate": "(email IS NOT NULL)",
               "definition": "CREATE UNIQUE INDEX …", "size_bytes": 8192, "idx_scan": 5, "constraint_type": "u",
               "constraint_name": "t_email_key", "is_attached": True}
-    names = {("opclass", 100): ("text_ops", True)}
-    ix = index_from_row(tuple(values[k] for k in INDEX_FIELDS), table, names, {2: (col, "email")})
+    ix = index_from_row(tuple(values[k] for k in INDEX_FIELDS), table, {100: ("text_ops", True)}, {},
+                        {2: (col, "email")})
     assert (ix.name, ix.schema, ix.table, ix.oid, ix.table_oid, ix.kind, ix.method) == (
         "t_email_idx", "app", "t", 11, 7, "i", "btree")
     assert (ix.is_unique, ix.is_primary, ix.is_exclusion, ix.is_valid, ix.is_ready) == (True, False, False, False, True)
