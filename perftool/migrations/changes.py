@@ -109,6 +109,7 @@ def changes_from_text(text: str, name: str = "<input>", *, include_drops: bool =
     document = _load(text, name)
     if not isinstance(document, dict):
         raise InputError(f"{name}: expected a JSON/YAML object (perftool's --format json output or a change list)")
+    _refuse_nul(document, name)
     command = document.get("command")
     if "changes" in document:
         out = from_change_list(document, name)
@@ -120,6 +121,23 @@ def changes_from_text(text: str, name: str = "<input>", *, include_drops: bool =
         raise InputError(f"{name}: neither a change list (changes:) nor the JSON of indexes recommend, "
                          "diff, check or health", "write it with --format json")
     return _dedupe(out)
+
+
+def _refuse_nul(value: Any, name: str) -> None:
+    """A NUL character anywhere in the document is an input error: no PostgreSQL name or SQL text can
+    hold one (psycopg refuses to quote it), so it can only be a damaged file."""
+    stack = [value]
+    while stack:
+        v = stack.pop()
+        if isinstance(v, str):
+            if "\x00" in v:
+                shown = v.replace("\x00", "\\0")[:60]
+                raise InputError(f"{name}: a NUL character in {shown!r}: no PostgreSQL name or SQL text can hold one")
+        elif isinstance(v, dict):
+            stack.extend(v.keys())
+            stack.extend(v.values())
+        elif isinstance(v, list):
+            stack.extend(v)
 
 
 def _load(text: str, name: str) -> Any:

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from perftool.db.errors import InputError, UsageError
@@ -231,6 +231,8 @@ _DOCUMENT = st.one_of(st.builds(lambda cs: {"version": 1, "changes": cs}, st.lis
 
 @settings(max_examples=400, deadline=None)
 @given(_DOCUMENT, st.booleans())
+@example({"findings": [{"code": "I101", "object": "public.i\x00", "fix": "DROP INDEX x; CREATE INDEX i ON t (a)",
+                        "evidence": {"definition": "CREATE INDEX i ON t (a)", "table": "public.t"}}]}, True)
 def test_any_document_is_changes_or_an_input_error_and_renders(document, include_drops):
     try:
         got = changes_from_text(json.dumps(document), include_drops=include_drops)
