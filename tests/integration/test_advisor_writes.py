@@ -61,6 +61,7 @@ def test_updates_of_the_indexed_column_that_outweigh_the_saving_lose_it_with_the
     row = _runner(doc, "public.tasks (owner_id)")
     assert row["benefit"] < 0 and row["size_bytes"] > 1_000_000, row
     assert "write cost" in row["reason"] and "outweighs what it saves" in row["reason"], row
+    assert all(r["size_bytes"] > 0 for r in doc["runner_ups"] if r["benefit"] is not None), doc["runner_ups"]
     text = render_to_string(build_report(result), "table")
     line = next(ln for ln in text.splitlines() if ln.startswith("public.tasks (owner_id)"))
     assert " 0 B" not in line and "0.00" not in line, line
