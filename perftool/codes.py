@@ -1836,7 +1836,9 @@ class Q101(Code):
     `mean ≥ slow_ms`; it is an error when `mean ≥ slow_critical_ms`. Every statement that passes
     `--min-calls` is checked, not only the ones shown under `--limit`. The detail gives the
     log-normal p95 estimate, the max and the statement's share of all statement time.
-    Evidence: `queryid`, `calls`, `mean_ms`, `p95_ms`, `max_ms`, `share`.
+    Evidence: `queryid`, `calls`, `mean_ms`, `p95_ms`, `max_ms`, `share`; in `perftool analyze`,
+    when the index advisor ran for T201 and recommends indexes this statement's plan uses, the fix
+    adds their CREATE statements (`indexes recommend`'s answer) and the evidence `indexes` (names).
 
     ## Why it hurts
 
@@ -1874,7 +1876,8 @@ class Q103(Code):
     `pg_stat_statements.shared_blks_hit` and `shared_blks_read` per (merged) statement:
     `hit ratio = shared_blks_hit / (shared_blks_hit + shared_blks_read)`. The statement is flagged
     when `shared_blks_read ≥ 10,000` (about 78 MiB with 8 kB blocks) and the ratio is below
-    `cache_hit_warning`. Evidence: `queryid`, `hit_ratio`, `shared_blks_read`.
+    `cache_hit_warning`. Evidence: `queryid`, `hit_ratio`, `shared_blks_read` (and in `perftool
+    analyze` the advisor's `indexes` for it, as for Q101).
 
     ## Why it hurts
 

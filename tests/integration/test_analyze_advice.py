@@ -10,6 +10,7 @@ from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.pipeline import recommend_report
 from perftool.analyze.options import AnalyzeOptions
 from perftool.analyze.run import analyze_report
+from perftool.config import Thresholds
 from perftool.workload.statement_text import fingerprint
 from tests.integration.test_analyze import run, setup
 
@@ -102,3 +103,32 @@ def test_no_index_advice_skips_the_advisor(fresh_db, monkeypatch):
     (f,) = [f for f in report.findings if f.code == "T201"]
     assert f.fix == "-- find the index with: perftool indexes recommend (HypoPG what-if costing)"
     assert f.plan is None and f.evidence["index_advice"] is None
+
+
+def test_slow_statements_get_the_advisors_index_too(fresh_db):
+    setup(fresh_db)
+    hot = "SELECT id, total FROM orders WHERE status = %s AND created_at > now() - %s::interval"
+    run(fresh_db, [(hot, ("paid", "3 days"))] * 25)
+    report = analyze_report(fresh_db, AnalyzeOptions(thresholds=Thresholds(slow_ms=0.001, slow_critical_ms=1e9)))
+    (t201,) = [f for f in report.findings if f.code == "T201"]
+    (slow,) = [f for f in report.findings if f.code == "Q101" and "FROM orders WHERE status" in f.detail]
+    (listed,) = [s for s in t201.evidence["statement_indexes"] if "FROM orders WHERE status" in s["query"]]
+    assert listed["indexes"] and slow.evidence["indexes"] == listed["indexes"]
+    # one report, one index: the second mention names the first (fix_compose)
+    assert f'-- "{listed["indexes"][0]}": the same index as the fix of' in slow.fix + t201.fix
+
+
+def test_the_advisor_leaves_perftools_search_path_pinned(fresh_db, sql):
+    setup(fresh_db)
+    sql(fresh_db, "CREATE SCHEMA app")
+    dbname = fresh_db.rsplit("/", 1)[1].split("?")[0]
+    sql(fresh_db, f'ALTER DATABASE "{dbname}" SET search_path = app, public')
+    run(fresh_db, [("SELECT id FROM orders WHERE status = %s", ("paid",))] * 5)
+    from perftool.advisor.fixes import workload_advice
+    from perftool.db.connect import connect
+
+    with connect(fresh_db) as conn:
+        pinned = conn.execute("SELECT current_setting('search_path')").fetchone()[0]
+        assert "app" not in pinned
+        assert workload_advice(conn).fixes
+        assert conn.execute("SELECT current_setting('search_path')").fetchone()[0] == pinned

@@ -10,7 +10,6 @@ from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionR
 from perftool.db.sql import fetch_all, statement_text
 from perftool.health.checks.fix_sql import FixPlan, FixStep, spec_step
 from perftool.report.model import Column, Finding, Section, Severity
-from perftool.workload.fleet import lead_snapshot
 
 MIN_ROWS_PER_SEQ_SCAN = 1000   # a seq scan that reads fewer rows is cheap whatever the table
 DEAD_MIN_TUPLES = 10_000
@@ -105,12 +104,6 @@ class TablesSection(AnalysisSection):
                 + statement_text("fix_autovacuum_scale_factor", schema=t["schema"], table=t["table"])
                 + "\n-- and look for long transactions holding back the xmin horizon")
 
-    def _advice(self, ctx: AnalysisContext) -> WorkloadAdvice | None:
-        """The advisor's answer collected on the lead host (the primary's workload)."""
-        lead = lead_snapshot(ctx.hosts) if ctx.hosts else ctx.merged
-        got = lead.extras.get(self.key)
-        return got if isinstance(got, WorkloadAdvice) else None
-
     def _seq_scan_finding(self, ctx: AnalysisContext, t: dict, share: float, rows_per_seq: float,
                           block: int) -> Finding:
         name = f"{t['schema']}.{t['table']}"
@@ -126,7 +119,7 @@ class TablesSection(AnalysisSection):
             f"`{' '.join(s.query.split())[:140]}` ({s.calls:,} calls, {s.mean_ms:,.1f} ms mean, "
             f"{(s.shared_blks_hit + s.shared_blks_read) / max(s.calls, 1):,.0f} blocks/call)"
             for s in scanners[:3])
-        advice = self._advice(ctx)
+        advice = ctx.index_advice()
         fix_steps: list[FixStep] = []
         per_statement: list[dict[str, Any]] = []     # the advisor's indexes on this table, per statement
         for s in scanners[:3]:
