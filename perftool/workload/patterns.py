@@ -106,6 +106,8 @@ def n_plus_one_findings(stmts: list[StatementStats], *, min_calls: int = N1_MIN_
     for s in selects:
         if s.calls < min_calls or s.rows_per_call > N1_MAX_ROWS_PER_CALL:
             continue
+        if s.calls < N1_TYPICAL_FACTOR * typical and not any(_may_be_parent(p, s) for p in selects):
+            continue   # neither a loop under some parent nor outstanding volume: its predicates do not matter
         lookup = parameter_lookup(s)
         if lookup is None:
             continue
@@ -146,14 +148,20 @@ def tree_is_select(s: StatementStats) -> bool:
     return isinstance(parse(s.query), exp.Select)
 
 
+def _may_be_parent(p: StatementStats, child: StatementStats) -> bool:
+    """Whether `p`'s volume fits a parent of `child`: the child runs ≥ N1_MIN_LOOP times per call of
+    `p`, about once per row `p` returns."""
+    if p is child or p.calls == 0 or child.calls < N1_MIN_LOOP * p.calls:
+        return False
+    return 0.5 * child.calls <= p.rows <= 2.0 * child.calls
+
+
 def _find_parent(child: Lookup, selects: list[StatementStats]) -> StatementStats | None:
     """The SELECT whose rows best explain the child's calls (child ran once per parent row)."""
     best, best_err = None, None
     singular = child.column[:-3] if child.column.endswith("_id") else None
     for p in selects:
-        if p is child.stmt or p.calls == 0 or child.stmt.calls < N1_MIN_LOOP * p.calls:
-            continue
-        if not (0.5 * child.stmt.calls <= p.rows <= 2.0 * child.stmt.calls):
+        if not _may_be_parent(p, child.stmt):
             continue
         ptabs = {t.rsplit(".", 1)[-1] for t in tables(p.query)}
         related = bool(singular and any(t in (singular, singular + "s", singular + "es") for t in ptabs))
