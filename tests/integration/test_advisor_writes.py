@@ -20,7 +20,7 @@ from tests.integration.test_advisor import keys, recommend, setup
 
 TASKS = (
     "CREATE TABLE tasks (id bigint PRIMARY KEY, owner_id int NOT NULL, title text, created_at timestamptz)",
-    "INSERT INTO tasks SELECT g, g % 50, 'task ' || g, timestamptz '2026-01-01' + g * interval '1 minute' "
+    "INSERT INTO tasks SELECT g, g % 100, 'task ' || g, timestamptz '2026-01-01' + g * interval '1 minute' "
     "FROM generate_series(1, 100000) g",
 )
 MOVE = "UPDATE tasks SET owner_id = 5 WHERE owner_id = 4"
@@ -46,9 +46,10 @@ def test_the_update_case_gets_the_index_its_where_needs(fresh_db):
     assert rec["size_bytes"] > 1_000_000                   # HypoPG's estimate of 100k entries, not 0 B
     st = rec["statements"][0]
     assert st["cost_after"] < st["cost_before"] / 2         # HypoPG: the index halves the statement
-    # the write cost is weighed: the workload's cost after holds the index entries the UPDATE adds
+    # the write cost is weighed: the workload's cost after holds the index entries its ~1,000 rows
+    # add (as many as the plan estimates), and the index still pays
     w = doc["workload"]
-    assert st["cost_after"] + 1000 * INDEX_ENTRY_COST < w["cost_after"] < w["cost_before"]
+    assert st["cost_after"] + 0.8 * 1000 * INDEX_ENTRY_COST < w["cost_after"] < w["cost_before"]
 
 
 def test_updates_of_the_indexed_column_that_outweigh_the_saving_lose_it_with_the_reason(fresh_db):
