@@ -1836,7 +1836,9 @@ class Q101(Code):
     `mean ≥ slow_ms`; it is an error when `mean ≥ slow_critical_ms`. Every statement that passes
     `--min-calls` is checked, not only the ones shown under `--limit`. The detail gives the
     log-normal p95 estimate, the max and the statement's share of all statement time.
-    Evidence: `queryid`, `calls`, `mean_ms`, `p95_ms`, `max_ms`, `share`.
+    Evidence: `queryid`, `calls`, `mean_ms`, `p95_ms`, `max_ms`, `share`; in `perftool analyze`,
+    when the index advisor ran for T201 and recommends indexes this statement's plan uses, the fix
+    adds their CREATE statements (`indexes recommend`'s answer) and the evidence `indexes` (names).
 
     ## Why it hurts
 
@@ -1874,7 +1876,8 @@ class Q103(Code):
     `pg_stat_statements.shared_blks_hit` and `shared_blks_read` per (merged) statement:
     `hit ratio = shared_blks_hit / (shared_blks_hit + shared_blks_read)`. The statement is flagged
     when `shared_blks_read ≥ 10,000` (about 78 MiB with 8 kB blocks) and the ratio is below
-    `cache_hit_warning`. Evidence: `queryid`, `hit_ratio`, `shared_blks_read`.
+    `cache_hit_warning`. Evidence: `queryid`, `hit_ratio`, `shared_blks_read` (and in `perftool
+    analyze` the advisor's `indexes` for it, as for Q101).
 
     ## Why it hurts
 
@@ -2446,10 +2449,16 @@ class T201(Code):
     - `seq_tup_read / seq_scan ≥ 1000`, so scans that stop early are not counted.
 
     It lists the pg_stat_statements statements naming the table, preferring those touching ≥ 30 % of
-    its pages per call, and turns up to three into `CREATE INDEX CONCURRENTLY`: equality columns,
-    then one range or ORDER BY column (≤ 3 columns), named `<table>_<cols>_idx` (≤ 63 bytes).
+    its pages per call (up to three). The fix is the index advisor's answer for them: when some table
+    is seq-scan heavy, `analyze` runs the same advisor as `perftool indexes recommend` on the same
+    statements (pg_stat_statements, the default options) and gives, for each listed statement, the
+    recommended indexes on this table that its plan uses — so the two commands never disagree on a
+    statement. With HypoPG they are what-if costed; without it they come from the `--no-whatif`
+    heuristic and the fix says so. When the advisor finds no index that pays, the fix says that.
     Evidence: `seq_scan`, `seq_tup_read`, `idx_scan`, `n_live_tup`, `seq_share`, `queryids` (up to
-    three statements that scan it).
+    three statements that scan it), `index_advice` (`HypoPG what-if costing`, the heuristic's label,
+    or null when the advisor could not run) and `statement_indexes` (per listed statement: `queryid`,
+    `query`, the advisor's `indexes` on this table by name).
 
     ## Why it hurts
 
@@ -2458,8 +2467,8 @@ class T201(Code):
 
     ## How to fix
 
-    Check the suggested index against the plan (it is a heuristic; `perftool indexes recommend` costs
-    candidates with HypoPG), then build it without blocking writes:
+    `perftool indexes recommend` shows the same indexes with their costs and sizes (and
+    `--explain-choice` why the other candidates lost); build them without blocking writes:
 
     ```sql
     SET lock_timeout = '5s';   -- outside a transaction block; on failure drop the INVALID index, retry

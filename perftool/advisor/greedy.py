@@ -230,10 +230,9 @@ class GreedySearch:
         if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
             move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
             move.exact = False
+            move.benefit = gain     # (advupd) an upper bound, and a size without a round trip, for --explain-choice
+            move.delta_size = move.delta_size or self.model.known_size(move.new) - self.model.known_size(move.old)
             return False
-        if not move.delta_size:
-            move.delta_size = self.model.size(move.new) - (self.model.size(move.old) if move.old is not None else 0)
-        move.benefit = gain
         move.ratio = gain / max(move.delta_size, PAGE)
         move.exact = False
         move.version = self.model.version

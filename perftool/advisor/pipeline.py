@@ -150,7 +150,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         names = name_book(conn, [ix for _b, ix in ranked], catalog)   # the best-ranked keeps the plain name
         for benefit, ix in ranked:
             helped = [it for it in usable if ix in it.used]
-            recs.append(Recommendation(index=ix, size_bytes=whatif.size(ix) or 0, benefit=benefit,
+            recs.append(Recommendation(index=ix, size_bytes=selector.model.size(ix), benefit=benefit,
                                        definition=definition(ix, catalog, names), statements=helped))
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))
         before = sum(it.weight * (it.base or 0.0) for it in usable)      # every costed statement has a base

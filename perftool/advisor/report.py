@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from perftool.advisor.costs import write_cost_reason
 from perftool.advisor.greedy import GreedySearch
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
@@ -106,6 +107,8 @@ def _runner_ups(result: AdvisorResult, limit: int = 25) -> list[dict[str, Any]]:
             reason = f"its key columns lead {longer.label()}, which serves the same scans"
         if reason is None and new in sel.widened:
             reason = f"widened into {sel.widened[new].label()}"
+        if reason is None and move.status == MoveStatus.NO_BENEFIT:   # (advupd) a write cost is not "no saving"
+            reason = write_cost_reason(sel.model, move)
         if reason is None and move.status == MoveStatus.TAKEN:
             reason = "chosen, then replaced by the local search"
         if reason is None:

@@ -28,6 +28,7 @@ class AnalyzeOptions:
     n_plus_one_min_calls: int = N1_MIN_CALLS
     ignore: list[IgnoreEntry] = field(default_factory=list)
     require_all_hosts: bool = False   # several hosts: one that cannot be analysed stops the run (exit 3)
+    index_advice: bool = True         # T201's fixes from the index advisor (advisor.fixes)
 
     def __post_init__(self) -> None:
         if self.interval is not None and not (0 < self.interval <= 3600):

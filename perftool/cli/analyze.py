@@ -33,6 +33,7 @@ def analyze(
     slow_ms: SlowMsOpt = None,
     slow_critical_ms: SlowCriticalMsOpt = None,
     nested: NestedOpt = False,
+    index_advice: Annotated[bool, typer.Option("--index-advice/--no-index-advice", help="T201's index fixes from the index advisor (indexes recommend's answer, HypoPG what-if costed; it runs only when a table is seq-scan heavy). --no-index-advice skips it: faster on a large workload, and the fix names indexes recommend instead.")] = True,
     dsn: DsnOpt = None,
     host: HostOpt = None,
     fmt: FormatOpt = None,
@@ -49,7 +50,8 @@ def analyze(
     cfg = st.config
     th = st.thresholds(slow_ms=slow_ms, slow_critical_ms=slow_critical_ms)
     options = AnalyzeOptions(limit=limit, interval=interval, sections=section or None, thresholds=th,
-                             include_nested=nested, ignore=cfg.ignore, require_all_hosts=require_all_hosts)
+                             include_nested=nested, ignore=cfg.ignore, require_all_hosts=require_all_hosts,
+                             index_advice=index_advice)
     if host or all_hosts:
         targets = targets_from_config(cfg, host=host, all_hosts=all_hosts)
     else:

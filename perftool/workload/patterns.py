@@ -1,6 +1,8 @@
 """Workload anti-patterns found in pg_stat_statements: N+1 loops and dashboards of COUNT queries.
 
-Pure functions over `StatementStats`; the texts are parsed with sqlglot (statement_text).
+Pure functions over `StatementStats`; the texts are parsed with sqlglot (statement_text), their
+predicates read by THE predicate extractor (`perftool.advisor.predicates`): this module only
+judges the statements' shapes and volumes.
 
 N+1 (Q110). A child statement is a single-table SELECT whose filter is an equality of a column
 with a parameter (`WHERE job_id = $1`), returning few rows per call, executed very often. When a
@@ -18,6 +20,8 @@ from __future__ import annotations
 import statistics
 from dataclasses import dataclass
 
+from perftool.advisor.predicates import analyze
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
 from perftool.report.model import Finding, Severity
 from perftool.workload.statement_text import parse, tables
 from perftool.workload.stats import StatementStats
@@ -47,7 +51,34 @@ def _short(s: StatementStats, width: int = 160) -> str:
     return t if len(t) <= width else t[: width - 1] + "…"
 
 
+def parameter_columns(text: str, tree=None) -> list[str]:  # noqa: ANN001
+    """The columns a single-table statement filters on by equality with a parameter (`col = $1`),
+    in written order, as THE predicate extractor (`advisor.predicates.analyze`) reads them: its
+    equality columns less those compared with a constant (a literal, `IS NULL`, a boolean). The
+    catalog it resolves against is a stand-in: the one table the statement names, holding the
+    columns the statement references (pg_stat_statements' text is all these checks have)."""
+    from sqlglot import exp
+
+    tree = tree if tree is not None else parse(text)
+    tabs = tables(text)
+    if tree is None or len(tabs) != 1:
+        return []
+    schema, _, name = tabs[0].rpartition(".")
+    names = {c.name for c in tree.find_all(exp.Column) if c.name}
+    catalog = Catalog(search_path=["pg_catalog", schema or "public"])
+    catalog.add(TableInfo(schema=(schema or "public").lower(), name=name.lower(),
+                          columns={n: ColumnInfo(n) for c in names for n in {c, c.lower()}}))
+    analysis = analyze(text, catalog)
+    if analysis.skip or len(analysis.accesses) != 1 or not analysis.params:
+        return []
+    access = analysis.accesses[0]
+    constant = {c.column for c in access.constants}
+    return [c for c in access.equality if c not in constant]
+
+
 def parameter_lookup(s: StatementStats) -> Lookup | None:
+    """A single-table, per-row SELECT (no aggregate, GROUP BY, subquery, or list of values to match:
+    `= ANY($1)` / `IN (…)` already fetch many at once) looked up by `col = $n`."""
     from sqlglot import exp
 
     tree = parse(s.query)
@@ -56,18 +87,10 @@ def parameter_lookup(s: StatementStats) -> Lookup | None:
     if tree.expressions and all(isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions):
         return None  # an aggregate (COUNT dashboards are Q111), not a per-row lookup
     tabs = tables(s.query)
-    if len(tabs) != 1 or any(isinstance(e, exp.Subquery) for e in tree.find_all(exp.Subquery)):
+    if len(tabs) != 1 or tree.find(exp.Subquery) is not None or tree.find(exp.In, exp.Any) is not None:
         return None
-    where = tree.args.get("where")
-    if where is None:
-        return None
-    for eq in where.find_all(exp.EQ):
-        left, right = eq.this, eq.expression
-        if isinstance(right, exp.Column) and isinstance(left, (exp.Parameter, exp.Placeholder)):
-            left, right = right, left
-        if isinstance(left, exp.Column) and isinstance(right, (exp.Parameter, exp.Placeholder)):
-            return Lookup(s, tabs[0], left.name)
-    return None
+    cols = parameter_columns(s.query, tree)
+    return Lookup(s, tabs[0], cols[0]) if cols else None
 
 
 def _stmt_ref(s: StatementStats) -> str:
@@ -83,6 +106,8 @@ def n_plus_one_findings(stmts: list[StatementStats], *, min_calls: int = N1_MIN_
     for s in selects:
         if s.calls < min_calls or s.rows_per_call > N1_MAX_ROWS_PER_CALL:
             continue
+        if s.calls < N1_TYPICAL_FACTOR * typical and not any(_may_be_parent(p, s) for p in selects):
+            continue   # neither a loop under some parent nor outstanding volume: its predicates do not matter
         lookup = parameter_lookup(s)
         if lookup is None:
             continue
@@ -123,14 +148,20 @@ def tree_is_select(s: StatementStats) -> bool:
     return isinstance(parse(s.query), exp.Select)
 
 
+def _may_be_parent(p: StatementStats, child: StatementStats) -> bool:
+    """Whether `p`'s volume fits a parent of `child`: the child runs ≥ N1_MIN_LOOP times per call of
+    `p`, about once per row `p` returns."""
+    if p is child or p.calls == 0 or child.calls < N1_MIN_LOOP * p.calls:
+        return False
+    return 0.5 * child.calls <= p.rows <= 2.0 * child.calls
+
+
 def _find_parent(child: Lookup, selects: list[StatementStats]) -> StatementStats | None:
     """The SELECT whose rows best explain the child's calls (child ran once per parent row)."""
     best, best_err = None, None
     singular = child.column[:-3] if child.column.endswith("_id") else None
     for p in selects:
-        if p is child.stmt or p.calls == 0 or child.stmt.calls < N1_MIN_LOOP * p.calls:
-            continue
-        if not (0.5 * child.stmt.calls <= p.rows <= 2.0 * child.stmt.calls):
+        if not _may_be_parent(p, child.stmt):
             continue
         ptabs = {t.rsplit(".", 1)[-1] for t in tables(p.query)}
         related = bool(singular and any(t in (singular, singular + "s", singular + "es") for t in ptabs))
@@ -161,11 +192,7 @@ def count_query(s: StatementStats) -> CountQuery | None:
     where = tree.args.get("where")
     if len(tabs) != 1 or where is None or tree.find(exp.Join) is not None:
         return None
-    cols = []
-    for eq in where.find_all(exp.EQ):
-        if isinstance(eq.this, exp.Column) and isinstance(eq.expression, (exp.Parameter, exp.Placeholder)):
-            cols.append(eq.this.name)
-    return CountQuery(s, tabs[0], cols)
+    return CountQuery(s, tabs[0], parameter_columns(s.query, tree))
 
 
 def dashboard_count_findings(stmts: list[StatementStats], *, min_calls: int = COUNT_MIN_CALLS) -> list[Finding]:
@@ -203,48 +230,3 @@ def dashboard_count_findings(stmts: list[StatementStats], *, min_calls: int = CO
                       "total_ms": round(total_ms, 3), "parameter_columns": param_cols},
         ))
     return out
-
-
-def filter_columns(text: str, table: str) -> list[str]:
-    """A quick index key for `table` from one statement: its equality-filtered columns, then one
-    range-filtered or ORDER BY column. Used to make a fix concrete; `perftool indexes recommend`
-    does the costed, whole-workload version."""
-    from sqlglot import exp
-
-    tree = parse(text)
-    if tree is None:
-        return []
-    bare = table.rsplit(".", 1)[-1]
-    aliases = {bare}
-    for t in tree.find_all(exp.Table):
-        if t.name == bare and t.alias:
-            aliases.add(t.alias)
-    single = len({t.rsplit(".", 1)[-1] for t in tables(text)}) == 1
-
-    def ours(col: exp.Column) -> bool:
-        return (col.table in aliases) if col.table else single
-
-    eq: list[str] = []
-    rng: list[str] = []
-    where = tree.find(exp.Where)
-    if where is not None:
-        for node in where.find_all(exp.EQ, exp.In, exp.GT, exp.GTE, exp.LT, exp.LTE, exp.Between, exp.Like):
-            col = node.this
-            if not isinstance(col, exp.Column) or not ours(col):
-                continue
-            other = node.args.get("expression")
-            if isinstance(other, exp.Column):
-                continue  # a join condition, not a filter
-            target = eq if isinstance(node, (exp.EQ, exp.In)) else rng
-            if col.name not in eq and col.name not in rng:
-                target.append(col.name)
-    cols = eq + rng[:1]
-    if not rng:
-        order = tree.find(exp.Order)
-        if order is not None:
-            for o in order.expressions:
-                c = o.this
-                if isinstance(c, exp.Column) and ours(c) and c.name not in cols:
-                    cols.append(c.name)
-                    break
-    return cols[:3]

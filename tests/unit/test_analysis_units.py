@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from perftool.analyze.score import health_score
 from perftool.report.model import Finding
 from perftool.workload.fleet import merge_statements
-from perftool.workload.patterns import dashboard_count_findings, filter_columns, n_plus_one_findings
+from perftool.workload.patterns import dashboard_count_findings, n_plus_one_findings
 from perftool.workload.statement_text import fingerprint, parse, statement_type, tables
 from perftool.workload.stats import StatementStats
 
@@ -67,19 +67,6 @@ def test_dashboard_counts():
     assert not dashboard_count_findings([stmt(31, "SELECT status, count(*) FROM jobs GROUP BY status", 900, 4)])
 
 
-@pytest.mark.parametrize("query, table, expected", [
-    ("SELECT * FROM jobs WHERE status = $1 AND created_at > $2 ORDER BY created_at", "jobs", ["status", "created_at"]),
-    ("SELECT * FROM jobs j JOIN customers c ON c.id = j.customer_id WHERE j.status = $1 AND c.region = $2",
-     "jobs", ["status"]),
-    ("SELECT * FROM jobs WHERE due_date < $1 AND status IN ($2, $3)", "public.jobs", ["status", "due_date"]),
-    ("SELECT * FROM notifications WHERE user_id = $1 ORDER BY created_at DESC LIMIT $2", "notifications",
-     ["user_id", "created_at"]),
-    ("not sql at all", "jobs", []),
-])
-def test_filter_columns(query, table, expected):
-    assert filter_columns(query, table) == expected
-
-
 def test_statement_text_helpers():
     assert statement_type("WITH x AS (SELECT 1) SELECT * FROM x") == "SELECT"
     assert statement_type("insert into t(a,b) values ($1,$2)") == "INSERT"
@@ -98,7 +85,6 @@ def test_parsers_never_raise(text):
     statement_type(text)
     tables(text)
     fingerprint(text)
-    filter_columns(text, "t")
     s = stmt(1, text, 1000, 10)
     n_plus_one_findings([s, s])
     dashboard_count_findings([s])

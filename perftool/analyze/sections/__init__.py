@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 
+from perftool.advisor.fixes import WorkloadAdvice
 from perftool.report.model import Finding, Section
 
 if TYPE_CHECKING:
@@ -101,6 +102,15 @@ class AnalysisContext:
                 for name in {t, t.rsplit(".", 1)[-1]}:
                     out.setdefault(name, []).append(s)
         return out
+
+    def index_advice(self) -> WorkloadAdvice | None:
+        """The index advisor's answer (`indexes recommend`'s), when the tables section collected it
+        on the lead host (the primary's workload): the index fixes of T201, Q101 and Q103."""
+        from perftool.workload.fleet import lead_snapshot
+
+        lead = lead_snapshot(self.hosts) if self.hosts else self.merged
+        got = lead.extras.get("tables")
+        return got if isinstance(got, WorkloadAdvice) else None
 
     def statements_for(self, schema: str, table: str) -> list[StatementStats]:
         seen, out = set(), []

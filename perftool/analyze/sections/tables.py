@@ -5,21 +5,26 @@ from __future__ import annotations
 
 from typing import Any
 
+from perftool.advisor.fixes import WorkloadAdvice, workload_advice
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
-from perftool.db.sql import statement_text
-from perftool.ddl import plain
+from perftool.db.sql import fetch_all, statement_text
 from perftool.health.checks.fix_sql import FixPlan, FixStep, spec_step
 from perftool.report.model import Column, Finding, Section, Severity
-from perftool.workload.patterns import filter_columns
 
 MIN_ROWS_PER_SEQ_SCAN = 1000   # a seq scan that reads fewer rows is cheap whatever the table
 DEAD_MIN_TUPLES = 10_000
 DEAD_SHARE_WARNING = 0.20
 
 
-def create_index_step(schema: str, table: str, columns: list[str]) -> FixStep:
-    """CREATE INDEX CONCURRENTLY on the columns (perftool.ddl, named like every index), as a FixStep."""
-    return spec_step(plain(schema, table, columns))
+def seq_scan_heavy(t: dict, thresholds: Any) -> bool:
+    """T201's rule: a large table read mostly by sequential scans that each read many rows."""
+    seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
+    share = seq / (seq + idx) if seq + idx else 0.0
+    # n_live_tup is 0 after pg_stat_reset() until the next (auto)analyze: fall back to reltuples
+    live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
+    rows_per_seq = (t.get("seq_tup_read") or 0) / seq if seq else 0
+    return (share > thresholds.seq_scan_share and live >= thresholds.seq_scan_min_rows
+            and rows_per_seq >= MIN_ROWS_PER_SEQ_SCAN)
 
 
 @register
@@ -27,6 +32,16 @@ class TablesSection(AnalysisSection):
     key = "tables"
     title = "Tables"
     order = 20
+
+    def collect(self, conn, info, options) -> WorkloadAdvice | None:  # noqa: ANN001
+        """The advisor's answer (`indexes recommend`'s, same statements and defaults) when some table
+        is seq-scan heavy here: T201's index fixes come from it. None when no table is (or with
+        --no-index-advice)."""
+        if not options.index_advice:
+            return None
+        if not any(seq_scan_heavy(t, options.thresholds) for t in fetch_all(conn, "analyze_seq_scan_tables")):
+            return None
+        return workload_advice(conn)
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         th = ctx.options.thresholds
@@ -37,7 +52,6 @@ class TablesSection(AnalysisSection):
             seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
             scans = seq + idx
             share = seq / scans if scans else 0.0
-            # n_live_tup is 0 after pg_stat_reset() until the next (auto)analyze: fall back to reltuples
             live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
             dead = t.get("n_dead_tup") or 0
             dead_share = dead / (live + dead) if (live + dead) else 0.0
@@ -48,9 +62,9 @@ class TablesSection(AnalysisSection):
                 "last_autovacuum": t.get("last_autovacuum"),
                 "writes": (t.get("n_tup_ins") or 0) + (t.get("n_tup_upd") or 0) + (t.get("n_tup_del") or 0),
             })
-            rows_per_seq = (t.get("seq_tup_read") or 0) / seq if seq else 0
-            if share > th.seq_scan_share and live >= th.seq_scan_min_rows and rows_per_seq >= MIN_ROWS_PER_SEQ_SCAN:
-                findings.append(self._seq_scan_finding(ctx, t, share, rows_per_seq, block))
+            if seq_scan_heavy(t, th):
+                findings.append(self._seq_scan_finding(ctx, t, share, seq and (t.get("seq_tup_read") or 0) / seq,
+                                                       block))
             base = 50 if t.get("vacuum_threshold") is None else t["vacuum_threshold"]
             scale = 0.2 if t.get("vacuum_scale_factor") is None else t["vacuum_scale_factor"]
             threshold = base + scale * live
@@ -105,15 +119,27 @@ class TablesSection(AnalysisSection):
             f"`{' '.join(s.query.split())[:140]}` ({s.calls:,} calls, {s.mean_ms:,.1f} ms mean, "
             f"{(s.shared_blks_hit + s.shared_blks_read) / max(s.calls, 1):,.0f} blocks/call)"
             for s in scanners[:3])
+        advice = ctx.index_advice()
         fix_steps: list[FixStep] = []
-        for s in scanners[:4]:
-            cols = filter_columns(s.query, t["table"])
-            if cols:
-                step = create_index_step(t["schema"], t["table"], cols)
-                if step.sql not in [x.sql for x in fix_steps] and len(fix_steps) < 3:
-                    fix_steps.append(step)
+        per_statement: list[dict[str, Any]] = []     # the advisor's indexes on this table, per statement
+        for s in scanners[:3]:
+            if advice is None:
+                break
+            mine = [fx for fx in advice.for_statement(s.query) if fx.index.table_key == (t["schema"], t["table"])]
+            per_statement.append({"queryid": s.queryid, "query": s.query, "indexes": [fx.name for fx in mine]})
+            for fx in mine:
+                if fx.definition not in [x.sql for x in fix_steps]:
+                    fix_steps.append(spec_step(fx.index.spec(), name=fx.name, sql=fx.definition))
         fix = "\n".join(x.sql for x in fix_steps)
-        fix += ("\n" if fix else "") + ("-- check with: perftool indexes recommend (HypoPG what-if costing)")
+        if advice is None:
+            fix += "-- find the index with: perftool indexes recommend (HypoPG what-if costing)"
+        elif advice.error:
+            fix += f"-- the index advisor could not run here ({advice.error}): see perftool indexes recommend"
+        elif fix_steps:
+            fix += f"\n-- from the index advisor ({advice.label}): perftool indexes recommend shows the costs"
+        else:
+            fix += (f"-- the index advisor ({advice.label}) finds no index that pays for these statements "
+                    "(perftool indexes recommend --explain-choice says why)")
         severity = Severity.warning
         live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
         return Finding(
@@ -128,6 +154,8 @@ class TablesSection(AnalysisSection):
             fix=fix,
             evidence={"seq_scan": t["seq_scan"], "seq_tup_read": t["seq_tup_read"], "idx_scan": t.get("idx_scan"),
                       "n_live_tup": live, "seq_share": round(share, 4),
-                      "queryids": [s.queryid for s in scanners[:3]]},
+                      "queryids": [s.queryid for s in scanners[:3]],
+                      "index_advice": None if advice is None or advice.error else advice.label,
+                      "statement_indexes": per_statement},
             plan=FixPlan(fix, fix_steps) if fix_steps else None,
         )

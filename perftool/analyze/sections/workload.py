@@ -7,6 +7,7 @@ import datetime as dt
 from typing import Any
 
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
+from perftool.health.checks.fix_sql import FixPlan, spec_step
 from perftool.report.model import Column, Finding, Section, Severity
 from perftool.workload.patterns import dashboard_count_findings, n_plus_one_findings
 from perftool.workload.queries import STATEMENT_COLUMNS, QueryOptions, analyze_statements
@@ -25,6 +26,26 @@ class WorkloadSection(AnalysisSection):
     key = "workload"
     title = "Workload"
     order = 10
+
+    @staticmethod
+    def _with_index_advice(ctx: AnalysisContext, findings: list[Finding]) -> list[Finding]:
+        """Q101 (slow) and Q103 (cache misses) point at a missing index: when the index advisor ran
+        (tables section), its indexes for the statement join the fix — `indexes recommend`'s answer."""
+        advice = ctx.index_advice()
+        if advice is None or advice.error:
+            return findings
+        by_id = {s.queryid: s for s in ctx.statements if s.queryid is not None}
+        for f in findings:
+            qid = f.evidence.get("queryid")
+            s = by_id.get(qid) if qid is not None and f.code in ("Q101", "Q103") else None
+            fixes = advice.for_statement(s.query) if s is not None else []
+            if not fixes:
+                continue
+            f.fix += (f"\n-- the index advisor's answer for it ({advice.label}; perftool indexes recommend "
+                      "shows the costs):\n" + "\n".join(fx.definition for fx in fixes))
+            f.plan = FixPlan(f.fix, [spec_step(fx.index.spec(), name=fx.name, sql=fx.definition) for fx in fixes])
+            f.evidence["indexes"] = [fx.name for fx in fixes]
+        return findings
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         opts = ctx.options
@@ -52,7 +73,7 @@ class WorkloadSection(AnalysisSection):
         sections.append(self._by_table(stmts, q.total_ms))
         cache_section, cache_findings = self._cache(ctx)
         sections.append(cache_section)
-        findings = list(q.findings) + cache_findings + self._temp(snap)
+        findings = self._with_index_advice(ctx, list(q.findings)) + cache_findings + self._temp(snap)
         findings += n_plus_one_findings(stmts, min_calls=opts.n_plus_one_min_calls)
         findings += dashboard_count_findings(stmts)
         db_ratio = _ratio(snap.database.get("blks_hit"), snap.database.get("blks_read"))
