@@ -185,7 +185,7 @@ def test_two_hosts_merge_by_text_and_replica_scans_count(fresh_db, sandbox_dsn_f
 def test_report_renders_in_every_format(fresh_db):
     from perftool.report.render import FORMATS, render_to_string
 
-    setup(fresh_db)
+    setup(fresh_db, ORDERS + "CREATE TABLE idle (id int);")   # no index build: never scanned
     run(fresh_db, [("SELECT * FROM orders WHERE status = %s", ("new",))] * 5)
     report = analyze_report(fresh_db)
     assert 0 <= report.data["score"]["score"] <= 100
@@ -194,6 +194,10 @@ def test_report_renders_in_every_format(fresh_db):
     assert doc["command"] == "analyze" and "score" in doc and "statements" in doc and "by_type" in doc
     prom = render_to_string(report, "prometheus")
     assert "perftool_health_score" in prom and "# TYPE perftool_statement_total_seconds gauge" in prom
+    # a series per table scanned sequentially, none for an idle one
+    seq = {m["labels"]["table"]: m["value"] for m in doc["metrics"] if m["name"] == "perftool_table_seq_scans"}
+    tables = {r["table"]: r["seq_scan"] for r in doc["tables"]}
+    assert seq == {t: n for t, n in tables.items() if n} and seq and any(not n for n in tables.values())
     for fmt in FORMATS:
         assert render_to_string(report, fmt)
 
