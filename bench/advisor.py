@@ -83,7 +83,7 @@ def run_extend(dsn: str, budget_mb: int) -> tuple[float, float, int]:
         t0 = time.perf_counter()
         catalog = read_catalog(conn, statements)
         items = build_items(statements, catalog)
-        whatif = WhatIf(conn)
+        whatif = WhatIf(conn, reuse_plans=False)   # the platform's cache: per (query, relevant indexes)
         for it in items:
             it.sid = whatif.add_statement(it.statement.text, it.tables, it.analysis.params)
             it.base = whatif.cost(it.sid)
