@@ -36,6 +36,9 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
         if best is None or model.total_cost() < best.model.total_cost() - 1e-9:
             best = search
     assert best is not None
+    stats = getattr(oracle, "stats", None)
+    if stats is not None and hasattr(stats, "phase"):
+        stats.phase("greedy")
     if options.refine_seconds > 0 and len(items) <= SEARCH_MAX_STATEMENTS:
         until = time.perf_counter() + options.refine_seconds
         if started is not None and options.time_budget_s:

@@ -80,6 +80,17 @@ class Statement:
 
 
 @dataclass
+class Phase:
+    """Where an advisor run spent its time (`WhatIfStats.phases`): wall seconds, EXPLAINs, and
+    seconds inside what-if round trips (the rest is parsing and the search's bookkeeping)."""
+
+    name: str
+    seconds: float
+    explains: int
+    whatif_seconds: float
+
+
+@dataclass
 class WhatIfStats:
     explains: int = 0
     rechecks: int = 0          # EXPLAINs repeated because a kept "irrelevant" index was used
@@ -88,6 +99,17 @@ class WhatIfStats:
     created: int = 0
     resets: int = 0
     seconds: float = 0.0
+    phases: list[Phase] = field(default_factory=list)
+    _lap: tuple[float, int, float] | None = None
+
+    def phase(self, name: str, started: float | None = None) -> None:
+        """Close the phase `name` (it began at the previous call, or at `started`)."""
+        now = time.perf_counter()
+        t, e, w = self._lap if self._lap is not None else (started or now, 0, 0.0)
+        if started is not None:
+            t = started
+        self.phases.append(Phase(name, now - t, self.explains - e, self.seconds - w))
+        self._lap = (now, self.explains, self.seconds)
 
 
 @dataclass
