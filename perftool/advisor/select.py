@@ -14,6 +14,8 @@ from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.refine import LocalSearch
 from perftool.catalog.schema import Catalog
 
+REFINE_SHARE = 0.5             # the local search may spend this share of the greedy's EXPLAINs …
+REFINE_MIN_EXPLAINS = 100       # … and at least this many (never more than options.refine_explains)
 SEARCH_MAX_STATEMENTS = 500     # above this many statements the greedy runs once (no Extend-start variant,
                                 # no local search): their cost grows with the workload, their gain does not
 
@@ -43,7 +45,8 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
         until = time.perf_counter() + options.refine_seconds
         if started is not None and options.time_budget_s:
             until = min(until, started + options.time_budget_s)
-        best.work_limit = best.model.work() + options.refine_explains
+        work = best.model.work()
+        best.work_limit = work + min(options.refine_explains, max(REFINE_MIN_EXPLAINS, int(REFINE_SHARE * work)))
         LocalSearch(best).refine(until if deadline is None else min(until, deadline))
         best.work_limit = None
     return best

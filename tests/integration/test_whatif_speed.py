@@ -93,3 +93,23 @@ def test_the_what_if_session_plans_without_jit_and_the_costs_do_not_move(fresh_d
         assert whatif.cost(sid) == with_jit
         assert conn.execute("SELECT current_setting('jit')").fetchone()[0] == "off"
         whatif.close()
+
+
+def test_advise_records_where_its_time_goes(fresh_db):
+    """The phases `make bench` prints: in order, and their EXPLAINs add up to the run's."""
+    from perftool.advisor.pipeline import AdvisorOptions, advise
+    from perftool.workload.sources import WorkloadStatement
+
+    _setup(fresh_db)
+    statements = [WorkloadStatement(text="SELECT * FROM orders WHERE customer_id = 42", source="file"),
+                  WorkloadStatement(text="SELECT * FROM orders WHERE status = 'new' ORDER BY created_at LIMIT 10",
+                                    source="file")]
+    with connect(fresh_db) as conn:
+        result = advise(conn, statements, AdvisorOptions())
+    stats = result.selector.model.oracle.stats
+    assert [p.name for p in stats.phases] == ["parse statements, read catalog", "cost with no new index",
+                                              "candidates", "floors and sizes", "greedy", "local search",
+                                              "verify, name, report"]
+    assert sum(p.explains for p in stats.phases) == stats.explains == result.explains
+    assert stats.phases[1].explains == 2 and all(p.seconds >= 0 for p in stats.phases)
+    assert abs(sum(p.seconds for p in stats.phases) - result.seconds) < 0.05
