@@ -29,6 +29,7 @@ from typing import Any
 
 TPCH_DB = "bench_tpch"
 STRESS_DB = "bench_advisor_stress"
+DEMO_DB = "bench_demo"
 QUERIES = [n for n in range(1, 23) if n not in (2, 17, 20)]
 BUDGETS_MB = (100, 250, 500, 1024)
 EXTEND_TARGET = {100: 93.7, 250: 68.3, 500: 58.2, 1024: 51.4}
@@ -220,10 +221,44 @@ def stress(sb) -> None:
     breakdown(result)
 
 
+def demo(sb) -> None:
+    """`indexes recommend` on the demo's pg_stat_statements (target < 0.5 s): the demo schema
+    loaded once into `bench_demo` with a short workload, then the advisor three times (the best
+    time counts: the first run warms the parser's cache as a long-lived process would not)."""
+    from perftool.advisor.pipeline import AdvisorOptions, advise
+    from perftool.db.connect import connect
+    from perftool.demo import load_demo
+    from perftool.demo.setup import reset_statistics
+    from perftool.demo.workload import run_workload
+    from perftool.workload import sources as ws
+
+    dsn = _database(sb, DEMO_DB)
+    with connect(dsn) as conn:
+        statements = ws.merge(ws.from_stat_statements(conn, min_calls=1))
+    if not statements:
+        _say("loading the demo schema and running a short workload into bench_demo (once)")
+        load_demo(dsn)
+        reset_statistics(dsn)       # the load's own statements are not the workload
+        run_workload(dsn, clients=2, iterations=20)
+        with connect(dsn) as conn:
+            statements = ws.merge(ws.from_stat_statements(conn, min_calls=1))
+    runs = []
+    for _ in range(3):
+        with connect(dsn) as conn:
+            t0 = time.perf_counter()
+            result = advise(conn, statements, AdvisorOptions())
+            runs.append((time.perf_counter() - t0, result))
+    seconds, result = min(runs, key=lambda r: r[0])
+    print(f"\nDemo recommend: {len(statements)} statements from pg_stat_statements, {len(result.recommendations)} "
+          f"indexes, {seconds:.2f} s best of 3 ({', '.join(f'{s:.2f}' for s, _r in runs)} s; target < 0.5 s), "
+          f"{result.explains} EXPLAINs")
+    breakdown(result)
+
+
 def main(argv: list[str] | None = None) -> None:
     from perftool.sandbox import Sandbox
 
-    parts = argv if argv else ["tpch", "oltp", "stress"]
+    parts = argv if argv else ["tpch", "oltp", "stress", "demo"]
     sb = Sandbox.default()
     sb.start(progress=_say)
     if "tpch" in parts:
@@ -232,6 +267,8 @@ def main(argv: list[str] | None = None) -> None:
         oltp(sb)
     if "stress" in parts:
         stress(sb)
+    if "demo" in parts:
+        demo(sb)
 
 
 if __name__ == "__main__":

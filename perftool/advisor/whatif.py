@@ -150,6 +150,10 @@ class WhatIf:
 
     def _session(self) -> None:
         if not self._session_ready:
+            # no automatic server-side prepares: after a failed pipelined batch psycopg can believe
+            # a statement it never got to prepare exists ("prepared statement _pg3_1 does not
+            # exist" on the next batch, seen on the demo); the EXPLAINs are planned afresh anyway
+            self.conn.prepare_threshold = None
             self._settings()
             execute(self.conn, "whatif_reset")
             self._session_ready = True

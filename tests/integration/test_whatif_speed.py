@@ -113,3 +113,4 @@ def test_advise_records_where_its_time_goes(fresh_db):
     assert sum(p.explains for p in stats.phases) == stats.explains == result.explains
     assert stats.phases[1].explains == 2 and all(p.seconds >= 0 for p in stats.phases)
     assert abs(sum(p.seconds for p in stats.phases) - result.seconds) < 0.05
+
