@@ -10,6 +10,7 @@ advisors see the same statistics and the same cost cache rules:
 - it takes the step with the best (cost reduction) / (added size) whose configuration fits the
   budget, if it improves the workload cost by more than 0.3 % (the platform's
   min_cost_improvement = 1.003); it stops when no step does;
+- the workload cost weights each query by its calls (`Item.weight`; 1 on TPC-H);
 - a query's cost depends only on the chosen indexes containing one of its columns (the
   platform's relevance rule), cached per (query, relevant indexes).
 """
@@ -56,7 +57,7 @@ def extend(items: list[Item], whatif: WhatIf, budget_bytes: int, max_width: int)
         total = 0.0
         for it in items:
             c = whatif.cost(it.sid, relevant(it, config))
-            total += it.base if c is None else c
+            total += it.weight * (it.base if c is None else c)
         return total
 
     def size(ix: IndexDef) -> int:

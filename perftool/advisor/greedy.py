@@ -51,6 +51,9 @@ class GreedySearch:
             move = self.moves.register(ix, None)
             if move is None:
                 continue
+            if self.moves.never_fits(move):
+                move.status = MoveStatus.OVER_BUDGET
+                continue
             if self.moves.boundable(move):
                 self.consider(move)
                 continue
@@ -283,6 +286,9 @@ class GreedySearch:
         for wider, primary in self.widenings(ix):
             move = self.moves.register(wider, ix)
             if move is None:
+                continue
+            if self.moves.never_fits(move):
+                move.status = MoveStatus.OVER_BUDGET
                 continue
             if self.moves.boundable(move):
                 self.consider(move)

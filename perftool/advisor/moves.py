@@ -117,6 +117,12 @@ class Moves:
                 return False
         return True
 
+    def never_fits(self, move: Move) -> bool:
+        """Whether the move's index alone is larger than --budget: no configuration can take it,
+        so it is never costed."""
+        budget = self.model.options.budget_bytes
+        return budget is not None and self.model.size(move.new) > budget
+
     def evaluate(self, move: Move, items: list[Item] | None = None) -> Move:
         """Cost `move` against the current configuration (on `items`, default: all it affects)."""
         exact = items is None

@@ -79,6 +79,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
                                "run CREATE EXTENSION hypopg, or pass --no-whatif for an unverified heuristic ranking")
     role, major = conn.info.user, conn.info.server_version // 10000
     whatif = WhatIf(conn)
+    whatif.stats.phase("parse statements, read catalog", started=t0)
     try:
         for it in usable:
             it.sid = whatif.add_statement(explainable(it.statement.text), it.tables, it.analysis.params)
@@ -117,6 +118,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         if denied_writes:
             notes.append(unexplainable_writes_note(role, denied_writes))
         usable = costed
+        whatif.stats.phase("cost with no new index")
         set_weights(usable, options.weight)
         readers = [it for it in usable if it.analysis.accesses]
         writers = [it for it in usable if it.analysis.kind.writes and it.analysis.target is not None]
@@ -124,13 +126,16 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
+        whatif.stats.phase("candidates")
         seed_floors(readers, whatif)
         whatif.prepare_sizes(candidates)
         candidates = [ix for ix in candidates if ix not in whatif.failed]
+        whatif.stats.phase("floors and sizes")
         say(f"best cost per statement with its own candidates known ({time.perf_counter() - t0:.1f} s)")
         deadline = (time.perf_counter() + deadline_s) if deadline_s else None
         selector = select(readers, whatif, options, catalog, candidates, writers, deadline, started=t0)
         config = list(selector.config)
+        whatif.stats.phase("local search")      # select() closed "greedy" before it
         say(f"{len(config)} indexes selected after {whatif.stats.explains} EXPLAINs ({time.perf_counter() - t0:.1f} s)")
         # verification: every statement planned with the whole recommended set on its tables (a
         # cached plan of that set stands: it was re-planned if it used an index kept as irrelevant);
@@ -156,6 +161,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         before = sum(it.weight * (it.base or 0.0) for it in usable)      # every costed statement has a base
         after = sum(it.weight * (it.final if it.final is not None else it.base or 0.0) for it in usable)
         after += sum(selector.model.penalty(ix) for ix in config)
+        whatif.stats.phase("verify, name, report")
         return AdvisorResult(items=items, recommendations=recs, cost_before=before, cost_after=after,
                              options=options, seconds=time.perf_counter() - t0, explains=whatif.stats.explains,
                              cache_hits=whatif.stats.cache_hits, covered=covered, selector=selector, notes=notes)

@@ -109,7 +109,8 @@ class LocalSearch:
         bounds from older configurations, so the top ones are re-bounded, then re-costed, until
         the top is fresh."""
         heap = [(-m.benefit, m.seq) for m in self.moves.by_key.values()
-                if m.new not in best and (m.old is None or m.old in best) and m.benefit > 0]
+                if m.new not in best and (m.old is None or m.old in best) and m.benefit > 0
+                and not self.moves.never_fits(m)]
         heapq.heapify(heap)
         out: list[Move] = []
         bounded: set[int] = set()

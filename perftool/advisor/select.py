@@ -14,6 +14,8 @@ from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.refine import LocalSearch
 from perftool.catalog.schema import Catalog
 
+REFINE_SHARE = 1.0             # the local search may spend as many EXPLAINs as the greedy did …
+REFINE_MIN_EXPLAINS = 100       # … and at least this many (never more than options.refine_explains)
 SEARCH_MAX_STATEMENTS = 500     # above this many statements the greedy runs once (no Extend-start variant,
                                 # no local search): their cost grows with the workload, their gain does not
 
@@ -36,11 +38,15 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
         if best is None or model.total_cost() < best.model.total_cost() - 1e-9:
             best = search
     assert best is not None
+    stats = getattr(oracle, "stats", None)
+    if stats is not None and hasattr(stats, "phase"):
+        stats.phase("greedy")
     if options.refine_seconds > 0 and len(items) <= SEARCH_MAX_STATEMENTS:
         until = time.perf_counter() + options.refine_seconds
         if started is not None and options.time_budget_s:
             until = min(until, started + options.time_budget_s)
-        best.work_limit = best.model.work() + options.refine_explains
+        work = best.model.work()
+        best.work_limit = work + min(options.refine_explains, max(REFINE_MIN_EXPLAINS, int(REFINE_SHARE * work)))
         LocalSearch(best).refine(until if deadline is None else min(until, deadline))
         best.work_limit = None
     return best

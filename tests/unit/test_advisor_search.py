@@ -80,3 +80,60 @@ def test_max_indexes_zero_chooses_nothing_and_says_why():
     assert search.config == []
     a = IndexDef(schema="public", table="t", columns=("a",))
     assert search.moves.by_key[(None, a)].status is MoveStatus.MAX_INDEXES
+
+
+class CountingOracle(FakeOracle):
+    """FakeOracle that remembers every index set it was asked to cost; INCLUDE columns count in the size."""
+
+    def __init__(self, columns: list[str]):
+        super().__init__(columns)
+        self.asked: list[frozenset[IndexDef]] = []
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef]) -> float | None:
+        self.asked.append(indexes)
+        return super().cost(sid, indexes)
+
+    def size(self, ix: IndexDef) -> int | None:
+        return MB * ix.width
+
+
+def test_an_index_larger_than_the_whole_budget_is_never_costed():
+    """(issue 15) a move whose index alone exceeds --budget can never be taken: no EXPLAIN for it."""
+    options = AdvisorOptions(budget_bytes=MB, max_width=2, min_improvement=0.0)
+    cat = Catalog(search_path=["pg_catalog", "public"])
+    cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
+                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in ("a", "b", "c")}))
+    items = build_items([WorkloadStatement(text="SELECT b FROM t WHERE a = 1 AND c > 3", calls=10, source="file"),
+                         WorkloadStatement(text="SELECT a FROM t WHERE b = 2 ORDER BY c", calls=1, source="file")], cat)
+    oracle = CountingOracle(["a", "b"])
+    for it in items:
+        it.sid = it.position
+        it.base = oracle.cost(it.sid, frozenset())
+    set_weights(items, "calls")
+    candidates, _covered = generate_candidates(items, cat, options.max_width, options.partial)
+    for it in items:
+        it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    oracle.asked.clear()
+    wide = [ix for ix in candidates if oracle.size(ix) > MB]
+    assert wide, "the workload must have candidates wider than the budget for this test to mean something"
+    search = select(items, oracle, options, cat, candidates, writes=[])
+    assert [ix.label() for ix in search.config] == ["public.t (a)"]
+    assert any(s for s in oracle.asked)           # the fitting ones were costed
+    assert not [s for s in oracle.asked if any(oracle.size(ix) > MB for ix in s)]
+
+
+def test_the_local_search_gets_a_share_of_the_greedys_work(monkeypatch):
+    """(issue 15) the local search may spend REFINE_SHARE of the greedy's EXPLAINs (at least
+    REFINE_MIN_EXPLAINS, at most options.refine_explains)."""
+    import perftool.advisor.select as select_module
+
+    seen: list[tuple[int, int]] = []
+
+    def refine(self, until):
+        seen.append((self.model.work(), self.search.work_limit))
+
+    monkeypatch.setattr(select_module.LocalSearch, "refine", refine)
+    _items, search, _covered = _workload(AdvisorOptions(budget_bytes=MB, max_width=2, min_improvement=0.0))
+    [(work, limit)] = seen
+    assert limit - work == min(1200, max(select_module.REFINE_MIN_EXPLAINS, int(select_module.REFINE_SHARE * work)))
+    assert search.work_limit is None

@@ -1,0 +1,116 @@
+"""What-if costing's shortcuts on a real server with HypoPG (issue 15, item 5): a plan answers for
+the index sets between the indexes it uses and the set it was planned with, and the session
+plans without JIT. Each shortcut is checked against a fresh, strict EXPLAIN."""
+
+from __future__ import annotations
+
+import psycopg
+
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.whatif import WhatIf
+from perftool.db.connect import connect
+
+SCHEMA = (
+    "CREATE TABLE orders (id bigint PRIMARY KEY, customer_id int NOT NULL, status text NOT NULL, "
+    "created_at timestamptz NOT NULL, total numeric NOT NULL)",
+    "INSERT INTO orders SELECT g, g % 5000, (ARRAY['new','paid','sent','done'])[1 + g % 4], "
+    "timestamptz '2026-01-01' + g * interval '1 minute', g % 997 FROM generate_series(1, 100000) g",
+    "ALTER TABLE orders SET (autovacuum_enabled = off)",
+    "VACUUM ANALYZE orders",
+)
+TABLE = ("public", "orders")
+
+
+def _index(*columns: str) -> IndexDef:
+    return IndexDef(schema="public", table="orders", columns=columns)
+
+
+def _setup(dsn: str) -> None:
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for s in SCHEMA:
+            conn.execute(s)
+
+
+def test_a_plan_answers_for_the_sets_between_its_used_indexes_and_its_planned_set(fresh_db):
+    _setup(fresh_db)
+    customer, status, created = _index("customer_id"), _index("status"), _index("created_at")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42", [TABLE])
+        everything = whatif.explain(sid, frozenset({customer, status, created}))
+        assert everything.used == frozenset({customer})
+        explains = whatif.stats.explains
+        derived = whatif.explain(sid, frozenset({customer, created}))     # used ⊆ K ⊆ planned
+        assert whatif.stats.explains == explains and whatif.stats.derived == 1
+        assert derived.cost == everything.cost
+        assert whatif.explain(sid, frozenset({customer, created}), strict=True).cost == derived.cost
+        # without the index the plan used, the plan does not answer: a real EXPLAIN, a dearer plan
+        explains = whatif.stats.explains
+        without = whatif.explain(sid, frozenset({status, created}))
+        assert whatif.stats.explains == explains + 1 and whatif.stats.derived == 1
+        assert without.cost is not None and without.cost > everything.cost
+        whatif.close()
+
+
+def test_the_baseline_can_turn_plan_reuse_off(fresh_db):
+    _setup(fresh_db)
+    customer, status = _index("customer_id"), _index("status")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn, reuse_plans=False)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42", [TABLE])
+        whatif.explain(sid, frozenset({customer, status}))
+        whatif.explain(sid, frozenset({customer}))
+        assert whatif.stats.derived == 0 and whatif.stats.explains == 2
+        whatif.close()
+
+
+def test_floor_batches_answer_for_their_subsets(fresh_db):
+    """explain_superset (the floors) plans with many indexes at once; its plans answer later sets."""
+    _setup(fresh_db)
+    customer, status, created = _index("customer_id"), _index("status"), _index("created_at")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42 AND status = 'new'", [TABLE])
+        [floor] = whatif.explain_superset([sid], [customer, status, created])
+        explains = whatif.stats.explains
+        got = whatif.explain(sid, frozenset(floor.used | {created}))
+        assert whatif.stats.explains == explains and got.cost == floor.cost
+        whatif.close()
+
+
+def test_the_what_if_session_plans_without_jit_and_the_costs_do_not_move(fresh_db):
+    """JIT compiles a plan's expressions even for a plain EXPLAIN (milliseconds per statement);
+    the session turns it off, and the planner's cost is the same either way."""
+    _setup(fresh_db)
+    text = "SELECT status, sum(total) FROM orders WHERE created_at > now() - interval '1 year' GROUP BY status"
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("SET jit_above_cost = 0")
+        with_jit = conn.execute("EXPLAIN (FORMAT JSON) " + text).fetchone()[0][0]["Plan"]["Total Cost"]
+    with connect(fresh_db) as conn:
+        conn.execute("SET jit_above_cost = 0")
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement(text, [TABLE])
+        assert whatif.cost(sid) == with_jit
+        assert conn.execute("SELECT current_setting('jit')").fetchone()[0] == "off"
+        whatif.close()
+
+
+def test_advise_records_where_its_time_goes(fresh_db):
+    """The phases `make bench` prints: in order, and their EXPLAINs add up to the run's."""
+    from perftool.advisor.pipeline import AdvisorOptions, advise
+    from perftool.workload.sources import WorkloadStatement
+
+    _setup(fresh_db)
+    statements = [WorkloadStatement(text="SELECT * FROM orders WHERE customer_id = 42", source="file"),
+                  WorkloadStatement(text="SELECT * FROM orders WHERE status = 'new' ORDER BY created_at LIMIT 10",
+                                    source="file")]
+    with connect(fresh_db) as conn:
+        result = advise(conn, statements, AdvisorOptions())
+    stats = result.selector.model.oracle.stats
+    assert [p.name for p in stats.phases] == ["parse statements, read catalog", "cost with no new index",
+                                              "candidates", "floors and sizes", "greedy", "local search",
+                                              "verify, name, report"]
+    assert sum(p.explains for p in stats.phases) == stats.explains == result.explains
+    assert stats.phases[1].explains == 2 and all(p.seconds >= 0 for p in stats.phases)
+    assert abs(sum(p.seconds for p in stats.phases) - result.seconds) < 0.05
+
