@@ -13,7 +13,7 @@ import math
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.predicates import Access, Constant
-from perftool.catalog.schema import Catalog, TableInfo
+from perftool.catalog.schema import Catalog, TableInfo, TableName
 
 PAGE = 8192
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
@@ -57,9 +57,44 @@ def _low_cardinality(table: TableInfo, const: Constant) -> bool:
     return distinct is not None and 0 < distinct <= LOW_CARDINALITY
 
 
+def is_example_literal(const: Constant) -> bool:
+    """`col = literal` with a literal that is not a boolean: an example value of a parameter (what
+    pg_stat_statements would show as `$n`) unless the workload repeats it or `--literals constant`.
+    `IS [NOT] NULL`, boolean columns and `NOT col` are predicates, not values."""
+    return const.op == "=" and not isinstance(const.value, bool)
+
+
+def workload_constants(items: list[Item]) -> set[tuple[TableName, Constant]]:
+    """(table, `col = literal`) pairs that two or more different statements share: constants of the
+    application (`status = 'active'` in every dashboard query), not example values."""
+    texts: dict[tuple[TableName, Constant], set[str]] = {}
+    for it in items:
+        text = " ".join(it.statement.text.split())
+        for acc in it.analysis.accesses:
+            for const in acc.constants:
+                if is_example_literal(const):
+                    texts.setdefault((acc.table, const), set()).add(text)
+    return {key for key, seen in texts.items() if len(seen) >= 2}
+
+
+class LiteralPolicy:
+    """Which constant predicates may become partial-index predicates (`--literals`)."""
+
+    def __init__(self, items: list[Item], literals: str = "example"):
+        self.trust_all = literals == "constant"
+        self.repeated = set() if self.trust_all else workload_constants(items)
+
+    def trusted(self, table: TableName, const: Constant) -> bool:
+        return self.trust_all or not is_example_literal(const) or (table, const) in self.repeated
+
+    def constants(self, access: Access) -> list[Constant]:
+        return [c for c in access.constants if self.trusted(access.table, c)]
+
+
 def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_width: int,
-                      partial: bool = True) -> list[IndexDef]:
-    """Indexes that could serve one access, in a deterministic order (singles first)."""
+                      partial: bool = True, constants: list[Constant] | None = None) -> list[IndexDef]:
+    """Indexes that could serve one access, in a deterministic order (singles first). Partial
+    indexes are made for `constants` (default: all of the access's constant predicates)."""
     out: list[IndexDef] = []
 
     def add(ix: IndexDef | None) -> None:
@@ -94,8 +129,12 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
                           [False, *[d for _, d in order][:room]]))
     if len(groups) >= 2 and max_width >= 2:
         add(make_index(table, catalog, access, groups[:max_width]))
-    for const in access.constants if partial else []:
-        if not _low_cardinality(table, const):
+    trusted = access.constants if constants is None else constants
+    for const in trusted if partial else []:
+        # a literal the policy trusts (repeated in the workload, or --literals constant) is a
+        # predicate of the application whatever its column's cardinality; a constant given
+        # without that (the default list) must keep few rows out of few values
+        if (constants is None or not is_example_literal(const)) and not _low_cardinality(table, const):
             continue
         others = [c for c in access.filter_columns if c != const.column]
         keys: list[list[str]] = [[c] for c in others]
@@ -143,9 +182,11 @@ def covered_by(candidate: IndexDef, existing: list[IndexDef]) -> IndexDef | None
 
 
 def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
-                        partial: bool = True) -> tuple[list[IndexDef], dict[IndexDef, str]]:
+                        partial: bool = True, literals: str = "example") -> tuple[list[IndexDef], dict[IndexDef, str]]:
     """Candidates of every usable statement (deduplicated, deterministic order) and the ones that
-    existing indexes cover (candidate → the covering index's label)."""
+    existing indexes cover (candidate → the covering index's label). Partial indexes only for the
+    constants `LiteralPolicy(items, literals)` trusts."""
+    policy = LiteralPolicy(items, literals)
     seen: dict[IndexDef, None] = {}
     covered: dict[IndexDef, str] = {}
     existing = {t.key: existing_defs(t) for t in catalog.tables}
@@ -155,7 +196,7 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
             table = catalog.get(acc.table)
             if table is None:
                 continue
-            for ix in access_candidates(acc, table, catalog, max_width, partial):
+            for ix in access_candidates(acc, table, catalog, max_width, partial, policy.constants(acc)):
                 if ix in covered:
                     continue
                 if ix not in seen:
@@ -176,11 +217,28 @@ def _existing_name(table: TableInfo, ix: IndexDef) -> str:
     return ix.label()
 
 
+def selectivity(const: Constant, table: TableInfo) -> float | None:
+    """The share of `table`'s rows a constant predicate keeps, from pg_stats (None: unknown)."""
+    info = table.columns.get(const.column)
+    if info is None:
+        return None
+    if const.op in ("IS NULL", "IS NOT NULL"):
+        if info.null_frac is None:
+            return None
+        return info.null_frac if const.op == "IS NULL" else 1.0 - info.null_frac
+    distinct = info.distinct_values(table.reltuples)
+    if isinstance(const.value, bool):
+        distinct = 2.0
+    return (1.0 - (info.null_frac or 0.0)) / distinct if distinct and distinct > 0 else None
+
+
 def estimated_size(ix: IndexDef, table: TableInfo) -> int:
-    """A btree's size from row count and column widths (fill factor 90 %, 16 bytes overhead per entry)."""
+    """A btree's size from row count and column widths (fill factor 90 %, 16 bytes overhead per entry);
+    a partial index holds the rows its predicate keeps (pg_stats; a fifth when unknown)."""
     width = sum((table.columns[c].avg_width or 8) if c in table.columns else 8 for c in (*ix.columns, *ix.include))
     rows = max(table.reltuples, 1.0)
-    if ix.where:
-        rows *= 0.2
+    for const in ix.where:
+        share = selectivity(const, table)
+        rows *= 0.2 if share is None else share
     entry = 16 + 8 * math.ceil(width / 8)
     return int(max(PAGE * 2, rows * entry / 0.9 + PAGE))

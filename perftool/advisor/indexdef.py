@@ -127,6 +127,9 @@ def _where_sql(where: tuple[Constant, ...]) -> str | None:
         return None
     preds = []
     for c in where:
+        if c.op == "=" and isinstance(c.value, bool):   # `col`, not `col = true`: what the planner matches
+            preds.append(sql.Composed([sql.SQL("" if c.value else "NOT "), sql.Identifier(c.column)]))
+            continue
         piece = [sql.Identifier(c.column), sql.SQL(_OPS[c.op])]
         if c.op == "=":
             piece.append(sql.Literal(c.value))

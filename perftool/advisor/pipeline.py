@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from perftool.advisor.alternatives import literal_alternatives
 from perftool.advisor.candidates import generate_candidates
 from perftool.advisor.costs import seed_floors
 from perftool.advisor.definitions import definition, name_book
@@ -73,7 +74,9 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     usable = [it for it in items if it.skip is None]
     say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
     if not options.whatif:
-        return heuristic_advice(conn, items, usable, catalog, options, t0)
+        result = heuristic_advice(conn, items, usable, catalog, options, t0)
+        literal_alternatives(result.recommendations, usable, catalog, options.literals)
+        return result
     if not server_info(conn).has_extension("hypopg"):
         raise MissingExtension("extension hypopg is not installed in this database",
                                "run CREATE EXTENSION hypopg, or pass --no-whatif for an unverified heuristic ranking")
@@ -121,7 +124,8 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         readers = [it for it in usable if it.analysis.accesses]
         writers = [it for it in usable if it.analysis.kind.writes and it.analysis.target is not None]
         notes += unseen_writes(conn, statements, usable, writers, catalog)
-        candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
+        candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial,
+                                                 options.literals)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
         seed_floors(readers, whatif)
@@ -153,6 +157,8 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
             recs.append(Recommendation(index=ix, size_bytes=whatif.size(ix) or 0, benefit=benefit,
                                        definition=definition(ix, catalog, names), statements=helped))
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))
+        literal_alternatives(recs, readers, catalog, options.literals, whatif.sizes_of,
+                             lambda ix: definition(ix, catalog, names))
         before = sum(it.weight * (it.base or 0.0) for it in usable)      # every costed statement has a base
         after = sum(it.weight * (it.final if it.final is not None else it.base or 0.0) for it in usable)
         after += sum(selector.model.penalty(ix) for ix in config)

@@ -68,6 +68,8 @@ class Constant:
     value: Any = None           # str, int, float or bool for "="
 
     def label(self) -> str:
+        if self.op == "=" and isinstance(self.value, bool):
+            return self.column if self.value else f"NOT {self.column}"     # as the planner folds `col = true`
         if self.op == "=":
             return f"{self.column} = {self.value!r}" if isinstance(self.value, str) else f"{self.column} = {self.value}"
         return f"{self.column} {self.op}"

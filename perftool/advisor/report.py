@@ -12,8 +12,25 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.moves import MoveStatus
 from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.predicates import Constant
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.report.values import human_bytes
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A partial index that serves the same statements if `assumption` holds for all of them."""
+
+    index: IndexDef
+    assumption: Constant
+    size_bytes: int
+    instead_of_bytes: int
+    definition: str = ""
+
+    @property
+    def text(self) -> str:
+        return (f"if {self.assumption.label()} is constant in your application: {human_bytes(self.size_bytes)} "
+                f"instead of {human_bytes(self.instead_of_bytes)}")
 
 
 @dataclass
@@ -26,6 +43,7 @@ class Recommendation:
     definition: str
     statements: list[Item]
     verified: bool = True
+    alternatives: list[Alternative] = field(default_factory=list)
 
 
 @dataclass
@@ -71,6 +89,9 @@ STATEMENT_COLUMNS = [
 ]
 SKIP_COLUMNS = [Column("query", "statement", "query"), Column("origin", "from", "text"),
                 Column("reason", "why skipped", "text")]
+ALTERNATIVE_COLUMNS = [Column("index", "recommended", "text"), Column("alternative", "alternative", "text"),
+                       Column("assumption", "assuming", "text"), Column("size_bytes", "size", "bytes"),
+                       Column("instead_of_bytes", "instead of", "bytes"), Column("definition", "CREATE INDEX", "text")]
 RUNNER_COLUMNS = [Column("index", "candidate", "text"), Column("benefit", "benefit", "float"),
                   Column("size_bytes", "size", "bytes"), Column("reason", "why not chosen", "text")]
 
@@ -135,9 +156,17 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     recs_json: list[dict[str, Any]] = []
     rec_rows: list[dict[str, Any]] = []
     findings: list[Finding] = []
+    alt_rows: list[dict[str, Any]] = []
     for rank, rec in enumerate(result.recommendations, 1):
         ix = rec.index
         share = (rec.benefit / before) if before else None
+        alternatives = [{"index": a.index.label(), "where": " AND ".join(c.label() for c in a.index.where),
+                         "assumption": f"{a.assumption.label()} is constant in your application",
+                         "size_bytes": a.size_bytes, "instead_of_bytes": a.instead_of_bytes,
+                         "definition": a.definition, "text": a.text} for a in rec.alternatives]
+        alt_rows += [{"index": ix.label(), "alternative": a["index"], "assumption": a["assumption"],
+                      "size_bytes": a["size_bytes"], "instead_of_bytes": a["instead_of_bytes"],
+                      "definition": a["definition"]} for a in alternatives]
         recs_json.append({
             "table": f"{ix.schema}.{ix.table}",
             "columns": list(ix.columns),
@@ -151,6 +180,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
             "saved_pct": _r(share, 4),
             "verified": rec.verified,
             "statements": [_statement_record(it) for it in rec.statements],
+            "alternatives": alternatives,
         })
         rec_rows.append({"rank": rank, "index": ix.label(), "size_bytes": int(rec.size_bytes), "saved_pct": share,
                          "statement_count": len(rec.statements), "definition": rec.definition})
@@ -161,7 +191,8 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
             object=f"{ix.schema}.{ix.table}",
             detail=(f"Estimated size {human_bytes(rec.size_bytes)}; "
                     + (f"saves {share:.1%} of the workload's estimated cost; " if share is not None else "")
-                    + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."),
+                    + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."
+                    + "".join(f" Alternative: {a['index']} — {a['text']}." for a in alternatives)),
             fix=rec.definition,
             evidence={"table": f"{ix.schema}.{ix.table}", "columns": list(ix.columns),
                       "size_bytes": int(rec.size_bytes), "benefit": _r(rec.benefit)},
@@ -206,6 +237,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
         "max_indexes": opts.max_indexes,
         "max_width": opts.max_width,
         "min_improvement": opts.min_improvement,
+        "literals": opts.literals,
         "sources": sources or [],
         "explains": result.explains,
         "cache_hits": result.cache_hits,
@@ -221,6 +253,12 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     if verified:
         sections.append(Section(key="statements", title=f"Statements ({len(st_rows)} analysed)",
                                 columns=STATEMENT_COLUMNS, rows=st_rows))
+    if alt_rows:
+        sections.append(Section(key="alternatives", title=f"Alternatives on an assumption ({len(alt_rows)})",
+                                columns=ALTERNATIVE_COLUMNS, rows=alt_rows,
+                                note="Literals in the statements are taken as example values (--literals example): "
+                                     "a partial index on one serves the application only if the value never "
+                                     "changes. Pass --literals constant to trust every literal."))
     sections.append(Section(key="skipped", title=f"Skipped statements ({len(skipped)})", columns=SKIP_COLUMNS,
                             rows=skipped))
     data: dict[str, Any] = {"recommendations": recs_json, "workload": workload}
