@@ -12,20 +12,49 @@ import math
 
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
-from perftool.advisor.predicates import Access, Constant
-from perftool.catalog.schema import Catalog, TableInfo, TableName
+from perftool.advisor.predicates import Access, Constant, is_expression
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo, TableName
 
 PAGE = 8192
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
 MAX_EQUALITY_PERMUTED = 5       # beyond this many equality columns only their written order is tried
+BRIN_MIN_ROWS = 100_000        # BRIN: only for tables at least this large …
+BRIN_CORRELATION = 0.9         # … whose column follows the physical order this closely …
+APPEND_ONLY_CHANGES = 0.05     # … with at most this many updates + deletes per insert
 PATTERN_OPS = {"text": "text_pattern_ops", "varchar": "varchar_pattern_ops", "bpchar": "bpchar_pattern_ops"}
+
+
+def _source(table: TableInfo, access: Access, key: str) -> ColumnInfo | None:
+    """The column a key reads: itself, or the one column of an expression key."""
+    if is_expression(key):
+        e = access.expressions.get(key)
+        return table.columns.get(e.columns[0]) if e is not None and len(e.columns) == 1 else None
+    return table.columns.get(key)
+
+
+def _key_ok(table: TableInfo, access: Access, key: str) -> bool:
+    """Whether a btree can have `key`: a column with a btree operator class, or an expression
+    PostgreSQL accepts in an index (immutable on that column's type: lower(text), date_trunc and
+    ::date of a timestamp without time zone, json(b) ->> 'k')."""
+    if not is_expression(key):
+        info = table.columns.get(key)
+        return info is not None and info.btree_ok
+    e = access.expressions.get(key)
+    info = _source(table, access, key)
+    if e is None or info is None:
+        return False
+    return {"lower": info.category == "S", "upper": info.category == "S",
+            "date_trunc": info.base_type == "timestamp", "date": info.base_type == "timestamp",
+            "json_text": info.base_type in ("json", "jsonb")}.get(e.kind, False)
 
 
 def _opclass(table: TableInfo, catalog: Catalog, access: Access, column: str) -> str:
     """A pattern operator class when the column serves only LIKE 'prefix%' and its collation is not C."""
-    info = table.columns.get(column)
+    info = _source(table, access, column)
     if info is None or column not in access.like_prefix or catalog.c_collation(info):
         return ""
+    if is_expression(column):   # lower(col) / upper(col) are text, whatever col's type
+        return "text_pattern_ops"
     if column in access.equality or column in access.join or column in {c for c, _ in access.order}:
         return ""
     return PATTERN_OPS.get(info.base_type, "")
@@ -36,10 +65,8 @@ def make_index(table: TableInfo, catalog: Catalog, access: Access, columns: list
     """A btree on `columns` of `table` (None when a column is missing or has no btree operator class)."""
     if not columns or len(set(columns)) != len(columns):
         return None
-    for c in columns:
-        info = table.columns.get(c)
-        if info is None or not info.btree_ok:
-            return None
+    if not all(_key_ok(table, access, c) for c in columns):
+        return None
     ops = tuple(_opclass(table, catalog, access, c) for c in columns)
     return IndexDef(schema=table.schema, table=table.name, columns=tuple(columns),
                     desc=tuple(desc) if desc else (), opclasses=ops, where=where)
@@ -55,6 +82,28 @@ def _low_cardinality(table: TableInfo, const: Constant) -> bool:
         return share < 0.5  # few rows match: a partial index on the rest stays small
     distinct = info.distinct_values(table.reltuples)
     return distinct is not None and 0 < distinct <= LOW_CARDINALITY
+
+
+def append_only(table: TableInfo) -> bool:
+    """Rows are inserted, hardly ever updated or deleted (pg_stat_user_tables since its reset; a
+    table without counters counts as append-only: its correlation decides)."""
+    w = table.writes
+    if not w:
+        return True
+    changed = w.get("n_tup_upd", 0) + w.get("n_tup_del", 0)
+    return changed <= APPEND_ONLY_CHANGES * max(w.get("n_tup_ins", 0), 1)
+
+
+def brin_fits(table: TableInfo, column: str) -> bool:
+    """A BRIN candidate for a range filter on `column`: a large table (BRIN_MIN_ROWS), append-only,
+    whose column values follow the physical row order (|pg_stats.correlation| ≥ BRIN_CORRELATION)."""
+    if is_expression(column):
+        return False
+    info = table.columns.get(column)
+    if info is None or info.correlation is None or not info.btree_ok:
+        return False
+    return (table.reltuples >= BRIN_MIN_ROWS and abs(info.correlation) >= BRIN_CORRELATION
+            and append_only(table))
 
 
 def is_example_literal(const: Constant) -> bool:
@@ -103,6 +152,9 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
 
     for c in access.indexable:
         add(make_index(table, catalog, access, [c]))
+    for c in access.range:
+        if brin_fits(table, c):
+            add(IndexDef(schema=table.schema, table=table.name, columns=(c,), method="brin"))
     eq = [c for c in [*access.equality, *access.join] if c in table.columns]
     eq = list(dict.fromkeys(eq))
     ranges = [c for c in access.range if c not in eq]
