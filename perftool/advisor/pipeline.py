@@ -33,6 +33,7 @@ from perftool.advisor.items import Item, build_items, explainable, set_weights, 
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import StatementKind
 from perftool.advisor.report import AdvisorResult, Recommendation, build_report
+from perftool.advisor.search_indexes import add_search_indexes
 from perftool.advisor.select import select
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableName, collect_catalog
@@ -76,6 +77,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     if not options.whatif:
         result = heuristic_advice(conn, items, usable, catalog, options, t0)
         literal_alternatives(result.recommendations, usable, catalog, options.literals)
+        result.notes += add_search_indexes(conn, result.recommendations, usable, catalog, options, progress=say)
         return result
     if not server_info(conn).has_extension("hypopg"):
         raise MissingExtension("extension hypopg is not installed in this database",
@@ -159,6 +161,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))
         literal_alternatives(recs, readers, catalog, options.literals, whatif.sizes_of,
                              lambda ix: definition(ix, catalog, names))
+        notes += add_search_indexes(conn, recs, readers, catalog, options, names, progress=say)
         before = sum(it.weight * (it.base or 0.0) for it in usable)      # every costed statement has a base
         after = sum(it.weight * (it.final if it.final is not None else it.base or 0.0) for it in usable)
         after += sum(selector.model.penalty(ix) for ix in config)

@@ -44,6 +44,33 @@ class Recommendation:
     statements: list[Item]
     verified: bool = True
     alternatives: list[Alternative] = field(default_factory=list)
+    shape: str = ""                 # GIN/GiST: the predicate that needs it ("jsonb @>", "LIKE '%…%'" …)
+    extension: str = ""             # "needs pg_trgm (installed)" …
+    unverified_reason: str = ""     # why the planner did not cost it (GIN/GiST: HypoPG cannot)
+    # --verify-on: statement position → (cost before, cost after) with the index built for real there
+    measured: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
+    verified_on: str = ""           # the server it was measured on (host:port/database, no secrets)
+    used_by_planner: bool | None = None   # --verify-on: whether a plan used the real index
+
+    @property
+    def verification(self) -> str:
+        """How the benefit is known: hypopg (planner, hypothetical), verify-on (built for real on a
+        staging copy), pattern (GIN/GiST from the predicate, unverified) or heuristic (--no-whatif)."""
+        if self.verified_on:
+            return "verify-on"
+        if self.unverified_reason:
+            return "pattern"
+        return "hypopg" if self.verified else "heuristic"
+
+    @property
+    def display(self) -> str:
+        """The index's label as the report lists it, with its verification when not HypoPG's."""
+        label = self.index.label()
+        if self.verification == "pattern":
+            return label + " — unverified"
+        if self.verification == "verify-on":
+            return label + f" — verified on {self.verified_on}"
+        return label
 
 
 @dataclass
@@ -101,14 +128,22 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def _statement_record(it: Item) -> dict[str, Any]:
+def _statement_record(it: Item, measured: dict[int, tuple[float | None, float | None]] | None = None,
+                      pattern: bool = False) -> dict[str, Any]:
+    """A statement with its cost before and after (HypoPG; `measured`: the costs --verify-on
+    measured with the real index; `pattern`: an unverified index, no after)."""
     s = it.statement
+    base, final = it.base, it.final
+    if measured is not None and it.position in measured:
+        base, final = measured[it.position]
+    elif pattern:
+        final = None
     rec: dict[str, Any] = {"query": s.text, "origin": s.origin, "weight": _r(it.weight, 4),
-                           "cost_before": _r(it.base), "cost_after": _r(it.final)}
+                           "cost_before": _r(base), "cost_after": _r(final)}
     if s.queryid is not None:
         rec["queryid"] = s.queryid
-    if it.base and it.final is not None:
-        rec["saved_pct"] = round(1 - it.final / it.base, 4) if it.base else 0.0
+    if base and final is not None:
+        rec["saved_pct"] = round(1 - final / base, 4) if base else 0.0
     return rec
 
 
@@ -159,7 +194,7 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     alt_rows: list[dict[str, Any]] = []
     for rank, rec in enumerate(result.recommendations, 1):
         ix = rec.index
-        share = (rec.benefit / before) if before else None
+        share = (rec.benefit / before) if before and rec.verification != "pattern" else None
         alternatives = [{"index": a.index.label(), "where": " AND ".join(c.label() for c in a.index.where),
                          "assumption": f"{a.assumption.label()} is constant in your application",
                          "size_bytes": a.size_bytes, "instead_of_bytes": a.instead_of_bytes,
@@ -179,20 +214,36 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
             "benefit": _r(rec.benefit),
             "saved_pct": _r(share, 4),
             "verified": rec.verified,
-            "statements": [_statement_record(it) for it in rec.statements],
+            "verification": rec.verification,
+            "statements": [_statement_record(it, rec.measured or None, rec.verification == "pattern")
+                           for it in rec.statements],
             "alternatives": alternatives,
         })
-        rec_rows.append({"rank": rank, "index": ix.label(), "size_bytes": int(rec.size_bytes), "saved_pct": share,
+        if rec.shape or rec.unverified_reason or rec.verified_on:
+            recs_json[-1].update({"shape": rec.shape, "extension": rec.extension or None,
+                                  "unverified_reason": rec.unverified_reason or None,
+                                  "verified_on": rec.verified_on or None, "used_by_planner": rec.used_by_planner})
+        rec_rows.append({"rank": rank, "index": rec.display, "size_bytes": int(rec.size_bytes), "saved_pct": share,
                          "statement_count": len(rec.statements), "definition": rec.definition})
         helped = ", ".join(sorted({it.statement.origin for it in rec.statements})[:5])
+        tail = {"heuristic": " (unverified heuristic)", "pattern": f" (unverified: HypoPG cannot cost {ix.method})",
+                "verify-on": f" (verified on {rec.verified_on})"}.get(rec.verification, "")
+        how = ""
+        if rec.verification == "pattern":
+            how = f" {rec.unverified_reason}." + (f" It {rec.extension}." if rec.extension else "")
+        elif rec.verification == "verify-on":
+            how = (f" Built for real on {rec.verified_on} inside a rolled-back transaction: "
+                   + ("the planner used it." if rec.used_by_planner else "the planner did not use it.")
+                   + (f" It {rec.extension}." if rec.extension else ""))
         findings.append(Finding(
             code="A101",
-            title=f"missing index: {ix.label()}" + ("" if rec.verified else " (unverified heuristic)"),
+            title=f"missing index: {ix.label()}" + tail,
             object=f"{ix.schema}.{ix.table}",
-            detail=(f"Estimated size {human_bytes(rec.size_bytes)}; "
+            detail=(f"{'Size' if rec.verification == 'verify-on' else 'Estimated size'} "
+                    f"{human_bytes(rec.size_bytes)}; "
                     + (f"saves {share:.1%} of the workload's estimated cost; " if share is not None else "")
                     + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."
-                    + "".join(f" Alternative: {a['index']} — {a['text']}." for a in alternatives)),
+                    + how + "".join(f" Alternative: {a['index']} — {a['text']}." for a in alternatives)),
             fix=rec.definition,
             evidence={"table": f"{ix.schema}.{ix.table}", "columns": list(ix.columns),
                       "size_bytes": int(rec.size_bytes), "benefit": _r(rec.benefit)},
@@ -243,7 +294,9 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
         "cache_hits": result.cache_hits,
         "seconds": round(result.seconds, 3),
     }
+    unverified = sum(1 for r in result.recommendations if r.verification == "pattern")
     title = (f"{len(result.recommendations)} recommended index(es)"
+             + (f", {unverified} unverified (GIN/GiST: HypoPG cannot cost them)" if unverified else "")
              + (f": estimated workload cost {before:,.0f} → {after:,.0f} ({saved:.1%} saved)"
                 if before and after is not None and saved is not None else ""))
     sections = [Section(key="recommendations", title=title + ("" if verified else " — UNVERIFIED (--no-whatif)"),

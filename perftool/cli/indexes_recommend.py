@@ -42,6 +42,7 @@ def recommend(
     min_improvement: Annotated[float, typer.Option("--min-improvement", help="An index must cut some statement's cost by this fraction.")] = 0.10,
     no_whatif: Annotated[bool, typer.Option("--no-whatif", help="Heuristic ranking without HypoPG (unverified).")] = False,
     literals: Annotated[Literals, typer.Option("--literals", help="Literals in the statements: example values of parameters (partial indexes only for a literal two statements share), or constant (trust every literal).")] = Literals.example,
+    verify_on: Annotated[Optional[str], typer.Option("--verify-on", help="DSN of a staging copy: build each unverified GIN/GiST index there for real, inside a transaction that is rolled back, and measure its statements (a read-write session; never the analysed database by default).", show_default=False)] = None,
     explain_choice: Annotated[bool, typer.Option("--explain-choice", help="Also show why runner-up candidates lost, and each selection step.")] = False,
     min_calls: MinCallsOpt = 1,
     dsn: DsnOpt = None,
@@ -64,7 +65,8 @@ def recommend(
     set_limits(statement_timeout)
     options = AdvisorOptions(budget_bytes=parse_size(budget, what="--budget"), max_indexes=max_indexes, max_width=max_width,
                              min_improvement=min_improvement, weight=weight.value, whatif=not no_whatif,
-                             explain_choice=explain_choice, min_calls=min_calls, literals=literals.value)
+                             explain_choice=explain_choice, min_calls=min_calls, literals=literals.value,
+                             verify_on=verify_on)
     files = [*(from_file or []), *([source] if source else [])]
     sources = {"files": files, "queries": list(query or []), "logs": [str(p) for p in (log or [])]}
     with status("costing hypothetical indexes" if not no_whatif else "ranking candidate indexes"):

@@ -83,3 +83,119 @@ def test_no_brin_when_the_column_does_not_follow_the_physical_order(fresh_db):
                     explain_choice=True)
     assert all(m != "brin" for m, _c, _d in recs(doc))
     assert not any("USING brin" in r["index"] for r in doc["runner_ups"])
+
+
+# --- GIN and GiST: from the pattern, unverified; measured with --verify-on ------------------------
+
+DOCS = (
+    "CREATE TABLE docs (id bigint PRIMARY KEY, title text NOT NULL, body text NOT NULL, tsv tsvector, "
+    "meta jsonb NOT NULL, tags text[] NOT NULL, during tstzrange NOT NULL)",
+    "INSERT INTO docs SELECT g, 'title number ' || g || ' ' || md5(g::text), "
+    "'the quick brown fox ' || md5(g::text) || ' jumps over ' || (g % 1000), NULL, "
+    "jsonb_build_object('kind', 'k' || (g % 300), 'n', g), ARRAY['t' || (g % 400), 'u' || (g % 7)], "
+    "tstzrange(timestamptz '2026-01-01' + g * interval '1 minute', timestamptz '2026-01-01' + (g + 30) * interval '1 minute') "
+    "FROM generate_series(1, 60000) g",
+    "UPDATE docs SET tsv = to_tsvector('english', body)",
+)
+GIN_CASES = [
+    ("SELECT id FROM docs WHERE tsv @@ to_tsquery('english', 'fox & 42')", "gin", '"tsv"', "tsvector @@"),
+    ("SELECT id FROM docs WHERE to_tsvector('english', body) @@ plainto_tsquery('english', 'brown 42')", "gin",
+     "(to_tsvector('english'::regconfig, \"body\"))", "to_tsvector"),
+    ("SELECT id FROM docs WHERE meta @> '{\"kind\": \"k7\"}'", "gin", '"meta"', "jsonb @>"),
+    ("SELECT id FROM docs WHERE meta ? 'kind'", "gin", '"meta"', "jsonb ?"),
+    ("SELECT id FROM docs WHERE tags && ARRAY['t12']", "gin", '"tags"', "array &&"),
+    ("SELECT id FROM docs WHERE tags @> ARRAY['t12', 'u3']", "gin", '"tags"', "array @>"),
+    ("SELECT id FROM docs WHERE title ILIKE '%abc1%'", "gin", '"title" "gin_trgm_ops"', "ILIKE"),
+    ("SELECT id FROM docs WHERE title LIKE '%number 77%'", "gin", '"title" "gin_trgm_ops"', "LIKE"),
+    ("SELECT id FROM docs WHERE during && tstzrange('2026-01-10', '2026-01-11')", "gist", '"during"', "range &&"),
+]
+
+
+def search_recs(doc: dict) -> list[dict]:
+    return [r for r in doc["recommendations"] if r["method"] in ("gin", "gist")]
+
+
+@pytest.mark.parametrize(("query", "method", "key", "shape"), GIN_CASES)
+def test_gin_and_gist_from_the_pattern_are_unverified(fresh_db, query, method, key, shape):
+    setup(fresh_db, *DOCS)
+    doc = recommend(fresh_db, query)
+    found = search_recs(doc)
+    assert len(found) == 1, (query, recs(doc))
+    rec = found[0]
+    assert rec["method"] == method and f"USING {method} ({key})" in rec["definition"], rec["definition"]
+    assert rec["verified"] is False and rec["verification"] == "pattern"
+    assert shape in rec["shape"] and "HypoPG cannot cost" in rec["unverified_reason"]
+    assert rec["size_bytes"] > 0 and rec["saved_pct"] is None
+    assert rec["statements"][0]["cost_after"] is None
+    if "gin_trgm_ops" in key:      # the sandbox has pg_trgm available, not installed
+        assert rec["extension"].startswith("needs pg_trgm (not installed, available")
+        assert rec["definition"].startswith("CREATE EXTENSION IF NOT EXISTS pg_trgm;\n")
+    row = next(r for r in doc["recommendations_table"] if r["definition"] == rec["definition"]) \
+        if "recommendations_table" in doc else None
+    assert row is None or row["index"].endswith(" — unverified")
+    finding = next(f for f in doc["findings"] if f["code"] == "A101" and f["fix"] == rec["definition"])
+    assert "(unverified: HypoPG cannot cost " in finding["title"]
+
+
+@pytest.mark.parametrize("query", [
+    "SELECT id FROM docs WHERE title LIKE 'title number 1%'",    # prefix: a btree case
+    "SELECT id FROM docs WHERE title LIKE '%ab'",                 # too short for trigrams
+    "SELECT id FROM docs WHERE title NOT ILIKE '%abc%'",
+    "SELECT id FROM docs WHERE meta ->> 'kind' = 'k7'",           # an expression btree, not GIN
+    "SELECT id FROM docs WHERE to_tsvector(body) @@ plainto_tsquery('fox')",   # not immutable: no index
+])
+def test_near_misses_get_no_gin(fresh_db, query):
+    setup(fresh_db, *DOCS)
+    doc = recommend(fresh_db, query)
+    assert search_recs(doc) == [], (query, recs(doc))
+
+
+def test_like_prefix_is_a_btree_with_a_pattern_opclass_not_trigram(fresh_db):
+    setup(fresh_db, *DOCS)
+    doc = recommend(fresh_db, "SELECT id FROM docs WHERE title LIKE 'title number 4242 %'")
+    assert [m for m, _c, _d in recs(doc)] == ["btree"]
+    assert "text_pattern_ops" in recs(doc)[0][2] or "C" in str(doc["server"])
+
+
+def test_unverified_marking_in_every_format(fresh_db):
+    from perftool.advisor.pipeline import AdvisorOptions, recommend_report
+    from perftool.report.render import render_to_string
+
+    setup(fresh_db, *DOCS)
+    report = recommend_report(fresh_db, {"queries": ["SELECT id FROM docs WHERE meta @> '{\"kind\": \"k7\"}'"]},
+                              AdvisorOptions())
+    for fmt in ("table", "json", "yaml", "markdown", "html"):
+        text = render_to_string(report, fmt)
+        assert "unverified" in text, fmt
+        assert "USING gin" in text, fmt
+
+
+def test_verify_on_builds_it_for_real_on_a_second_database_and_rolls_back(fresh_db, sandbox_dsn_factory):
+    import uuid
+
+    import psycopg
+
+    setup(fresh_db, *DOCS)
+    staging = sandbox_dsn_factory(f"staging_{uuid.uuid4().hex[:8]}")
+    setup(staging, *DOCS)
+    queries = [q for q, *_ in GIN_CASES]
+    unverified = recommend(fresh_db, *queries)
+    doc = recommend(fresh_db, *queries, verify_on=staging)
+    found = search_recs(doc)
+    assert found and all(r["verification"] == "verify-on" and r["verified"] for r in found), \
+        [(r["index"] if "index" in r else r["definition"], r["verification"]) for r in found]
+    assert {r["definition"] for r in found} <= {r["definition"] for r in search_recs(unverified)}
+    for r in found:
+        assert r["used_by_planner"] is True and r["verified_on"].endswith("/" + staging.rsplit("/", 1)[1])
+        st = r["statements"][0]
+        assert st["cost_after"] < st["cost_before"], r
+        assert r["size_bytes"] > 0 and r["saved_pct"] is not None
+    finding = next(f for f in doc["findings"] if f["code"] == "A101" and "verified on" in f["title"])
+    assert "rolled-back transaction" in finding["detail"]
+    with psycopg.connect(staging) as conn:    # nothing stays behind on the staging copy
+        left = conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'docs'").fetchone()[0]
+        trgm = conn.execute("SELECT count(*) FROM pg_extension WHERE extname = 'pg_trgm'").fetchone()[0]
+    assert (left, trgm) == (1, 0)     # the primary key only; pg_trgm created and rolled back
+    # the analysed database was never written to
+    with psycopg.connect(fresh_db) as conn:
+        assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'docs'").fetchone()[0] == 1
