@@ -224,7 +224,11 @@ def existing_defs(table: TableInfo) -> list[IndexDef]:
 
 
 def covered_by(candidate: IndexDef, existing: list[IndexDef]) -> IndexDef | None:
-    """An existing index that already serves whatever `candidate` would (candidate is its prefix)."""
+    """An existing index that already serves whatever `candidate` would (candidate is its prefix).
+    A partial candidate is never covered: `existing` holds no partial index, and a full index on its
+    key columns does not skip the rows its predicate leaves out."""
+    if candidate.where or candidate.method != "btree":
+        return None
     plain = IndexDef(schema=candidate.schema, table=candidate.table, columns=candidate.columns,
                      desc=candidate.desc, include=candidate.include, opclasses=candidate.opclasses)
     for e in existing:
