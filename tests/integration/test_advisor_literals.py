@@ -73,3 +73,14 @@ def test_null_tests_and_boolean_columns_stay_partial_material(fresh_db):
                     budget_bytes=512 << 10)     # room for the 2 % of pinned rows only
     assert any(r["where"] == "pinned" and r["definition"].endswith('WHERE "pinned";') for r in doc["recommendations"]), \
         [(r["columns"], r["where"]) for r in doc["recommendations"]]
+
+
+def test_the_alternative_is_shown_in_every_format(fresh_db):
+    from perftool.advisor.pipeline import AdvisorOptions, recommend_report
+    from perftool.report.render import render_to_string
+
+    setup(fresh_db, *TASKS)
+    report = recommend_report(fresh_db, {"queries": [ONE]}, AdvisorOptions())
+    for fmt in ("table", "json", "yaml", "markdown", "html", "csv", "sarif", "github", "junit"):
+        text = render_to_string(report, fmt, width=400)
+        assert "is constant in your application" in text, fmt
