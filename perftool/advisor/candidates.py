@@ -12,20 +12,49 @@ import math
 
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
-from perftool.advisor.predicates import Access, Constant
-from perftool.catalog.schema import Catalog, TableInfo
+from perftool.advisor.predicates import Access, Constant, is_expression
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo, TableName
 
 PAGE = 8192
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
 MAX_EQUALITY_PERMUTED = 5       # beyond this many equality columns only their written order is tried
+BRIN_MIN_ROWS = 100_000        # BRIN: only for tables at least this large …
+BRIN_CORRELATION = 0.9         # … whose column follows the physical order this closely …
+APPEND_ONLY_CHANGES = 0.05     # … with at most this many updates + deletes per insert
 PATTERN_OPS = {"text": "text_pattern_ops", "varchar": "varchar_pattern_ops", "bpchar": "bpchar_pattern_ops"}
+
+
+def _source(table: TableInfo, access: Access, key: str) -> ColumnInfo | None:
+    """The column a key reads: itself, or the one column of an expression key."""
+    if is_expression(key):
+        e = access.expressions.get(key)
+        return table.columns.get(e.columns[0]) if e is not None and len(e.columns) == 1 else None
+    return table.columns.get(key)
+
+
+def _key_ok(table: TableInfo, access: Access, key: str) -> bool:
+    """Whether a btree can have `key`: a column with a btree operator class, or an expression
+    PostgreSQL accepts in an index (immutable on that column's type: lower(text), date_trunc and
+    ::date of a timestamp without time zone, json(b) ->> 'k')."""
+    if not is_expression(key):
+        info = table.columns.get(key)
+        return info is not None and info.btree_ok
+    e = access.expressions.get(key)
+    info = _source(table, access, key)
+    if e is None or info is None:
+        return False
+    return {"lower": info.category == "S", "upper": info.category == "S",
+            "date_trunc": info.base_type == "timestamp", "date": info.base_type == "timestamp",
+            "json_text": info.base_type in ("json", "jsonb")}.get(e.kind, False)
 
 
 def _opclass(table: TableInfo, catalog: Catalog, access: Access, column: str) -> str:
     """A pattern operator class when the column serves only LIKE 'prefix%' and its collation is not C."""
-    info = table.columns.get(column)
+    info = _source(table, access, column)
     if info is None or column not in access.like_prefix or catalog.c_collation(info):
         return ""
+    if is_expression(column):   # lower(col) / upper(col) are text, whatever col's type
+        return "text_pattern_ops"
     if column in access.equality or column in access.join or column in {c for c, _ in access.order}:
         return ""
     return PATTERN_OPS.get(info.base_type, "")
@@ -36,10 +65,8 @@ def make_index(table: TableInfo, catalog: Catalog, access: Access, columns: list
     """A btree on `columns` of `table` (None when a column is missing or has no btree operator class)."""
     if not columns or len(set(columns)) != len(columns):
         return None
-    for c in columns:
-        info = table.columns.get(c)
-        if info is None or not info.btree_ok:
-            return None
+    if not all(_key_ok(table, access, c) for c in columns):
+        return None
     ops = tuple(_opclass(table, catalog, access, c) for c in columns)
     return IndexDef(schema=table.schema, table=table.name, columns=tuple(columns),
                     desc=tuple(desc) if desc else (), opclasses=ops, where=where)
@@ -57,9 +84,66 @@ def _low_cardinality(table: TableInfo, const: Constant) -> bool:
     return distinct is not None and 0 < distinct <= LOW_CARDINALITY
 
 
+def append_only(table: TableInfo) -> bool:
+    """Rows are inserted, hardly ever updated or deleted (pg_stat_user_tables since its reset; a
+    table without counters counts as append-only: its correlation decides)."""
+    w = table.writes
+    if not w:
+        return True
+    changed = w.get("n_tup_upd", 0) + w.get("n_tup_del", 0)
+    return changed <= APPEND_ONLY_CHANGES * max(w.get("n_tup_ins", 0), 1)
+
+
+def brin_fits(table: TableInfo, column: str) -> bool:
+    """A BRIN candidate for a range filter on `column`: a large table (BRIN_MIN_ROWS), append-only,
+    whose column values follow the physical row order (|pg_stats.correlation| ≥ BRIN_CORRELATION)."""
+    if is_expression(column):
+        return False
+    info = table.columns.get(column)
+    if info is None or info.correlation is None or not info.btree_ok:
+        return False
+    return (table.reltuples >= BRIN_MIN_ROWS and abs(info.correlation) >= BRIN_CORRELATION
+            and append_only(table))
+
+
+def is_example_literal(const: Constant) -> bool:
+    """`col = literal` with a literal that is not a boolean: an example value of a parameter (what
+    pg_stat_statements would show as `$n`) unless the workload repeats it or `--literals constant`.
+    `IS [NOT] NULL`, boolean columns and `NOT col` are predicates, not values."""
+    return const.op == "=" and not isinstance(const.value, bool)
+
+
+def workload_constants(items: list[Item]) -> set[tuple[TableName, Constant]]:
+    """(table, `col = literal`) pairs that two or more different statements share: constants of the
+    application (`status = 'active'` in every dashboard query), not example values."""
+    texts: dict[tuple[TableName, Constant], set[str]] = {}
+    for it in items:
+        text = " ".join(it.statement.text.split())
+        for acc in it.analysis.accesses:
+            for const in acc.constants:
+                if is_example_literal(const):
+                    texts.setdefault((acc.table, const), set()).add(text)
+    return {key for key, seen in texts.items() if len(seen) >= 2}
+
+
+class LiteralPolicy:
+    """Which constant predicates may become partial-index predicates (`--literals`)."""
+
+    def __init__(self, items: list[Item], literals: str = "example"):
+        self.trust_all = literals == "constant"
+        self.repeated = set() if self.trust_all else workload_constants(items)
+
+    def trusted(self, table: TableName, const: Constant) -> bool:
+        return self.trust_all or not is_example_literal(const) or (table, const) in self.repeated
+
+    def constants(self, access: Access) -> list[Constant]:
+        return [c for c in access.constants if self.trusted(access.table, c)]
+
+
 def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_width: int,
-                      partial: bool = True) -> list[IndexDef]:
-    """Indexes that could serve one access, in a deterministic order (singles first)."""
+                      partial: bool = True, constants: list[Constant] | None = None) -> list[IndexDef]:
+    """Indexes that could serve one access, in a deterministic order (singles first). Partial
+    indexes are made for `constants` (default: all of the access's constant predicates)."""
     out: list[IndexDef] = []
 
     def add(ix: IndexDef | None) -> None:
@@ -68,6 +152,9 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
 
     for c in access.indexable:
         add(make_index(table, catalog, access, [c]))
+    for c in access.range:
+        if brin_fits(table, c):
+            add(IndexDef(schema=table.schema, table=table.name, columns=(c,), method="brin"))
     eq = [c for c in [*access.equality, *access.join] if c in table.columns]
     eq = list(dict.fromkeys(eq))
     ranges = [c for c in access.range if c not in eq]
@@ -94,8 +181,12 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
                           [False, *[d for _, d in order][:room]]))
     if len(groups) >= 2 and max_width >= 2:
         add(make_index(table, catalog, access, groups[:max_width]))
-    for const in access.constants if partial else []:
-        if not _low_cardinality(table, const):
+    trusted = access.constants if constants is None else constants
+    for const in trusted if partial else []:
+        # a literal the policy trusts (repeated in the workload, or --literals constant) is a
+        # predicate of the application whatever its column's cardinality; a constant given
+        # without that (the default list) must keep few rows out of few values
+        if (constants is None or not is_example_literal(const)) and not _low_cardinality(table, const):
             continue
         others = [c for c in access.filter_columns if c != const.column]
         keys: list[list[str]] = [[c] for c in others]
@@ -133,7 +224,11 @@ def existing_defs(table: TableInfo) -> list[IndexDef]:
 
 
 def covered_by(candidate: IndexDef, existing: list[IndexDef]) -> IndexDef | None:
-    """An existing index that already serves whatever `candidate` would (candidate is its prefix)."""
+    """An existing index that already serves whatever `candidate` would (candidate is its prefix).
+    A partial candidate is never covered: `existing` holds no partial index, and a full index on its
+    key columns does not skip the rows its predicate leaves out."""
+    if candidate.where or candidate.method != "btree":
+        return None
     plain = IndexDef(schema=candidate.schema, table=candidate.table, columns=candidate.columns,
                      desc=candidate.desc, include=candidate.include, opclasses=candidate.opclasses)
     for e in existing:
@@ -143,9 +238,11 @@ def covered_by(candidate: IndexDef, existing: list[IndexDef]) -> IndexDef | None
 
 
 def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
-                        partial: bool = True) -> tuple[list[IndexDef], dict[IndexDef, str]]:
+                        partial: bool = True, literals: str = "example") -> tuple[list[IndexDef], dict[IndexDef, str]]:
     """Candidates of every usable statement (deduplicated, deterministic order) and the ones that
-    existing indexes cover (candidate → the covering index's label)."""
+    existing indexes cover (candidate → the covering index's label). Partial indexes only for the
+    constants `LiteralPolicy(items, literals)` trusts."""
+    policy = LiteralPolicy(items, literals)
     seen: dict[IndexDef, None] = {}
     covered: dict[IndexDef, str] = {}
     existing = {t.key: existing_defs(t) for t in catalog.tables}
@@ -155,7 +252,7 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
             table = catalog.get(acc.table)
             if table is None:
                 continue
-            for ix in access_candidates(acc, table, catalog, max_width, partial):
+            for ix in access_candidates(acc, table, catalog, max_width, partial, policy.constants(acc)):
                 if ix in covered:
                     continue
                 if ix not in seen:
@@ -176,11 +273,28 @@ def _existing_name(table: TableInfo, ix: IndexDef) -> str:
     return ix.label()
 
 
+def selectivity(const: Constant, table: TableInfo) -> float | None:
+    """The share of `table`'s rows a constant predicate keeps, from pg_stats (None: unknown)."""
+    info = table.columns.get(const.column)
+    if info is None:
+        return None
+    if const.op in ("IS NULL", "IS NOT NULL"):
+        if info.null_frac is None:
+            return None
+        return info.null_frac if const.op == "IS NULL" else 1.0 - info.null_frac
+    distinct = info.distinct_values(table.reltuples)
+    if isinstance(const.value, bool):
+        distinct = 2.0
+    return (1.0 - (info.null_frac or 0.0)) / distinct if distinct and distinct > 0 else None
+
+
 def estimated_size(ix: IndexDef, table: TableInfo) -> int:
-    """A btree's size from row count and column widths (fill factor 90 %, 16 bytes overhead per entry)."""
+    """A btree's size from row count and column widths (fill factor 90 %, 16 bytes overhead per entry);
+    a partial index holds the rows its predicate keeps (pg_stats; a fifth when unknown)."""
     width = sum((table.columns[c].avg_width or 8) if c in table.columns else 8 for c in (*ix.columns, *ix.include))
     rows = max(table.reltuples, 1.0)
-    if ix.where:
-        rows *= 0.2
+    for const in ix.where:
+        share = selectivity(const, table)
+        rows *= 0.2 if share is None else share
     entry = 16 + 8 * math.ceil(width / 8)
     return int(max(PAGE * 2, rows * entry / 0.9 + PAGE))

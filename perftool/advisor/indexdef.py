@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from psycopg import sql
 
-from perftool.advisor.predicates import Constant
+from perftool.advisor.predicates import Constant, is_expression
 from perftool.catalog.schema import TableName
 from perftool.ddl import IndexSpec, KeyPart
 
@@ -98,7 +98,9 @@ class IndexDef:
         """This index as an IndexSpec (made once per IndexDef: the search asks for it often)."""
         got = self.__dict__.get("_spec")
         if got is None:
-            parts = tuple(KeyPart(column=c, descending=self.is_desc(i), opclass=self.opclass(i) or None)
+            parts = tuple(KeyPart(column=None if is_expression(c) else c,
+                                  expression=c[1:-1] if is_expression(c) else None,
+                                  descending=self.is_desc(i), opclass=self.opclass(i) or None)
                           for i, c in enumerate(self.columns))
             got = IndexSpec(self.schema, self.table, parts, self.include, _where_sql(self.where),
                             _method(self.method))
@@ -127,6 +129,9 @@ def _where_sql(where: tuple[Constant, ...]) -> str | None:
         return None
     preds = []
     for c in where:
+        if c.op == "=" and isinstance(c.value, bool):   # `col`, not `col = true`: what the planner matches
+            preds.append(sql.Composed([sql.SQL("" if c.value else "NOT "), sql.Identifier(c.column)]))
+            continue
         piece = [sql.Identifier(c.column), sql.SQL(_OPS[c.op])]
         if c.op == "=":
             piece.append(sql.Literal(c.value))

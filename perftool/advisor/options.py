@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from perftool.db.errors import UsageError
 
 WEIGHTS = ("calls", "total_time")
+LITERALS = ("example", "constant")
 
 
 @dataclass
@@ -20,6 +21,8 @@ class AdvisorOptions:
     explain_choice: bool = False
     min_calls: int = 1
     partial: bool = True            # partial-index candidates for constant predicates
+    literals: str = "example"       # literals: example values unless the workload repeats them ("constant": all)
+    verify_on: str | None = None    # DSN of a staging copy: build unverified (GIN/GiST) candidates there, rolled back
     include: bool = True            # INCLUDE columns that complete an index-only scan
     refine_seconds: float = 20.0    # local search after the greedy (0: none) …
     refine_explains: int = 1200     # … that stops after this many EXPLAINs (so the result is deterministic) …
@@ -28,6 +31,8 @@ class AdvisorOptions:
     def __post_init__(self) -> None:
         if self.weight not in WEIGHTS:
             raise UsageError(f"--weight must be calls or total_time, not {self.weight!r}")
+        if self.literals not in LITERALS:
+            raise UsageError(f"--literals must be example or constant, not {self.literals!r}")
         if self.max_width < 1 or self.max_width > 32:
             raise UsageError("--max-width must be between 1 and 32")
         if self.max_indexes is not None and self.max_indexes < 0:

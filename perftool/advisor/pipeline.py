@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from perftool.advisor.alternatives import literal_alternatives
 from perftool.advisor.candidates import generate_candidates
 from perftool.advisor.costs import seed_floors
 from perftool.advisor.definitions import definition, name_book
@@ -32,6 +33,7 @@ from perftool.advisor.items import Item, build_items, explainable, set_weights, 
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import StatementKind
 from perftool.advisor.report import AdvisorResult, Recommendation, build_report
+from perftool.advisor.search_indexes import add_search_indexes
 from perftool.advisor.select import select
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableName, collect_catalog
@@ -73,7 +75,10 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     usable = [it for it in items if it.skip is None]
     say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
     if not options.whatif:
-        return heuristic_advice(conn, items, usable, catalog, options, t0)
+        result = heuristic_advice(conn, items, usable, catalog, options, t0)
+        literal_alternatives(result.recommendations, usable, catalog, options.literals)
+        result.notes += add_search_indexes(conn, result.recommendations, usable, catalog, options, progress=say)
+        return result
     if not server_info(conn).has_extension("hypopg"):
         raise MissingExtension("extension hypopg is not installed in this database",
                                "run CREATE EXTENSION hypopg, or pass --no-whatif for an unverified heuristic ranking")
@@ -123,7 +128,8 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         readers = [it for it in usable if it.analysis.accesses]
         writers = [it for it in usable if it.analysis.kind.writes and it.analysis.target is not None]
         notes += unseen_writes(conn, statements, usable, writers, catalog)
-        candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial)
+        candidates, covered = generate_candidates(readers, catalog, options.max_width, options.partial,
+                                                 options.literals)
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
         whatif.stats.phase("candidates")
@@ -158,6 +164,9 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
             recs.append(Recommendation(index=ix, size_bytes=selector.model.size(ix), benefit=benefit,
                                        definition=definition(ix, catalog, names), statements=helped))
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))
+        literal_alternatives(recs, readers, catalog, options.literals, whatif.sizes_of,
+                             lambda ix: definition(ix, catalog, names))
+        notes += add_search_indexes(conn, recs, readers, catalog, options, names, progress=say)
         before = sum(it.weight * (it.base or 0.0) for it in usable)      # every costed statement has a base
         after = sum(it.weight * (it.final if it.final is not None else it.base or 0.0) for it in usable)
         after += sum(selector.model.penalty(ix) for ix in config)

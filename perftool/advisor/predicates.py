@@ -24,10 +24,12 @@ reason a person can act on (parse error, DDL, unknown table, catalog-only, forei
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
 
+from psycopg import sql
 from sqlglot import exp
 from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.scope import Scope, traverse_scope
@@ -68,9 +70,56 @@ class Constant:
     value: Any = None           # str, int, float or bool for "="
 
     def label(self) -> str:
+        if self.op == "=" and isinstance(self.value, bool):
+            return self.column if self.value else f"NOT {self.column}"     # as the planner folds `col = true`
         if self.op == "=":
             return f"{self.column} = {self.value!r}" if isinstance(self.value, str) else f"{self.column} = {self.value}"
         return f"{self.column} {self.op}"
+
+
+@dataclass(frozen=True)
+class ExprKey:
+    """An indexable expression on one table's columns (`lower(email)`, `date_trunc('day', t)`,
+    `t::date`, `data ->> 'k'`): `key` is its text as an index key, in parentheses, which is also
+    how the access's column lists and IndexDef.columns name it (see `is_expression`)."""
+
+    key: str
+    kind: str                   # lower, upper, date_trunc, date, json_text
+    columns: tuple[str, ...]    # the table columns it reads
+
+
+@dataclass(frozen=True)
+class Search:
+    """A predicate only a GIN or GiST index can serve: `tsv @@ q`, `to_tsvector('english', body) @@ q`,
+    `data @> …`, `data ? 'k'`, `tags && …`, `title ILIKE '%x%'`, `ST_DWithin(geom, …)`, `during && …`.
+    `key` is the column or the expression key (`(to_tsvector('english', "body"))`); which index
+    serves it depends on the column's type (candidates decide)."""
+
+    key: str
+    operator: str               # @@ @> <@ && ? ?| ?& LIKE ILIKE or the function name (st_dwithin …)
+    columns: tuple[str, ...]
+    pattern: str | None = None  # LIKE/ILIKE: the pattern
+
+
+SEARCH_OPERATORS = {"ArrayContainsAll": "@>", "ArrayContainedBy": "<@", "ArrayOverlaps": "&&",
+                    "JSONBContainsTopKey": "?", "JSONBContainsAnyTopKeys": "?|", "JSONBContainsAllTopKeys": "?&"}
+SPATIAL_FUNCTIONS = frozenset({"st_dwithin", "st_intersects", "st_contains", "st_within", "st_covers",
+                               "st_coveredby", "st_overlaps", "st_touches", "st_crosses", "st_dfullywithin"})
+_UNIT = re.compile(r"^[A-Za-z]+$")
+
+
+def trigram_pattern(pattern: str) -> bool:
+    """A LIKE pattern a btree cannot serve (a wildcard first) with three characters in a row that
+    a trigram index can look up."""
+    if not pattern or pattern[0] not in "%_":
+        return False
+    return any(len(run) >= 3 for run in re.split(r"[%_]", pattern.replace("\\%", "x").replace("\\_", "x")))
+
+
+def is_expression(key: str) -> bool:
+    """Whether an index key (an entry of Access.equality…, IndexDef.columns) is an expression
+    (`(lower("email"))`), not a column name."""
+    return key.startswith("(") and key.endswith(")")
 
 
 @dataclass
@@ -89,6 +138,8 @@ class Access:
     limit: bool = False
     either: list[str] = field(default_factory=list)    # filtered in one OR branch only (BitmapOr)
     extreme: list[str] = field(default_factory=list)   # min(col) / max(col): one end of an index on col
+    expressions: dict[str, ExprKey] = field(default_factory=dict)   # expression keys in the lists above
+    searches: list[Search] = field(default_factory=list)  # GIN/GiST shapes (tsvector @@, jsonb @>, LIKE '%x%' …)
 
     def add(self, kind: str, column: str) -> None:
         target = {EQUALITY: self.equality, RANGE: self.range, JOIN: self.join}[kind]
@@ -510,6 +561,73 @@ class _Walker:
             return self.resolve(scope, node)
         return None
 
+    def _as_key(self, scope: Scope, node):
+        """(access, key) for a column or an indexable expression on one (see ExprKey), or None."""
+        r = self._as_column(scope, node)
+        return r if r is not None else self._expression(scope, node)
+
+    def _expression(self, scope: Scope, node):
+        """`lower(col)`, `upper(col)`, `date_trunc('unit', col)`, `col::date`, `col ->> 'k'` as an
+        expression key of col's access (registered in Access.expressions), or None."""
+        while isinstance(node, exp.Paren):
+            node = node.this
+        column, kind, arg = None, "", ""
+        if isinstance(node, (exp.Lower, exp.Upper)):
+            column, kind = node.this, "lower" if isinstance(node, exp.Lower) else "upper"
+        elif isinstance(node, (exp.TimestampTrunc, exp.DateTrunc)):
+            unit = node.args.get("unit")
+            name = unit.name if unit is not None else ""
+            if _UNIT.match(name or ""):
+                column, kind, arg = node.this, "date_trunc", name.lower()
+        elif isinstance(node, exp.Cast) and node.to is not None and node.to.is_type(exp.DataType.Type.DATE):
+            column, kind = node.this, "date"
+        elif isinstance(node, exp.JSONExtractScalar) and isinstance(node.expression, exp.JSONPath):
+            path = node.expression.expressions
+            if len(path) == 2 and isinstance(path[0], exp.JSONPathRoot) and isinstance(path[1], exp.JSONPathKey) \
+                    and isinstance(path[1].this, str):
+                column, kind, arg = node.this, "json_text", path[1].this
+        elif isinstance(node, exp.Anonymous) and str(node.this).lower() == "to_tsvector" and len(node.expressions) == 2:
+            ok, config = _literal_value(node.expressions[0])
+            if ok and isinstance(config, str):
+                column, kind, arg = node.expressions[1], "to_tsvector", config
+        if column is None or not isinstance(column, exp.Column):
+            return None
+        r = self._as_column(scope, column)
+        if r is None:
+            return None
+        acc, col = r
+        q = sql.Identifier(col).as_string(None)
+        text = {"lower": f"lower({q})", "upper": f"upper({q})",
+                "date_trunc": f"date_trunc({sql.Literal(arg).as_string(None)}, {q})", "date": f"({q})::date",
+                "json_text": f"{q} ->> {sql.Literal(arg).as_string(None)}",
+                "to_tsvector": f"to_tsvector({sql.Literal(arg).as_string(None)}::regconfig, {q})"}[kind]
+        key = f"({text})"
+        acc.expressions.setdefault(key, ExprKey(key, kind, (col,)))
+        return acc, key
+
+    def _search(self, scope: Scope, cond, sink: list) -> bool:
+        """GIN/GiST shapes (see Search) → ("search", access, Search) facts. True when `cond` was one."""
+        name = type(cond).__name__
+        if isinstance(cond, exp.MatchAgainst):
+            for side in [cond.this, *cond.expressions]:
+                r = self._as_key(scope, side)
+                if r is not None and (not is_expression(r[1]) or r[0].expressions[r[1]].kind == "to_tsvector"):
+                    cols = r[0].expressions[r[1]].columns if is_expression(r[1]) else (r[1],)
+                    sink.append(("search", r[0], Search(r[1], "@@", cols)))
+            return True
+        if name in SEARCH_OPERATORS:
+            r = self._as_column(scope, cond.this)
+            if r is not None and self._side(scope, cond.expression, r[0]) != "same":
+                sink.append(("search", r[0], Search(r[1], SEARCH_OPERATORS[name], (r[1],))))
+            return True
+        if isinstance(cond, exp.Anonymous) and str(cond.this).lower() in SPATIAL_FUNCTIONS:
+            for arg in cond.expressions:
+                r = self._as_column(scope, arg)
+                if r is not None:
+                    sink.append(("search", r[0], Search(r[1], str(cond.this).lower(), (r[1],))))
+            return True
+        return False
+
     def _conjuncts(self, node) -> list:
         while isinstance(node, exp.Paren):
             node = node.this
@@ -538,6 +656,8 @@ class _Walker:
                 if r is not None:
                     sink.append(("const", r[0], Constant(r[1], "IS NOT NULL")))
             return
+        if self._search(scope, cond, sink):
+            return
         if isinstance(cond, exp.Column):
             r = self._as_column(scope, cond)
             if r is not None:
@@ -565,14 +685,14 @@ class _Walker:
             self._compare(scope, cond.expression, cond.this, RANGE, sink)
             return
         if isinstance(cond, exp.Between) and not negated:
-            r = self._as_column(scope, cond.this)
+            r = self._as_key(scope, cond.this)
             if r is not None:
                 lo, hi = cond.args.get("low"), cond.args.get("high")
                 if all(x is not None and self._side(scope, x, r[0]) != "same" for x in (lo, hi)):
                     sink.append((r[0], RANGE, r[1]))
             return
         if isinstance(cond, exp.In) and not negated:
-            r = self._as_column(scope, cond.this)
+            r = self._as_key(scope, cond.this)
             if r is None:
                 return
             query = cond.args.get("query")
@@ -583,29 +703,35 @@ class _Walker:
             values = cond.expressions
             if values and all(self._side(scope, v, r[0]) == "const" for v in values):
                 sink.append((r[0], EQUALITY, r[1]))
-                if len(values) == 1:
+                if len(values) == 1 and not is_expression(r[1]):
                     ok, value = _literal_value(values[0])
                     if ok:
                         sink.append(("const", r[0], Constant(r[1], "=", value)))
             elif values and all(self._side(scope, v, r[0]) != "same" for v in values):
                 sink.append((r[0], JOIN, r[1]))
             return
-        if isinstance(cond, exp.Like) and not negated:
-            r = self._as_column(scope, cond.this)
+        if isinstance(cond, (exp.Like, exp.ILike)) and not negated:
+            r = self._as_key(scope, cond.this)
             ok, pattern = _literal_value(cond.expression)
-            if r is not None and ok and isinstance(pattern, str) and pattern and pattern[0] not in "%_":
+            if r is None or not ok or not isinstance(pattern, str) or not pattern:
+                return
+            if isinstance(cond, exp.Like) and pattern[0] not in "%_":
                 sink.append((r[0], RANGE, r[1]))
                 sink.append(("like", r[0], r[1]))
+            elif not is_expression(r[1]) and (trigram_pattern(pattern) or (
+                    isinstance(cond, exp.ILike) and trigram_pattern("%" + pattern))):
+                op = "ILIKE" if isinstance(cond, exp.ILike) else "LIKE"
+                sink.append(("search", r[0], Search(r[1], op, (r[1],), pattern)))
             return
 
     def _compare(self, scope: Scope, left, right, kind: str, sink: list) -> None:
-        r = self._as_column(scope, left)
+        r = self._as_key(scope, left)
         if r is None:
             return
         side = self._side(scope, right, r[0])
         if side == "const":
             sink.append((r[0], kind, r[1]))
-            if kind == EQUALITY:
+            if kind == EQUALITY and not is_expression(r[1]):
                 ok, value = _literal_value(right)
                 if ok:
                     sink.append(("const", r[0], Constant(r[1], "=", value)))
@@ -655,7 +781,7 @@ class _Walker:
             for f in facts:
                 if f[0] == "like":
                     f[1].like_prefix.add(f[2])   # pattern opclass for the branch's own index
-                if f[0] in ("const", "like"):
+                if f[0] in ("const", "like", "search"):
                     continue
                 acc, kind, col = f
                 key = (id(acc), col)
@@ -718,6 +844,9 @@ class _Walker:
                     f[1].constants.append(f[2])
             elif f[0] == "like":
                 f[1].like_prefix.add(f[2])
+            elif f[0] == "search":
+                if f[2] not in f[1].searches:
+                    f[1].searches.append(f[2])
             else:
                 f[0].add(f[1], f[2])
 

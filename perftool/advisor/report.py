@@ -13,8 +13,25 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.moves import MoveStatus
 from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.predicates import Constant
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.report.values import human_bytes
+
+
+@dataclass(frozen=True)
+class Alternative:
+    """A partial index that serves the same statements if `assumption` holds for all of them."""
+
+    index: IndexDef
+    assumption: Constant
+    size_bytes: int
+    instead_of_bytes: int
+    definition: str = ""
+
+    @property
+    def text(self) -> str:
+        return (f"if {self.assumption.label()} is constant in your application: {human_bytes(self.size_bytes)} "
+                f"instead of {human_bytes(self.instead_of_bytes)}")
 
 
 @dataclass
@@ -27,6 +44,34 @@ class Recommendation:
     definition: str
     statements: list[Item]
     verified: bool = True
+    alternatives: list[Alternative] = field(default_factory=list)
+    shape: str = ""                 # GIN/GiST: the predicate that needs it ("jsonb @>", "LIKE '%…%'" …)
+    extension: str = ""             # "needs pg_trgm (installed)" …
+    unverified_reason: str = ""     # why the planner did not cost it (GIN/GiST: HypoPG cannot)
+    # --verify-on: statement position → (cost before, cost after) with the index built for real there
+    measured: dict[int, tuple[float | None, float | None]] = field(default_factory=dict)
+    verified_on: str = ""           # the server it was measured on (host:port/database, no secrets)
+    used_by_planner: bool | None = None   # --verify-on: whether a plan used the real index
+
+    @property
+    def verification(self) -> str:
+        """How the benefit is known: hypopg (planner, hypothetical), verify-on (built for real on a
+        staging copy), pattern (GIN/GiST from the predicate, unverified) or heuristic (--no-whatif)."""
+        if self.verified_on:
+            return "verify-on"
+        if self.unverified_reason:
+            return "pattern"
+        return "hypopg" if self.verified else "heuristic"
+
+    @property
+    def display(self) -> str:
+        """The index's label as the report lists it, with its verification when not HypoPG's."""
+        label = self.index.label()
+        if self.verification == "pattern":
+            return label + " — unverified"
+        if self.verification == "verify-on":
+            return label + f" — verified on {self.verified_on}"
+        return label
 
 
 @dataclass
@@ -72,6 +117,9 @@ STATEMENT_COLUMNS = [
 ]
 SKIP_COLUMNS = [Column("query", "statement", "query"), Column("origin", "from", "text"),
                 Column("reason", "why skipped", "text")]
+ALTERNATIVE_COLUMNS = [Column("index", "recommended", "text"), Column("alternative", "alternative", "text"),
+                       Column("assumption", "assuming", "text"), Column("size_bytes", "size", "bytes"),
+                       Column("instead_of_bytes", "instead of", "bytes"), Column("definition", "CREATE INDEX", "text")]
 RUNNER_COLUMNS = [Column("index", "candidate", "text"), Column("benefit", "benefit", "float"),
                   Column("size_bytes", "size", "bytes"), Column("reason", "why not chosen", "text")]
 
@@ -81,14 +129,22 @@ def _r(x: float | None, nd: int = 2) -> float | None:
     return None if x is None else round(float(x), nd)
 
 
-def _statement_record(it: Item) -> dict[str, Any]:
+def _statement_record(it: Item, measured: dict[int, tuple[float | None, float | None]] | None = None,
+                      pattern: bool = False) -> dict[str, Any]:
+    """A statement with its cost before and after (HypoPG; `measured`: the costs --verify-on
+    measured with the real index; `pattern`: an unverified index, no after)."""
     s = it.statement
+    base, final = it.base, it.final
+    if measured is not None and it.position in measured:
+        base, final = measured[it.position]
+    elif pattern:
+        final = None
     rec: dict[str, Any] = {"query": s.text, "origin": s.origin, "weight": _r(it.weight, 4),
-                           "cost_before": _r(it.base), "cost_after": _r(it.final)}
+                           "cost_before": _r(base), "cost_after": _r(final)}
     if s.queryid is not None:
         rec["queryid"] = s.queryid
-    if it.base and it.final is not None:
-        rec["saved_pct"] = round(1 - it.final / it.base, 4) if it.base else 0.0
+    if base and final is not None:
+        rec["saved_pct"] = round(1 - final / base, 4) if base else 0.0
     return rec
 
 
@@ -138,9 +194,17 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     recs_json: list[dict[str, Any]] = []
     rec_rows: list[dict[str, Any]] = []
     findings: list[Finding] = []
+    alt_rows: list[dict[str, Any]] = []
     for rank, rec in enumerate(result.recommendations, 1):
         ix = rec.index
-        share = (rec.benefit / before) if before else None
+        share = (rec.benefit / before) if before and rec.verification != "pattern" else None
+        alternatives = [{"index": a.index.label(), "where": " AND ".join(c.label() for c in a.index.where),
+                         "assumption": f"{a.assumption.label()} is constant in your application",
+                         "size_bytes": a.size_bytes, "instead_of_bytes": a.instead_of_bytes,
+                         "definition": a.definition, "text": a.text} for a in rec.alternatives]
+        alt_rows += [{"index": ix.label(), "alternative": a["index"], "assumption": a["assumption"],
+                      "size_bytes": a["size_bytes"], "instead_of_bytes": a["instead_of_bytes"],
+                      "definition": a["definition"]} for a in alternatives]
         recs_json.append({
             "table": f"{ix.schema}.{ix.table}",
             "columns": list(ix.columns),
@@ -153,18 +217,36 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
             "benefit": _r(rec.benefit),
             "saved_pct": _r(share, 4),
             "verified": rec.verified,
-            "statements": [_statement_record(it) for it in rec.statements],
+            "verification": rec.verification,
+            "statements": [_statement_record(it, rec.measured or None, rec.verification == "pattern")
+                           for it in rec.statements],
+            "alternatives": alternatives,
         })
-        rec_rows.append({"rank": rank, "index": ix.label(), "size_bytes": int(rec.size_bytes), "saved_pct": share,
+        if rec.shape or rec.unverified_reason or rec.verified_on:
+            recs_json[-1].update({"shape": rec.shape, "extension": rec.extension or None,
+                                  "unverified_reason": rec.unverified_reason or None,
+                                  "verified_on": rec.verified_on or None, "used_by_planner": rec.used_by_planner})
+        rec_rows.append({"rank": rank, "index": rec.display, "size_bytes": int(rec.size_bytes), "saved_pct": share,
                          "statement_count": len(rec.statements), "definition": rec.definition})
         helped = ", ".join(sorted({it.statement.origin for it in rec.statements})[:5])
+        tail = {"heuristic": " (unverified heuristic)", "pattern": f" (unverified: HypoPG cannot cost {ix.method})",
+                "verify-on": f" (verified on {rec.verified_on})"}.get(rec.verification, "")
+        how = ""
+        if rec.verification == "pattern":
+            how = f" {rec.unverified_reason}." + (f" It {rec.extension}." if rec.extension else "")
+        elif rec.verification == "verify-on":
+            how = (f" Built for real on {rec.verified_on} inside a rolled-back transaction: "
+                   + ("the planner used it." if rec.used_by_planner else "the planner did not use it.")
+                   + (f" It {rec.extension}." if rec.extension else ""))
         findings.append(Finding(
             code="A101",
-            title=f"missing index: {ix.label()}" + ("" if rec.verified else " (unverified heuristic)"),
+            title=f"missing index: {ix.label()}" + tail,
             object=f"{ix.schema}.{ix.table}",
-            detail=(f"Estimated size {human_bytes(rec.size_bytes)}; "
+            detail=(f"{'Size' if rec.verification == 'verify-on' else 'Estimated size'} "
+                    f"{human_bytes(rec.size_bytes)}; "
                     + (f"saves {share:.1%} of the workload's estimated cost; " if share is not None else "")
-                    + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."),
+                    + f"used by {len(rec.statements)} statement(s)" + (f" ({helped})" if helped else "") + "."
+                    + how + "".join(f" Alternative: {a['index']} — {a['text']}." for a in alternatives)),
             fix=rec.definition,
             evidence={"table": f"{ix.schema}.{ix.table}", "columns": list(ix.columns),
                       "size_bytes": int(rec.size_bytes), "benefit": _r(rec.benefit)},
@@ -205,16 +287,20 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
         "verified": verified,
         "weight": opts.weight if verified else "calls",
         "budget_bytes": opts.budget_bytes,
-        "recommended_bytes": sum(int(r.size_bytes) for r in result.recommendations),
+        "recommended_bytes": sum(int(r.size_bytes) for r in result.recommendations if r.verification != "pattern"),
+        "unverified_bytes": sum(int(r.size_bytes) for r in result.recommendations if r.verification == "pattern"),
         "max_indexes": opts.max_indexes,
         "max_width": opts.max_width,
         "min_improvement": opts.min_improvement,
+        "literals": opts.literals,
         "sources": sources or [],
         "explains": result.explains,
         "cache_hits": result.cache_hits,
         "seconds": round(result.seconds, 3),
     }
+    unverified = sum(1 for r in result.recommendations if r.verification == "pattern")
     title = (f"{len(result.recommendations)} recommended index(es)"
+             + (f", {unverified} unverified (GIN/GiST: HypoPG cannot cost them)" if unverified else "")
              + (f": estimated workload cost {before:,.0f} → {after:,.0f} ({saved:.1%} saved)"
                 if before and after is not None and saved is not None else ""))
     sections = [Section(key="recommendations", title=title + ("" if verified else " — UNVERIFIED (--no-whatif)"),
@@ -224,6 +310,12 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     if verified:
         sections.append(Section(key="statements", title=f"Statements ({len(st_rows)} analysed)",
                                 columns=STATEMENT_COLUMNS, rows=st_rows))
+    if alt_rows:
+        sections.append(Section(key="alternatives", title=f"Alternatives on an assumption ({len(alt_rows)})",
+                                columns=ALTERNATIVE_COLUMNS, rows=alt_rows,
+                                note="Literals in the statements are taken as example values (--literals example): "
+                                     "a partial index on one serves the application only if the value never "
+                                     "changes. Pass --literals constant to trust every literal."))
     sections.append(Section(key="skipped", title=f"Skipped statements ({len(skipped)})", columns=SKIP_COLUMNS,
                             rows=skipped))
     data: dict[str, Any] = {"recommendations": recs_json, "workload": workload}

@@ -241,6 +241,11 @@ class WhatIf:
             for i in range(0, len(todo), 500):
                 self._create(todo[i:i + 500])
 
+    def sizes_of(self, indexes: list[IndexDef]) -> dict[IndexDef, int | None]:
+        """HypoPG's size estimates of `indexes` (one round trip; None for one it rejects)."""
+        self.prepare_sizes(indexes)
+        return {ix: self.sizes.get(ix) for ix in indexes}
+
     # -- costing ------------------------------------------------------------------------------------
     def explain(self, sid: int, indexes: frozenset[IndexDef] = frozenset(), strict: bool = False) -> Explained:
         """Cost of statement `sid` with exactly `indexes` on its tables (cached; `strict`: planned

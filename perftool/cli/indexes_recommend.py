@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from pathlib import Path
 from typing import Annotated, Optional
 
@@ -23,6 +24,11 @@ from perftool.cli.options import (
 )
 
 
+class Literals(str, Enum):
+    example = "example"
+    constant = "constant"
+
+
 def recommend(
     ctx: typer.Context,
     source: Annotated[Optional[str], typer.Argument(help="SQL file of ;-separated statements, or - for stdin. Default: pg_stat_statements.", show_default=False)] = None,
@@ -35,6 +41,8 @@ def recommend(
     max_width: Annotated[int, typer.Option("--max-width", help="Columns per index at most (key + INCLUDE).")] = 3,
     min_improvement: Annotated[float, typer.Option("--min-improvement", help="An index must cut some statement's cost by this fraction.")] = 0.10,
     no_whatif: Annotated[bool, typer.Option("--no-whatif", help="Heuristic ranking without HypoPG (unverified).")] = False,
+    literals: Annotated[Literals, typer.Option("--literals", help="Literals in the statements: example values of parameters (partial indexes only for a literal two statements share), or constant (trust every literal).")] = Literals.example,
+    verify_on: Annotated[Optional[str], typer.Option("--verify-on", help="DSN of a staging copy: build each unverified GIN/GiST index there for real, inside a transaction that is rolled back, and measure its statements (a read-write session; never the analysed database by default).", show_default=False)] = None,
     explain_choice: Annotated[bool, typer.Option("--explain-choice", help="Also show why runner-up candidates lost, and each selection step.")] = False,
     min_calls: MinCallsOpt = 1,
     dsn: DsnOpt = None,
@@ -57,7 +65,8 @@ def recommend(
     set_limits(statement_timeout)
     options = AdvisorOptions(budget_bytes=parse_size(budget, what="--budget"), max_indexes=max_indexes, max_width=max_width,
                              min_improvement=min_improvement, weight=weight.value, whatif=not no_whatif,
-                             explain_choice=explain_choice, min_calls=min_calls)
+                             explain_choice=explain_choice, min_calls=min_calls, literals=literals.value,
+                             verify_on=verify_on)
     files = [*(from_file or []), *([source] if source else [])]
     sources = {"files": files, "queries": list(query or []), "logs": [str(p) for p in (log or [])]}
     with status("costing hypothetical indexes" if not no_whatif else "ranking candidate indexes"):

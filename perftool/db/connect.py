@@ -31,6 +31,7 @@ _SCHEME = re.compile(r"^\s*(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*):(?://)?")
 _URL_SCHEMES = ("postgresql", "postgres")
 # user:password@ in any URL (any scheme, or none): up to the LAST '@' of the token, so a password
 # with an unencoded '@' or '/' is masked whole
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")   # shown as \x09 … by a message that escapes them
 _URL_PASSWORD = re.compile(
     r"(?P<pre>[A-Za-z][A-Za-z0-9+.-]*://[^ \t\r\n:/?#@'\"]*:|(?<![^ \t\r\n'\"(<=,])[^ \t\r\n:/?#@'\"]+:(?!//))"
     r"(?P<pw>[^ \t\r\n]*)(?=@)")
@@ -144,7 +145,7 @@ def dsn_secrets(dsn: str) -> set[str]:
         r = r.strip("\r\n")
         for form in (r, unquote(r), quote(r, safe="")):
             forms |= {form, repr(form)[1:-1], json.dumps(form, ensure_ascii=False)[1:-1],
-                      json.dumps(form)[1:-1]}
+                      json.dumps(form)[1:-1], _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", form)}
     return {f for f in forms if len(f) >= MIN_SECRET_LEN}
 
 

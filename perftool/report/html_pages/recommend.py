@@ -40,13 +40,17 @@ def _saved(share) -> str:
 def parts(report: Report, links: FindingLinks) -> list[PagePart]:
     out = []
     workload = report.data.get("workload") or {}
-    recs = report.data.get("recommendations") or []
+    every = report.data.get("recommendations") or []
+    table = report.section("recommendations")
+    names = [str(r.get("index") or "") for r in table.rows] if table is not None and len(table.rows) == len(every) \
+        else []
+    # GIN/GiST from the pattern (unverified) have no cost after and are outside the budget: the
+    # table lists them, the charts leave them out
+    shown = [(r, names[n] if n < len(names) and names[n] else str(r["definition"]))
+             for n, r in enumerate(every) if r.get("verification") != "pattern"]
+    recs = [r for r, _label in shown]
+    labels: list[str] = [label for _r, label in shown]
     if recs:
-        table = report.section("recommendations")
-        names = [str(r.get("index") or "") for r in table.rows] if table is not None and len(table.rows) == len(recs) \
-            else []
-        labels: list[str] = [names[n] if n < len(names) and names[n] else str(r["definition"])
-                             for n, r in enumerate(recs)]
         by_index = paired_chart("cost-by-index", "Estimated cost of the statements each index serves, before → after", [
             {"label": label, "before": _weighted(r, "cost_before"), "after": _weighted(r, "cost_after"),
              "before_text": _cost(_weighted(r, "cost_before")),

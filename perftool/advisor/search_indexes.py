@@ -1,0 +1,248 @@
+"""GIN and GiST recommendations from the predicate shapes that need them (`predicates.Search`).
+
+HypoPG costs btree, BRIN and hash indexes but refuses GIN and GiST (`hypopg: access method "gin"
+is not supported`), so these are recommended from the pattern alone, with a size estimated here
+(`estimated_size`), marked **unverified**, and kept out of the budgeted what-if selection. With
+`--verify-on DSN` (a staging copy) each one is built for real inside a rolled-back transaction and
+the statements are costed with it (`verify.verify_on`): then it is verified, with the measured
+before → after and its real size.
+
+| shape | column type | index |
+|---|---|---|
+| `tsv @@ q` | tsvector | GIN (tsv) |
+| `to_tsvector('cfg', body) @@ q` | text | GIN ((to_tsvector('cfg'::regconfig, body))) |
+| `data @> …`, `data ? k`, `?|`, `?&` | jsonb | GIN (data) |
+| `tags @> …`, `<@`, `&&` | array | GIN (tags) |
+| `title LIKE '%abc%'`, `ILIKE '%abc%'` | text | GIN (title gin_trgm_ops) — pg_trgm installed or installable |
+| `ST_DWithin(geom, …)`, `ST_Intersects`, `geom && …` | geometry, geography | GiST (geom) |
+| `during && …`, `@>`, `<@` | range, multirange | GiST (during) |
+
+`LIKE 'abc%'` is no trigram case: a btree serves it (with `text_pattern_ops` under a collation
+other than C, see candidates.py).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from perftool.advisor.candidates import PAGE
+from perftool.advisor.definitions import NameBook, definition
+from perftool.advisor.indexdef import IndexDef
+from perftool.advisor.items import Item
+from perftool.advisor.options import AdvisorOptions
+from perftool.advisor.predicates import Access, Search, is_expression
+from perftool.advisor.report import Recommendation
+from perftool.advisor.verify import verify_on
+from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
+from perftool.db.connect import server_info
+
+if TYPE_CHECKING:
+    import psycopg
+
+TRGM = "pg_trgm"
+SPATIAL_TYPES = frozenset({"geometry", "geography"})
+SPATIAL_NAMES = {n.lower(): n for n in ("ST_DWithin", "ST_Intersects", "ST_Contains", "ST_Within", "ST_Covers",
+                                        "ST_CoveredBy", "ST_Overlaps", "ST_Touches", "ST_Crosses", "ST_DFullyWithin")}
+
+
+@dataclass
+class SearchIndex:
+    """A GIN or GiST index for some statements' search predicates."""
+
+    index: IndexDef
+    shape: str                      # what needs it, for people: "tsvector @@", "jsonb @>", "LIKE '%…%'" …
+    statements: list[Item] = field(default_factory=list)
+    extension: str | None = None    # pg_trgm when the operator class comes from it
+    extension_installed: bool = True
+
+
+def _source(table: TableInfo, access: Access, s: Search) -> ColumnInfo | None:
+    return table.columns.get(s.columns[0]) if len(s.columns) == 1 else None
+
+
+def index_for(s: Search, access: Access, table: TableInfo, extensions: dict[str, bool]
+              ) -> tuple[IndexDef, str, str | None] | None:
+    """The index that serves `s` (method, operator class), what needs it, and the extension it
+    needs; None when no index type does (or pg_trgm is not available)."""
+    info = _source(table, access, s)
+    if info is None:
+        return None
+
+    def make(method: str, opclass: str = "") -> IndexDef:
+        return IndexDef(schema=table.schema, table=table.name, columns=(s.key,), method=method,
+                        opclasses=(opclass,) if opclass else ())
+
+    op, base, category = s.operator, info.base_type, info.category
+    if op == "@@":
+        if is_expression(s.key) and category == "S":
+            return make("gin"), "to_tsvector(…) @@ tsquery", None
+        if not is_expression(s.key) and base == "tsvector":
+            return make("gin"), "tsvector @@ tsquery", None
+        return None
+    if is_expression(s.key):
+        return None
+    if op in ("@>", "?", "?|", "?&") and base == "jsonb":
+        return make("gin"), f"jsonb {op}", None
+    if op in ("@>", "<@", "&&") and category == "A":
+        return make("gin"), f"array {op}", None
+    if op in ("@>", "<@", "&&") and category == "R":
+        return make("gist"), f"range {op}", None
+    if (op == "&&" or op.startswith("st_")) and base in SPATIAL_TYPES:
+        return make("gist"), f"{base} {SPATIAL_NAMES.get(op, op)}", None
+    if op in ("LIKE", "ILIKE") and category == "S" and TRGM in extensions:
+        return make("gin", "gin_trgm_ops"), f"{op} '%…%'", TRGM
+    return None
+
+
+def _existing(table: TableInfo, ix: IndexDef, access: Access) -> str | None:
+    """An existing valid index of the same method on the same column or expression's column."""
+    cols = access.expressions[ix.columns[0]].columns if is_expression(ix.columns[0]) else ix.columns[:1]
+    for info in table.indexes:
+        if not info.is_valid or info.method != ix.method or info.predicate or not info.columns:
+            continue
+        first = info.columns[0]
+        if is_expression(ix.columns[0]):
+            if first.name is None and "to_tsvector" in first.definition and cols[0] in first.definition:
+                return info.name
+        elif first.name == cols[0] and (first.opclass_default or ix.opclass(0) == first.opclass):
+            return info.name
+    return None
+
+
+def search_indexes(items: list[Item], catalog: Catalog, extensions: dict[str, bool]
+                   ) -> tuple[list[SearchIndex], dict[IndexDef, str]]:
+    """The GIN/GiST indexes the statements' search predicates need (deterministic order), and
+    those an existing index already provides (index → its name). `extensions`: name →
+    installed (False: available to CREATE EXTENSION)."""
+    found: dict[IndexDef, SearchIndex] = {}
+    covered: dict[IndexDef, str] = {}
+    for it in items:
+        for acc in it.analysis.accesses:
+            table = catalog.get(acc.table)
+            if table is None:
+                continue
+            for s in acc.searches:
+                got = index_for(s, acc, table, extensions)
+                if got is None:
+                    continue
+                ix, shape, ext = got
+                if ix in covered:
+                    continue
+                cover = _existing(table, ix, acc)
+                if cover is not None:
+                    covered[ix] = cover
+                    continue
+                entry = found.get(ix)
+                if entry is None:
+                    entry = found[ix] = SearchIndex(ix, shape, extension=ext,
+                                                    extension_installed=extensions.get(ext, True) if ext else True)
+                if it not in entry.statements:
+                    entry.statements.append(it)
+    return sorted(found.values(), key=lambda e: e.index.sort_key()), covered
+
+
+def estimated_size(entry: SearchIndex, table: TableInfo) -> int:
+    """A rough size for an index HypoPG cannot make: non-null rows × bytes per row, from the
+    column's average width (pg_stats). Bytes per row, calibrated on the sandbox (60,000 rows, the
+    test table of tests/integration/test_advisor_index_types.py, measured with --verify-on; within
+    about 2× there): GIN trigram 2.9 × (width + 2), to_tsvector(text) 2.25 × width, tsvector
+    1.25 × width, jsonb 1.5 × width, array 0.5 × width; GiST 60 bytes (a bounding box or range
+    and its tuple header) plus the width for a range. Verified sizes (--verify-on) replace it."""
+    ix = entry.index
+    col = ix.columns[0]
+    source = col
+    if is_expression(col):
+        for it in entry.statements:
+            for acc in it.analysis.accesses:
+                if col in acc.expressions:
+                    source = acc.expressions[col].columns[0]
+    info = table.columns.get(source)
+    width = float(info.avg_width or 32) if info is not None else 32.0
+    rows = max(table.reltuples, 1.0) * (1.0 - ((info.null_frac or 0.0) if info is not None else 0.0))
+    if ix.method == "gist":
+        per_row = 60.0 + (0.0 if info is None or info.base_type in SPATIAL_TYPES else width)
+    elif ix.opclass(0) == "gin_trgm_ops":
+        per_row = 2.9 * (width + 2)
+    elif entry.shape.startswith("to_tsvector"):
+        per_row = 2.25 * width
+    elif entry.shape.startswith("tsvector"):
+        per_row = 1.25 * width
+    elif entry.shape.startswith("jsonb"):
+        per_row = 1.5 * width
+    else:
+        per_row = 0.5 * width
+    return int(max(PAGE * 2, rows * max(per_row, 4.0) + PAGE * math.ceil(rows / 50_000)))
+
+
+def extension_states(installed: dict[str, str] | set[str], available: set[str]) -> dict[str, bool]:
+    """name → installed (True) or only available to CREATE EXTENSION (False)."""
+    return {**{n: False for n in available}, **{n: True for n in installed}}
+
+
+def search_recommendations(items: list[Item], catalog: Catalog, extensions: dict[str, bool],
+                           names: NameBook | None = None) -> tuple[list[Recommendation], list[str]]:
+    """The unverified GIN/GiST recommendations of `items` and the report's notes about them."""
+    entries, covered = search_indexes(items, catalog, extensions)
+    recs: list[Recommendation] = []
+    for e in entries:
+        table = catalog.get(e.index.table_key)
+        if table is None:
+            continue
+        text = definition(e.index, catalog, names)
+        ext = ""
+        if e.extension:
+            if e.extension_installed:
+                ext = f"needs {e.extension} (installed)"
+            else:
+                ext = f"needs {e.extension} (not installed, available: CREATE EXTENSION {e.extension} first)"
+                text = f"CREATE EXTENSION IF NOT EXISTS {e.extension};\n" + text
+        recs.append(Recommendation(
+            index=e.index, size_bytes=estimated_size(e, table), benefit=0.0, definition=text,
+            statements=e.statements, verified=False, shape=e.shape, extension=ext,
+            unverified_reason=f"HypoPG cannot cost {e.index.method} indexes: recommended from the predicate "
+                              f"({e.shape}), size estimated; check with --verify-on DSN (a staging copy)"))
+    notes = []
+    wanted = sorted({f"{acc.table[0]}.{acc.table[1]}.{s.key}" for it in items for acc in it.analysis.accesses
+                     for s in acc.searches if s.operator in ("LIKE", "ILIKE")})
+    if wanted and TRGM not in extensions:
+        notes.append(f"pg_trgm is not available on this server: LIKE/ILIKE '%…%' on {', '.join(wanted[:5])} "
+                     "cannot be indexed (install the postgresql contrib package, then CREATE EXTENSION pg_trgm)")
+    for ix, name in sorted(covered.items(), key=lambda kv: kv[0].sort_key()):
+        notes.append(f"{ix.label()}: already provided by existing index {name}")
+    return recs, notes
+
+
+def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], items: list[Item], catalog: Catalog,
+                       options: AdvisorOptions, names: NameBook | None = None,
+                       progress: Callable[[str], None] | None = None) -> list[str]:
+    """Append the GIN/GiST recommendations to `recs` (after the what-if ones): unverified, or with
+    `options.verify_on` measured on that staging copy, where those that pay and fit the rest of
+    --budget / --max-indexes are kept. Returns the report's notes."""
+    info = server_info(conn)
+    found, notes = search_recommendations(items, catalog, extension_states(info.extensions,
+                                                                           info.available_extensions), names)
+    if found and options.verify_on:
+        measured, more = verify_on(options.verify_on, found, progress)
+        notes += more
+        found = []
+        used = sum(int(r.size_bytes) for r in recs)
+        for rec in sorted(measured, key=lambda r: (-r.benefit / max(r.size_bytes, PAGE), r.index.sort_key())):
+            if rec.verification != "verify-on":
+                found.append(rec)
+                continue
+            best = max((1 - (a or 0.0) / b for b, a in rec.measured.values() if b), default=0.0)
+            if rec.benefit <= 0 or best < options.min_improvement:
+                notes.append(f"{rec.index.label()}: measured on {rec.verified_on}, improves no statement by "
+                             f"{options.min_improvement:.0%}: not recommended")
+            elif options.budget_bytes is not None and used + rec.size_bytes > options.budget_bytes:
+                notes.append(f"{rec.index.label()}: measured on {rec.verified_on}, does not fit the remaining --budget")
+            elif options.max_indexes is not None and len(recs) + len(found) >= options.max_indexes:
+                notes.append(f"{rec.index.label()}: measured on {rec.verified_on}, --max-indexes reached")
+            else:
+                used += rec.size_bytes
+                found.append(rec)
+    recs.extend(found)
+    return notes
