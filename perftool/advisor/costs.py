@@ -11,7 +11,7 @@ from perftool.advisor.candidates import estimated_size
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.options import AdvisorOptions
-from perftool.advisor.predicates import Constant, StatementKind
+from perftool.advisor.predicates import Constant, StatementKind, key_columns
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableInfo, TableName
 
@@ -244,7 +244,8 @@ def write_entries(w: Item, ix: IndexDef, table: TableInfo | None) -> float:
     """Index entries one execution of write statement `w` adds to `ix` (and, when `ix` makes its
     UPDATE non-HOT, to the table's other indexes):
     - INSERT: a new entry per row written (an upsert's rows counted once: its DO UPDATE too);
-    - UPDATE of a column `ix` holds (key, INCLUDE or partial predicate): a new entry per row; when
+    - UPDATE of a column `ix` holds (key — or a column an expression key reads —, INCLUDE or
+      partial predicate): a new entry per row; when
       no existing index holds a SET column the update could be HOT (the table's HOT share of
       updates says how often it is), and `ix` makes those non-HOT: one entry in every existing
       index as well;
@@ -259,7 +260,9 @@ def write_entries(w: Item, ix: IndexDef, table: TableInfo | None) -> float:
     if a.kind is not StatementKind.UPDATE:
         return 0.0
     hot = hot_share(table)
-    cols = set(ix.columns) | set(ix.include) | {c.column for c in ix.where}
+    table_columns = table.columns if table is not None else None
+    cols = {c for key in ix.columns for c in key_columns(key, table_columns)} | set(ix.include) \
+        | {c.column for c in ix.where}   # an expression key (lower("email")) is written when its column is
     existing = [i for i in table.indexes if i.is_valid] if table is not None else []
     already = any({c for c in i.column_names if c} & a.set_columns for i in existing)   # non-HOT today
     if cols & a.set_columns:

@@ -25,6 +25,7 @@ reason a person can act on (parse error, DDL, unknown table, catalog-only, forei
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
 from typing import Any
@@ -120,6 +121,25 @@ def is_expression(key: str) -> bool:
     """Whether an index key (an entry of Access.equality…, IndexDef.columns) is an expression
     (`(lower("email"))`), not a column name."""
     return key.startswith("(") and key.endswith(")")
+
+
+_KEY_WORD = re.compile(r'"((?:[^"]|"")+)"|\b([A-Za-z_][A-Za-z0-9_$]*)\b')
+
+
+def key_columns(key: str, columns: Iterable[str] | None = None) -> set[str]:
+    """The table columns an index key reads: the column itself, or the columns an expression key
+    (`(lower("email"))`) names — its quoted identifiers and, when `columns` (the table's) is
+    given, the bare words that are columns of the table."""
+    if not is_expression(key):
+        return {key}
+    known = set(columns) if columns is not None else None
+    out = set()
+    for quoted, bare in _KEY_WORD.findall(key):
+        if quoted:
+            out.add(quoted.replace('""', '"'))
+        elif known is not None and bare in known:
+            out.add(bare)
+    return out
 
 
 @dataclass

@@ -114,3 +114,19 @@ def test_an_index_that_ends_hot_updates_pays_for_every_existing_index(fresh_db, 
     assert upd == 3000 and hot > 0.5 * upd
     owner, other = entries()
     assert owner == 1.0 + (hot / upd) * 2 and other == 1.0 - hot / upd
+
+
+def test_an_expression_key_is_written_when_its_column_is_set(fresh_db):
+    setup(fresh_db, *TASKS)
+    lower_title = IndexDef(schema="public", table="tasks", columns=('(lower("title"))',))
+    sets_title = WorkloadStatement(text="UPDATE tasks SET title = $1 WHERE id = $2", calls=1, source="file")
+    sets_owner = WorkloadStatement(text="UPDATE tasks SET owner_id = $1 WHERE id = $2", calls=1, source="file")
+    with connect(fresh_db) as conn:
+        catalog = read_catalog(conn, [sets_title])
+    table = catalog.get(("public", "tasks"))
+    items = build_items([sets_title, sets_owner], catalog)
+    for it in items:
+        it.written_rows = 1.0
+    # lower(title) changes with title: one new entry per row; an owner_id update leaves it alone
+    assert write_entries(items[0], lower_title, table) == 1.0
+    assert write_entries(items[1], lower_title, table) == 0.0
