@@ -15,70 +15,40 @@ WITH ix AS (
            sum(pg_catalog.pg_stat_get_blocks_hit(i.indexrelid))::bigint                AS idx_blks_hit
     FROM pg_catalog.pg_index i
     GROUP BY i.indrelid
-), s AS (
-    SELECT c.oid                                                   AS relid,
-           n.nspname                                               AS schemaname,
-           c.relname,
-           pg_catalog.pg_stat_get_numscans(c.oid)                  AS seq_scan,
-           pg_catalog.pg_stat_get_tuples_returned(c.oid)           AS seq_tup_read,
-           ix.idx_scan,
-           ix.idx_tup_fetch + pg_catalog.pg_stat_get_tuples_fetched(c.oid) AS idx_tup_fetch,
-           pg_catalog.pg_stat_get_tuples_inserted(c.oid)           AS n_tup_ins,
-           pg_catalog.pg_stat_get_tuples_updated(c.oid)            AS n_tup_upd,
-           pg_catalog.pg_stat_get_tuples_deleted(c.oid)            AS n_tup_del,
-           pg_catalog.pg_stat_get_tuples_hot_updated(c.oid)        AS n_tup_hot_upd,
-           pg_catalog.pg_stat_get_live_tuples(c.oid)               AS n_live_tup,
-           pg_catalog.pg_stat_get_dead_tuples(c.oid)               AS n_dead_tup,
-           pg_catalog.pg_stat_get_mod_since_analyze(c.oid)         AS n_mod_since_analyze,
-           pg_catalog.pg_stat_get_last_vacuum_time(c.oid)          AS last_vacuum,
-           pg_catalog.pg_stat_get_last_autovacuum_time(c.oid)      AS last_autovacuum,
-           pg_catalog.pg_stat_get_last_analyze_time(c.oid)         AS last_analyze,
-           pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid)     AS last_autoanalyze,
-           pg_catalog.pg_stat_get_autovacuum_count(c.oid)          AS autovacuum_count,
-           pg_catalog.pg_stat_get_blocks_fetched(c.oid)
-               - pg_catalog.pg_stat_get_blocks_hit(c.oid)          AS heap_blks_read,
-           pg_catalog.pg_stat_get_blocks_hit(c.oid)                AS heap_blks_hit,
-           ix.idx_blks_read,
-           ix.idx_blks_hit
-    FROM pg_catalog.pg_class c
-    LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    LEFT JOIN ix ON ix.indrelid = c.oid
-    WHERE c.relkind IN ('r', 't', 'm', 'p')
-      AND n.nspname NOT IN ('pg_catalog', 'information_schema')
-      AND n.nspname !~ '^pg_toast'
 )
-SELECT s.relid,
-       s.schemaname                                AS schema,
-       s.relname                                   AS table,
-       s.seq_scan,
-       s.seq_tup_read,
-       coalesce(s.idx_scan, 0)                     AS idx_scan,
-       coalesce(s.idx_tup_fetch, 0)                AS idx_tup_fetch,
-       s.n_tup_ins,
-       s.n_tup_upd,
-       s.n_tup_del,
-       s.n_tup_hot_upd,
-       s.n_live_tup,
-       s.n_dead_tup,
-       s.n_mod_since_analyze,
-       s.last_vacuum,
-       s.last_autovacuum,
-       s.last_analyze,
-       s.last_autoanalyze,
-       s.autovacuum_count,
-       coalesce(s.heap_blks_read, 0)               AS heap_blks_read,
-       coalesce(s.heap_blks_hit, 0)                AS heap_blks_hit,
-       coalesce(s.idx_blks_read, 0)                AS idx_blks_read,
-       coalesce(s.idx_blks_hit, 0)                 AS idx_blks_hit,
+SELECT c.oid                                                       AS relid,
+       n.nspname                                                   AS schema,
+       c.relname                                                   AS table,
+       pg_catalog.pg_stat_get_numscans(c.oid)                      AS seq_scan,
+       pg_catalog.pg_stat_get_tuples_returned(c.oid)               AS seq_tup_read,
+       coalesce(ix.idx_scan, 0)                                    AS idx_scan,
+       coalesce(ix.idx_tup_fetch + pg_catalog.pg_stat_get_tuples_fetched(c.oid), 0) AS idx_tup_fetch,
+       pg_catalog.pg_stat_get_tuples_inserted(c.oid)               AS n_tup_ins,
+       pg_catalog.pg_stat_get_tuples_updated(c.oid)                AS n_tup_upd,
+       pg_catalog.pg_stat_get_tuples_deleted(c.oid)                AS n_tup_del,
+       pg_catalog.pg_stat_get_tuples_hot_updated(c.oid)            AS n_tup_hot_upd,
+       pg_catalog.pg_stat_get_live_tuples(c.oid)                   AS n_live_tup,
+       pg_catalog.pg_stat_get_dead_tuples(c.oid)                   AS n_dead_tup,
+       pg_catalog.pg_stat_get_mod_since_analyze(c.oid)             AS n_mod_since_analyze,
+       pg_catalog.pg_stat_get_last_vacuum_time(c.oid)              AS last_vacuum,
+       pg_catalog.pg_stat_get_last_autovacuum_time(c.oid)          AS last_autovacuum,
+       pg_catalog.pg_stat_get_last_analyze_time(c.oid)             AS last_analyze,
+       pg_catalog.pg_stat_get_last_autoanalyze_time(c.oid)         AS last_autoanalyze,
+       pg_catalog.pg_stat_get_autovacuum_count(c.oid)              AS autovacuum_count,
+       coalesce(pg_catalog.pg_stat_get_blocks_fetched(c.oid)
+                - pg_catalog.pg_stat_get_blocks_hit(c.oid), 0)     AS heap_blks_read,
+       coalesce(pg_catalog.pg_stat_get_blocks_hit(c.oid), 0)       AS heap_blks_hit,
+       coalesce(ix.idx_blks_read, 0)                               AS idx_blks_read,
+       coalesce(ix.idx_blks_hit, 0)                                AS idx_blks_hit,
        CASE WHEN (SELECT count(*) FROM pg_class k
                    WHERE k.relkind IN ('r', 'p', 'i', 'I')
                      AND k.relnamespace NOT IN ('pg_catalog'::regnamespace, 'information_schema'::regnamespace,
                                                 'pg_toast'::regnamespace)) > %(exact_sizes_max)s
             THEN (greatest(c.relpages, 0) + coalesce(tc.relpages, 0))::bigint * current_setting('block_size')::bigint
-            ELSE pg_table_size(s.relid) END        AS table_bytes,
+            ELSE pg_table_size(c.oid) END          AS table_bytes,
        c.reltuples::bigint                         AS reltuples,
        c.relkind,
-       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = s.relid AND k.contype = 'p') AS has_pk,
+       EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conrelid = c.oid AND k.contype = 'p') AS has_pk,
        coalesce(CASE WHEN c.reloptions IS NOT NULL THEN (SELECT option_value::float FROM pg_options_to_table(c.reloptions)
                  WHERE option_name = 'autovacuum_vacuum_scale_factor') END,
                 current_setting('autovacuum_vacuum_scale_factor')::float)            AS vacuum_scale_factor,
@@ -88,7 +58,11 @@ SELECT s.relid,
        coalesce(CASE WHEN c.reloptions IS NOT NULL THEN (SELECT option_value::boolean FROM pg_options_to_table(c.reloptions)
                  WHERE option_name = 'autovacuum_enabled') END,
                 current_setting('autovacuum')::boolean)                              AS autovacuum_enabled
-FROM s
-JOIN pg_class c ON c.oid = s.relid
+FROM pg_catalog.pg_class c
+LEFT JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+LEFT JOIN ix ON ix.indrelid = c.oid
 LEFT JOIN pg_class tc ON tc.oid = c.reltoastrelid
-ORDER BY s.schemaname, s.relname;
+WHERE c.relkind IN ('r', 't', 'm', 'p')
+  AND n.nspname NOT IN ('pg_catalog', 'information_schema')
+  AND n.nspname !~ '^pg_toast'
+ORDER BY n.nspname, c.relname;
