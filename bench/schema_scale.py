@@ -134,6 +134,7 @@ def catalog_queries(dsn: str) -> list[tuple[str, float]]:
         rels = conn.execute("SELECT DISTINCT n.nspname::text, c.relname::text FROM pg_class c "
                             "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = ANY(%s)", (oids,)).fetchall()
         params = {"oids": oids, "schemas": sorted({r[0] for r in rels}), "tables": sorted({r[1] for r in rels}),
+                  "all_columns": False,   # as indexes health and analyze read them
                   "schema": None, "table": None, "names": None, "definitions": False,
                   "estimate_sizes": len(oids) * (1 + INDEXES_PER_TABLE) > EXACT_SIZES_MAX,
                   "exact_sizes_max": EXACT_SIZES_MAX}
