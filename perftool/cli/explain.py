@@ -24,6 +24,7 @@ def explain(
     param: Annotated[Optional[list[str]], typer.Option("--param", help="A value for $1, $2, … in order (repeatable): the statement runs with them. Without: a generic plan, estimates only.", show_default=False)] = None,
     with_index: Annotated[Optional[list[str]], typer.Option("--with-index", help="Cost this CREATE INDEX hypothetically (HypoPG) and show the plan change (repeatable).", show_default=False)] = None,
     no_proof: Annotated[bool, typer.Option("--no-proof", help="Do not cost the index tips with HypoPG.")] = False,
+    anonymize: Annotated[bool, typer.Option("--anonymize", help="Replace names and literals by tokens (the same name, the same token) in every output, to share a plan.")] = False,
     dsn: DsnOpt = None,
     host: HostOpt = None,
     fmt: ExplainFormatOpt = None,
@@ -53,7 +54,7 @@ def explain(
     if compared:
         if statements or plans or queryid is not None or top is not None:
             raise UsageError("--compare reads two plans: pass it without a statement, --plan, --queryid or --top")
-        report = explain_report(None, ExplainRequest(compare=compared), ExplainOptions())
+        report = explain_report(None, ExplainRequest(compare=compared, anonymize=anonymize), ExplainOptions())
         emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
         return
     if not statements and not plans and queryid is None and top is None:
@@ -73,7 +74,7 @@ def explain(
     options = ExplainOptions(analyze=not no_analyze, allow_dml=allow_dml, timeout_ms=timeout_ms,
                              params=list(param or []))
     request = ExplainRequest(statements=statements, queryid=queryid, top=top, plan_files=plans,
-                             with_indexes=list(with_index or []), prove=not no_proof)
+                             with_indexes=list(with_index or []), prove=not no_proof, anonymize=anonymize)
     with status("explaining"):
         report = explain_report(None if plans else st.resolve_dsn(dsn, host), request, options)
     for note in report.notes:

@@ -16,9 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perftool.db.errors import InputError, UsageError
+from perftool.db.errors import InputError, PerftoolError, UsageError
+from perftool.plans.anonymize import Anonymizer, anonymize_proof
+from perftool.plans.json_plan import parse_json
 from perftool.plans.model import Plan, PlanNode
-from perftool.plans.parse import parse_plan
+from perftool.plans.parse import parse_plan, plan_document
 from perftool.plans.proof import Proof, advisor_indexes, has_hypopg, prove
 from perftool.plans.run import Explained, ExplainOptions, Refused, classify, explain_statement
 from perftool.plans.tips import INDEX_TIPS, plan_tips
@@ -47,6 +49,7 @@ class ExplainRequest:
     plan_files: list[str] = field(default_factory=list)
     with_indexes: list[str] = field(default_factory=list)
     prove: bool = True
+    anonymize: bool = False
 
 
 @dataclass
@@ -60,18 +63,34 @@ class Outcome:
     findings: list[Finding]
     proofs: list[Proof] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    document: Any = None         # the anonymized EXPLAIN document (--anonymize): shareable, `--plan` reads it
 
 
 def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOptions) -> Report:
+    anon = Anonymizer() if request.anonymize else None
+    try:
+        report = _explain_report(dsn, request, options, anon)
+    except PerftoolError as exc:
+        if anon is not None:             # the message can quote the statement or a name
+            exc.message, exc.hint = anon.text(exc.message), anon.text(exc.hint) if exc.hint else exc.hint
+        raise
+    if anon is not None:
+        anon.report(report)
+        report.notes.append("anonymized (--anonymize): names and literals are replaced by tokens")
+    return report
+
+
+def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOptions,
+                    anon: Anonymizer | None) -> Report:
     if request.compare:
         from perftool.plans.compare import compare_report
 
         if len(request.compare) != 2:
             raise UsageError("--compare takes two plan files: A (before) and B (after)")
-        a, b = (_from_plan_file(p) for p in request.compare)
+        a, b = (_from_plan_file(p, anon) for p in request.compare)
         return compare_report(a.origin, a.plan, b.origin, b.plan)
     if request.plan_files:
-        return build_report([_from_plan_file(p) for p in request.plan_files], server={})
+        return build_report([_from_plan_file(p, anon) for p in request.plan_files], server={})
     if dsn is None:
         raise UsageError("no server to explain on", "pass --dsn, or --plan FILE to read a plan")
     from perftool.db.connect import connect, server_info, use_workload_search_path
@@ -92,10 +111,15 @@ def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOpt
         outcomes = []
         for st in statements:
             explained = explain_statement(conn, st.text, options, origin=st.origin)
-            findings = plan_tips(explained.plan)
-            outcome = Outcome(st.origin, st.text, explained, explained.plan, findings, notes=list(explained.notes))
+            plan, text, document = explained.plan, st.text, None
+            if anon is not None:                 # tips are read from the anonymized plan: they name tokens
+                document = anon.document(explained.document)
+                anon.learn_statement(st.text)
+                plan, text = parse_json(document), anon.sql(st.text)
+            outcome = Outcome(st.origin, text, explained, plan, plan_tips(plan), notes=list(explained.notes),
+                              document=document)
             if request.prove:
-                _prove(conn, dsn, outcome, request, options, hypopg)
+                _prove(conn, dsn, outcome, st.text, request, options, hypopg, anon)
             outcomes.append(outcome)
     report = build_report(outcomes, server=info.as_dict())
     report.notes += skipped
@@ -130,26 +154,34 @@ def _from_stat_statements(conn, request: ExplainRequest, options: ExplainOptions
     return out
 
 
-def _from_plan_file(path: str) -> Outcome:
+def _from_plan_file(path: str, anon: Anonymizer | None = None) -> Outcome:
     import sys
 
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    plan = parse_plan(text)
+    document = None
+    if anon is None:
+        plan = parse_plan(text)
+    else:
+        raw, source = plan_document(text)
+        parse_json(raw, source=source)           # an unreadable plan is refused as without --anonymize
+        document = anon.document(raw)
+        plan = parse_json(document, source=source)
     findings = plan_tips(plan)
     for f in findings:
         if f.code in INDEX_TIPS:
             f.detail += " Unverified: a plan read from a file has no statement to cost an index for."
     notes = [] if plan.analyzed else [f"{path}: the plan has no ANALYZE figures (estimates only)"]
     return Outcome(origin="stdin" if path == "-" else path, text=None, explained=None, plan=plan,
-                   findings=findings, notes=notes)
+                   findings=findings, notes=notes, document=document)
 
 
-def _prove(conn, dsn: str, outcome: Outcome, request: ExplainRequest, options: ExplainOptions,
-           hypopg: bool) -> None:
-    """Cost the index tips' fix (the advisor's pick) and the user's --with-index ideas."""
+def _prove(conn, dsn: str, outcome: Outcome, text: str, request: ExplainRequest, options: ExplainOptions,
+           hypopg: bool, anon: Anonymizer | None) -> None:
+    """Cost the index tips' fix (the advisor's pick) and the user's --with-index ideas (`text`: the
+    statement as written; with --anonymize the proofs are anonymized before they are read)."""
     index_tips = [f for f in outcome.findings if f.code in INDEX_TIPS]
     if not hypopg:
         for f in index_tips:
@@ -157,11 +189,13 @@ def _prove(conn, dsn: str, outcome: Outcome, request: ExplainRequest, options: E
         if request.with_indexes:
             raise UsageError("--with-index needs HypoPG in the database", "run CREATE EXTENSION hypopg")
         return
-    text = outcome.text or ""
     values = options.params or None
     if index_tips:
         definitions, reason = advisor_indexes(dsn, text)
         proof = prove(conn, text, definitions, "advisor", values=values) if definitions else None
+        if anon is not None:
+            proof = anonymize_proof(anon, proof) if proof is not None else None
+            reason = anon.text(reason) if reason else reason
         for f in index_tips:
             table = f.evidence.get("table") or ""
             if proof is not None and proof.improves and (not table or table in proof.tables):
@@ -178,7 +212,8 @@ def _prove(conn, dsn: str, outcome: Outcome, request: ExplainRequest, options: E
         if proof is not None:
             outcome.proofs.append(proof)
     if request.with_indexes:
-        outcome.proofs.append(prove(conn, text, request.with_indexes, "--with-index", values=values))
+        mine = prove(conn, text, request.with_indexes, "--with-index", values=values)
+        outcome.proofs.append(mine if anon is None else anonymize_proof(anon, mine))
 
 
 # -- the Report -----------------------------------------------------------------------------------------
@@ -215,6 +250,8 @@ def build_report(outcomes: list[Outcome], server: dict[str, Any]) -> Report:
                                                   "emission_ms": plan.jit.emission_ms},
             "settings": plan.settings, "proofs": [p.as_dict() for p in o.proofs],
         })
+        if o.document is not None:
+            statements[-1]["explain"] = o.document
     report.data["statements"] = statements
     return report
 

@@ -70,6 +70,7 @@ class Explained:
     mode: str
     plan: Plan
     notes: list[str] = field(default_factory=list)
+    document: Any = None            # the EXPLAIN (FORMAT JSON) document the plan was read from
 
     @property
     def estimates_only(self) -> bool:
@@ -130,7 +131,7 @@ def explain_statement(conn: psycopg.Connection, text: str, options: ExplainOptio
         doc = _generic_plan(conn, text, params)
         notes.append(f"estimates only: a generic plan (the text has ${params if params == 1 else '1…$' + str(params)}"
                      " without values; pass --param for each to run it)")
-        return Explained(text, origin, kind, "generic", parse_json(doc), notes)
+        return Explained(text, origin, kind, "generic", parse_json(doc), notes, doc)
     mode = "analyze" if options.analyze else "estimates"
     if not options.analyze:
         notes.append("estimates only (--no-analyze): the statement was planned, not run")
@@ -143,7 +144,7 @@ def explain_statement(conn: psycopg.Connection, text: str, options: ExplainOptio
         doc = _explain(conn, text, options.params, analyze=False, runner=run_read_only)
     if what == "write" and mode == "analyze":
         notes.append("the write ran inside a transaction that was rolled back (--allow-dml): nothing was changed")
-    return Explained(text, origin, kind, mode, parse_json(doc), notes)
+    return Explained(text, origin, kind, mode, parse_json(doc), notes, doc)
 
 
 class _Cancelled(Exception):
