@@ -17,6 +17,7 @@ def explain(
     queryid: Annotated[Optional[int], typer.Option("--queryid", help="Explain this pg_stat_statements entry.", show_default=False)] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Explain the N statements with the most total time in pg_stat_statements.", show_default=False)] = None,
     plan: Annotated[Optional[list[Path]], typer.Option("--plan", help="Read an existing plan instead: EXPLAIN JSON or text as psql prints it (repeatable; - reads stdin). No server needed.", show_default=False)] = None,
+    log: Annotated[Optional[list[Path]], typer.Option("--log", help="Read the auto_explain plans of a server log (stderr, csvlog or jsonlog; log_format json or text; repeatable; with --top N the N slowest). No server needed.", show_default=False)] = None,
     compare: Annotated[Optional[list[Path]], typer.Option("--compare", help="Compare two plans (give it twice: A then B), node by node; with --fail-on, a gate for plan regressions (P112).", show_default=False)] = None,
     allow_dml: Annotated[bool, typer.Option("--allow-dml", help="EXPLAIN ANALYZE INSERT/UPDATE/DELETE/MERGE too, in a transaction that is always rolled back.")] = False,
     no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Plan only (plain EXPLAIN: estimates, nothing runs).")] = False,
@@ -50,14 +51,17 @@ def explain(
     if file is not None:
         statements += ws.from_file(file)
     plans = [str(p) for p in plan or []]
+    logs = [str(p) for p in log or []]
     compared = [str(p) for p in compare or []]
     if compared:
-        if statements or plans or queryid is not None or top is not None:
-            raise UsageError("--compare reads two plans: pass it without a statement, --plan, --queryid or --top")
+        if statements or plans or logs or queryid is not None or top is not None:
+            raise UsageError("--compare reads two plans: pass it without a statement, --plan, --log, --queryid or --top")
         report = explain_report(None, ExplainRequest(compare=compared, anonymize=anonymize), ExplainOptions())
         emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
         return
-    if not statements and not plans and queryid is None and top is None:
+    if logs and (statements or plans or queryid is not None):
+        raise UsageError("--log reads a server log: pass it without a statement, --plan or --queryid")
+    if not statements and not plans and not logs and queryid is None and top is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("no statement to explain",
                              "pass it as an argument, with -f FILE or on standard input, or use --queryid, --top "
@@ -74,9 +78,10 @@ def explain(
     options = ExplainOptions(analyze=not no_analyze, allow_dml=allow_dml, timeout_ms=timeout_ms,
                              params=list(param or []))
     request = ExplainRequest(statements=statements, queryid=queryid, top=top, plan_files=plans,
-                             with_indexes=list(with_index or []), prove=not no_proof, anonymize=anonymize)
+                             with_indexes=list(with_index or []), prove=not no_proof, anonymize=anonymize,
+                             log_files=logs)
     with status("explaining"):
-        report = explain_report(None if plans else st.resolve_dsn(dsn, host), request, options)
+        report = explain_report(None if plans or logs else st.resolve_dsn(dsn, host), request, options)
     for note in report.notes:
         warn(note)
     emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)

@@ -47,6 +47,7 @@ class ExplainRequest:
     queryid: int | None = None
     top: int | None = None
     plan_files: list[str] = field(default_factory=list)
+    log_files: list[str] = field(default_factory=list)       # server logs with auto_explain entries
     with_indexes: list[str] = field(default_factory=list)
     prove: bool = True
     anonymize: bool = False
@@ -89,8 +90,16 @@ def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOp
             raise UsageError("--compare takes two plan files: A (before) and B (after)")
         a, b = (_from_plan_file(p, anon) for p in request.compare)
         return compare_report(a.origin, a.plan, b.origin, b.plan)
-    if request.plan_files:
-        return build_report([_from_plan_file(p, anon) for p in request.plan_files], server={})
+    if request.plan_files or request.log_files:
+        outcomes = [_from_plan_file(p, anon) for p in request.plan_files]
+        notes: list[str] = []
+        for path in request.log_files:
+            logged, unread = _from_log(path, request.top, anon)
+            outcomes += logged
+            notes += unread
+        report = build_report(outcomes, server={})
+        report.notes += notes
+        return report
     if dsn is None:
         raise UsageError("no server to explain on", "pass --dsn, or --plan FILE to read a plan")
     from perftool.db.connect import connect, server_info, use_workload_search_path
@@ -154,28 +163,72 @@ def _from_stat_statements(conn, request: ExplainRequest, options: ExplainOptions
     return out
 
 
-def _from_plan_file(path: str, anon: Anonymizer | None = None) -> Outcome:
+def _read(path: str) -> str:
     import sys
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    document = None
+
+
+def _from_plan_file(path: str, anon: Anonymizer | None = None) -> Outcome:
+    text = _read(path)
     if anon is None:
         plan = parse_plan(text)
-    else:
-        raw, source = plan_document(text)
-        parse_json(raw, source=source)           # an unreadable plan is refused as without --anonymize
+        return _from_plan("stdin" if path == "-" else path, plan, None, None,
+                          "a plan read from a file has no statement to cost an index for")
+    raw, source = plan_document(text)
+    return _from_document("stdin" if path == "-" else path, raw, source, None, anon,
+                          "a plan read from a file has no statement to cost an index for")
+
+
+def _from_document(origin: str, raw: Any, source: str, query: str | None, anon: Anonymizer | None,
+                   unverified: str) -> Outcome:
+    plan = parse_json(raw, source=source)        # an unreadable plan is refused as without --anonymize
+    document = None
+    if anon is not None:
         document = anon.document(raw)
+        if query:
+            anon.learn_statement(query)
+            query = anon.sql(query)
         plan = parse_json(document, source=source)
+    return _from_plan(origin, plan, query, document, unverified)
+
+
+def _from_plan(origin: str, plan: Plan, query: str | None, document: Any, unverified: str) -> Outcome:
     findings = plan_tips(plan)
     for f in findings:
         if f.code in INDEX_TIPS:
-            f.detail += " Unverified: a plan read from a file has no statement to cost an index for."
-    notes = [] if plan.analyzed else [f"{path}: the plan has no ANALYZE figures (estimates only)"]
-    return Outcome(origin="stdin" if path == "-" else path, text=None, explained=None, plan=plan,
-                   findings=findings, notes=notes, document=document)
+            f.detail += f" Unverified: {unverified}."
+    notes = [] if plan.analyzed else ["the plan has no ANALYZE figures (estimates only)"]
+    return Outcome(origin=origin, text=query, explained=None, plan=plan, findings=findings, notes=notes,
+                   document=document)
+
+
+def _from_log(path: str, top: int | None, anon: Anonymizer | None) -> tuple[list[Outcome], list[str]]:
+    """Each auto_explain entry of a server log (the `top` slowest), read like a --plan file."""
+    from perftool.plans.auto_explain import read_log
+
+    read = read_log(_read(path))
+    name = "stdin" if path == "-" else path
+    if not read.entries:
+        why = f" ({len(read.skipped)} unreadable: {read.skipped[0]})" if read.skipped else ""
+        raise InputError(f"{name} holds no auto_explain plan{why}",
+                         "LOAD 'auto_explain' (or shared_preload_libraries) and set auto_explain.log_min_duration")
+    entries = read.entries
+    if top is not None:
+        entries = sorted(entries, key=lambda e: -e.duration_ms)[:top]
+    outcomes = []
+    for e in entries:
+        origin = f"{name}:{e.line}, auto_explain {e.form}, {human_ms(e.duration_ms)}" + (
+            f", database {e.database}" if e.database else "")
+        outcomes.append(_from_document(origin, e.document, "json" if e.form == "json" else "text", e.query, anon,
+                                       "run perftool explain on the statement to cost an index"))
+    notes = [f"{name}: entry at {s} skipped" for s in read.skipped]
+    if top is not None and len(read.entries) > len(entries):
+        notes.append(f"{name}: the {len(entries)} slowest of {len(read.entries)} auto_explain entries (--top)")
+    return outcomes, notes
 
 
 def _prove(conn, dsn: str, outcome: Outcome, text: str, request: ExplainRequest, options: ExplainOptions,
