@@ -19,6 +19,8 @@ def explain(
     plan: Annotated[Optional[list[Path]], typer.Option("--plan", help="Read an existing plan instead: EXPLAIN JSON or text as psql prints it (repeatable; - reads stdin). No server needed.", show_default=False)] = None,
     log: Annotated[Optional[list[Path]], typer.Option("--log", help="Read the auto_explain plans of a server log (stderr, csvlog or jsonlog; log_format json or text; repeatable; with --top N the N slowest). No server needed.", show_default=False)] = None,
     compare: Annotated[Optional[list[Path]], typer.Option("--compare", help="Compare two plans (give it twice: A then B), node by node; with --fail-on, a gate for plan regressions (P112).", show_default=False)] = None,
+    compare_setting: Annotated[Optional[list[str]], typer.Option("--compare-setting", help="Compare the statement's plan as it is (A) with its plan under NAME=VALUE (B, SET LOCAL in the same rolled-back transaction; repeatable: all in B); P112, --fail-on gates.", show_default=False)] = None,
+    compare_index: Annotated[Optional[list[str]], typer.Option("--compare-index", help="Compare the statement's estimated plan without (A) and with this CREATE INDEX made hypothetically (B, HypoPG; repeatable: all in B); P112, --fail-on gates.", show_default=False)] = None,
     allow_dml: Annotated[bool, typer.Option("--allow-dml", help="EXPLAIN ANALYZE INSERT/UPDATE/DELETE/MERGE too, in a transaction that is always rolled back.")] = False,
     no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Plan only (plain EXPLAIN: estimates, nothing runs).")] = False,
     timeout: Annotated[str, typer.Option("--timeout", help="Cancel the statement after this long and show plain EXPLAIN's plan instead (500ms, 30s, 2min).")] = "30s",
@@ -75,11 +77,19 @@ def explain(
     timeout_ms = parse_duration_ms(timeout, what="--timeout")
     if not timeout_ms:
         raise UsageError("--timeout must be more than 0 (perftool never runs a statement without a time limit)")
+    settings = []
+    for item in compare_setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--compare-setting {item!r}: expected NAME=VALUE (work_mem=64MB)")
+        settings.append((name.strip(), value.strip()))
+    if (settings or compare_index) and (plans or logs):
+        raise UsageError("--compare-setting and --compare-index run a statement: pass it without --plan or --log")
     options = ExplainOptions(analyze=not no_analyze, allow_dml=allow_dml, timeout_ms=timeout_ms,
                              params=list(param or []))
     request = ExplainRequest(statements=statements, queryid=queryid, top=top, plan_files=plans,
                              with_indexes=list(with_index or []), prove=not no_proof, anonymize=anonymize,
-                             log_files=logs)
+                             log_files=logs, compare_settings=settings, compare_indexes=list(compare_index or []))
     with status("explaining"):
         report = explain_report(None if plans or logs else st.resolve_dsn(dsn, host), request, options)
     for note in report.notes:

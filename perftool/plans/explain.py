@@ -48,6 +48,9 @@ class ExplainRequest:
     top: int | None = None
     plan_files: list[str] = field(default_factory=list)
     log_files: list[str] = field(default_factory=list)       # server logs with auto_explain entries
+    # one statement, two ways: B under these settings (SET LOCAL), or B with these hypothetical indexes
+    compare_settings: list[tuple[str, str]] = field(default_factory=list)
+    compare_indexes: list[str] = field(default_factory=list)
     with_indexes: list[str] = field(default_factory=list)
     prove: bool = True
     anonymize: bool = False
@@ -117,6 +120,10 @@ def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOp
                              "pass a statement, -f FILE, standard input, --queryid or --top, or --plan FILE")
         use_workload_search_path(conn)           # names resolve as the application's would
         hypopg = has_hypopg(conn)
+        if request.compare_settings or request.compare_indexes:
+            report = _compare_one(conn, statements, request, options, anon, hypopg)
+            report.server = info.as_dict()
+            return report
         outcomes = []
         for st in statements:
             explained = explain_statement(conn, st.text, options, origin=st.origin)
@@ -132,6 +139,51 @@ def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOp
             outcomes.append(outcome)
     report = build_report(outcomes, server=info.as_dict())
     report.notes += skipped
+    return report
+
+
+def _compare_one(conn, statements: list[WorkloadStatement], request: ExplainRequest, options: ExplainOptions,
+                 anon: Anonymizer | None, hypopg: bool) -> Report:
+    """One statement's plan A (as it is) against plan B (under --compare-setting, or with the
+    --compare-index indexes made hypothetically), through `compare_report`: P112 and --fail-on."""
+    from perftool.plans.compare import compare_report
+
+    if len(statements) != 1:
+        raise UsageError(f"--compare-setting and --compare-index compare one statement's plans; {len(statements)} "
+                         "statements were given")
+    if request.compare_settings and request.compare_indexes:
+        raise UsageError("--compare-setting and --compare-index are two comparisons: pass one of them")
+    text = statements[0].text
+    notes: list[str] = []
+    if request.compare_settings:
+        from dataclasses import replace
+
+        a = explain_statement(conn, text, options, origin=statements[0].origin)
+        b = explain_statement(conn, text, replace(options, settings=list(request.compare_settings)),
+                              origin=statements[0].origin)
+        docs = (a.document, b.document)
+        label_a = "current settings"
+        label_b = "SET LOCAL " + ", ".join(f"{k} = {v}" for k, v in request.compare_settings)
+        notes += [f"A: {n}" for n in a.notes] + [f"B: {n}" for n in b.notes]
+        if a.mode == "analyze" and b.mode == "analyze":
+            notes.append("each plan ran once, A first (A may have warmed the cache for B)")
+    else:
+        if not hypopg:
+            raise UsageError("--compare-index needs HypoPG in the database", "run CREATE EXTENSION hypopg")
+        proof = prove(conn, text, request.compare_indexes, "--compare-index", values=options.params or None)
+        if proof.error or proof.documents is None:
+            raise InputError(f"--compare-index: {proof.error or 'the plans could not be made'}")
+        docs = proof.documents
+        label_a, label_b = "without the indexes", "with " + "; ".join(request.compare_indexes)
+        notes.append("HypoPG: estimated costs of plain EXPLAIN (hypothetical indexes are invisible to ANALYZE)")
+    if anon is not None:
+        docs = (anon.document(docs[0]), anon.document(docs[1]))
+        anon.learn_statement(text)
+        label_b = anon.sql(label_b) if request.compare_indexes else anon.text(label_b)
+    report = compare_report(label_a, parse_json(docs[0]), label_b, parse_json(docs[1]))
+    report.notes += notes
+    report.data["statements"] = [{"origin": statements[0].origin,
+                                  "text": anon.sql(text) if anon is not None else text}]
     return report
 
 

@@ -15,7 +15,7 @@ Without HypoPG, or for a plan read from a file, tips stay "unverified".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perftool.db.errors import PerftoolError
 from perftool.plans.model import Plan, PlanNode
@@ -33,6 +33,8 @@ class Proof:
     changes: list[tuple[str, str]] = field(default_factory=list)    # node before → node after
     tables: list[str] = field(default_factory=list)                 # tables whose scans changed
     error: str | None = None
+    # the two EXPLAIN (FORMAT JSON) documents (for --compare-index), not rendered
+    documents: tuple[Any, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def improves(self) -> bool:
@@ -75,11 +77,12 @@ def prove(conn: psycopg.Connection, text: str, indexes: list[str], source: str, 
           values: list[str] | None = None) -> Proof:
     """Estimated plan of `text` without and with the hypothetical `indexes` (then forgotten)."""
     from perftool.db.sql import execute, fetch_all
-    from perftool.plans.run import estimate
+    from perftool.plans.json_plan import parse_json
+    from perftool.plans.run import estimate_document
 
     proof = Proof(indexes=list(indexes), source=source)
     try:
-        before = estimate(conn, text, values or [])
+        before_doc = estimate_document(conn, text, values or [])
         execute(conn, "whatif_reset")
         try:
             fetch_all(conn, "whatif_create", {"definitions": list(indexes)})
@@ -89,7 +92,7 @@ def prove(conn: psycopg.Connection, text: str, indexes: list[str], source: str, 
         except Exception as exc:  # noqa: BLE001 - psycopg's error for a bad definition: say it, go on
             proof.error = "HypoPG refused the index: " + (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             return proof
-        after = estimate(conn, text, values or [])
+        after_doc = estimate_document(conn, text, values or [])
     except PerftoolError as exc:
         proof.error = exc.message
         return proof
@@ -98,6 +101,8 @@ def prove(conn: psycopg.Connection, text: str, indexes: list[str], source: str, 
             execute(conn, "whatif_reset")
         except Exception:  # noqa: BLE001 - best effort: the session ends soon anyway
             pass
+    before, after = parse_json(before_doc), parse_json(after_doc)
+    proof.documents = (before_doc, after_doc)
     proof.before_cost, proof.after_cost = before.root.total_cost, after.root.total_cost
     proof.changes, proof.tables = changed_scans(before, after)
     return proof

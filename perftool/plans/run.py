@@ -57,6 +57,32 @@ class ExplainOptions:
     allow_dml: bool = False
     timeout_ms: int = DEFAULT_TIMEOUT_MS
     params: list[str] = field(default_factory=list)
+    settings: list[tuple[str, str]] = field(default_factory=list)     # SET LOCAL before the EXPLAIN
+
+
+# settings --compare-setting will not change: the session's safety (timeouts, read-only) and who it is
+UNSAFE_SETTINGS = frozenset({"statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout",
+                             "transaction_timeout", "default_transaction_read_only", "transaction_read_only",
+                             "session_authorization", "role", "default_transaction_isolation",
+                             "transaction_isolation", "session_replication_role"})
+
+
+def check_setting(name: str) -> None:
+    """Refuse a setting that would loosen the session's safety (exit 2)."""
+    if name.lower() in UNSAFE_SETTINGS or name.lower().startswith("transaction_"):
+        raise UsageError(f"perftool explain does not change {name}: it keeps the session read-only and time-limited",
+                         "compare planner and resource settings (work_mem, enable_*, random_page_cost, jit, …)")
+
+
+def setting_commands(settings: list[tuple[str, str]]) -> list[Command]:
+    from psycopg import sql
+
+    from perftool.db.sql import load
+
+    for name, _ in settings:
+        check_setting(name)
+    return [Command(sql.SQL(load("explain_set_local")).format(name=sql.Literal(n), value=sql.Literal(v)))
+            for n, v in settings]
 
 
 @dataclass
@@ -128,7 +154,7 @@ def explain_statement(conn: psycopg.Connection, text: str, options: ExplainOptio
     runner = run_rolled_back if what == "write" and options.analyze else run_read_only
     notes: list[str] = []
     if params and not options.params:
-        doc = _generic_plan(conn, text, params)
+        doc = _generic_plan(conn, text, params, options.settings)
         notes.append(f"estimates only: a generic plan (the text has ${params if params == 1 else '1…$' + str(params)}"
                      " without values; pass --param for each to run it)")
         return Explained(text, origin, kind, "generic", parse_json(doc), notes, doc)
@@ -136,12 +162,12 @@ def explain_statement(conn: psycopg.Connection, text: str, options: ExplainOptio
     if not options.analyze:
         notes.append("estimates only (--no-analyze): the statement was planned, not run")
     try:
-        doc = _explain(conn, text, options.params, analyze=options.analyze, runner=runner)
+        doc = _explain(conn, text, options.params, analyze=options.analyze, runner=runner, settings=options.settings)
     except _Cancelled:
         notes.append(f"estimates only: the statement ran longer than --timeout ({options.timeout_ms / 1000:g} s) "
                      "and was cancelled; this is plain EXPLAIN's plan")
         mode = "estimates"
-        doc = _explain(conn, text, options.params, analyze=False, runner=run_read_only)
+        doc = _explain(conn, text, options.params, analyze=False, runner=run_read_only, settings=options.settings)
     if what == "write" and mode == "analyze":
         notes.append("the write ran inside a transaction that was rolled back (--allow-dml): nothing was changed")
     return Explained(text, origin, kind, mode, parse_json(doc), notes, doc)
@@ -151,16 +177,18 @@ class _Cancelled(Exception):
     pass
 
 
-def _explain(conn: psycopg.Connection, text: str, values: list[str], *, analyze: bool, runner) -> Any:
+def _explain(conn: psycopg.Connection, text: str, values: list[str], *, analyze: bool, runner,
+             settings: list[tuple[str, str]] | None = None) -> Any:
     from psycopg import sql
 
     from perftool.db.sql import MARKER, load, load_text
 
+    before = setting_commands(settings or [])
     if not values:
         head = load_text("explain_analyze" if analyze else "explain_estimate").strip()
-        return _run(conn, [Command(MARKER + head + " " + text, result=True)], runner)
+        return _run(conn, [*before, Command(MARKER + head + " " + text, result=True)], runner)
     execute = "explain_execute" if analyze else "explain_execute_estimate"
-    commands = [Command(load("explain_custom_plan")),
+    commands = [*before, Command(load("explain_custom_plan")),
                 *prepared_commands(text, execute, [sql.Literal(v) for v in values], name=PREPARED_NAME)]
     try:
         return _run(conn, commands, runner)
@@ -169,7 +197,8 @@ def _explain(conn: psycopg.Connection, text: str, values: list[str], *, analyze:
         raise
 
 
-def _generic_plan(conn: psycopg.Connection, text: str, params: int) -> Any:
+def _generic_plan(conn: psycopg.Connection, text: str, params: int,
+                  settings: list[tuple[str, str]] | None = None) -> Any:
     """The generic plan for a `$n` text, as the what-if layer costs one: force_generic_plan for
     the session (whatif_session), then the one PREPARE + EXPLAIN EXECUTE with NULLs recipe."""
     from psycopg import sql
@@ -178,8 +207,9 @@ def _generic_plan(conn: psycopg.Connection, text: str, params: int) -> Any:
 
     execute(conn, "whatif_session")
     try:
-        return _run(conn, prepared_commands(text, "whatif_explain_execute", [sql.NULL] * params,
-                                            name=PREPARED_NAME), run_read_only)
+        return _run(conn, [*setting_commands(settings or []),
+                           *prepared_commands(text, "whatif_explain_execute", [sql.NULL] * params,
+                                              name=PREPARED_NAME)], run_read_only)
     except BaseException:
         forget_prepared(conn, PREPARED_NAME)
         raise
@@ -221,9 +251,14 @@ def _first_line(exc: BaseException) -> str:
 
 def estimate(conn: psycopg.Connection, text: str, values: list[str] | None = None) -> Plan:
     """Plain EXPLAIN's plan (estimates only; a `$n` text without values: the generic plan)."""
+    return parse_json(estimate_document(conn, text, values))
+
+
+def estimate_document(conn: psycopg.Connection, text: str, values: list[str] | None = None) -> Any:
+    """`estimate`'s EXPLAIN (FORMAT JSON) document."""
     from perftool.workload.statement_text import parameter_count
 
     params = parameter_count(text)
     if params and not values:
-        return parse_json(_generic_plan(conn, text, params))
-    return parse_json(_explain(conn, text, values or [], analyze=False, runner=run_read_only))
+        return _generic_plan(conn, text, params)
+    return _explain(conn, text, values or [], analyze=False, runner=run_read_only)
