@@ -372,4 +372,5 @@ def anonymize_proof(anon: Anonymizer, proof: Proof) -> Proof:
     return replace(proof, indexes=[anon.sql(i) for i in proof.indexes],
                    changes=[(anon.label(a), anon.label(b)) for a, b in proof.changes],
                    tables=[anon.sql(t) for t in proof.tables],
-                   error=anon.text(proof.error) if proof.error else proof.error)
+                   error=anon.text(proof.error) if proof.error else proof.error,
+                   rewrite=anon.sql(proof.rewrite) if proof.rewrite else proof.rewrite, documents=None)

@@ -21,9 +21,9 @@ from perftool.plans.anonymize import Anonymizer, anonymize_proof
 from perftool.plans.json_plan import parse_json
 from perftool.plans.model import Plan, PlanNode
 from perftool.plans.parse import parse_plan, plan_document
-from perftool.plans.proof import Proof, advisor_indexes, has_hypopg, prove
+from perftool.plans.proof import Proof, advisor_indexes, has_hypopg, inline_cte, prove, prove_rewrite
 from perftool.plans.run import Explained, ExplainOptions, Refused, classify, explain_statement
-from perftool.plans.tips import INDEX_TIPS, plan_tips
+from perftool.plans.tips import INDEX_TIPS, OWN_PROOF_TIPS, plan_tips
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.report.values import human_ms
 from perftool.workload.sources import WorkloadStatement
@@ -132,10 +132,12 @@ def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOp
                 document = anon.document(explained.document)
                 anon.learn_statement(st.text)
                 plan, text = parse_json(document), anon.sql(st.text)
-            outcome = Outcome(st.origin, text, explained, plan, plan_tips(plan), notes=list(explained.notes),
+            findings = plan_tips(plan)
+            outcome = Outcome(st.origin, text, explained, plan, findings, notes=list(explained.notes),
                               document=document)
-            if request.prove:
-                _prove(conn, dsn, outcome, st.text, request, options, hypopg, anon)
+            if request.prove:                    # the proofs cost the real names' fixes
+                real = findings if anon is None else plan_tips(explained.plan)
+                _prove(conn, dsn, outcome, st.text, request, options, hypopg, anon, real)
             outcomes.append(outcome)
     report = build_report(outcomes, server=info.as_dict())
     report.notes += skipped
@@ -251,7 +253,7 @@ def _from_document(origin: str, raw: Any, source: str, query: str | None, anon: 
 def _from_plan(origin: str, plan: Plan, query: str | None, document: Any, unverified: str) -> Outcome:
     findings = plan_tips(plan)
     for f in findings:
-        if f.code in INDEX_TIPS:
+        if f.code in INDEX_TIPS or f.code in OWN_PROOF_TIPS:
             f.detail += f" Unverified: {unverified}."
     notes = [] if plan.analyzed else ["the plan has no ANALYZE figures (estimates only)"]
     return Outcome(origin=origin, text=query, explained=None, plan=plan, findings=findings, notes=notes,
@@ -284,10 +286,13 @@ def _from_log(path: str, top: int | None, anon: Anonymizer | None) -> tuple[list
 
 
 def _prove(conn, dsn: str, outcome: Outcome, text: str, request: ExplainRequest, options: ExplainOptions,
-           hypopg: bool, anon: Anonymizer | None) -> None:
-    """Cost the index tips' fix (the advisor's pick) and the user's --with-index ideas (`text`: the
-    statement as written; with --anonymize the proofs are anonymized before they are read)."""
+           hypopg: bool, anon: Anonymizer | None, real: list[Finding]) -> None:
+    """Cost the index tips' fix (the advisor's pick), P113's and P114's own fixes, and the user's
+    --with-index ideas (`text`: the statement as written; `real`: the tips read from the real plan,
+    the same tips as `outcome.findings` when not anonymized; with --anonymize the proofs are
+    anonymized before they are read)."""
     index_tips = [f for f in outcome.findings if f.code in INDEX_TIPS]
+    _prove_own(conn, dsn, outcome, text, options, hypopg, anon, real)
     if not hypopg:
         for f in index_tips:
             f.detail += " Unverified: HypoPG is not installed (CREATE EXTENSION hypopg) to cost an index."
@@ -319,6 +324,50 @@ def _prove(conn, dsn: str, outcome: Outcome, text: str, request: ExplainRequest,
     if request.with_indexes:
         mine = prove(conn, text, request.with_indexes, "--with-index", values=values)
         outcome.proofs.append(mine if anon is None else anonymize_proof(anon, mine))
+
+
+def _prove_own(conn, dsn: str, outcome: Outcome, text: str, options: ExplainOptions, hypopg: bool,
+               anon: Anonymizer | None, real: list[Finding]) -> None:
+    """P113: plan the statement with the CTE inlined (and, if that alone does not help, with the
+    advisor's indexes for the inlined statement); P114: make the expression index hypothetically."""
+    by_node = {(f.code, f.evidence.get("node_id")): f for f in real}
+    values = options.params or None
+    for f in outcome.findings:
+        if f.code not in OWN_PROOF_TIPS:
+            continue
+        mine = by_node.get((f.code, f.evidence.get("node_id")), f)
+        proof: Proof | None = None
+        why = ""
+        if f.code == "P113":
+            rewritten = inline_cte(text, mine.evidence.get("cte") or "")
+            if rewritten is None:
+                why = "the CTE's definition was not found in the statement to inline it"
+            else:
+                proof = prove_rewrite(conn, text, rewritten, "P113: the CTE inlined", dsn if hypopg else None,
+                                      values=values)
+        elif not hypopg:
+            why = "HypoPG is not installed (CREATE EXTENSION hypopg) to cost an index"
+        elif not mine.fix.startswith("CREATE INDEX"):
+            why = "the plan does not name the table's schema"
+        else:
+            proof = prove(conn, text, [mine.fix.rstrip(";")], "P114: expression index", values=values)
+        if proof is not None and anon is not None:
+            proof = anonymize_proof(anon, proof)
+        table = f.evidence.get("table") or ""
+        if proof is not None and proof.improves and (f.code == "P113" or table in proof.tables):
+            f.detail += f" Proven{' with HypoPG' if proof.indexes else ''}: {proof.summary()}."
+            if f.code == "P113" and proof.indexes:
+                f.fix += "\n" + "\n".join(proof.indexes)
+            f.evidence["proof"] = proof.as_dict()
+            f.evidence["verified"] = True
+        else:
+            if proof is not None:
+                why = proof.summary() if proof.error or not proof.improves else \
+                    f"the change is on another table's scan ({proof.summary()})"
+            f.detail += f" Unverified: {why}."
+            f.evidence["verified"] = False
+        if proof is not None:
+            outcome.proofs.append(proof)
 
 
 # -- the Report -----------------------------------------------------------------------------------------
@@ -422,7 +471,8 @@ def plan_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 def _proof_row(p: Proof) -> dict[str, Any]:
-    return {"source": p.source, "indexes": "; ".join(p.indexes), "before_cost": p.before_cost,
+    return {"source": p.source, "indexes": "; ".join(p.indexes) or ("(the statement rewritten)" if p.rewrite else ""),
+            "before_cost": p.before_cost,
             "after_cost": p.after_cost, "saved_share": p.saved_share,
             "changes": "; ".join(f"{a} → {b}" for a, b in p.changes) or (p.error or "plan unchanged"),
             "error": p.error}

@@ -28,7 +28,8 @@ PLANNING_FACTOR = 3.0
 PLANNING_MIN_MS = 1.0
 OFFSET_MIN_ROWS = 1000
 EXACT_BITMAP_BYTES = 64           # bytes an exact TID-bitmap page entry takes, about
-INDEX_TIPS = ("P103", "P107")     # tips an index can fix: the proof step costs one
+INDEX_TIPS = ("P103", "P107")     # tips an index can fix: the proof step costs one (the advisor's)
+OWN_PROOF_TIPS = ("P113", "P114")  # tips whose own fix the proof step costs (a rewrite, an expression index)
 MAX_PER_CODE = 20                 # a 10 000-node plan can have thousands: the worst ones are the news
 
 _KEYWORDS = frozenset("""and or not is null true false any all array like ilike similar between in
@@ -341,6 +342,181 @@ def offset_rows(plan: Plan, node: PlanNode) -> list[Finding]:
                     evidence=_node_evidence(node, skipped=skipped, returned=node.rows_total))]
 
 
+def _removal(node: PlanNode) -> tuple[float, float, Severity] | None:
+    """(rows read, share removed by the Filter, severity) when a node's filter throws most rows away
+    (P103's bands and minimum)."""
+    if not node.filter or node.rows_total is None:
+        return None
+    removed, kept = node.removed_by_filter_total, node.rows_total
+    read = removed + kept
+    if read < MIN_FILTER_ROWS or read <= 0:
+        return None
+    share = removed / read
+    sev = _band(share, FILTER_BANDS)
+    if sev is None or share <= FILTER_BANDS[-1][0]:
+        return None
+    return read, share, sev
+
+
+def cte_filtered(plan: Plan, node: PlanNode) -> list[Finding]:
+    """P113: a CTE Scan filters a materialised CTE: the whole CTE was computed, then most of it thrown away."""
+    if node.node_type != "CTE Scan" or not node.cte_name:
+        return []
+    found = _removal(node)
+    if found is None:
+        return []
+    read, share, sev = found
+    body = next((n for n in plan.nodes() if n.subplan_name == f"CTE {node.cte_name}"), None)
+    if body is None:
+        return []
+    inside = list(body.walk())
+    if any(n.node_type in ("Recursive Union", "WorkTable Scan", "ModifyTable") for n in inside):
+        return []                               # a recursive or data-modifying CTE cannot be inlined
+    tables = list(dict.fromkeys(_table(n) for n in inside if n.relation))
+    if not tables:
+        return []
+    cols = columns_of(node.filter)
+    return [Finding(code="P113", severity=sev,
+                    title=f"CTE Scan on {node.cte_name} discards {share:.0%} of the CTE's rows"
+                          + (f" (filter on {', '.join(cols)})" if cols else ""),
+                    object=f"CTE {node.cte_name}",
+                    detail=(f"the CTE was computed in full ({read:,.0f} rows from {', '.join(tables)}) and then "
+                            f"filtered: {node.filter}. Inlined, the filter would reach the scan of the table, "
+                            "where an index can serve it."),
+                    fix=(f"WITH {node.cte_name} AS NOT MATERIALIZED (…)  -- inline the CTE (PostgreSQL 12+)"
+                         + (f", so the filter on {', '.join(cols)} reaches the scan of {tables[0]}" if cols else "")),
+                    evidence=_node_evidence(node, cte=node.cte_name, tables=tables, columns=cols, read=read,
+                                            removed_share=round(share, 4), table=tables[0]))]
+
+
+# a cast EXPLAIN writes around a varchar/char column compared with text: binary-coercible, no index lost
+_HARMLESS_CASTS = ("text", "character varying", "bpchar", "name", "varchar")
+_COMPARE = re.compile(r"\s(=|<>|<|>|<=|>=|~~|~~\*|!~~|!~~\*)\s")
+
+
+def function_filter(plan: Plan, node: PlanNode) -> list[Finding]:
+    """P114: a filter compares a function or cast of a column with a constant (`lower(email) = …`,
+    `created_at::date = …`): an index on the column cannot serve it, an index on the expression can."""
+    if node.node_type != "Seq Scan" or not node.relation:
+        return []
+    found = _removal(node)
+    if found is None:
+        return []
+    read, share, sev = found
+    qualifiers = {q for q in (node.alias, node.relation) if q}
+    expressions = []
+    for conjunct in _conjuncts(node.filter or ""):
+        expr = _wrapped_side(conjunct, qualifiers)
+        if expr is not None and expr not in expressions:
+            expressions.append(expr)
+    if not expressions:
+        return []
+    table = _table(node)
+    expr = expressions[0]
+    return [Finding(code="P114", severity=sev,
+                    title=f"Seq Scan on {table}: the filter applies {expr} to the column, so no index on it helps",
+                    object=table,
+                    detail=(f"read {read:,.0f} rows, kept {node.rows_total:,.0f}; filter {node.filter}. "
+                            "An index stores the column's values, not the expression's."),
+                    fix=_expression_index(node, expr),
+                    evidence=_node_evidence(node, table=table, expression=expr, expressions=expressions,
+                                            columns=columns_of(expr), removed_share=round(share, 4)))]
+
+
+def _expression_index(node: PlanNode, expr: str) -> str:
+    from perftool.ddl import IndexSpec, KeyPart
+
+    if not node.schema or not node.relation:
+        return f"An index on the expression: CREATE INDEX ON {node.relation} (({expr}))"
+    return IndexSpec(node.schema, node.relation, (KeyPart(expression=expr),)).create_sql() + ";"
+
+
+def _strip_parens(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth, quoted = 0, False
+    for ch in text:
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted:
+            depth += (ch == "(") - (ch == ")")
+            if depth < 0:
+                return False
+    return depth == 0 and not quoted
+
+
+def _top_level_split(text: str, sep: str) -> list[str]:
+    """`text` split on `sep` outside parentheses and quotes."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif depth == 0 and text.startswith(sep, i):
+                parts.append(text[start:i])
+                i += len(sep)
+                start = i
+                continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _conjuncts(condition: str) -> list[str]:
+    return [_strip_parens(p) for p in _top_level_split(_strip_parens(condition), " AND ")]
+
+
+def _wrapped_side(conjunct: str, qualifiers: set[str]) -> str | None:
+    """The column side of `expr op constant` when the column is inside a function or a cast
+    (the expression, without table qualifiers), else None."""
+    if " OR " in conjunct:
+        return None
+    for m in _COMPARE.finditer(conjunct):
+        left, right = conjunct[:m.start()], conjunct[m.end():]
+        if not (_balanced(left) and _balanced(right)):
+            continue
+        sides = [_strip_parens(left), _strip_parens(right)]
+        with_cols = [bool(columns_of(_no_casts(side))) for side in sides]
+        if with_cols.count(True) != 1:
+            return None
+        side = sides[with_cols.index(True)]
+        if _bare_column(side):
+            return None
+        if "(" not in side and "::" not in side:
+            return None
+        return _unqualify(side, qualifiers)
+    return None
+
+
+def _no_casts(text: str) -> str:
+    return _CAST.sub(" ", _QUOTED.sub(" ", text))
+
+
+def _bare_column(side: str) -> bool:
+    """`email`, `u.email`, `(u.status)::text` (a harmless cast of a varchar column)."""
+    body = side
+    m = re.fullmatch(r"\((.*)\)::(.+)", side.strip())
+    if m and m.group(2).strip().lower() in _HARMLESS_CASTS:
+        body = m.group(1)
+    return re.fullmatch(rf"\s*{_NAME}(?:\.{_NAME})?\s*", body, re.I) is not None
+
+
+def _unqualify(expr: str, qualifiers: set[str]) -> str:
+    for q in qualifiers:
+        expr = re.sub(rf'(?<![\w."]){re.escape(q)}\.', "", expr)
+    return expr
+
+
 # -- per plan ----------------------------------------------------------------------------------------
 
 def jit_dominates(plan: Plan) -> list[Finding]:
@@ -379,13 +555,14 @@ def planning_heavy(plan: Plan) -> list[Finding]:
 
 NODE_TIPS: tuple[Callable[[Plan, PlanNode], list[Finding]], ...] = (
     exclusive_share, estimate_off, filter_removes, spills, lossy_bitmap, heap_fetches, many_loops, workers_short,
-    offset_rows)
+    offset_rows, cte_filtered, function_filter)
 PLAN_TIPS: tuple[Callable[[Plan], list[Finding]], ...] = (jit_dominates, planning_heavy)
 # the node types a tip can fire on (the others are not asked: a big plan has many nodes)
 TIP_NODE_TYPES: dict[str, tuple[str, ...]] = {
     "filter_removes": ("Seq Scan",), "spills": ("Sort", "Incremental Sort", "Hash", "Aggregate"),
     "lossy_bitmap": ("Bitmap Heap Scan",), "heap_fetches": ("Index Only Scan",), "many_loops": ("Nested Loop",),
-    "workers_short": ("Gather", "Gather Merge"), "offset_rows": ("Limit",),
+    "workers_short": ("Gather", "Gather Merge"), "offset_rows": ("Limit",), "cte_filtered": ("CTE Scan",),
+    "function_filter": ("Seq Scan",),
 }
 # fix SQL written only for the tips kept (composing it is the slow part on a plan of many nodes)
 _FIX_SQL: dict[str, Callable[[PlanNode, Finding], str]] = {"P102": _statistics, "P106": _vacuum}
