@@ -126,7 +126,13 @@ def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOp
             return report
         outcomes = []
         for st in statements:
-            explained = explain_statement(conn, st.text, options, origin=st.origin)
+            try:
+                explained = explain_statement(conn, st.text, options, origin=st.origin)
+            except Refused as exc:
+                if request.top is None or st.source != "pg_stat_statements":
+                    raise
+                skipped.append(f"{st.origin} skipped: {exc.message}")       # --top: the others go on
+                continue
             plan, text, document = explained.plan, st.text, None
             if anon is not None:                 # tips are read from the anonymized plan: they name tokens
                 document = anon.document(explained.document)
