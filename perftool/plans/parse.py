@@ -6,7 +6,7 @@ import json
 from typing import Any
 
 from perftool.plans.json_plan import PlanError, parse_json
-from perftool.plans.model import Plan
+from perftool.plans.model import Plan, gc_paused
 from perftool.plans.text_plan import parse_text_document, strip_psql
 
 MAX_TEXT = 200_000_000
@@ -14,8 +14,9 @@ MAX_TEXT = 200_000_000
 
 def parse_plan(text: str | bytes) -> Plan:
     """A Plan from EXPLAIN output as people have it: FORMAT JSON or TEXT, psql framing or none."""
-    doc, source = plan_document(text)
-    return parse_json(doc, source=source)
+    with gc_paused():
+        doc, source = plan_document(text)
+        return parse_json(doc, source=source)
 
 
 def plan_document(text: str | bytes) -> tuple[Any, str]:

@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from perftool.plans.model import Plan, PlanNode
+from perftool.plans.model import Plan, PlanNode, gc_paused
 from perftool.report.model import Finding, Severity
 
 SHARE_BANDS = ((0.90, Severity.error), (0.40, Severity.warning), (0.10, Severity.info))
@@ -44,6 +43,11 @@ _IDENT = re.compile(rf'(?<![\w."$])({_NAME}(?:\.{_NAME})*)(?![\w$"])(?!\s*\()', 
 def plan_tips(plan: Plan) -> list[Finding]:
     """Every tip for the plan, in node order then code order; at most MAX_PER_CODE of each code
     (the most severe; the last one kept says how many more nodes have it)."""
+    with gc_paused():
+        return _plan_tips(plan)
+
+
+def _plan_tips(plan: Plan) -> list[Finding]:
     out: list[Finding] = []
     nodes = plan.nodes()
     by_type: dict[str, list[PlanNode]] = {}
@@ -63,24 +67,31 @@ def plan_tips(plan: Plan) -> list[Finding]:
     return out
 
 
-@dataclass
 class _Later:
     """A tip that fires, written out only if it is kept (P102 fires on most nodes of a big plan)."""
 
-    severity: Severity
-    node_id: int
-    build: Callable[[], Finding]
+    __slots__ = ("severity", "node_id", "build")
+
+    def __init__(self, severity: Severity, node_id: int, build: Callable[[], Finding]) -> None:
+        self.severity, self.node_id, self.build = severity, node_id, build
 
     @property
     def evidence(self) -> dict:
         return {"node_id": self.node_id}
 
 
+_RANK = {s: s.rank for s in Severity}
+
+
+def _node_id(f) -> int:
+    return f.node_id if isinstance(f, _Later) else f.evidence.get("node_id", -1)
+
+
 def _cap(found: list) -> list[Finding]:
     kept = found
     if len(found) > MAX_PER_CODE:
-        kept = sorted(found, key=lambda f: -f.severity.rank)[:MAX_PER_CODE]
-        kept.sort(key=lambda f: f.evidence.get("node_id", -1))
+        kept = sorted(found, key=lambda f: -_RANK[f.severity])[:MAX_PER_CODE]
+        kept.sort(key=_node_id)
     out = [f.build() if isinstance(f, _Later) else f for f in kept]
     if len(found) > MAX_PER_CODE:
         out[-1].detail += f" ({len(found) - MAX_PER_CODE:,} more nodes with this tip are not listed.)"
@@ -144,8 +155,13 @@ def exclusive_share(plan: Plan, node: PlanNode) -> list[Finding]:
 
 
 def estimate_off(plan: Plan, node: PlanNode) -> list:
-    factor = node.estimate_factor
-    if factor is None:
+    # node.estimate_factor, inlined: this runs on every node of the plan
+    actual, planned = node.actual_rows, node.plan_rows
+    if actual is None or planned is None or not node.loops:
+        return []
+    actual, planned = (actual if actual > 1.0 else 1.0), (planned if planned > 1.0 else 1.0)
+    factor = actual / planned if actual > planned else planned / actual
+    if factor < 10.0:
         return []
     sev = _band(factor, ESTIMATE_BANDS)
     if sev is None:
@@ -164,7 +180,7 @@ def _estimate_finding(node: PlanNode, factor: float, sev: Severity) -> Finding:
                                             factor=round(factor, 2), direction=direction))
 
 
-def filter_removes(plan: Plan, node: PlanNode) -> list[Finding]:
+def filter_removes(plan: Plan, node: PlanNode) -> list:
     if node.node_type != "Seq Scan" or not node.filter or node.rows_total is None:
         return []
     removed, kept = node.removed_by_filter_total, node.rows_total
@@ -175,17 +191,22 @@ def filter_removes(plan: Plan, node: PlanNode) -> list[Finding]:
     sev = _band(share, FILTER_BANDS)
     if sev is None or share <= FILTER_BANDS[-1][0]:
         return []
+    return [_Later(sev, node.id, lambda: _filter_finding(node, read, kept, removed, share, sev))]
+
+
+def _filter_finding(node: PlanNode, read: float, kept: float, removed: float, share: float,
+                    sev: Severity) -> Finding:
     cols = columns_of(node.filter)
     table = _table(node)
-    return [Finding(code="P103", severity=sev,
-                    title=f"Seq Scan on {table} discards {share:.0%} of the rows it reads"
-                          + (f" (filter on {', '.join(cols)})" if cols else ""),
-                    object=table or f"node {node.id}",
-                    detail=f"read {read:,.0f} rows, kept {kept:,.0f}; filter {node.filter}.",
-                    fix=(f"An index on {table} ({', '.join(cols)})" if cols else "An index for the filter")
-                        + " — unverified until costed (see proof).",
-                    evidence=_node_evidence(node, table=table, removed=removed, returned=kept,
-                                            removed_share=round(share, 4), columns=cols))]
+    return Finding(code="P103", severity=sev,
+                   title=f"Seq Scan on {table} discards {share:.0%} of the rows it reads"
+                         + (f" (filter on {', '.join(cols)})" if cols else ""),
+                   object=table or f"node {node.id}",
+                   detail=f"read {read:,.0f} rows, kept {kept:,.0f}; filter {node.filter}.",
+                   fix=(f"An index on {table} ({', '.join(cols)})" if cols else "An index for the filter")
+                       + " — unverified until costed (see proof).",
+                   evidence=_node_evidence(node, table=table, removed=removed, returned=kept,
+                                           removed_share=round(share, 4), columns=cols))
 
 
 def spills(plan: Plan, node: PlanNode) -> list[Finding]:
@@ -286,7 +307,7 @@ def _statistics(node: PlanNode, finding: Finding) -> str:
     return "\n".join(fixes)
 
 
-def many_loops(plan: Plan, node: PlanNode) -> list[Finding]:
+def many_loops(plan: Plan, node: PlanNode) -> list:
     inputs = _plain_children(node)
     if node.node_type != "Nested Loop" or len(inputs) < 2:
         return []
@@ -296,19 +317,23 @@ def many_loops(plan: Plan, node: PlanNode) -> list[Finding]:
         return []
     scan = next((n for n in inner.walk() if n.is_scan), inner)
     sev = Severity.error if scan.node_type == "Seq Scan" else Severity.warning
+    return [_Later(sev, node.id, lambda: _loops_finding(node, inner, scan, loops, sev))]
+
+
+def _loops_finding(node: PlanNode, inner: PlanNode, scan: PlanNode, loops: float, sev: Severity) -> Finding:
     table = _table(scan)
     inner_ms = inner.inclusive_ms
-    return [Finding(code="P107", severity=sev,
-                    title=f"Nested Loop runs {inner.label()} {loops:,.0f} times",
-                    object=table or f"node {node.id}",
-                    detail=(f"the inner side ran once per outer row ({loops:,.0f} loops"
-                            + (f", {inner_ms:.1f} ms in all" if inner_ms is not None else "") + ")."),
-                    fix=(f"An index on {table} for the join condition makes each loop a lookup"
-                         if scan.node_type == "Seq Scan" else
-                         "Check the outer side's row estimate (P102): with it right the planner may hash-join"),
-                    evidence=_node_evidence(node, inner=inner.label(), inner_id=inner.id, loops=loops,
-                                            inner_ms=None if inner_ms is None else round(inner_ms, 3), table=table,
-                                            scan_id=scan.id))]
+    return Finding(code="P107", severity=sev,
+                   title=f"Nested Loop runs {inner.label()} {loops:,.0f} times",
+                   object=table or f"node {node.id}",
+                   detail=(f"the inner side ran once per outer row ({loops:,.0f} loops"
+                           + (f", {inner_ms:.1f} ms in all" if inner_ms is not None else "") + ")."),
+                   fix=(f"An index on {table} for the join condition makes each loop a lookup"
+                        if scan.node_type == "Seq Scan" else
+                        "Check the outer side's row estimate (P102): with it right the planner may hash-join"),
+                   evidence=_node_evidence(node, inner=inner.label(), inner_id=inner.id, loops=loops,
+                                           inner_ms=None if inner_ms is None else round(inner_ms, 3), table=table,
+                                           scan_id=scan.id))
 
 
 def workers_short(plan: Plan, node: PlanNode) -> list[Finding]:
@@ -383,14 +408,21 @@ def cte_filtered(plan: Plan, node: PlanNode) -> list[Finding]:
                     detail=(f"the CTE was computed in full ({read:,.0f} rows from {', '.join(tables)}) and then "
                             f"filtered: {node.filter}. Inlined, the filter would reach the scan of the table, "
                             "where an index can serve it."),
-                    fix=(f"WITH {node.cte_name} AS NOT MATERIALIZED (…)  -- inline the CTE (PostgreSQL 12+)"
-                         + (f", so the filter on {', '.join(cols)} reaches the scan of {tables[0]}" if cols else "")),
+                    fix=_inline_fix(node.cte_name, cols, tables[0]),
                     evidence=_node_evidence(node, cte=node.cte_name, tables=tables, columns=cols, read=read,
                                             removed_share=round(share, 4), table=tables[0]))]
 
 
+def _inline_fix(cte: str, cols: list[str], table: str) -> str:
+    from perftool.db.sql import statement_text
+
+    return (statement_text("plan_fix_inline_cte", cte=cte) + "  -- inline the CTE (PostgreSQL 12+)"
+            + (f", so the filter on {', '.join(cols)} reaches the scan of {table}" if cols else ""))
+
+
 # a cast EXPLAIN writes around a varchar/char column compared with text: binary-coercible, no index lost
 _HARMLESS_CASTS = ("text", "character varying", "bpchar", "name", "varchar")
+_MAYBE_WRAPPED = re.compile(r"[A-Za-z_][\w$]*\(|\)::(?!(?:text|character varying|bpchar|name|varchar)\b)")
 _COMPARE = re.compile(r"\s(=|<>|<|>|<=|>=|~~|~~\*|!~~|!~~\*)\s")
 
 
@@ -403,6 +435,8 @@ def function_filter(plan: Plan, node: PlanNode) -> list[Finding]:
     if found is None:
         return []
     read, share, sev = found
+    if not _MAYBE_WRAPPED.search(node.filter or ""):
+        return []                               # no call and no cast of a parenthesised value: the fast path
     qualifiers = {q for q in (node.alias, node.relation) if q}
     expressions = []
     for conjunct in _conjuncts(node.filter or ""):
