@@ -7,7 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, ExplainFormatOpt, FailOnOpt, HostOpt, OutputOpt, check_output, emit, state
+from perftool.cli.options import (
+    DsnOpt,
+    ExplainFormatOpt,
+    FailOnOpt,
+    HostOpt,
+    OutputOpt,
+    ServerLogOpt,
+    check_output,
+    emit,
+    state,
+)
 
 
 def explain(
@@ -17,7 +27,7 @@ def explain(
     queryid: Annotated[Optional[int], typer.Option("--queryid", help="Explain this pg_stat_statements entry.", show_default=False)] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Explain the N statements with the most total time in pg_stat_statements.", show_default=False)] = None,
     plan: Annotated[Optional[list[Path]], typer.Option("--plan", help="Read an existing plan instead: EXPLAIN JSON or text as psql prints it (repeatable; - reads stdin). No server needed.", show_default=False)] = None,
-    log: Annotated[Optional[list[Path]], typer.Option("--log", help="Read the auto_explain plans of a server log (stderr, csvlog or jsonlog; log_format json or text; repeatable; with --top N the N slowest). No server needed.", show_default=False)] = None,
+    log: ServerLogOpt = None,
     compare: Annotated[Optional[list[Path]], typer.Option("--compare", help="Compare two plans (give it twice: A then B), node by node; with --fail-on, a gate for plan regressions (P112).", show_default=False)] = None,
     compare_setting: Annotated[Optional[list[str]], typer.Option("--compare-setting", help="Compare the statement's plan as it is (A) with its plan under NAME=VALUE (B, SET LOCAL in the same rolled-back transaction; repeatable: all in B); P112, --fail-on gates.", show_default=False)] = None,
     compare_index: Annotated[Optional[list[str]], typer.Option("--compare-index", help="Compare the statement's estimated plan without (A) and with this CREATE INDEX made hypothetically (B, HypoPG; repeatable: all in B); P112, --fail-on gates.", show_default=False)] = None,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Optional
 
 import typer
@@ -14,6 +13,7 @@ from perftool.cli.options import (
     HostOpt,
     MinCallsOpt,
     OutputOpt,
+    ServerLogOpt,
     StatementTimeoutOpt,
     Weight,
     check_output,
@@ -28,7 +28,7 @@ def recommend(
     source: Annotated[Optional[str], typer.Argument(help="SQL file of ;-separated statements, or - for stdin. Default: pg_stat_statements.", show_default=False)] = None,
     from_file: Annotated[Optional[list[str]], typer.Option("--from", help="SQL file of ;-separated statements (repeatable; - reads stdin).", show_default=False)] = None,
     query: Annotated[Optional[list[str]], typer.Option("--query", "-q", help="A statement to advise on (repeatable).", show_default=False)] = None,
-    log: Annotated[Optional[list[Path]], typer.Option("--log", help="PostgreSQL log with log_min_duration_statement lines (repeatable).", show_default=False)] = None,
+    log: ServerLogOpt = None,
     weight: Annotated[Weight, typer.Option("--weight", help="Weigh pg_stat_statements entries by their calls or their total time.")] = Weight.calls,
     budget: Annotated[Optional[str], typer.Option("--budget", help="Storage budget for the new indexes, e.g. 500MB, 2GB (HypoPG size estimates). Default: none.", show_default=False)] = None,
     max_indexes: Annotated[Optional[int], typer.Option("--max-indexes", help="Recommend at most N indexes.", show_default=False)] = None,

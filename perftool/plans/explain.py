@@ -76,6 +76,8 @@ def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOpt
         report = _explain_report(dsn, request, options, anon)
     except PerftoolError as exc:
         if anon is not None:             # the message can quote the statement or a name
+            for st in request.statements:
+                anon.sql(st.text)            # learns the statement's names (a refusal comes before the plan)
             exc.message, exc.hint = anon.text(exc.message), anon.text(exc.hint) if exc.hint else exc.hint
         raise
     if anon is not None:

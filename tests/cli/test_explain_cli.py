@@ -205,3 +205,12 @@ def test_anonymize_a_real_run_with_its_proof(secret_shop, fmt, tmp_path):
         code, again, err = perftool("explain", "--plan", str(shared), "--format", "json")
         assert code == 0, err
         assert [r["node_type"] for r in json.loads(again)["plan"]] == [r["node_type"] for r in doc["plan"]]
+
+
+def test_anonymize_hides_names_in_a_refusal_too(secret_shop):
+    with psycopg.connect(secret_shop, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION zqsales.zqbump() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 1; END$$")
+    code, out, err = perftool("explain", "--dsn", secret_shop, "--anonymize",
+                              "SELECT zqsales.zqbump() FROM zqsales.zqorders WHERE zqstate = 'xjpaid'")
+    assert code == 2 and "volatile function" in err and out == ""
+    assert "zq" not in err and "xj" not in err, err
