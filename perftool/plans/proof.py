@@ -135,6 +135,9 @@ def prove_rewrite(conn: psycopg.Connection, text: str, rewritten: str, source: s
     proof.documents = (before_doc, after_doc)
     proof.before_cost, proof.after_cost = before.root.total_cost, after.root.total_cost
     proof.changes, proof.tables = changed_scans(before, after)
+    kept = {n.cte_name for n in after.nodes() if n.node_type == "CTE Scan"}
+    proof.changes += [(n.label(), "(inlined)") for n in before.nodes()
+                      if n.node_type == "CTE Scan" and n.cte_name not in kept]
     return proof
 
 
