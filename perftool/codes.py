@@ -1820,6 +1820,78 @@ class P112(Code):
     title = "plan regression"
 
 
+class P113(Code):
+    """
+    **Severity:** info when a CTE Scan's filter removes > 50 % of ≥ 1000 rows it reads from a
+    materialised CTE, warning above 90 % (P103's bands). **Thresholds:** `FILTER_BANDS`,
+    `MIN_FILTER_ROWS` in perftool/plans/tips.py. **Reported by:** `perftool explain`.
+
+    ## What perftool looks at
+
+    A CTE Scan with a Filter over a CTE that was materialised (`WITH x AS MATERIALIZED`, a CTE
+    referenced more than once, or any CTE before PostgreSQL 12) and that reads a table. Recursive
+    and data-modifying CTEs are left alone: they cannot be inlined. Evidence: `cte`, `tables`,
+    `columns`, `read`, `removed_share`.
+
+    ## Why it hurts
+
+    A materialised CTE is computed in full, then scanned: the filter on the CTE Scan cannot reach
+    the table inside it, so no index on the table can serve it.
+
+    ## How to fix
+
+    Inline it (PostgreSQL 12+), so the planner pushes the filter into the CTE's scan:
+    ```sql
+    WITH recent AS NOT MATERIALIZED (SELECT * FROM orders)
+    SELECT * FROM recent WHERE customer_id = 42;
+    ```
+    **Proof:** perftool plans the statement again with the CTE declared `NOT MATERIALIZED`
+    (estimates); when that alone does not lower the cost, with the advisor's indexes for the
+    inlined statement (HypoPG). Otherwise the tip says "unverified" and why.
+    """
+
+    severity = "info"
+    title = "a filter on a materialised CTE cannot use an index"
+
+
+class P114(Code):
+    """
+    **Severity:** info when a Seq Scan's filter removes > 50 % of ≥ 1000 rows read and compares a
+    function or cast of a column with a constant, warning above 90 % (P103's bands).
+    **Thresholds:** `FILTER_BANDS`, `MIN_FILTER_ROWS` in perftool/plans/tips.py. **Reported by:**
+    `perftool explain`.
+
+    ## What perftool looks at
+
+    Each `AND` term of the Seq Scan's Filter: one side holds the column inside a function or a
+    cast (`lower(email)`, `(created_at)::date`, `date_trunc('day', created_at)`), the other side
+    no column. The `::text` cast EXPLAIN writes around a varchar column is not counted (it is
+    binary-coercible and an index on the column serves it). Evidence: `expression`,
+    `expressions`, `columns`, `table`, `removed_share`.
+
+    ## Why it hurts
+
+    An index on the column stores the column's values, not the expression's: the planner cannot
+    use it for `lower(email) = …` and reads the whole table.
+
+    ## How to fix
+
+    An expression index (its expression written as the filter's), or compare the bare column
+    with a range instead of wrapping it:
+    ```sql
+    CREATE INDEX CONCURRENTLY users_lower_email_idx ON public.users ((lower(email)));
+    -- or: WHERE created_at >= DATE '2024-01-01' AND created_at < DATE '2024-01-02'
+    ```
+    The expression must be IMMUTABLE (`timestamptz::date` is not: it depends on TimeZone).
+    **Proof:** the index is made hypothetically with HypoPG (it supports expression indexes) and
+    the statement planned again; without HypoPG, or when HypoPG refuses the expression, the tip
+    says "unverified" and why.
+    """
+
+    severity = "info"
+    title = "a function or cast on the column blocks an index"
+
+
 class Q101(Code):
     """
     **Severity:** warning when the mean execution time is ≥ 1000 ms; error when it is ≥ 5000 ms.

@@ -7,7 +7,17 @@ from typing import Annotated, Optional
 
 import typer
 
-from perftool.cli.options import DsnOpt, ExplainFormatOpt, FailOnOpt, HostOpt, OutputOpt, check_output, emit, state
+from perftool.cli.options import (
+    DsnOpt,
+    ExplainFormatOpt,
+    FailOnOpt,
+    HostOpt,
+    OutputOpt,
+    ServerLogOpt,
+    check_output,
+    emit,
+    state,
+)
 
 
 def explain(
@@ -17,13 +27,17 @@ def explain(
     queryid: Annotated[Optional[int], typer.Option("--queryid", help="Explain this pg_stat_statements entry.", show_default=False)] = None,
     top: Annotated[Optional[int], typer.Option("--top", min=1, help="Explain the N statements with the most total time in pg_stat_statements.", show_default=False)] = None,
     plan: Annotated[Optional[list[Path]], typer.Option("--plan", help="Read an existing plan instead: EXPLAIN JSON or text as psql prints it (repeatable; - reads stdin). No server needed.", show_default=False)] = None,
+    log: ServerLogOpt = None,
     compare: Annotated[Optional[list[Path]], typer.Option("--compare", help="Compare two plans (give it twice: A then B), node by node; with --fail-on, a gate for plan regressions (P112).", show_default=False)] = None,
+    compare_setting: Annotated[Optional[list[str]], typer.Option("--compare-setting", help="Compare the statement's plan as it is (A) with its plan under NAME=VALUE (B, SET LOCAL in the same rolled-back transaction; repeatable: all in B); P112, --fail-on gates.", show_default=False)] = None,
+    compare_index: Annotated[Optional[list[str]], typer.Option("--compare-index", help="Compare the statement's estimated plan without (A) and with this CREATE INDEX made hypothetically (B, HypoPG; repeatable: all in B); P112, --fail-on gates.", show_default=False)] = None,
     allow_dml: Annotated[bool, typer.Option("--allow-dml", help="EXPLAIN ANALYZE INSERT/UPDATE/DELETE/MERGE too, in a transaction that is always rolled back.")] = False,
     no_analyze: Annotated[bool, typer.Option("--no-analyze", help="Plan only (plain EXPLAIN: estimates, nothing runs).")] = False,
     timeout: Annotated[str, typer.Option("--timeout", help="Cancel the statement after this long and show plain EXPLAIN's plan instead (500ms, 30s, 2min).")] = "30s",
     param: Annotated[Optional[list[str]], typer.Option("--param", help="A value for $1, $2, … in order (repeatable): the statement runs with them. Without: a generic plan, estimates only.", show_default=False)] = None,
     with_index: Annotated[Optional[list[str]], typer.Option("--with-index", help="Cost this CREATE INDEX hypothetically (HypoPG) and show the plan change (repeatable).", show_default=False)] = None,
     no_proof: Annotated[bool, typer.Option("--no-proof", help="Do not cost the index tips with HypoPG.")] = False,
+    anonymize: Annotated[bool, typer.Option("--anonymize", help="Replace names and literals by tokens (the same name, the same token) in every output, to share a plan.")] = False,
     dsn: DsnOpt = None,
     host: HostOpt = None,
     fmt: ExplainFormatOpt = None,
@@ -49,14 +63,17 @@ def explain(
     if file is not None:
         statements += ws.from_file(file)
     plans = [str(p) for p in plan or []]
+    logs = [str(p) for p in log or []]
     compared = [str(p) for p in compare or []]
     if compared:
-        if statements or plans or queryid is not None or top is not None:
-            raise UsageError("--compare reads two plans: pass it without a statement, --plan, --queryid or --top")
-        report = explain_report(None, ExplainRequest(compare=compared), ExplainOptions())
+        if statements or plans or logs or queryid is not None or top is not None:
+            raise UsageError("--compare reads two plans: pass it without a statement, --plan, --log, --queryid or --top")
+        report = explain_report(None, ExplainRequest(compare=compared, anonymize=anonymize), ExplainOptions())
         emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)
         return
-    if not statements and not plans and queryid is None and top is None:
+    if logs and (statements or plans or queryid is not None):
+        raise UsageError("--log reads a server log: pass it without a statement, --plan or --queryid")
+    if not statements and not plans and not logs and queryid is None and top is None:
         if sys.stdin is None or sys.stdin.isatty():
             raise UsageError("no statement to explain",
                              "pass it as an argument, with -f FILE or on standard input, or use --queryid, --top "
@@ -70,12 +87,21 @@ def explain(
     timeout_ms = parse_duration_ms(timeout, what="--timeout")
     if not timeout_ms:
         raise UsageError("--timeout must be more than 0 (perftool never runs a statement without a time limit)")
+    settings = []
+    for item in compare_setting or []:
+        name, sep, value = item.partition("=")
+        if not sep or not name.strip():
+            raise UsageError(f"--compare-setting {item!r}: expected NAME=VALUE (work_mem=64MB)")
+        settings.append((name.strip(), value.strip()))
+    if (settings or compare_index) and (plans or logs):
+        raise UsageError("--compare-setting and --compare-index run a statement: pass it without --plan or --log")
     options = ExplainOptions(analyze=not no_analyze, allow_dml=allow_dml, timeout_ms=timeout_ms,
                              params=list(param or []))
     request = ExplainRequest(statements=statements, queryid=queryid, top=top, plan_files=plans,
-                             with_indexes=list(with_index or []), prove=not no_proof)
+                             with_indexes=list(with_index or []), prove=not no_proof, anonymize=anonymize,
+                             log_files=logs, compare_settings=settings, compare_indexes=list(compare_index or []))
     with status("explaining"):
-        report = explain_report(None if plans else st.resolve_dsn(dsn, host), request, options)
+        report = explain_report(None if plans or logs else st.resolve_dsn(dsn, host), request, options)
     for note in report.notes:
         warn(note)
     emit(ctx, report, fmt=fmt, output=output, fail_on=fail_on)

@@ -81,6 +81,10 @@ StatementTimeoutOpt = Annotated[Optional[str], typer.Option(
 LockTimeoutOpt = Annotated[Optional[str], typer.Option(
     "--lock-timeout", help="Give up waiting for a lock after this long (default 2s, or $PERFTOOL_LOCK_TIMEOUT).",
     show_default=False)]
+ServerLogOpt = Annotated[Optional[list[Path]], typer.Option(
+    "--log", help="A PostgreSQL server log (repeatable): indexes recommend reads its log_min_duration_statement "
+                  "lines, explain its auto_explain plans (stderr, csvlog or jsonlog; with --top N the N slowest).",
+    show_default=False)]
 IntervalOpt = Annotated[Optional[float], typer.Option(
     "--interval", "-i", help="Take two samples SECONDS apart: analyze reports the delta (rates per second) instead of "
     "totals since the last reset; replicas adds each slot's WAL growth and a fill forecast.", show_default=False)]

@@ -102,7 +102,8 @@ def compare_report(path_a: str, plan_a: Plan, path_b: str, plan_b: Plan) -> Repo
                                                                    columns=COMPARE_COLUMNS, rows=rows)],
                     findings=findings)
     report.data["compare"] = {"a": path_a, "b": path_b, "unit": unit, "total_a": total_a, "total_b": total_b,
-                              "change": None if change is None else round(change, 4)}
+                              "change": None if change is None else round(change, 4),
+                              "settings_a": plan_a.settings, "settings_b": plan_b.settings}
     if not timed:
         report.notes.append("a plan has no ANALYZE figures: compared on estimated cost")
     return report

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from perftool.db.errors import InputError, UsageError
+from perftool.db.errors import InputError, PerftoolError, UsageError
+from perftool.plans.anonymize import Anonymizer, anonymize_proof
+from perftool.plans.json_plan import parse_json
 from perftool.plans.model import Plan, PlanNode
-from perftool.plans.parse import parse_plan
-from perftool.plans.proof import Proof, advisor_indexes, has_hypopg, prove
+from perftool.plans.parse import parse_plan, plan_document
+from perftool.plans.proof import Proof, advisor_indexes, has_hypopg, inline_cte, prove, prove_rewrite
 from perftool.plans.run import Explained, ExplainOptions, Refused, classify, explain_statement
-from perftool.plans.tips import INDEX_TIPS, plan_tips
+from perftool.plans.tips import INDEX_TIPS, OWN_PROOF_TIPS, plan_tips
 from perftool.report.model import Column, Finding, Report, Section
 from perftool.report.values import human_ms
 from perftool.workload.sources import WorkloadStatement
@@ -45,8 +47,13 @@ class ExplainRequest:
     queryid: int | None = None
     top: int | None = None
     plan_files: list[str] = field(default_factory=list)
+    log_files: list[str] = field(default_factory=list)       # server logs with auto_explain entries
+    # one statement, two ways: B under these settings (SET LOCAL), or B with these hypothetical indexes
+    compare_settings: list[tuple[str, str]] = field(default_factory=list)
+    compare_indexes: list[str] = field(default_factory=list)
     with_indexes: list[str] = field(default_factory=list)
     prove: bool = True
+    anonymize: bool = False
 
 
 @dataclass
@@ -60,18 +67,44 @@ class Outcome:
     findings: list[Finding]
     proofs: list[Proof] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    document: Any = None         # the anonymized EXPLAIN document (--anonymize): shareable, `--plan` reads it
 
 
 def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOptions) -> Report:
+    anon = Anonymizer() if request.anonymize else None
+    try:
+        report = _explain_report(dsn, request, options, anon)
+    except PerftoolError as exc:
+        if anon is not None:             # the message can quote the statement or a name
+            for st in request.statements:
+                anon.sql(st.text)            # learns the statement's names (a refusal comes before the plan)
+            exc.message, exc.hint = anon.text(exc.message), anon.text(exc.hint) if exc.hint else exc.hint
+        raise
+    if anon is not None:
+        anon.report(report)
+        report.notes.append("anonymized (--anonymize): names and literals are replaced by tokens")
+    return report
+
+
+def _explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOptions,
+                    anon: Anonymizer | None) -> Report:
     if request.compare:
         from perftool.plans.compare import compare_report
 
         if len(request.compare) != 2:
             raise UsageError("--compare takes two plan files: A (before) and B (after)")
-        a, b = (_from_plan_file(p) for p in request.compare)
+        a, b = (_from_plan_file(p, anon) for p in request.compare)
         return compare_report(a.origin, a.plan, b.origin, b.plan)
-    if request.plan_files:
-        return build_report([_from_plan_file(p) for p in request.plan_files], server={})
+    if request.plan_files or request.log_files:
+        outcomes = [_from_plan_file(p, anon) for p in request.plan_files]
+        notes: list[str] = []
+        for path in request.log_files:
+            logged, unread = _from_log(path, request.top, anon)
+            outcomes += logged
+            notes += unread
+        report = build_report(outcomes, server={})
+        report.notes += notes
+        return report
     if dsn is None:
         raise UsageError("no server to explain on", "pass --dsn, or --plan FILE to read a plan")
     from perftool.db.connect import connect, server_info, use_workload_search_path
@@ -89,16 +122,78 @@ def explain_report(dsn: str | None, request: ExplainRequest, options: ExplainOpt
                              "pass a statement, -f FILE, standard input, --queryid or --top, or --plan FILE")
         use_workload_search_path(conn)           # names resolve as the application's would
         hypopg = has_hypopg(conn)
+        if request.compare_settings or request.compare_indexes:
+            report = _compare_one(conn, statements, request, options, anon, hypopg)
+            report.server = info.as_dict()
+            return report
         outcomes = []
         for st in statements:
-            explained = explain_statement(conn, st.text, options, origin=st.origin)
-            findings = plan_tips(explained.plan)
-            outcome = Outcome(st.origin, st.text, explained, explained.plan, findings, notes=list(explained.notes))
-            if request.prove:
-                _prove(conn, dsn, outcome, request, options, hypopg)
+            try:
+                explained = explain_statement(conn, st.text, options, origin=st.origin)
+            except Refused as exc:
+                if request.top is None or st.source != "pg_stat_statements":
+                    raise
+                skipped.append(f"{st.origin} skipped: {exc.message}")       # --top: the others go on
+                continue
+            plan, text, document = explained.plan, st.text, None
+            if anon is not None:                 # tips are read from the anonymized plan: they name tokens
+                document = anon.document(explained.document)
+                anon.learn_statement(st.text)
+                plan, text = parse_json(document), anon.sql(st.text)
+            findings = plan_tips(plan)
+            outcome = Outcome(st.origin, text, explained, plan, findings, notes=list(explained.notes),
+                              document=document)
+            if request.prove:                    # the proofs cost the real names' fixes
+                real = findings if anon is None else plan_tips(explained.plan)
+                _prove(conn, dsn, outcome, st.text, request, options, hypopg, anon, real)
             outcomes.append(outcome)
     report = build_report(outcomes, server=info.as_dict())
     report.notes += skipped
+    return report
+
+
+def _compare_one(conn, statements: list[WorkloadStatement], request: ExplainRequest, options: ExplainOptions,
+                 anon: Anonymizer | None, hypopg: bool) -> Report:
+    """One statement's plan A (as it is) against plan B (under --compare-setting, or with the
+    --compare-index indexes made hypothetically), through `compare_report`: P112 and --fail-on."""
+    from perftool.plans.compare import compare_report
+
+    if len(statements) != 1:
+        raise UsageError(f"--compare-setting and --compare-index compare one statement's plans; {len(statements)} "
+                         "statements were given")
+    if request.compare_settings and request.compare_indexes:
+        raise UsageError("--compare-setting and --compare-index are two comparisons: pass one of them")
+    text = statements[0].text
+    notes: list[str] = []
+    if request.compare_settings:
+        from dataclasses import replace
+
+        a = explain_statement(conn, text, options, origin=statements[0].origin)
+        b = explain_statement(conn, text, replace(options, settings=list(request.compare_settings)),
+                              origin=statements[0].origin)
+        docs = (a.document, b.document)
+        label_a = "current settings"
+        label_b = "SET LOCAL " + ", ".join(f"{k} = {v}" for k, v in request.compare_settings)
+        notes += [f"A: {n}" for n in a.notes] + [f"B: {n}" for n in b.notes]
+        if a.mode == "analyze" and b.mode == "analyze":
+            notes.append("each plan ran once, A first (A may have warmed the cache for B)")
+    else:
+        if not hypopg:
+            raise UsageError("--compare-index needs HypoPG in the database", "run CREATE EXTENSION hypopg")
+        proof = prove(conn, text, request.compare_indexes, "--compare-index", values=options.params or None)
+        if proof.error or proof.documents is None:
+            raise InputError(f"--compare-index: {proof.error or 'the plans could not be made'}")
+        docs = proof.documents
+        label_a, label_b = "without the indexes", "with " + "; ".join(request.compare_indexes)
+        notes.append("HypoPG: estimated costs of plain EXPLAIN (hypothetical indexes are invisible to ANALYZE)")
+    if anon is not None:
+        docs = (anon.document(docs[0]), anon.document(docs[1]))
+        anon.learn_statement(text)
+        label_b = anon.sql(label_b) if request.compare_indexes else anon.text(label_b)
+    report = compare_report(label_a, parse_json(docs[0]), label_b, parse_json(docs[1]))
+    report.notes += notes
+    report.data["statements"] = [{"origin": statements[0].origin,
+                                  "text": anon.sql(text) if anon is not None else text}]
     return report
 
 
@@ -130,38 +225,95 @@ def _from_stat_statements(conn, request: ExplainRequest, options: ExplainOptions
     return out
 
 
-def _from_plan_file(path: str) -> Outcome:
+def _read(path: str) -> str:
     import sys
 
     try:
-        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
+        return sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8", errors="replace")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from None
-    plan = parse_plan(text)
+
+
+def _from_plan_file(path: str, anon: Anonymizer | None = None) -> Outcome:
+    text = _read(path)
+    if anon is None:
+        plan = parse_plan(text)
+        return _from_plan("stdin" if path == "-" else path, plan, None, None,
+                          "a plan read from a file has no statement to cost an index for")
+    raw, source = plan_document(text)
+    return _from_document("stdin" if path == "-" else path, raw, source, None, anon,
+                          "a plan read from a file has no statement to cost an index for")
+
+
+def _from_document(origin: str, raw: Any, source: str, query: str | None, anon: Anonymizer | None,
+                   unverified: str) -> Outcome:
+    plan = parse_json(raw, source=source)        # an unreadable plan is refused as without --anonymize
+    document = None
+    if anon is not None:
+        document = anon.document(raw)
+        if query:
+            anon.learn_statement(query)
+            query = anon.sql(query)
+        plan = parse_json(document, source=source)
+    return _from_plan(origin, plan, query, document, unverified)
+
+
+def _from_plan(origin: str, plan: Plan, query: str | None, document: Any, unverified: str) -> Outcome:
     findings = plan_tips(plan)
     for f in findings:
-        if f.code in INDEX_TIPS:
-            f.detail += " Unverified: a plan read from a file has no statement to cost an index for."
-    notes = [] if plan.analyzed else [f"{path}: the plan has no ANALYZE figures (estimates only)"]
-    return Outcome(origin="stdin" if path == "-" else path, text=None, explained=None, plan=plan,
-                   findings=findings, notes=notes)
+        if f.code in INDEX_TIPS or f.code in OWN_PROOF_TIPS:
+            f.detail += f" Unverified: {unverified}."
+    notes = [] if plan.analyzed else ["the plan has no ANALYZE figures (estimates only)"]
+    return Outcome(origin=origin, text=query, explained=None, plan=plan, findings=findings, notes=notes,
+                   document=document)
 
 
-def _prove(conn, dsn: str, outcome: Outcome, request: ExplainRequest, options: ExplainOptions,
-           hypopg: bool) -> None:
-    """Cost the index tips' fix (the advisor's pick) and the user's --with-index ideas."""
+def _from_log(path: str, top: int | None, anon: Anonymizer | None) -> tuple[list[Outcome], list[str]]:
+    """Each auto_explain entry of a server log (the `top` slowest), read like a --plan file."""
+    from perftool.plans.auto_explain import read_log
+
+    read = read_log(_read(path))
+    name = "stdin" if path == "-" else path
+    if not read.entries:
+        why = f" ({len(read.skipped)} unreadable: {read.skipped[0]})" if read.skipped else ""
+        raise InputError(f"{name} holds no auto_explain plan{why}",
+                         "LOAD 'auto_explain' (or shared_preload_libraries) and set auto_explain.log_min_duration")
+    entries = read.entries
+    if top is not None:
+        entries = sorted(entries, key=lambda e: -e.duration_ms)[:top]
+    outcomes = []
+    for e in entries:
+        origin = f"{name}:{e.line}, auto_explain {e.form}, {human_ms(e.duration_ms)}" + (
+            f", database {e.database}" if e.database else "")
+        outcomes.append(_from_document(origin, e.document, "json" if e.form == "json" else "text", e.query, anon,
+                                       "run perftool explain on the statement to cost an index"))
+    notes = [f"{name}: entry at {s} skipped" for s in read.skipped]
+    if top is not None and len(read.entries) > len(entries):
+        notes.append(f"{name}: the {len(entries)} slowest of {len(read.entries)} auto_explain entries (--top)")
+    return outcomes, notes
+
+
+def _prove(conn, dsn: str, outcome: Outcome, text: str, request: ExplainRequest, options: ExplainOptions,
+           hypopg: bool, anon: Anonymizer | None, real: list[Finding]) -> None:
+    """Cost the index tips' fix (the advisor's pick), P113's and P114's own fixes, and the user's
+    --with-index ideas (`text`: the statement as written; `real`: the tips read from the real plan,
+    the same tips as `outcome.findings` when not anonymized; with --anonymize the proofs are
+    anonymized before they are read)."""
     index_tips = [f for f in outcome.findings if f.code in INDEX_TIPS]
+    _prove_own(conn, dsn, outcome, text, options, hypopg, anon, real)
     if not hypopg:
         for f in index_tips:
             f.detail += " Unverified: HypoPG is not installed (CREATE EXTENSION hypopg) to cost an index."
         if request.with_indexes:
             raise UsageError("--with-index needs HypoPG in the database", "run CREATE EXTENSION hypopg")
         return
-    text = outcome.text or ""
     values = options.params or None
     if index_tips:
         definitions, reason = advisor_indexes(dsn, text)
         proof = prove(conn, text, definitions, "advisor", values=values) if definitions else None
+        if anon is not None:
+            proof = anonymize_proof(anon, proof) if proof is not None else None
+            reason = anon.text(reason) if reason else reason
         for f in index_tips:
             table = f.evidence.get("table") or ""
             if proof is not None and proof.improves and (not table or table in proof.tables):
@@ -178,7 +330,52 @@ def _prove(conn, dsn: str, outcome: Outcome, request: ExplainRequest, options: E
         if proof is not None:
             outcome.proofs.append(proof)
     if request.with_indexes:
-        outcome.proofs.append(prove(conn, text, request.with_indexes, "--with-index", values=values))
+        mine = prove(conn, text, request.with_indexes, "--with-index", values=values)
+        outcome.proofs.append(mine if anon is None else anonymize_proof(anon, mine))
+
+
+def _prove_own(conn, dsn: str, outcome: Outcome, text: str, options: ExplainOptions, hypopg: bool,
+               anon: Anonymizer | None, real: list[Finding]) -> None:
+    """P113: plan the statement with the CTE inlined (and, if that alone does not help, with the
+    advisor's indexes for the inlined statement); P114: make the expression index hypothetically."""
+    by_node = {(f.code, f.evidence.get("node_id")): f for f in real}
+    values = options.params or None
+    for f in outcome.findings:
+        if f.code not in OWN_PROOF_TIPS:
+            continue
+        mine = by_node.get((f.code, f.evidence.get("node_id")), f)
+        proof: Proof | None = None
+        why = ""
+        if f.code == "P113":
+            rewritten = inline_cte(text, mine.evidence.get("cte") or "")
+            if rewritten is None:
+                why = "the CTE's definition was not found in the statement to inline it"
+            else:
+                proof = prove_rewrite(conn, text, rewritten, "P113: the CTE inlined", dsn if hypopg else None,
+                                      values=values)
+        elif not hypopg:
+            why = "HypoPG is not installed (CREATE EXTENSION hypopg) to cost an index"
+        elif not mine.fix.startswith("CREATE INDEX"):
+            why = "the plan does not name the table's schema"
+        else:
+            proof = prove(conn, text, [mine.fix.rstrip(";")], "P114: expression index", values=values)
+        if proof is not None and anon is not None:
+            proof = anonymize_proof(anon, proof)
+        table = f.evidence.get("table") or ""
+        if proof is not None and proof.improves and (f.code == "P113" or table in proof.tables):
+            f.detail += f" Proven{' with HypoPG' if proof.indexes else ''}: {proof.summary()}."
+            if f.code == "P113" and proof.indexes:
+                f.fix += "\n" + "\n".join(proof.indexes)
+            f.evidence["proof"] = proof.as_dict()
+            f.evidence["verified"] = True
+        else:
+            if proof is not None:
+                why = proof.summary() if proof.error or not proof.improves else \
+                    f"the change is on another table's scan ({proof.summary()})"
+            f.detail += f" Unverified: {why}."
+            f.evidence["verified"] = False
+        if proof is not None:
+            outcome.proofs.append(proof)
 
 
 # -- the Report -----------------------------------------------------------------------------------------
@@ -215,6 +412,8 @@ def build_report(outcomes: list[Outcome], server: dict[str, Any]) -> Report:
                                                   "emission_ms": plan.jit.emission_ms},
             "settings": plan.settings, "proofs": [p.as_dict() for p in o.proofs],
         })
+        if o.document is not None:
+            statements[-1]["explain"] = o.document
     report.data["statements"] = statements
     return report
 
@@ -280,7 +479,8 @@ def plan_rows(plan: Plan) -> list[dict[str, Any]]:
 
 
 def _proof_row(p: Proof) -> dict[str, Any]:
-    return {"source": p.source, "indexes": "; ".join(p.indexes), "before_cost": p.before_cost,
+    return {"source": p.source, "indexes": "; ".join(p.indexes) or ("(the statement rewritten)" if p.rewrite else ""),
+            "before_cost": p.before_cost,
             "after_cost": p.after_cost, "saved_share": p.saved_share,
             "changes": "; ".join(f"{a} → {b}" for a, b in p.changes) or (p.error or "plan unchanged"),
             "error": p.error}

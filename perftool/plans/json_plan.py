@@ -15,7 +15,18 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from perftool.db.errors import InputError
-from perftool.plans.model import BUFFER_KEYS, IO_KEYS, Buffers, Jit, Plan, PlanNode, Trigger, Worker, measure
+from perftool.plans.model import (
+    BUFFER_KEYS,
+    IO_KEYS,
+    Buffers,
+    Jit,
+    Plan,
+    PlanNode,
+    Trigger,
+    Worker,
+    gc_paused,
+    measure,
+)
 
 
 class PlanError(InputError):
@@ -81,7 +92,8 @@ def parse_json(doc: Any, *, source: str = "json") -> Plan:
     if not isinstance(doc, dict) or not isinstance(doc.get("Plan"), dict):
         raise PlanError("not an EXPLAIN plan: no \"Plan\" object (run EXPLAIN (FORMAT JSON) …)")
     try:
-        return measure(_plan(doc, source))
+        with gc_paused():
+            return measure(_plan(doc, source))
     except PlanError:
         raise
     except (TypeError, ValueError, AttributeError, KeyError, OverflowError, RecursionError) as exc:
@@ -149,24 +161,26 @@ def _node(raw: dict) -> PlanNode:
                 extra[key] = value
             continue
         kind, attr = spec
-        # numbers as EXPLAIN writes them take the fast path; anything else goes through _float
-        number = float(value) if type(value) is int or (type(value) is float and value - value == 0.0) else None
         if kind == "str":
-            values[attr] = _str(value)
-        elif kind == "float":
-            values[attr] = number if number is not None else _float(value)
-        elif kind == "count":
-            values[attr] = (number if number is not None else _float(value)) or 0.0
-        elif kind == "int":
-            number = _float(value)
-            values[attr] = None if number is None else int(number)
-        elif kind == "list":
+            values[attr] = value if type(value) is str else _str(value)
+            continue
+        if kind == "list":
             values[attr] = [str(v) for v in value] if isinstance(value, list) else \
                 ([str(value)] if isinstance(value, str) else [])
+            continue
+        # numbers as EXPLAIN writes them take the fast path; anything else goes through _float
+        tv = type(value)
+        number = float(value) if tv is int or (tv is float and value - value == 0.0) else _float(value)
+        if kind == "float":
+            values[attr] = number
+        elif kind == "count":
+            values[attr] = number or 0.0
+        elif kind == "int":
+            values[attr] = None if number is None else int(number)
         elif kind == "buffer":
-            buffers[attr] = int(number if number is not None else (_float(value) or 0))
+            buffers[attr] = int(number or 0)
         elif kind == "io":
-            buffers[attr] += (number if number is not None else _float(value)) or 0.0
+            buffers[attr] += number or 0.0
     node.parallel_aware = raw.get("Parallel Aware") is True
     node.wal_records = int(_float(raw.get("WAL Records")) or 0)
     node.wal_bytes = int(_float(raw.get("WAL Bytes")) or 0)

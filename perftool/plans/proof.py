@@ -15,7 +15,7 @@ Without HypoPG, or for a plan read from a file, tips stay "unverified".
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perftool.db.errors import PerftoolError
 from perftool.plans.model import Plan, PlanNode
@@ -33,6 +33,9 @@ class Proof:
     changes: list[tuple[str, str]] = field(default_factory=list)    # node before → node after
     tables: list[str] = field(default_factory=list)                 # tables whose scans changed
     error: str | None = None
+    rewrite: str | None = None           # the statement as rewritten (P113: the CTE inlined), if it was
+    # the two EXPLAIN (FORMAT JSON) documents (for --compare-index), not rendered
+    documents: tuple[Any, Any] | None = field(default=None, repr=False, compare=False)
 
     @property
     def improves(self) -> bool:
@@ -62,7 +65,7 @@ class Proof:
         return {"indexes": self.indexes, "source": self.source, "before_cost": self.before_cost,
                 "after_cost": self.after_cost, "saved_share": None if self.saved_share is None
                 else round(self.saved_share, 4), "changes": [{"before": a, "after": b} for a, b in self.changes],
-                "tables": self.tables, "error": self.error}
+                "tables": self.tables, "error": self.error, "rewrite": self.rewrite}
 
 
 def has_hypopg(conn: psycopg.Connection) -> bool:
@@ -75,11 +78,12 @@ def prove(conn: psycopg.Connection, text: str, indexes: list[str], source: str, 
           values: list[str] | None = None) -> Proof:
     """Estimated plan of `text` without and with the hypothetical `indexes` (then forgotten)."""
     from perftool.db.sql import execute, fetch_all
-    from perftool.plans.run import estimate
+    from perftool.plans.json_plan import parse_json
+    from perftool.plans.run import estimate_document
 
     proof = Proof(indexes=list(indexes), source=source)
     try:
-        before = estimate(conn, text, values or [])
+        before_doc = estimate_document(conn, text, values or [])
         execute(conn, "whatif_reset")
         try:
             fetch_all(conn, "whatif_create", {"definitions": list(indexes)})
@@ -89,7 +93,7 @@ def prove(conn: psycopg.Connection, text: str, indexes: list[str], source: str, 
         except Exception as exc:  # noqa: BLE001 - psycopg's error for a bad definition: say it, go on
             proof.error = "HypoPG refused the index: " + (str(exc).strip().splitlines() or [type(exc).__name__])[0]
             return proof
-        after = estimate(conn, text, values or [])
+        after_doc = estimate_document(conn, text, values or [])
     except PerftoolError as exc:
         proof.error = exc.message
         return proof
@@ -98,9 +102,56 @@ def prove(conn: psycopg.Connection, text: str, indexes: list[str], source: str, 
             execute(conn, "whatif_reset")
         except Exception:  # noqa: BLE001 - best effort: the session ends soon anyway
             pass
+    before, after = parse_json(before_doc), parse_json(after_doc)
+    proof.documents = (before_doc, after_doc)
     proof.before_cost, proof.after_cost = before.root.total_cost, after.root.total_cost
     proof.changes, proof.tables = changed_scans(before, after)
     return proof
+
+
+def prove_rewrite(conn: psycopg.Connection, text: str, rewritten: str, source: str, dsn: str | None = None, *,
+                  values: list[str] | None = None) -> Proof:
+    """Estimated plan of `text` against `rewritten` (the same statement, e.g. a CTE inlined); when
+    the rewrite alone does not lower the cost and `dsn` is given, the rewrite with the advisor's
+    indexes for it (made hypothetically)."""
+    from perftool.plans.json_plan import parse_json
+    from perftool.plans.run import estimate_document
+
+    proof = Proof(indexes=[], source=source, rewrite=rewritten)
+    try:
+        before_doc = estimate_document(conn, text, values or [])
+        after_doc = estimate_document(conn, rewritten, values or [])
+    except PerftoolError as exc:
+        proof.error = exc.message
+        return proof
+    before, after = parse_json(before_doc), parse_json(after_doc)
+    if dsn is not None and any(n.node_type == "Seq Scan" and n.filter for n in after.nodes()):
+        definitions, _ = advisor_indexes(dsn, rewritten)
+        if definitions:
+            indexed = prove(conn, rewritten, definitions, source, values=values)
+            if indexed.documents is not None and indexed.improves:
+                proof.indexes, after_doc = definitions, indexed.documents[1]
+                after = parse_json(after_doc)
+    proof.documents = (before_doc, after_doc)
+    proof.before_cost, proof.after_cost = before.root.total_cost, after.root.total_cost
+    proof.changes, proof.tables = changed_scans(before, after)
+    kept = {n.cte_name for n in after.nodes() if n.node_type == "CTE Scan"}
+    proof.changes += [(n.label(), "(inlined)") for n in before.nodes()
+                      if n.node_type == "CTE Scan" and n.cte_name not in kept]
+    return proof
+
+
+def inline_cte(text: str, name: str) -> str | None:
+    """The statement with CTE `name` declared NOT MATERIALIZED (PostgreSQL 12+), or None when its
+    definition is not found."""
+    import re
+
+    quoted = '"' + name.replace('"', '""') + '"'
+    pattern = re.compile(rf'((?<![\w"$]){re.escape(quoted)}|(?<![\w"$]){re.escape(name)}(?![\w$]))'
+                         r"(\s*\([^()]*\))?(\s+AS\s+)(?:NOT\s+)?(?:MATERIALIZED\s+)?\(",
+                         re.I if name == name.lower() else 0)
+    out, count = pattern.subn(lambda m: f"{m.group(1)}{m.group(2) or ''}{m.group(3)}NOT MATERIALIZED (", text, 1)
+    return out if count else None
 
 
 def changed_scans(before: Plan, after: Plan) -> tuple[list[tuple[str, str]], list[str]]:

@@ -33,6 +33,7 @@ _UNITS = re.compile(rf"^({_NUM})\s*(kB|MB|GB|ms)?$")
 _SCANS = ("Seq Scan", "Sample Scan", "Index Scan", "Index Only Scan", "Bitmap Heap Scan", "Bitmap Index Scan",
           "Tid Scan", "Tid Range Scan", "Subquery Scan", "Function Scan", "Table Function Scan", "Values Scan",
           "CTE Scan", "Named Tuplestore Scan", "WorkTable Scan", "Foreign Scan", "Custom Scan")
+_SCANS_LONGEST_FIRST = tuple(sorted(_SCANS, key=len, reverse=True))
 _JOIN = re.compile(r"^(Hash|Merge|Nested Loop)(?: (Left|Right|Full|Semi|Anti|Right Anti|Right Semi))?(?: Join)?$")
 _JOIN_TYPES = {"Hash": "Hash Join", "Merge": "Merge Join", "Nested Loop": "Nested Loop"}
 _AGG = {"Aggregate": "Plain", "HashAggregate": "Hashed", "GroupAggregate": "Sorted", "MixedAggregate": "Mixed"}
@@ -245,10 +246,14 @@ def _header(text: str) -> dict[str, Any]:
     """A node line: its name, target, estimates and actuals."""
     node: dict[str, Any] = {}
     rest = text
-    m_cost = _COST.search(rest)
-    m_actual = _ACTUAL.search(rest)
-    m_never = _NEVER.search(rest)
-    cut = min([m.start() for m in (m_cost, m_actual, m_never) if m] or [len(rest)])
+    # the substring tests are the fast path: most lines have costs and actuals, none "never executed"
+    m_cost = _COST.search(rest) if "(cost=" in rest else None
+    m_actual = _ACTUAL.search(rest) if "(actual" in rest else None
+    m_never = _NEVER.search(rest) if "(never executed)" in rest else None
+    cut = len(rest)
+    for m in (m_cost, m_actual, m_never):
+        if m is not None and m.start() < cut:
+            cut = m.start()
     name = rest[:cut].strip()
     if m_cost:
         node["Startup Cost"] = float(m_cost.group(1))
@@ -281,7 +286,7 @@ def _name(node: dict[str, Any], name: str) -> None:
     if name.startswith("Async "):
         node["Async Capable"], name = True, name[len("Async "):]
     target = None
-    for kind in sorted(_SCANS, key=len, reverse=True):
+    for kind in _SCANS_LONGEST_FIRST if "Scan" in name else ():
         if name == kind or name.startswith(kind + " "):
             node["Node Type"] = kind
             rest = name[len(kind):].strip()
@@ -517,6 +522,8 @@ def _settings(value: str) -> dict[str, str]:
 
 
 def _number(text: str) -> float | int:
+    if text.isascii() and text.isdigit():      # the usual case, without the exception machinery
+        return int(text)
     text = text.strip()
     try:
         return int(text)

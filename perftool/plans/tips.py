@@ -10,9 +10,8 @@ from __future__ import annotations
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
 
-from perftool.plans.model import Plan, PlanNode
+from perftool.plans.model import Plan, PlanNode, gc_paused
 from perftool.report.model import Finding, Severity
 
 SHARE_BANDS = ((0.90, Severity.error), (0.40, Severity.warning), (0.10, Severity.info))
@@ -28,7 +27,8 @@ PLANNING_FACTOR = 3.0
 PLANNING_MIN_MS = 1.0
 OFFSET_MIN_ROWS = 1000
 EXACT_BITMAP_BYTES = 64           # bytes an exact TID-bitmap page entry takes, about
-INDEX_TIPS = ("P103", "P107")     # tips an index can fix: the proof step costs one
+INDEX_TIPS = ("P103", "P107")     # tips an index can fix: the proof step costs one (the advisor's)
+OWN_PROOF_TIPS = ("P113", "P114")  # tips whose own fix the proof step costs (a rewrite, an expression index)
 MAX_PER_CODE = 20                 # a 10 000-node plan can have thousands: the worst ones are the news
 
 _KEYWORDS = frozenset("""and or not is null true false any all array like ilike similar between in
@@ -43,6 +43,11 @@ _IDENT = re.compile(rf'(?<![\w."$])({_NAME}(?:\.{_NAME})*)(?![\w$"])(?!\s*\()', 
 def plan_tips(plan: Plan) -> list[Finding]:
     """Every tip for the plan, in node order then code order; at most MAX_PER_CODE of each code
     (the most severe; the last one kept says how many more nodes have it)."""
+    with gc_paused():
+        return _plan_tips(plan)
+
+
+def _plan_tips(plan: Plan) -> list[Finding]:
     out: list[Finding] = []
     nodes = plan.nodes()
     by_type: dict[str, list[PlanNode]] = {}
@@ -62,24 +67,31 @@ def plan_tips(plan: Plan) -> list[Finding]:
     return out
 
 
-@dataclass
 class _Later:
     """A tip that fires, written out only if it is kept (P102 fires on most nodes of a big plan)."""
 
-    severity: Severity
-    node_id: int
-    build: Callable[[], Finding]
+    __slots__ = ("severity", "node_id", "build")
+
+    def __init__(self, severity: Severity, node_id: int, build: Callable[[], Finding]) -> None:
+        self.severity, self.node_id, self.build = severity, node_id, build
 
     @property
     def evidence(self) -> dict:
         return {"node_id": self.node_id}
 
 
+_RANK = {s: s.rank for s in Severity}
+
+
+def _node_id(f) -> int:
+    return f.node_id if isinstance(f, _Later) else f.evidence.get("node_id", -1)
+
+
 def _cap(found: list) -> list[Finding]:
     kept = found
     if len(found) > MAX_PER_CODE:
-        kept = sorted(found, key=lambda f: -f.severity.rank)[:MAX_PER_CODE]
-        kept.sort(key=lambda f: f.evidence.get("node_id", -1))
+        kept = sorted(found, key=lambda f: -_RANK[f.severity])[:MAX_PER_CODE]
+        kept.sort(key=_node_id)
     out = [f.build() if isinstance(f, _Later) else f for f in kept]
     if len(found) > MAX_PER_CODE:
         out[-1].detail += f" ({len(found) - MAX_PER_CODE:,} more nodes with this tip are not listed.)"
@@ -143,8 +155,13 @@ def exclusive_share(plan: Plan, node: PlanNode) -> list[Finding]:
 
 
 def estimate_off(plan: Plan, node: PlanNode) -> list:
-    factor = node.estimate_factor
-    if factor is None:
+    # node.estimate_factor, inlined: this runs on every node of the plan
+    actual, planned = node.actual_rows, node.plan_rows
+    if actual is None or planned is None or not node.loops:
+        return []
+    actual, planned = (actual if actual > 1.0 else 1.0), (planned if planned > 1.0 else 1.0)
+    factor = actual / planned if actual > planned else planned / actual
+    if factor < 10.0:
         return []
     sev = _band(factor, ESTIMATE_BANDS)
     if sev is None:
@@ -163,7 +180,7 @@ def _estimate_finding(node: PlanNode, factor: float, sev: Severity) -> Finding:
                                             factor=round(factor, 2), direction=direction))
 
 
-def filter_removes(plan: Plan, node: PlanNode) -> list[Finding]:
+def filter_removes(plan: Plan, node: PlanNode) -> list:
     if node.node_type != "Seq Scan" or not node.filter or node.rows_total is None:
         return []
     removed, kept = node.removed_by_filter_total, node.rows_total
@@ -174,17 +191,22 @@ def filter_removes(plan: Plan, node: PlanNode) -> list[Finding]:
     sev = _band(share, FILTER_BANDS)
     if sev is None or share <= FILTER_BANDS[-1][0]:
         return []
+    return [_Later(sev, node.id, lambda: _filter_finding(node, read, kept, removed, share, sev))]
+
+
+def _filter_finding(node: PlanNode, read: float, kept: float, removed: float, share: float,
+                    sev: Severity) -> Finding:
     cols = columns_of(node.filter)
     table = _table(node)
-    return [Finding(code="P103", severity=sev,
-                    title=f"Seq Scan on {table} discards {share:.0%} of the rows it reads"
-                          + (f" (filter on {', '.join(cols)})" if cols else ""),
-                    object=table or f"node {node.id}",
-                    detail=f"read {read:,.0f} rows, kept {kept:,.0f}; filter {node.filter}.",
-                    fix=(f"An index on {table} ({', '.join(cols)})" if cols else "An index for the filter")
-                        + " — unverified until costed (see proof).",
-                    evidence=_node_evidence(node, table=table, removed=removed, returned=kept,
-                                            removed_share=round(share, 4), columns=cols))]
+    return Finding(code="P103", severity=sev,
+                   title=f"Seq Scan on {table} discards {share:.0%} of the rows it reads"
+                         + (f" (filter on {', '.join(cols)})" if cols else ""),
+                   object=table or f"node {node.id}",
+                   detail=f"read {read:,.0f} rows, kept {kept:,.0f}; filter {node.filter}.",
+                   fix=(f"An index on {table} ({', '.join(cols)})" if cols else "An index for the filter")
+                       + " — unverified until costed (see proof).",
+                   evidence=_node_evidence(node, table=table, removed=removed, returned=kept,
+                                           removed_share=round(share, 4), columns=cols))
 
 
 def spills(plan: Plan, node: PlanNode) -> list[Finding]:
@@ -285,7 +307,7 @@ def _statistics(node: PlanNode, finding: Finding) -> str:
     return "\n".join(fixes)
 
 
-def many_loops(plan: Plan, node: PlanNode) -> list[Finding]:
+def many_loops(plan: Plan, node: PlanNode) -> list:
     inputs = _plain_children(node)
     if node.node_type != "Nested Loop" or len(inputs) < 2:
         return []
@@ -295,19 +317,23 @@ def many_loops(plan: Plan, node: PlanNode) -> list[Finding]:
         return []
     scan = next((n for n in inner.walk() if n.is_scan), inner)
     sev = Severity.error if scan.node_type == "Seq Scan" else Severity.warning
+    return [_Later(sev, node.id, lambda: _loops_finding(node, inner, scan, loops, sev))]
+
+
+def _loops_finding(node: PlanNode, inner: PlanNode, scan: PlanNode, loops: float, sev: Severity) -> Finding:
     table = _table(scan)
     inner_ms = inner.inclusive_ms
-    return [Finding(code="P107", severity=sev,
-                    title=f"Nested Loop runs {inner.label()} {loops:,.0f} times",
-                    object=table or f"node {node.id}",
-                    detail=(f"the inner side ran once per outer row ({loops:,.0f} loops"
-                            + (f", {inner_ms:.1f} ms in all" if inner_ms is not None else "") + ")."),
-                    fix=(f"An index on {table} for the join condition makes each loop a lookup"
-                         if scan.node_type == "Seq Scan" else
-                         "Check the outer side's row estimate (P102): with it right the planner may hash-join"),
-                    evidence=_node_evidence(node, inner=inner.label(), inner_id=inner.id, loops=loops,
-                                            inner_ms=None if inner_ms is None else round(inner_ms, 3), table=table,
-                                            scan_id=scan.id))]
+    return Finding(code="P107", severity=sev,
+                   title=f"Nested Loop runs {inner.label()} {loops:,.0f} times",
+                   object=table or f"node {node.id}",
+                   detail=(f"the inner side ran once per outer row ({loops:,.0f} loops"
+                           + (f", {inner_ms:.1f} ms in all" if inner_ms is not None else "") + ")."),
+                   fix=(f"An index on {table} for the join condition makes each loop a lookup"
+                        if scan.node_type == "Seq Scan" else
+                        "Check the outer side's row estimate (P102): with it right the planner may hash-join"),
+                   evidence=_node_evidence(node, inner=inner.label(), inner_id=inner.id, loops=loops,
+                                           inner_ms=None if inner_ms is None else round(inner_ms, 3), table=table,
+                                           scan_id=scan.id))
 
 
 def workers_short(plan: Plan, node: PlanNode) -> list[Finding]:
@@ -339,6 +365,190 @@ def offset_rows(plan: Plan, node: PlanNode) -> list[Finding]:
                     detail="The rows before the OFFSET are produced, sorted and thrown away on every page.",
                     fix="Keyset pagination: WHERE (sort_key, id) > ($last_key, $last_id) ORDER BY sort_key, id LIMIT n",
                     evidence=_node_evidence(node, skipped=skipped, returned=node.rows_total))]
+
+
+def _removal(node: PlanNode) -> tuple[float, float, Severity] | None:
+    """(rows read, share removed by the Filter, severity) when a node's filter throws most rows away
+    (P103's bands and minimum)."""
+    if not node.filter or node.rows_total is None:
+        return None
+    removed, kept = node.removed_by_filter_total, node.rows_total
+    read = removed + kept
+    if read < MIN_FILTER_ROWS or read <= 0:
+        return None
+    share = removed / read
+    sev = _band(share, FILTER_BANDS)
+    if sev is None or share <= FILTER_BANDS[-1][0]:
+        return None
+    return read, share, sev
+
+
+def cte_filtered(plan: Plan, node: PlanNode) -> list[Finding]:
+    """P113: a CTE Scan filters a materialised CTE: the whole CTE was computed, then most of it thrown away."""
+    if node.node_type != "CTE Scan" or not node.cte_name:
+        return []
+    found = _removal(node)
+    if found is None:
+        return []
+    read, share, sev = found
+    body = next((n for n in plan.nodes() if n.subplan_name == f"CTE {node.cte_name}"), None)
+    if body is None:
+        return []
+    inside = list(body.walk())
+    if any(n.node_type in ("Recursive Union", "WorkTable Scan", "ModifyTable") for n in inside):
+        return []                               # a recursive or data-modifying CTE cannot be inlined
+    tables = list(dict.fromkeys(_table(n) for n in inside if n.relation))
+    if not tables:
+        return []
+    cols = columns_of(node.filter)
+    return [Finding(code="P113", severity=sev,
+                    title=f"CTE Scan on {node.cte_name} discards {share:.0%} of the CTE's rows"
+                          + (f" (filter on {', '.join(cols)})" if cols else ""),
+                    object=f"CTE {node.cte_name}",
+                    detail=(f"the CTE was computed in full ({read:,.0f} rows from {', '.join(tables)}) and then "
+                            f"filtered: {node.filter}. Inlined, the filter would reach the scan of the table, "
+                            "where an index can serve it."),
+                    fix=_inline_fix(node.cte_name, cols, tables[0]),
+                    evidence=_node_evidence(node, cte=node.cte_name, tables=tables, columns=cols, read=read,
+                                            removed_share=round(share, 4), table=tables[0]))]
+
+
+def _inline_fix(cte: str, cols: list[str], table: str) -> str:
+    from perftool.db.sql import statement_text
+
+    return (statement_text("plan_fix_inline_cte", cte=cte) + "  -- inline the CTE (PostgreSQL 12+)"
+            + (f", so the filter on {', '.join(cols)} reaches the scan of {table}" if cols else ""))
+
+
+# a cast EXPLAIN writes around a varchar/char column compared with text: binary-coercible, no index lost
+_HARMLESS_CASTS = ("text", "character varying", "bpchar", "name", "varchar")
+_MAYBE_WRAPPED = re.compile(r"[A-Za-z_][\w$]*\(|\)::(?!(?:text|character varying|bpchar|name|varchar)\b)")
+_COMPARE = re.compile(r"\s(=|<>|<|>|<=|>=|~~|~~\*|!~~|!~~\*)\s")
+
+
+def function_filter(plan: Plan, node: PlanNode) -> list[Finding]:
+    """P114: a filter compares a function or cast of a column with a constant (`lower(email) = …`,
+    `created_at::date = …`): an index on the column cannot serve it, an index on the expression can."""
+    if node.node_type != "Seq Scan" or not node.relation:
+        return []
+    found = _removal(node)
+    if found is None:
+        return []
+    read, share, sev = found
+    if not _MAYBE_WRAPPED.search(node.filter or ""):
+        return []                               # no call and no cast of a parenthesised value: the fast path
+    qualifiers = {q for q in (node.alias, node.relation) if q}
+    expressions = []
+    for conjunct in _conjuncts(node.filter or ""):
+        expr = _wrapped_side(conjunct, qualifiers)
+        if expr is not None and expr not in expressions:
+            expressions.append(expr)
+    if not expressions:
+        return []
+    table = _table(node)
+    expr = expressions[0]
+    return [Finding(code="P114", severity=sev,
+                    title=f"Seq Scan on {table}: the filter applies {expr} to the column, so no index on it helps",
+                    object=table,
+                    detail=(f"read {read:,.0f} rows, kept {node.rows_total:,.0f}; filter {node.filter}. "
+                            "An index stores the column's values, not the expression's."),
+                    fix=_expression_index(node, expr),
+                    evidence=_node_evidence(node, table=table, expression=expr, expressions=expressions,
+                                            columns=columns_of(expr), removed_share=round(share, 4)))]
+
+
+def _expression_index(node: PlanNode, expr: str) -> str:
+    from perftool.ddl import IndexSpec, KeyPart
+
+    if not node.schema or not node.relation:
+        return f"An index on the expression: CREATE INDEX ON {node.relation} (({expr}))"
+    return IndexSpec(node.schema, node.relation, (KeyPart(expression=expr),)).create_sql() + ";"
+
+
+def _strip_parens(text: str) -> str:
+    text = text.strip()
+    while text.startswith("(") and text.endswith(")") and _balanced(text[1:-1]):
+        text = text[1:-1].strip()
+    return text
+
+
+def _balanced(text: str) -> bool:
+    depth, quoted = 0, False
+    for ch in text:
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted:
+            depth += (ch == "(") - (ch == ")")
+            if depth < 0:
+                return False
+    return depth == 0 and not quoted
+
+
+def _top_level_split(text: str, sep: str) -> list[str]:
+    """`text` split on `sep` outside parentheses and quotes."""
+    parts, depth, quoted, start, i = [], 0, False, 0, 0
+    while i < len(text):
+        ch = text[i]
+        if ch == "'":
+            quoted = not quoted
+        elif not quoted:
+            if ch == "(":
+                depth += 1
+            elif ch == ")":
+                depth -= 1
+            elif depth == 0 and text.startswith(sep, i):
+                parts.append(text[start:i])
+                i += len(sep)
+                start = i
+                continue
+        i += 1
+    parts.append(text[start:])
+    return parts
+
+
+def _conjuncts(condition: str) -> list[str]:
+    return [_strip_parens(p) for p in _top_level_split(_strip_parens(condition), " AND ")]
+
+
+def _wrapped_side(conjunct: str, qualifiers: set[str]) -> str | None:
+    """The column side of `expr op constant` when the column is inside a function or a cast
+    (the expression, without table qualifiers), else None."""
+    if " OR " in conjunct:
+        return None
+    for m in _COMPARE.finditer(conjunct):
+        left, right = conjunct[:m.start()], conjunct[m.end():]
+        if not (_balanced(left) and _balanced(right)):
+            continue
+        sides = [_strip_parens(left), _strip_parens(right)]
+        with_cols = [bool(columns_of(_no_casts(side))) for side in sides]
+        if with_cols.count(True) != 1:
+            return None
+        side = sides[with_cols.index(True)]
+        if _bare_column(side):
+            return None
+        if "(" not in side and "::" not in side:
+            return None
+        return _unqualify(side, qualifiers)
+    return None
+
+
+def _no_casts(text: str) -> str:
+    return _CAST.sub(" ", _QUOTED.sub(" ", text))
+
+
+def _bare_column(side: str) -> bool:
+    """`email`, `u.email`, `(u.status)::text` (a harmless cast of a varchar column)."""
+    body = side
+    m = re.fullmatch(r"\((.*)\)::(.+)", side.strip())
+    if m and m.group(2).strip().lower() in _HARMLESS_CASTS:
+        body = m.group(1)
+    return re.fullmatch(rf"\s*{_NAME}(?:\.{_NAME})?\s*", body, re.I) is not None
+
+
+def _unqualify(expr: str, qualifiers: set[str]) -> str:
+    for q in qualifiers:
+        expr = re.sub(rf'(?<![\w."]){re.escape(q)}\.', "", expr)
+    return expr
 
 
 # -- per plan ----------------------------------------------------------------------------------------
@@ -379,13 +589,14 @@ def planning_heavy(plan: Plan) -> list[Finding]:
 
 NODE_TIPS: tuple[Callable[[Plan, PlanNode], list[Finding]], ...] = (
     exclusive_share, estimate_off, filter_removes, spills, lossy_bitmap, heap_fetches, many_loops, workers_short,
-    offset_rows)
+    offset_rows, cte_filtered, function_filter)
 PLAN_TIPS: tuple[Callable[[Plan], list[Finding]], ...] = (jit_dominates, planning_heavy)
 # the node types a tip can fire on (the others are not asked: a big plan has many nodes)
 TIP_NODE_TYPES: dict[str, tuple[str, ...]] = {
     "filter_removes": ("Seq Scan",), "spills": ("Sort", "Incremental Sort", "Hash", "Aggregate"),
     "lossy_bitmap": ("Bitmap Heap Scan",), "heap_fetches": ("Index Only Scan",), "many_loops": ("Nested Loop",),
-    "workers_short": ("Gather", "Gather Merge"), "offset_rows": ("Limit",),
+    "workers_short": ("Gather", "Gather Merge"), "offset_rows": ("Limit",), "cte_filtered": ("CTE Scan",),
+    "function_filter": ("Seq Scan",),
 }
 # fix SQL written only for the tips kept (composing it is the slow part on a plan of many nodes)
 _FIX_SQL: dict[str, Callable[[PlanNode, Finding], str]] = {"P102": _statistics, "P106": _vacuum}

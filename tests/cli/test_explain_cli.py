@@ -169,3 +169,48 @@ def test_queryid_gets_a_generic_plan_and_a_write_is_refused(shop):
     assert code == 2 and "--allow-dml" in err
     code, _, err = perftool("explain", "--dsn", shop, "--queryid", "12345")
     assert code == 2 and "not in pg_stat_statements" in err
+
+
+@pytest.fixture
+def secret_shop(fresh_db):
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA zqsales")
+        conn.execute("CREATE TABLE zqsales.zqorders (id int PRIMARY KEY, zqstate text, zqamount int)")
+        conn.execute("INSERT INTO zqsales.zqorders SELECT g, (ARRAY['xjopen','xjpaid','xjvoid'])[1 + g % 3], "
+                     "g % 500 FROM generate_series(1, 20000) g")
+        conn.execute("ANALYZE zqsales.zqorders")
+    return fresh_db
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "sarif", "markdown"])
+def test_anonymize_a_real_run_with_its_proof(secret_shop, fmt, tmp_path):
+    """The statement runs and its index tip is proven as usual; nothing printed or written names the
+    schema, table, columns, literals or the advisor's index."""
+    out_file = tmp_path / "out"
+    statement = "SELECT o.id FROM zqsales.zqorders o WHERE o.zqstate = 'xjpaid' AND o.zqamount = 4242"
+    code, out, err = perftool("explain", "--dsn", secret_shop, "--anonymize", "--format", fmt,
+                              "-o", str(out_file), statement)
+    assert code == 0, err
+    written = out_file.read_text()
+    for secret in ("zq", "xj", "4242", "t_test_anonymize"):
+        assert secret not in written and secret not in err and secret not in out, (secret, fmt)
+    if fmt == "json":
+        doc = json.loads(written)
+        tip = next(f for f in doc["findings"] if f["code"] == "P103")
+        assert tip["evidence"]["verified"] and "CREATE INDEX" in tip["fix"]
+        assert doc["statements"][0]["text"].startswith("SELECT a1.")
+        assert doc["server"]["database"] == "anonymized"
+        shared = tmp_path / "shared.json"
+        shared.write_text(json.dumps(doc["statements"][0]["explain"]))
+        code, again, err = perftool("explain", "--plan", str(shared), "--format", "json")
+        assert code == 0, err
+        assert [r["node_type"] for r in json.loads(again)["plan"]] == [r["node_type"] for r in doc["plan"]]
+
+
+def test_anonymize_hides_names_in_a_refusal_too(secret_shop):
+    with psycopg.connect(secret_shop, autocommit=True) as conn:
+        conn.execute("CREATE FUNCTION zqsales.zqbump() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN 1; END$$")
+    code, out, err = perftool("explain", "--dsn", secret_shop, "--anonymize",
+                              "SELECT zqsales.zqbump() FROM zqsales.zqorders WHERE zqstate = 'xjpaid'")
+    assert code == 2 and "volatile function" in err and out == ""
+    assert "zq" not in err and "xj" not in err, err

@@ -172,3 +172,58 @@ def psycopg_connect(dsn):
     import psycopg
 
     return psycopg.connect(dsn, autocommit=True)
+
+
+VOLATILE_SETUP = """
+CREATE SEQUENCE ticket;
+CREATE FUNCTION bump() RETURNS int LANGUAGE plpgsql AS $$BEGIN RETURN nextval('ticket'); END$$;
+CREATE FUNCTION pure_stable(int) RETURNS int LANGUAGE plpgsql STABLE AS $$BEGIN RETURN $1 * 2; END$$;
+CREATE VIEW numbered AS SELECT id, nextval('ticket') AS n FROM accounts;
+"""
+
+
+@pytest.mark.parametrize("statement, culprit", [
+    ("SELECT nextval('ticket')", "pg_catalog.nextval"),
+    ("SELECT setval('ticket', 5)", "pg_catalog.setval"),
+    ("SELECT bump() FROM accounts WHERE id < 3", "public.bump"),
+    ("SELECT pg_advisory_lock(42)", "pg_catalog.pg_advisory_lock"),
+    ("SELECT * FROM numbered WHERE id = 1", "pg_catalog.nextval"),                # hidden in a view
+    ("SELECT id FROM accounts WHERE id IN (SELECT bump())", "public.bump"),        # in a subquery
+])
+def test_volatile_functions_of_unknown_effect_are_refused_under_analyze(server_db, statement, culprit):
+    run_sql(server_db, VOLATILE_SETUP)
+    before = run_sql(server_db, "SELECT last_value, is_called FROM ticket")
+    with pytest.raises(Refused) as refused:
+        _explain(server_db, statement)
+    assert culprit in refused.value.message and "volatile" in refused.value.message
+    assert "--no-analyze" in refused.value.hint and "--allow-dml" in refused.value.hint
+    assert run_sql(server_db, "SELECT last_value, is_called FROM ticket") == before      # nothing ran
+    planned = _explain(server_db, statement, analyze=False)                            # plain EXPLAIN: fine
+    assert planned.mode == "estimates"
+
+
+def test_allow_dml_runs_a_volatile_select_rolled_back(server_db):
+    run_sql(server_db, VOLATILE_SETUP)
+    got = _explain(server_db, "SELECT bump() FROM accounts WHERE id < 3", allow_dml=True)
+    assert got.mode == "analyze" and any("volatile public.bump" in n and "rolled back" in n for n in got.notes)
+
+
+@pytest.mark.parametrize("statement", [
+    "SELECT random(), clock_timestamp(), now(), gen_random_uuid(), timeofday()",
+    "SELECT pure_stable(id) FROM accounts WHERE id < 5",
+    "SELECT count(*) FROM pg_stat_activity",
+    "SELECT id, md5(owner) FROM accounts WHERE owner LIKE 'owner 1%'",
+])
+def test_stable_immutable_and_known_safe_volatile_builtins_run(server_db, statement):
+    run_sql(server_db, VOLATILE_SETUP)
+    assert _explain(server_db, statement).mode == "analyze"
+
+
+def test_cli_refusal_is_one_line_exit_2(server_db):
+    import subprocess
+    import sys
+
+    run_sql(server_db, VOLATILE_SETUP)
+    proc = subprocess.run([sys.executable, "-m", "perftool", "explain", "--dsn", server_db, "SELECT bump()"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "public.bump" in proc.stderr and len(proc.stderr.strip().splitlines()) == 1

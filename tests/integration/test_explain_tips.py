@@ -184,3 +184,58 @@ def test_p111_offset_pagination(scenario):
     found = [f for f in tips(scenario, "SELECT * FROM big ORDER BY id OFFSET 5000 LIMIT 10") if f.code == "P111"]
     assert found and found[0].evidence["skipped"] == 5000
     assert "P111" not in codes(tips(scenario, "SELECT * FROM big ORDER BY id OFFSET 500 LIMIT 10"))
+
+
+def explained(dsn: str, text: str):
+    return explain_report(dsn, ExplainRequest(statements=[WorkloadStatement(text=text)]), ExplainOptions())
+
+
+def test_p113_filtered_materialised_cte_is_proven_by_inlining(scenario):
+    report = explained(scenario, "WITH c AS MATERIALIZED (SELECT * FROM big) SELECT * FROM c WHERE id = 5")
+    tip = next(f for f in report.findings if f.code == "P113")
+    assert tip.evidence["cte"] == "c" and tip.evidence["tables"] == ["public.big"] and tip.evidence["verified"]
+    proof = tip.evidence["proof"]
+    assert "AS NOT MATERIALIZED (SELECT" in proof["rewrite"] and proof["after_cost"] < proof["before_cost"]
+    assert any(c["after"].startswith("Index Scan using big_pkey") for c in proof["changes"])
+    # near misses: a filter that keeps most rows; a recursive CTE; a CTE scanned without a filter
+    assert "P113" not in codes(tips(scenario, "WITH c AS MATERIALIZED (SELECT * FROM big) "
+                                              "SELECT count(*) FROM c WHERE id > 5"))
+    assert "P113" not in codes(tips(scenario, "WITH RECURSIVE r(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM r "
+                                              "WHERE n < 5000) SELECT * FROM r WHERE n = 7"))
+    assert "P113" not in codes(tips(scenario, "WITH c AS MATERIALIZED (SELECT * FROM big) SELECT count(*) FROM c"))
+
+
+def test_p113_inlined_cte_with_the_advisors_index(scenario):
+    """Inlining alone still scans the table: the advisor's index for the inlined statement proves it."""
+    report = explained(scenario, "WITH c AS MATERIALIZED (SELECT * FROM big) SELECT * FROM c WHERE val = 4242")
+    tip = next(f for f in report.findings if f.code == "P113")
+    proof = tip.evidence["proof"]
+    assert tip.evidence["verified"] and proof["indexes"] and "val" in proof["indexes"][0]
+    assert "CREATE INDEX" in tip.fix and any("Scan" in c["after"] and "Seq" not in c["after"] for c in proof["changes"])
+
+
+def test_p114_function_in_the_filter_is_proven_with_an_expression_index(scenario):
+    report = explained(scenario, "SELECT * FROM big WHERE lower(note) = 'c4ca4238a0b923820dcc509a6f75849b'")
+    tip = next(f for f in report.findings if f.code == "P114")
+    assert tip.evidence["expression"] == "lower(note)" and tip.evidence["verified"]
+    assert '((lower(note)))' in tip.fix and tip.fix.startswith("CREATE INDEX")
+    assert any(c["before"] == "Seq Scan on public.big" and "Seq Scan" not in c["after"]
+               for c in tip.evidence["proof"]["changes"])
+    # near misses: the function on the constant side; a bare column
+    assert "P114" not in codes(tips(scenario, "SELECT * FROM big WHERE note = lower('C4CA4238A0B923820DCC509A6F75849B')"))
+    assert "P114" not in codes(tips(scenario, "SELECT * FROM big WHERE grp = 3"))
+
+
+def test_p114_casts_and_an_unprovable_expression(scenario):
+    run_sql(scenario, "CREATE TABLE IF NOT EXISTS stamped (id int, at timestamp, atz timestamptz);"
+                      "TRUNCATE stamped; INSERT INTO stamped SELECT g, timestamp '2024-01-01' + g * interval '1 minute',"
+                      " timestamptz '2024-01-01' + g * interval '1 minute' FROM generate_series(1, 20000) g;"
+                      "ANALYZE stamped;")
+    report = explained(scenario, "SELECT * FROM stamped WHERE at::date = '2024-01-03'")
+    tip = next(f for f in report.findings if f.code == "P114")
+    assert tip.evidence["expression"] == "(at)::date" and tip.evidence["verified"]
+    # timestamptz::date depends on TimeZone: not IMMUTABLE, HypoPG refuses it, the tip says so
+    report = explained(scenario, "SELECT * FROM stamped WHERE atz::date = '2024-01-03'")
+    tip = next(f for f in report.findings if f.code == "P114")
+    assert not tip.evidence["verified"] and "Unverified" in tip.detail and "IMMUTABLE" in tip.detail
+    assert "P114" not in codes(tips(scenario, "SELECT * FROM stamped WHERE at >= '2024-01-03' AND at < '2024-01-04'"))

@@ -109,3 +109,32 @@ def test_columns_of_conditions():
         ["status", "region_id"]
     assert columns_of("(lower((email)::text) = 'x'::text)") == ["email"]
     assert columns_of(None) == [] and columns_of("(true)") == []
+
+
+def test_function_or_cast_side_of_a_filter():
+    from perftool.plans.tips import _conjuncts, _wrapped_side
+
+    cases = {
+        "(lower((u.email)::text) = 'a@x'::text)": ["lower((email)::text)"],
+        "((u.created_at)::date = '2024-01-01'::date)": ["(created_at)::date"],
+        "((u.status)::text = 'x'::text)": [None],                            # varchar → text: harmless
+        "(u.created_at >= (now() - '1 day'::interval))": [None],             # the function is on the constant
+        "((lower(u.email) = 'x'::text) AND (u.id > 5))": ["lower(email)", None],
+        "((lower(u.email) = 'x'::text) OR (u.id > 5))": [None],
+        "(lower(u.a) = lower(u.b))": [None],                                 # columns on both sides
+        "(date_trunc('day'::text, u.created_at) = '2024-01-01 00:00:00'::timestamp without time zone)":
+            ["date_trunc('day'::text, created_at)"],
+    }
+    for condition, expected in cases.items():
+        assert [_wrapped_side(c, {"u", "users"}) for c in _conjuncts(condition)] == expected, condition
+
+
+def test_inline_cte_rewrites_only_the_named_cte():
+    from perftool.plans.proof import inline_cte
+
+    text = "WITH a AS MATERIALIZED (SELECT 1), b(x) AS (SELECT 2) SELECT * FROM a, b"
+    assert inline_cte(text, "b") == "WITH a AS MATERIALIZED (SELECT 1), b(x) AS NOT MATERIALIZED (SELECT 2) SELECT * FROM a, b"
+    assert inline_cte(text, "a") == "WITH a AS NOT MATERIALIZED (SELECT 1), b(x) AS (SELECT 2) SELECT * FROM a, b"
+    assert inline_cte('WITH "Big" AS (SELECT 1) SELECT * FROM "Big"', "Big") == \
+        'WITH "Big" AS NOT MATERIALIZED (SELECT 1) SELECT * FROM "Big"'
+    assert inline_cte("SELECT 1", "a") is None
