@@ -38,6 +38,17 @@ def _runner(doc: dict, label: str) -> dict:
     return rows[0]
 
 
+def _write_entries(dsn: str, statements: list[WorkloadStatement], index: IndexDef) -> tuple[float, ...]:
+    """write_entries of each statement (one row written each) for `index` on tasks."""
+    with connect(dsn) as conn:
+        catalog = read_catalog(conn, statements[:1])
+    table = catalog.get(("public", "tasks"))
+    items = build_items(statements, catalog)
+    for it in items:
+        it.written_rows = 1.0
+    return tuple(write_entries(it, index, table) for it in items)
+
+
 def test_the_update_case_gets_the_index_its_where_needs(fresh_db):
     setup(fresh_db, *TASKS)
     doc = recommend(fresh_db, MOVE, explain_choice=True)
@@ -86,14 +97,8 @@ def test_an_index_that_ends_hot_updates_pays_for_every_existing_index(fresh_db, 
     stmt = WorkloadStatement(text="UPDATE tasks SET owner_id = $1 WHERE id = $2", calls=1, source="file")
     title = WorkloadStatement(text="UPDATE tasks SET title = $1 WHERE id = $2", calls=1, source="file")
 
-    def entries() -> tuple[float, float]:
-        with connect(fresh_db) as conn:
-            catalog = read_catalog(conn, [stmt])
-        table = catalog.get(("public", "tasks"))
-        items = build_items([stmt, title], catalog)
-        for it in items:
-            it.written_rows = 1.0
-        return write_entries(items[0], OWNER, table), write_entries(items[1], OWNER, table)
+    def entries() -> tuple[float, ...]:
+        return _write_entries(fresh_db, [stmt, title], OWNER)
 
     assert entries() == (1.0, 0.0)          # no update seen yet: HOT not assumed lost, nor had
     # a freshly loaded table has full pages: its updates are not HOT, an entry in every index anyway
@@ -121,12 +126,5 @@ def test_an_expression_key_is_written_when_its_column_is_set(fresh_db):
     lower_title = IndexDef(schema="public", table="tasks", columns=('(lower("title"))',))
     sets_title = WorkloadStatement(text="UPDATE tasks SET title = $1 WHERE id = $2", calls=1, source="file")
     sets_owner = WorkloadStatement(text="UPDATE tasks SET owner_id = $1 WHERE id = $2", calls=1, source="file")
-    with connect(fresh_db) as conn:
-        catalog = read_catalog(conn, [sets_title])
-    table = catalog.get(("public", "tasks"))
-    items = build_items([sets_title, sets_owner], catalog)
-    for it in items:
-        it.written_rows = 1.0
     # lower(title) changes with title: one new entry per row; an owner_id update leaves it alone
-    assert write_entries(items[0], lower_title, table) == 1.0
-    assert write_entries(items[1], lower_title, table) == 0.0
+    assert _write_entries(fresh_db, [sets_title, sets_owner], lower_title) == (1.0, 0.0)
