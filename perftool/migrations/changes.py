@@ -93,13 +93,14 @@ def read_changes(path: str | Path, *, include_drops: bool = False, stdin_text: s
     name = "stdin" if str(path) == "-" else str(path)
     if stdin_text is not None:
         text = stdin_text
-    elif str(path) == "-":
+    else:
         import sys
 
-        text = sys.stdin.read()
-    else:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = sys.stdin.read() if str(path) == "-" else Path(path).read_text(encoding="utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(f"{name}: not UTF-8 text (byte {exc.start}): expected perftool's JSON output "
+                             "or a YAML/JSON change list") from None
         except OSError as exc:
             raise InputError(f"cannot read {name}: {exc.strerror}") from None
     return changes_from_text(text, name, include_drops=include_drops)
@@ -152,7 +153,8 @@ def _load(text: str, name: str) -> Any:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f":{mark.line + 1}" if mark is not None else ""
-        raise InputError(f"{name}{where}: neither JSON nor YAML ({getattr(exc, 'problem', None) or exc})") from None
+        problem = getattr(exc, "problem", None) or " ".join(str(exc).split())   # reader errors: several lines
+        raise InputError(f"{name}{where}: neither JSON nor YAML ({problem})") from None
 
 
 def from_recommend(document: dict[str, Any], name: str = "<recommend>") -> ChangeList:

@@ -15,7 +15,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from typer.main import get_command
 
@@ -130,6 +130,7 @@ ENV = {"PGHOST": "127.0.0.1", "PGPORT": "1", "PGCONNECT_TIMEOUT": "2", "DATABASE
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(command_lines())
+@example((("indexes", "generate"), ["indexes", "generate", str(WORK / "binary.sql")]))   # not UTF-8: found so
 def test_any_command_line_exits_cleanly(case):
     path, argv = case
     result = _run(argv)

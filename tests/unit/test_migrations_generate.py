@@ -242,3 +242,13 @@ def test_any_document_is_changes_or_an_input_error_and_renders(document, include
         for f in generate(got.changes, framework, OPTIONS).files:
             if framework in ("alembic", "django"):
                 compile(f.text, f.path, "exec")
+
+
+def test_input_that_is_not_utf8_or_yaml_is_one_line_input_error(tmp_path):
+    binary = tmp_path / "binary.sql"
+    binary.write_bytes(b"\x00\xff\xfe{}")
+    with pytest.raises(InputError, match=r"binary.sql: not UTF-8 text \(byte 1\)"):
+        read_changes(binary)
+    with pytest.raises(InputError) as err:   # a YAML reader error spans lines: one line here
+        read_changes("-", stdin_text="\x00{}")
+    assert "\n" not in str(err.value) and "neither JSON nor YAML" in str(err.value)
