@@ -166,7 +166,9 @@ def execute(conn: psycopg.Connection, name: str, params: Params = None) -> None:
 
 
 def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> list[dict[str, Any]]:
-    return list(iterate(conn, name, params))
+    from psycopg.rows import dict_row
+
+    return list(_stream(conn, name, params, dict_row))
 
 
 # rows per chunk when streaming a result (libpq 17+ chunked mode): the client never holds a whole
@@ -174,20 +176,13 @@ def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> lis
 STREAM_CHUNK = 2000
 
 
-def iterate(conn: psycopg.Connection, name: str, params: Params = None) -> Iterator[dict[str, Any]]:
-    """The rows of query `name` as they arrive, in chunks (`fetch_all` without holding the whole
-    result, in libpq or as dicts: large catalogs are turned into model objects as they stream in).
-    With a libpq older than 17 (no chunked mode) the result is fetched whole."""
-    from psycopg.rows import dict_row
-
-    yield from _stream(conn, name, params, dict_row)
-
-
 def iterate_tuples(conn: psycopg.Connection, name: str, params: Params, fields: Sequence[str]) -> Iterator[tuple]:
-    """`iterate` for the readers of very large results (the catalog of 10,000 tables): each row a
-    plain tuple, to unpack in the order of `fields` — a dict per row costs a third of the CPU of
-    reading 100,000 rows. `fields` must be the query's column names, in order; checked once, so a
-    query edited without its reader fails loudly instead of filling the wrong attributes."""
+    """The rows of query `name` as they arrive, in chunks (a libpq older than 17 has no chunked
+    mode: the result is fetched whole), for the readers of very large results (the catalog of
+    10,000 tables): each row a plain tuple, to unpack in the order of `fields` — a dict per row
+    costs a third of the CPU of reading 100,000 rows. `fields` must be the query's column names,
+    in order; checked once, so a query edited without its reader fails loudly instead of filling
+    the wrong attributes."""
     from psycopg.rows import tuple_row
 
     def checked(cursor: psycopg.Cursor) -> Any:
