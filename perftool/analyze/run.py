@@ -43,8 +43,9 @@ def collect(targets: list[Target], options: AnalyzeOptions,
     from contextlib import ExitStack
 
     from perftool.analyze.sections import all_sections
+    from perftool.db.beside import Beside
     from perftool.db.connect import connect, server_info
-    from perftool.workload.snapshot import delta, take_snapshot
+    from perftool.workload.snapshot import Snapshot, delta, take_snapshot
 
     sections = all_sections()
     unreachable: list[UnreachableHost] = []
@@ -80,13 +81,21 @@ def collect(targets: list[Target], options: AnalyzeOptions,
         snaps = []
         for t, conn, info in conns:
             try:
-                extras = {}
-                for s in sections:
-                    if options.sections and s.key not in options.sections:
-                        continue
-                    progress(f"{t.name}: {s.key}")
-                    extras[s.key] = s.collect(conn, info, options)
-                snaps.append(take_snapshot(conn, info, host=t.name, role=t.role, extras=extras))
+                # the statistics snapshot on a second session while the sections read (the
+                # catalog of a large schema takes seconds; the snapshot's reads hundreds of ms)
+                with Beside[Snapshot](conn) as beside:
+                    beside.submit(lambda side, t=t, info=info: take_snapshot(side, info, host=t.name, role=t.role))
+                    extras = {}
+                    for s in sections:
+                        if options.sections and s.key not in options.sections:
+                            continue
+                        progress(f"{t.name}: {s.key}")
+                        extras[s.key] = s.collect(conn, info, options)
+                    done, snap = beside.result()
+                if not done or snap is None:
+                    snap = take_snapshot(conn, info, host=t.name, role=t.role)
+                snap.extras = extras
+                snaps.append(snap)
             except PerftoolError as exc:
                 failed(t, exc)
     if not snaps:

@@ -22,6 +22,8 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import psycopg
 
+    from perftool.db.beside import Beside
+
 TableName = tuple[str, str]  # (schema, name) exactly as stored in the catalog
 
 CATALOG_SCHEMAS = ("pg_catalog", "information_schema", "pg_toast")
@@ -45,6 +47,10 @@ def qualified(schema: str, name: str) -> str:
 # the last VACUUM / ANALYZE) instead of pg_relation_size, which opens every relation: about 1.2 s
 # for 30,000 indexes and 1.5 s for 10,000 tables (bench/schema_scale.py).
 EXACT_SIZES_MAX = 5000
+# a database of more tables and indexes than this reads its indexes and foreign keys on a second
+# session while the first reads the columns (`perftool.db.beside`); below it a second session
+# saves less than it costs to open
+SIDE_READS_MIN_RELATIONS = 2000
 
 
 @dataclass(slots=True)   # tens of thousands of these on large schemas
@@ -214,9 +220,9 @@ class TableInfo:
     n_live_tup: int = 0
     n_dead_tup: int = 0
     seq_scan: int = 0
-    idx_scan: int = 0
+    idx_scan: int = 0                 # summed from its indexes as they are read
     size_bytes: int = 0
-    has_pk: bool = False
+    has_pk: bool = False              # one of its indexes is the primary key's
     replica_identity: str = "d"
     columns: dict[str, ColumnInfo] = field(default_factory=dict)
     indexes: list[IndexInfo] = field(default_factory=list)
@@ -470,8 +476,8 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     columns the health checks look at (catalog_columns.sql: index keys and INCLUDE columns,
     foreign-key columns, every column of a table without a primary key), a third of the rows on
     a large schema; `Catalog.all_columns` says which."""
-    from perftool.db.sql import fetch_all, fetch_one, iterate_tuples, oid_array, read_transaction
-    from perftool.workload.statement_text import relation_names
+    from perftool.db.beside import Beside
+    from perftool.db.sql import fetch_one, read_transaction
 
     schema, table = split_table(schema, table)
     with read_transaction(conn, "catalog_session"):
@@ -483,57 +489,75 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                           stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None,
                           search_path=list(db.get("search_path") or ["pg_catalog", "public"]),
                           collation=db.get("collate") or "C", all_columns=all_columns)
-        scope = {"schema": schema, "table": table}
-        if names is None and (schema or table):
-            check_scope(conn, schema, table, database=catalog.database)
-        wanted: set[str] | None = None if names is None else {n for n in names if n}
-        seen: set[str] = set()
-        for _ in range(view_depth + 1 if wanted is not None else 1):
-            todo = None if wanted is None else sorted(wanted - seen)
-            if todo is not None and not todo:
-                break
-            seen |= set(todo or ())
-            params = {**scope, "names": todo, "estimate_sizes": catalog.sizes_estimated}
-            for (oid, schema_name, name, kind, is_partition, reltuples, relpages, n_live_tup, n_dead_tup, seq_scan,
-                 idx_scan, table_bytes, has_pk, replica_identity, view_sql, can_select) in iterate_tuples(
-                    conn, "catalog_tables", params, TABLE_FIELDS):
-                found = catalog.add(TableInfo(
-                    schema=intern(schema_name), name=name, oid=oid, kind=intern(kind), is_partition=is_partition,
-                    reltuples=reltuples or 0.0, relpages=relpages or 0, n_live_tup=n_live_tup or 0,
-                    n_dead_tup=n_dead_tup or 0, seq_scan=seq_scan or 0, idx_scan=idx_scan or 0,
-                    size_bytes=table_bytes or 0, has_pk=has_pk, replica_identity=intern(replica_identity or "d"),
-                    can_select=can_select, view_sql=view_sql))
-                if found.view_sql and wanted is not None:
-                    wanted.update(name for _schema, name in relation_names(found.view_sql))
-        by_oid = catalog.by_oid()
-        oids = list(by_oid)
-        if oids:
-            _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated, all_columns)
-            parents = [t.oid for t in catalog.tables if t.kind == "p"]
-            if parents:
-                for row in fetch_all(conn, "catalog_partitions", {"oids": oid_array(parents)}):
-                    by_oid[int(row["parent_oid"])].partitions.append((row["schema"], row["name"]))
-            if writes:
-                for row in fetch_all(conn, "catalog_table_writes", {"oids": oid_array(oids)}):
-                    by_oid[int(row["oid"])].writes = {k: int(row[k] or 0) for k in WRITE_COUNTERS}
-            if bloat:
-                big = [t.oid for t in catalog.tables if t.size_bytes >= bloat_min_bytes]
-                if big:
-                    catalog.table_bloat = [_bloat(r) for r in
-                                           fetch_all(conn, "chk_table_bloat", {"oids": oid_array(big)})]
-                big = [t.oid for t in catalog.tables if any(i.size_bytes >= bloat_min_bytes for i in t.indexes)]
-                if big:
-                    catalog.index_bloat = [_bloat(r) for r in
-                                           fetch_all(conn, "chk_index_bloat", {"oids": oid_array(big)})]
-        if sequences:
-            for row in fetch_all(conn, "catalog_sequences", scope):
-                catalog.sequences.append(SequenceInfo(
-                    schema=row["schema"], name=row["name"], data_type=row["data_type"],
-                    min_value=int(row["min_value"]), max_value=int(row["max_value"]),
-                    increment=int(row["increment"]), cycle=bool(row["cycle"]), last_value=_int(row["last_value"]),
-                    owner_schema=row["owner_schema"], owner_table=row["owner_table"],
-                    owner_column=row["owner_column"], owner_type=row["owner_type"]))
+        # a large schema reads its indexes and foreign keys beside its columns
+        side = Beside(conn) if int(db.get("relations") or 0) > SIDE_READS_MIN_RELATIONS else None
+        try:
+            _collect(conn, catalog, side, schema=schema, table=table, names=names, view_depth=view_depth,
+                     bloat=bloat, bloat_min_bytes=bloat_min_bytes, sequences=sequences,
+                     definitions=definitions, writes=writes, all_columns=all_columns)
+        finally:
+            if side is not None:
+                side.close()
     return catalog
+
+
+def _collect(conn: psycopg.Connection, catalog: Catalog, side: Beside | None, *, schema: str | None,
+             table: str | None, names: Iterable[str] | None, view_depth: int, bloat: bool, bloat_min_bytes: int,
+             sequences: bool, definitions: bool, writes: bool, all_columns: bool) -> None:
+    """collect_catalog's reads after catalog_database, inside its transaction."""
+    from perftool.db.sql import fetch_all, iterate_tuples, oid_array
+    from perftool.workload.statement_text import relation_names
+
+    scope = {"schema": schema, "table": table}
+    if names is None and (schema or table):
+        check_scope(conn, schema, table, database=catalog.database)
+    wanted: set[str] | None = None if names is None else {n for n in names if n}
+    seen: set[str] = set()
+    for _ in range(view_depth + 1 if wanted is not None else 1):
+        todo = None if wanted is None else sorted(wanted - seen)
+        if todo is not None and not todo:
+            break
+        seen |= set(todo or ())
+        params = {**scope, "names": todo, "estimate_sizes": catalog.sizes_estimated}
+        for (oid, schema_name, name, kind, is_partition, reltuples, relpages, n_live_tup, n_dead_tup, seq_scan,
+             table_bytes, replica_identity, view_sql, can_select) in iterate_tuples(
+                conn, "catalog_tables", params, TABLE_FIELDS):
+            found = catalog.add(TableInfo(
+                schema=intern(schema_name), name=name, oid=oid, kind=intern(kind), is_partition=is_partition,
+                reltuples=reltuples or 0.0, relpages=relpages or 0, n_live_tup=n_live_tup or 0,
+                n_dead_tup=n_dead_tup or 0, seq_scan=seq_scan or 0,
+                size_bytes=table_bytes or 0, replica_identity=intern(replica_identity or "d"),
+                can_select=can_select, view_sql=view_sql))
+            if found.view_sql and wanted is not None:
+                wanted.update(name for _schema, name in relation_names(found.view_sql))
+    by_oid = catalog.by_oid()
+    oids = list(by_oid)
+    if oids:
+        _collect_tables(conn, catalog, by_oid, definitions, catalog.sizes_estimated, all_columns, side)
+        parents = [t.oid for t in catalog.tables if t.kind == "p"]
+        if parents:
+            for row in fetch_all(conn, "catalog_partitions", {"oids": oid_array(parents)}):
+                by_oid[int(row["parent_oid"])].partitions.append((row["schema"], row["name"]))
+        if writes:
+            for row in fetch_all(conn, "catalog_table_writes", {"oids": oid_array(oids)}):
+                by_oid[int(row["oid"])].writes = {k: int(row[k] or 0) for k in WRITE_COUNTERS}
+        if bloat:
+            big = [t.oid for t in catalog.tables if t.size_bytes >= bloat_min_bytes]
+            if big:
+                catalog.table_bloat = [_bloat(r) for r in
+                                       fetch_all(conn, "chk_table_bloat", {"oids": oid_array(big)})]
+            big = [t.oid for t in catalog.tables if any(i.size_bytes >= bloat_min_bytes for i in t.indexes)]
+            if big:
+                catalog.index_bloat = [_bloat(r) for r in
+                                       fetch_all(conn, "chk_index_bloat", {"oids": oid_array(big)})]
+    if sequences:
+        for row in fetch_all(conn, "catalog_sequences", scope):
+            catalog.sequences.append(SequenceInfo(
+                schema=row["schema"], name=row["name"], data_type=row["data_type"],
+                min_value=int(row["min_value"]), max_value=int(row["max_value"]),
+                increment=int(row["increment"]), cycle=bool(row["cycle"]), last_value=_int(row["last_value"]),
+                owner_schema=row["owner_schema"], owner_table=row["owner_table"],
+                owner_column=row["owner_column"], owner_type=row["owner_type"]))
 
 
 WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_scan", "idx_scan", "n_live_tup")
@@ -541,7 +565,7 @@ WRITE_COUNTERS = ("n_tup_ins", "n_tup_upd", "n_tup_hot_upd", "n_tup_del", "seq_s
 
 # catalog_tables.sql's columns, in order (iterate_tuples checks them)
 TABLE_FIELDS = ("oid", "schema", "name", "kind", "is_partition", "reltuples", "relpages", "n_live_tup", "n_dead_tup",
-                "seq_scan", "idx_scan", "table_bytes", "has_pk", "replica_identity", "view_sql", "can_select")
+                "seq_scan", "table_bytes", "replica_identity", "view_sql", "can_select")
 
 # catalog_columns.sql's and catalog_column_stats.sql's columns, in order (iterate_tuples checks them)
 COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category", "not_null", "collation_oid",
@@ -549,13 +573,29 @@ COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category",
 STATS_FIELDS = ("schema", "table", "name", "inherited", "null_frac", "n_distinct", "avg_width", "correlation")
 
 
+def _read_indexes_and_foreign_keys(conn: psycopg.Connection, params: dict) -> tuple[list[tuple], list[dict]]:
+    """catalog_indexes.sql's rows and catalog_foreign_keys.sql's, on a sibling session
+    (`perftool.db.beside`) in a read-only transaction with the same catalog settings: like the
+    first session's reads, each query sees the catalog as of its start."""
+    from perftool.db.sql import fetch_all, iterate_tuples, read_transaction
+
+    with read_transaction(conn, "catalog_session"):
+        return (list(iterate_tuples(conn, "catalog_indexes", params, INDEX_FIELDS)),
+                fetch_all(conn, "catalog_foreign_keys", params))
+
+
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
-                    definitions: bool, estimate_sizes: bool, all_columns: bool) -> None:
+                    definitions: bool, estimate_sizes: bool, all_columns: bool,
+                    side: Beside | None = None) -> None:
     """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
-    each, whatever the number of tables."""
+    each, whatever the number of tables; with `side`, the indexes and foreign keys on its session
+    while this one reads the columns."""
     from perftool.db.sql import execute, fetch_all, iterate_tuples, oid_array
 
     params = {"oids": oid_array(by_oid)}
+    index_params = {**params, "definitions": definitions, "estimate_sizes": estimate_sizes}
+    if side is not None:
+        side.submit(lambda sibling: _read_indexes_and_foreign_keys(sibling, index_params))
     opclass_names: dict[int, tuple[str, bool]] = {}
     collation_names: dict[int, str] = {}
     for r in fetch_all(conn, "catalog_names"):
@@ -590,15 +630,23 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             column.null_frac, column.n_distinct, column.avg_width, column.correlation = (
                 null_frac, n_distinct, avg_width, correlation)
     execute(conn, "catalog_nestloop", {"on": "off"})
+    done, read = side.result() if side is not None else (False, None)
+    index_rows, fk_rows = read if done and read is not None else (
+        iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS), None)
     no_columns: dict[int, tuple[ColumnInfo, str]] = {}
-    for index_row in iterate_tuples(conn, "catalog_indexes", {**params, "definitions": definitions,
-                                                              "estimate_sizes": estimate_sizes}, INDEX_FIELDS):
+    for index_row in index_rows:
         oid = index_row[1]
         if table is None or table.oid != oid:
             table = by_oid[oid]
-        table.indexes.append(index_from_row(index_row, table, opclass_names, collation_names,
-                                            by_attnum.get(oid, no_columns)))
-    for row in fetch_all(conn, "catalog_foreign_keys", params):
+        index = index_from_row(index_row, table, opclass_names, collation_names, by_attnum.get(oid, no_columns))
+        table.indexes.append(index)
+        # pg_stat_user_tables' idx_scan: the scans of the table's own indexes (a partitioned
+        # index has no counters of its own; its IndexInfo sums its partitions')
+        if index.kind == "i":
+            table.idx_scan += index.idx_scan
+        if index.is_primary:
+            table.has_pk = True
+    for row in fk_rows if fk_rows is not None else fetch_all(conn, "catalog_foreign_keys", params):
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
             ref_schema=row["ref_schema"], ref_table=row["ref_table"],

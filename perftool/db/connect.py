@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import os
 import re
+import weakref
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from perftool.db.errors import ConnectionFailed, MissingExtension, MissingPrivilege, UsageError
+from perftool.db.errors import ConnectionFailed, MissingExtension, MissingPrivilege, PerftoolError, UsageError
 
 if TYPE_CHECKING:
     import psycopg
@@ -371,7 +372,31 @@ def connect(
         except Exception:
             conn.close()
             raise
+    if read_only and session_settings:
+        _OPENED[conn] = (dsn, statement_timeout_ms, lock_timeout_ms, connect_timeout_s)
     return conn
+
+
+# how each read-only session was opened, so that a reader may open a sibling (see `sibling`)
+_OPENED: weakref.WeakKeyDictionary[psycopg.Connection, tuple[str, int | None, int | None, int]] = (
+    weakref.WeakKeyDictionary())
+
+
+def sibling(conn: psycopg.Connection) -> psycopg.Connection | None:
+    """A second read-only session like `conn` (same DSN, settings and timeouts), for a reader
+    that sends two independent queries at once (the catalog of a large schema: the server works
+    on both in parallel). None when `conn` was not opened read-only by `connect`, or when the
+    second session cannot be opened (max_connections reached, a pooler that refuses it): the
+    reader then reads on `conn` alone, as it would anyway."""
+    opened = _OPENED.get(conn)
+    if opened is None:
+        return None
+    dsn, statement_timeout_ms, lock_timeout_ms, connect_timeout_s = opened
+    try:
+        return connect(dsn, statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms,
+                       connect_timeout_s=connect_timeout_s)
+    except PerftoolError:
+        return None
 
 
 def apply_session_settings(

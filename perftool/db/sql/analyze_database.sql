@@ -1,4 +1,5 @@
--- The connected database's counters (pg_stat_database), sizes and settings that frame the report.
+-- The connected database's counters (pg_stat_database) and the settings that frame the report. No
+-- pg_database_size: it stats every file of the database (0.2 s on 10,000 tables) and nothing reads it.
 SELECT d.datname                                   AS database,
        d.numbackends,
        d.xact_commit,
@@ -11,7 +12,6 @@ SELECT d.datname                                   AS database,
        d.temp_bytes,
        d.deadlocks,
        d.stats_reset,
-       pg_database_size(d.datid)                  AS size_bytes,
        current_setting('shared_buffers')          AS shared_buffers,
        current_setting('work_mem')                AS work_mem,
        current_setting('block_size')::int         AS block_size,
