@@ -41,6 +41,7 @@ def collect(targets: list[Target], options: AnalyzeOptions,
     analysed. With several targets a host that fails (connection, permission, timeout) is left
     out and named, unless options.require_all_hosts; when none answers, the first error stops."""
     from contextlib import ExitStack
+    from functools import partial
 
     from perftool.analyze.sections import all_sections
     from perftool.db.beside import Beside
@@ -84,7 +85,7 @@ def collect(targets: list[Target], options: AnalyzeOptions,
                 # the statistics snapshot on a second session while the sections read (the
                 # catalog of a large schema takes seconds; the snapshot's reads hundreds of ms)
                 with Beside[Snapshot](conn) as beside:
-                    beside.submit(lambda side, t=t, info=info: take_snapshot(side, info, host=t.name, role=t.role))
+                    beside.submit(partial(take_snapshot, info=info, host=t.name, role=t.role))
                     extras = {}
                     for s in sections:
                         if options.sections and s.key not in options.sections:

@@ -47,6 +47,7 @@ def qualified(schema: str, name: str) -> str:
 # the last VACUUM / ANALYZE) instead of pg_relation_size, which opens every relation: about 1.2 s
 # for 30,000 indexes and 1.5 s for 10,000 tables (bench/schema_scale.py).
 EXACT_SIZES_MAX = 5000
+_SideRows = tuple[list[tuple], list[dict]]   # catalog_indexes' tuples, catalog_foreign_keys' rows
 # a database of more tables and indexes than this reads its indexes and foreign keys on a second
 # session while the first reads the columns (`perftool.db.beside`); below it a second session
 # saves less than it costs to open
@@ -490,7 +491,8 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                           search_path=list(db.get("search_path") or ["pg_catalog", "public"]),
                           collation=db.get("collate") or "C", all_columns=all_columns)
         # a large schema reads its indexes and foreign keys beside its columns
-        side = Beside(conn) if int(db.get("relations") or 0) > SIDE_READS_MIN_RELATIONS else None
+        side: Beside[_SideRows] | None = (
+            Beside(conn) if int(db.get("relations") or 0) > SIDE_READS_MIN_RELATIONS else None)
         try:
             _collect(conn, catalog, side, schema=schema, table=table, names=names, view_depth=view_depth,
                      bloat=bloat, bloat_min_bytes=bloat_min_bytes, sequences=sequences,
@@ -501,7 +503,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     return catalog
 
 
-def _collect(conn: psycopg.Connection, catalog: Catalog, side: Beside | None, *, schema: str | None,
+def _collect(conn: psycopg.Connection, catalog: Catalog, side: Beside[_SideRows] | None, *, schema: str | None,
              table: str | None, names: Iterable[str] | None, view_depth: int, bloat: bool, bloat_min_bytes: int,
              sequences: bool, definitions: bool, writes: bool, all_columns: bool) -> None:
     """collect_catalog's reads after catalog_database, inside its transaction."""
@@ -573,7 +575,7 @@ COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category",
 STATS_FIELDS = ("schema", "table", "name", "inherited", "null_frac", "n_distinct", "avg_width", "correlation")
 
 
-def _read_indexes_and_foreign_keys(conn: psycopg.Connection, params: dict) -> tuple[list[tuple], list[dict]]:
+def _read_indexes_and_foreign_keys(conn: psycopg.Connection, params: dict) -> _SideRows:
     """catalog_indexes.sql's rows and catalog_foreign_keys.sql's, on a sibling session
     (`perftool.db.beside`) in a read-only transaction with the same catalog settings: like the
     first session's reads, each query sees the catalog as of its start."""
@@ -586,7 +588,7 @@ def _read_indexes_and_foreign_keys(conn: psycopg.Connection, params: dict) -> tu
 
 def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
                     definitions: bool, estimate_sizes: bool, all_columns: bool,
-                    side: Beside | None = None) -> None:
+                    side: Beside[_SideRows] | None = None) -> None:
     """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
     each, whatever the number of tables; with `side`, the indexes and foreign keys on its session
     while this one reads the columns."""
