@@ -137,7 +137,7 @@ def build_report(snaps, options: AnalyzeOptions, unreachable: list[UnreachableHo
     findings, dropped = apply_ignores(findings, options.ignore)
     ignored = len(dropped)
     sort_findings(findings)
-    compose_fixes(findings, {(r["schema"], r["table"]) for r in merged.tables}
+    compose_fixes(findings, lambda: {(r["schema"], r["table"]) for r in merged.tables}
                   | {(r["schema"], r["index"]) for r in merged.indexes})
     score = health_score(findings)
     head = Section("health", f"Health score {score['score']}/100", [Column("area", "area"),

@@ -105,7 +105,7 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
     options = options or HealthOptions()
     checks = select_checks(options.only, options.exclude)
     info, catalog, ctx = _collect(dsn, options, checks, None)
-    findings = compose_fixes(analyze_catalog(ctx, checks), relation_names(catalog))
+    findings = compose_fixes(analyze_catalog(ctx, checks), lambda: relation_names(catalog))
     notes = _notes(options, catalog, checks, info) + ctx.notes
     return Report(
         command="indexes health", server=info.as_dict(), sections=[_checks_section(checks, findings)],
@@ -154,7 +154,7 @@ def diff_report(dsn: str, options: GateOptions) -> Report:
     info, catalog, ctx = _collect(dsn, options, [], index_set)
     findings = analyze_catalog(ctx, checks)
     findings, suppressed = suppress_ignored(findings, index_set, [])
-    compose_fixes(findings, relation_names(catalog))
+    compose_fixes(findings, lambda: relation_names(catalog))
     drift = ctx.drift()
     rows = []
     for item in drift.missing + drift.different + drift.extra:
@@ -245,7 +245,7 @@ def gate_report(dsn: str, options: GateOptions) -> Report:
         write_baseline(options.write_baseline, kept)
         accepted = {(f.code, f.object) for f in kept}
         notes.append(f"wrote baseline {options.write_baseline} with {len(kept)} finding(s)")
-    findings = compose_fixes([f for f in kept if (f.code, f.object) not in accepted], relation_names(catalog))
+    findings = compose_fixes([f for f in kept if (f.code, f.object) not in accepted], lambda: relation_names(catalog))
     notes += ctx.notes
     baselined = len(kept) - len(findings)
     stale = len(accepted - {(f.code, f.object) for f in kept})

@@ -25,6 +25,22 @@ def test_same_index_twice_is_created_once_and_a_taken_name_moves():
     assert c.fix.startswith('CREATE INDEX CONCURRENTLY "t_b2_idx"')
 
 
+def test_taken_names_are_read_only_when_a_generated_name_needs_them():
+    calls = []
+
+    def taken():
+        calls.append(1)
+        return {("public", "t_b_idx")}
+
+    c = finding("I105", "public.t.t_b_fkey", [create_step("public", "t", [KeyPart(column="b")])])
+    compose_fixes([c], taken)
+    assert calls == [1] and c.fix.startswith('CREATE INDEX CONCURRENTLY "t_b2_idx"')
+    compose_fixes([finding("I104", "public.t_x", [drop("t_x")])], taken)     # no index made: not called
+    declared = create_step("public", "t", [KeyPart(column="b")], name="t_b_idx", declared=True)
+    compose_fixes([finding("I201", "public.t_b_idx", [declared], severity="error")], taken)   # declared name
+    assert calls == [1]
+
+
 def test_a_declared_name_wins_over_an_earlier_generated_one():
     gen = finding("T201", "public.t", [create_step("public", "t", [KeyPart(column="a"), KeyPart(column="b")])])
     other = create_step("public", "t", [KeyPart(column="b")], name="t_a_b_idx", declared=True)

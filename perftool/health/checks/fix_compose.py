@@ -25,7 +25,7 @@ result as if the dropped findings had never been there.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING
 
 from perftool.health.checks.fix_sql import FixStep, name_variant
@@ -78,9 +78,14 @@ class _Texts:
         return "\n".join([*self.before.get(id(f), []), self.text[id(f)]])
 
 
-def compose_fixes(findings: list[Finding], taken: Iterable[tuple[str, str]] = ()) -> list[Finding]:
+Names = Iterable[tuple[str, str]]
+
+
+def compose_fixes(findings: list[Finding], taken: Names | Callable[[], Names] = ()) -> list[Finding]:
     """Rewrite the fixes of `findings` (in report order) so they can all be applied together;
-    `taken` are the (schema, name) of relations that exist. Returns the same list."""
+    `taken` are the (schema, name) of relations that exist — or a function that returns them,
+    called only when a fix makes an index with a generated name (on a large schema, the names
+    of every table and index). Returns the same list."""
     planned = [f for f in findings if f.plan is not None]
     if not planned:
         return findings
@@ -146,10 +151,15 @@ def _one_primary_key(steps: list[tuple[Finding, FixStep]], texts: _Texts) -> Non
 
 
 def _one_name_one_index(steps: list[tuple[Finding, FixStep]], texts: _Texts,
-                        taken: Iterable[tuple[str, str]]) -> None:
-    names: dict[tuple[str, str], tuple | None] = {(s, n): None for s, n in taken}
-    made: dict[tuple, tuple[Finding, str]] = {}
+                        taken: Names | Callable[[], Names]) -> None:
     creates = [(f, st) for f, st in steps if st.kind == "create_index"]
+    if not creates:
+        return
+    if callable(taken):
+        taken = taken() if any(st.generated_name for _f, st in creates) else ()
+    existing = taken if isinstance(taken, (set, frozenset)) else set(taken)
+    names: dict[tuple[str, str], tuple] = {}   # the names the fixes give, → what each indexes
+    made: dict[tuple, tuple[Finding, str]] = {}
     creates.sort(key=lambda p: p[1].generated_name)  # declared names first (stable: report order kept)
     for f, st in creates:
         key = (st.schema, st.table, st.definition)
@@ -161,7 +171,7 @@ def _one_name_one_index(steps: list[tuple[Finding, FixStep]], texts: _Texts,
         name = st.name
         if st.generated_name:
             n = 2
-            while (st.schema, name) in names:
+            while (st.schema, name) in names or (st.schema, name) in existing:
                 name = name_variant(st.name, n)
                 n += 1
             if name != st.name:

@@ -20,12 +20,11 @@ def bloat_severity(b: BloatEstimate, th: Thresholds) -> Severity | None:
 @check("I109", needs_statistics=True)
 def bloated_indexes(ctx: CheckContext) -> list[Finding]:
     out = []
-    tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
-    indexes = {(ix.schema, ix.name): ix for t in ctx.catalog.tables for ix in t.indexes}
     for b in ctx.catalog.index_bloat:
         severity = bloat_severity(b, ctx.thresholds)
-        ix = indexes.get((b.schema, b.index or ""))
-        if severity is None or ix is None or (b.schema, b.table) not in tables:
+        t = ctx.catalog.table(b.schema, b.table) if severity is not None else None
+        ix = next((i for i in t.indexes if i.name == b.index), None) if t is not None else None
+        if severity is None or ix is None:
             continue
         out.append(ctx.finding(
             "I109", severity=severity,

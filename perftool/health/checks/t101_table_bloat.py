@@ -12,10 +12,9 @@ from perftool.report.values import human_bytes
 @check("T101", needs_statistics=True)
 def bloated_tables(ctx: CheckContext) -> list[Finding]:
     out = []
-    tables = {(t.schema, t.name): t for t in ctx.catalog.tables}
     for b in ctx.catalog.table_bloat:
         severity = bloat_severity(b, ctx.thresholds)
-        t = tables.get((b.schema, b.table))
+        t = ctx.catalog.table(b.schema, b.table)
         if severity is None or t is None:
             continue
         out.append(ctx.finding(
