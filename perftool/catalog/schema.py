@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from sys import intern
 from typing import TYPE_CHECKING
 
+from perftool.gc_pause import gc_paused
+
 if TYPE_CHECKING:
     import psycopg
 
@@ -481,7 +483,8 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     from perftool.db.sql import fetch_one, read_transaction
 
     schema, table = split_table(schema, table)
-    with read_transaction(conn, "catalog_session"):
+    # the collector paused: 10,000 tables are ~100,000 objects, no cycles among them
+    with gc_paused(), read_transaction(conn, "catalog_session"):
         db = fetch_one(conn, "catalog_database") or {}
         age = db.get("stats_age")
         catalog = Catalog(database=db.get("database", ""), block_size=int(db.get("block_size") or 8192),

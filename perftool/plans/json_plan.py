@@ -15,6 +15,7 @@ from dataclasses import fields as dataclass_fields
 from typing import Any
 
 from perftool.db.errors import InputError
+from perftool.gc_pause import gc_paused
 from perftool.plans.model import (
     BUFFER_KEYS,
     IO_KEYS,
@@ -24,7 +25,6 @@ from perftool.plans.model import (
     PlanNode,
     Trigger,
     Worker,
-    gc_paused,
     measure,
 )
 

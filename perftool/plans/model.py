@@ -23,9 +23,7 @@ tree. `measure()` then derives, for every node:
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -318,21 +316,6 @@ class Plan:
 
     def nodes(self) -> list[PlanNode]:
         return list(self.root.walk())
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """The cyclic garbage collector off while a plan is built or read: a 10 000-node plan makes
-    hundreds of thousands of objects (no cycles among them), and the collector's passes over them
-    took ~40 % of parse + tips (bench/plans.py). Reference counting still frees everything."""
-    if not gc.isenabled():
-        yield
-        return
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.enable()
 
 
 def measure(plan: Plan) -> Plan:

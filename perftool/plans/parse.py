@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from perftool.gc_pause import gc_paused
 from perftool.plans.json_plan import PlanError, parse_json
-from perftool.plans.model import Plan, gc_paused
+from perftool.plans.model import Plan
 from perftool.plans.text_plan import parse_text_document, strip_psql
 
 MAX_TEXT = 200_000_000

@@ -11,7 +11,8 @@ import math
 import re
 from collections.abc import Callable
 
-from perftool.plans.model import Plan, PlanNode, gc_paused
+from perftool.gc_pause import gc_paused
+from perftool.plans.model import Plan, PlanNode
 from perftool.report.model import Finding, Severity
 
 SHARE_BANDS = ((0.90, Severity.error), (0.40, Severity.warning), (0.10, Severity.info))

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perftool.catalog.schema import EXACT_SIZES_MAX
+from perftool.gc_pause import gc_paused
 from perftool.workload.stats import StatementsMeta, StatementStats
 
 if TYPE_CHECKING:
@@ -55,7 +56,7 @@ def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role
     from perftool.workload.stats import collect_meta, collect_statements
 
     require_pg_stat_statements(info)
-    with read_transaction(conn, "stats_session"):
+    with gc_paused(), read_transaction(conn, "stats_session"):   # a row dict per table and index: no cycles
         database = fetch_one(conn, "analyze_database") or {}
         return Snapshot(
             host=host, role=role, info=info, taken_at=database.get("taken_at") or dt.datetime.now(dt.timezone.utc),

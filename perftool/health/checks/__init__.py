@@ -25,6 +25,7 @@ from perftool import codes
 from perftool.catalog.schema import Catalog, IndexInfo
 from perftool.config import Thresholds
 from perftool.db.errors import UsageError
+from perftool.gc_pause import gc_paused
 from perftool.health.checks.fix_sql import FixPlan, FixStep
 from perftool.health.index_sets import Drift, IndexSet, diff_index_set
 from perftool.report.model import Finding, Severity, sort_findings
@@ -197,10 +198,11 @@ def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> lis
     an index set) and return their findings, worst first."""
     checks = checks if checks is not None else select_checks(index_set=ctx.index_set is not None)
     findings: list[Finding] = []
-    for c in checks:
-        if c.needs_index_set and ctx.index_set is None:
-            continue
-        findings.extend(c.run(ctx))
+    with gc_paused():   # identities, groups and findings over every index: no cycles among them
+        for c in checks:
+            if c.needs_index_set and ctx.index_set is None:
+                continue
+            findings.extend(c.run(ctx))
     return sort_findings(findings)
 
 
