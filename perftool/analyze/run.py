@@ -41,12 +41,10 @@ def collect(targets: list[Target], options: AnalyzeOptions,
     analysed. With several targets a host that fails (connection, permission, timeout) is left
     out and named, unless options.require_all_hosts; when none answers, the first error stops."""
     from contextlib import ExitStack
-    from functools import partial
 
     from perftool.analyze.sections import all_sections
-    from perftool.db.beside import Beside
     from perftool.db.connect import connect, server_info
-    from perftool.workload.snapshot import Snapshot, delta, take_snapshot
+    from perftool.workload.snapshot import delta, take_snapshot
 
     sections = all_sections()
     unreachable: list[UnreachableHost] = []
@@ -82,21 +80,16 @@ def collect(targets: list[Target], options: AnalyzeOptions,
         snaps = []
         for t, conn, info in conns:
             try:
-                # the statistics snapshot on a second session while the sections read (the
-                # catalog of a large schema takes seconds; the snapshot's reads hundreds of ms)
-                with Beside[Snapshot](conn) as beside:
-                    beside.submit(partial(take_snapshot, info=info, host=t.name, role=t.role))
-                    extras = {}
-                    for s in sections:
-                        if options.sections and s.key not in options.sections:
-                            continue
-                        progress(f"{t.name}: {s.key}")
-                        extras[s.key] = s.collect(conn, info, options)
-                    done, snap = beside.result()
-                if not done or snap is None:
-                    snap = take_snapshot(conn, info, host=t.name, role=t.role)
-                snap.extras = extras
-                snaps.append(snap)
+                # the snapshot after the sections, not beside them: on a large schema the catalog
+                # is freed before the snapshot's row per table and index exists (taken beside, the
+                # two would be held at once: 119 MB instead of 93 on 10,000 tables)
+                extras = {}
+                for s in sections:
+                    if options.sections and s.key not in options.sections:
+                        continue
+                    progress(f"{t.name}: {s.key}")
+                    extras[s.key] = s.collect(conn, info, options)
+                snaps.append(take_snapshot(conn, info, host=t.name, role=t.role, extras=extras))
             except PerftoolError as exc:
                 failed(t, exc)
     if not snaps:

@@ -13,11 +13,12 @@ small however large the schema). Everything else works on the dataclasses, so un
 from __future__ import annotations
 
 import datetime as _dt
+import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from sys import intern
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from perftool.gc_pause import gc_paused
 
@@ -49,7 +50,6 @@ def qualified(schema: str, name: str) -> str:
 # the last VACUUM / ANALYZE) instead of pg_relation_size, which opens every relation: about 1.2 s
 # for 30,000 indexes and 1.5 s for 10,000 tables (bench/schema_scale.py).
 EXACT_SIZES_MAX = 5000
-_SideRows = tuple[list[tuple], list[dict]]   # catalog_indexes' tuples, catalog_foreign_keys' rows
 # a database of more tables and indexes than this reads its indexes and foreign keys on a second
 # session while the first reads the columns (`perftool.db.beside`); below it a second session
 # saves less than it costs to open
@@ -494,7 +494,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                           search_path=list(db.get("search_path") or ["pg_catalog", "public"]),
                           collation=db.get("collate") or "C", all_columns=all_columns)
         # a large schema reads its indexes and foreign keys beside its columns
-        side: Beside[_SideRows] | None = (
+        side: Beside[_ColumnsRead] | None = (
             Beside(conn) if int(db.get("relations") or 0) > SIDE_READS_MIN_RELATIONS else None)
         try:
             _collect(conn, catalog, side, schema=schema, table=table, names=names, view_depth=view_depth,
@@ -506,7 +506,7 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
     return catalog
 
 
-def _collect(conn: psycopg.Connection, catalog: Catalog, side: Beside[_SideRows] | None, *, schema: str | None,
+def _collect(conn: psycopg.Connection, catalog: Catalog, side: Beside[_ColumnsRead] | None, *, schema: str | None,
              table: str | None, names: Iterable[str] | None, view_depth: int, bloat: bool, bloat_min_bytes: int,
              sequences: bool, definitions: bool, writes: bool, all_columns: bool) -> None:
     """collect_catalog's reads after catalog_database, inside its transaction."""
@@ -578,37 +578,20 @@ COLUMN_FIELDS = ("table_oid", "attnum", "name", "type", "base_type", "category",
 STATS_FIELDS = ("schema", "table", "name", "inherited", "null_frac", "n_distinct", "avg_width", "correlation")
 
 
-def _read_indexes_and_foreign_keys(conn: psycopg.Connection, params: dict) -> _SideRows:
-    """catalog_indexes.sql's rows and catalog_foreign_keys.sql's, on a sibling session
-    (`perftool.db.beside`) in a read-only transaction with the same catalog settings: like the
-    first session's reads, each query sees the catalog as of its start."""
-    from perftool.db.sql import fetch_all, iterate_tuples, read_transaction
-
-    with read_transaction(conn, "catalog_session"):
-        return (list(iterate_tuples(conn, "catalog_indexes", params, INDEX_FIELDS)),
-                fetch_all(conn, "catalog_foreign_keys", params))
+Attnums = dict[int, dict[int, tuple["ColumnInfo", str]]]   # table oid → attnum → (column, name as printed)
+_ColumnsRead = tuple[Attnums, list[dict]]                   # _read_columns: the columns, the foreign-key rows
 
 
-def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
-                    definitions: bool, estimate_sizes: bool, all_columns: bool,
-                    side: Beside[_SideRows] | None = None) -> None:
-    """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
-    each, whatever the number of tables; with `side`, the indexes and foreign keys on its session
-    while this one reads the columns."""
-    from perftool.db.sql import execute, fetch_all, iterate_tuples, oid_array
+def _read_columns(conn: psycopg.Connection, by_oid: dict[int, TableInfo], params: dict, all_columns: bool,
+                  collation_names: dict[int, str]) -> _ColumnsRead:
+    """The tables' columns (catalog_columns.sql) into their TableInfo, with the planner's statistics
+    (catalog_column_stats.sql), then the foreign keys' rows (catalog_foreign_keys.sql). Returns the
+    columns by table oid and attnum (index columns are matched so) and the foreign-key rows. On the
+    caller's session, or on a sibling beside it (`_collect_tables`): in either case inside a
+    read-only transaction with the catalog settings."""
+    from perftool.db.sql import execute, fetch_all, iterate_tuples
 
-    params = {"oids": oid_array(by_oid)}
-    index_params = {**params, "definitions": definitions, "estimate_sizes": estimate_sizes}
-    if side is not None:
-        side.submit(lambda sibling: _read_indexes_and_foreign_keys(sibling, index_params))
-    opclass_names: dict[int, tuple[str, bool]] = {}
-    collation_names: dict[int, str] = {}
-    for r in fetch_all(conn, "catalog_names"):
-        if r["kind"] == "opclass":
-            opclass_names[int(r["oid"])] = (r["name"], r["is_default"])
-        else:
-            collation_names[int(r["oid"])] = r["name"]
-    by_attnum: dict[int, dict[int, tuple[ColumnInfo, str]]] = {}
+    by_attnum: Attnums = {}
     # Column names, types and collations repeat across the tables of a schema (id, created_at,
     # integer …): interned, 70,000 columns hold a few thousand strings instead of 400,000.
     table = None
@@ -635,10 +618,49 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             column.null_frac, column.n_distinct, column.avg_width, column.correlation = (
                 null_frac, n_distinct, avg_width, correlation)
     execute(conn, "catalog_nestloop", {"on": "off"})
-    done, read = side.result() if side is not None else (False, None)
-    index_rows, fk_rows = read if done and read is not None else (
-        iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS), None)
+    return by_attnum, fetch_all(conn, "catalog_foreign_keys", params)
+
+
+def _read_columns_beside(conn: psycopg.Connection, *args: Any) -> _ColumnsRead:
+    from perftool.db.sql import read_transaction
+
+    with read_transaction(conn, "catalog_session"):
+        return _read_columns(conn, *args)
+
+
+def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int, TableInfo],
+                    definitions: bool, estimate_sizes: bool, all_columns: bool,
+                    side: Beside[_ColumnsRead] | None = None) -> None:
+    """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
+    each, whatever the number of tables. With `side` (a large schema), the columns and foreign
+    keys on its sibling session while this one's server process computes the indexes: their
+    rows are read once the columns are in (an index names its columns), a chunk at a time."""
+    from perftool.db.sql import fetch_all, iterate_tuples, oid_array
+
+    params = {"oids": oid_array(by_oid)}
+    index_params = {**params, "definitions": definitions, "estimate_sizes": estimate_sizes}
+    opclass_names: dict[int, tuple[str, bool]] = {}
+    collation_names: dict[int, str] = {}
+    for r in fetch_all(conn, "catalog_names"):
+        if r["kind"] == "opclass":
+            opclass_names[int(r["oid"])] = (r["name"], r["is_default"])
+        else:
+            collation_names[int(r["oid"])] = r["name"]
+    columns_args = (by_oid, params, all_columns, collation_names)
+    index_rows: Iterable[tuple]
+    if side is not None and side.available():
+        side.submit(lambda sibling: _read_columns_beside(sibling, *columns_args))
+        index_rows = iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS)
+        first = next(iter(index_rows), None)   # the query sent, and computed, while the sibling reads
+        done, read = side.result()
+        assert done and read is not None
+        by_attnum, fk_rows = read
+        index_rows = itertools.chain([first], index_rows) if first is not None else ()
+    else:
+        by_attnum, fk_rows = _read_columns(conn, *columns_args)
+        index_rows = iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS)
     no_columns: dict[int, tuple[ColumnInfo, str]] = {}
+    table = None
     for index_row in index_rows:
         oid = index_row[1]
         if table is None or table.oid != oid:
@@ -651,7 +673,7 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             table.idx_scan += index.idx_scan
         if index.is_primary:
             table.has_pk = True
-    for row in fk_rows if fk_rows is not None else fetch_all(conn, "catalog_foreign_keys", params):
+    for row in fk_rows:
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
             ref_schema=row["ref_schema"], ref_table=row["ref_table"],

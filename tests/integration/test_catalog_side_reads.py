@@ -1,6 +1,7 @@
-"""The catalog of a large database reads its indexes and foreign keys on a sibling session while
-the first reads the columns (catalog/schema.py `_SideReads`): the same Catalog as one session
-reads, a fallback when no sibling can be opened, and the sibling as safe as the first session."""
+"""The catalog of a large database reads its columns and foreign keys on a sibling session while
+the first session's server computes the indexes (catalog/schema.py `_collect_tables`,
+perftool/db/beside.py): the same Catalog as one session reads, a fallback when no sibling can be
+opened, and the sibling as safe as the first session."""
 
 import dataclasses
 import time
