@@ -13,7 +13,6 @@ small however large the schema). Everything else works on the dataclasses, so un
 from __future__ import annotations
 
 import datetime as _dt
-import itertools
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -428,6 +427,23 @@ def index_from_row(row: tuple, table: TableInfo, opclass_names: dict[int, tuple[
                      size_bytes or 0, idx_scan or 0, constraint_type, constraint_name, is_attached)
 
 
+def resolve_index_columns(index: IndexInfo, row: tuple, by_attnum: dict[int, tuple[ColumnInfo, str]]) -> None:
+    """The plain key and INCLUDE columns of an IndexInfo made by `index_from_row` before its
+    table's columns were read (with an empty `by_attnum`): named now, as `index_from_row` would
+    have named them."""
+    keys, attnums, expressions = row[10], row[11] or (), row[15] or ()
+    for i, column in enumerate(index.columns):
+        attnum = attnums[i]
+        if attnum:
+            col, quoted = by_attnum.get(attnum, _NO_COLUMN)
+            column.definition, column.name = quoted, col.name if col else None
+            column.column_collation = col.collation if col else ""
+    if len(attnums) > keys:
+        index.include = [col.name if col else (expressions[i] if i < len(expressions) else "") or ""
+                         for i in range(keys, len(attnums))
+                         for col in (by_attnum.get(attnums[i], _NO_COLUMN)[0],)]
+
+
 def _bloat(row: dict) -> BloatEstimate:
     return BloatEstimate(schema=row["schema"], table=row["table"], index=row["index"],
                          real_bytes=int(row["real_bytes"] or 0), bloat_bytes=int(row["bloat_bytes"] or 0),
@@ -633,8 +649,8 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
                     side: Beside[_ColumnsRead] | None = None) -> None:
     """Columns (and their statistics), indexes and foreign keys of the catalog's tables: one query
     each, whatever the number of tables. With `side` (a large schema), the columns and foreign
-    keys on its sibling session while this one's server process computes the indexes: their
-    rows are read once the columns are in (an index names its columns), a chunk at a time."""
+    keys on its sibling session while this one reads the indexes, whose plain columns are named
+    once the columns are in (`resolve_index_columns`)."""
     from perftool.db.sql import fetch_all, iterate_tuples, oid_array
 
     params = {"oids": oid_array(by_oid)}
@@ -647,25 +663,24 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
         else:
             collation_names[int(r["oid"])] = r["name"]
     columns_args = (by_oid, params, all_columns, collation_names)
-    index_rows: Iterable[tuple]
-    if side is not None and side.available():
+    no_columns: dict[int, tuple[ColumnInfo, str]] = {}
+    unnamed: list[tuple[IndexInfo, tuple]] = []      # indexes read before their tables' columns
+    beside = side is not None and side.available()
+    if beside:
+        assert side is not None
         side.submit(lambda sibling: _read_columns_beside(sibling, *columns_args))
-        index_rows = iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS)
-        first = next(iter(index_rows), None)   # the query sent, and computed, while the sibling reads
-        done, read = side.result()
-        assert done and read is not None
-        by_attnum, fk_rows = read
-        index_rows = itertools.chain([first], index_rows) if first is not None else ()
+        by_attnum: Attnums = {}
+        fk_rows: list[dict] = []
     else:
         by_attnum, fk_rows = _read_columns(conn, *columns_args)
-        index_rows = iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS)
-    no_columns: dict[int, tuple[ColumnInfo, str]] = {}
     table = None
-    for index_row in index_rows:
+    for index_row in iterate_tuples(conn, "catalog_indexes", index_params, INDEX_FIELDS):
         oid = index_row[1]
         if table is None or table.oid != oid:
             table = by_oid[oid]
         index = index_from_row(index_row, table, opclass_names, collation_names, by_attnum.get(oid, no_columns))
+        if beside:
+            unnamed.append((index, index_row))
         table.indexes.append(index)
         # pg_stat_user_tables' idx_scan: the scans of the table's own indexes (a partitioned
         # index has no counters of its own; its IndexInfo sums its partitions')
@@ -673,6 +688,13 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             table.idx_scan += index.idx_scan
         if index.is_primary:
             table.has_pk = True
+    if beside:
+        assert side is not None
+        done, read = side.result()
+        assert done and read is not None
+        by_attnum, fk_rows = read
+        for index, index_row in unnamed:
+            resolve_index_columns(index, index_row, by_attnum.get(index.table_oid, no_columns))
     for row in fk_rows:
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
