@@ -20,7 +20,8 @@ def unused_indexes(ctx: CheckContext) -> list[Finding]:
     unused = []
     for t in ctx.catalog.tables:
         for ix in t.indexes:
-            if not ix.is_valid or ix.is_attached or ix.is_unique or ix.backs_constraint:
+            if (not ix.is_valid or ix.is_attached or ix.is_unique or ix.backs_constraint
+                    or ix.idx_scan > th.unused_index_max_scans):   # used here: used somewhere
                 continue
             per_host = ctx.scans(ix)
             if not unused_on_every_host(per_host, th.unused_index_max_scans):
