@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from perftool.workload.snapshot import DATABASE_COUNTERS, INDEX_COUNTERS, STATEMENT_COUNTERS, TABLE_COUNTERS, Snapshot
 from perftool.workload.statement_text import fingerprint
@@ -45,7 +47,8 @@ def merge_statements(per_host: dict[str, list[StatementStats]]) -> list[Statemen
     return merged
 
 
-def _merge_rows(rows_per_host: list[list[dict]], key: tuple[str, ...], counters: tuple[str, ...]) -> list[dict]:
+def _merge_rows(rows_per_host: list[Sequence[Mapping[str, Any]]], key: tuple[str, ...],
+                counters: tuple[str, ...]) -> list[dict]:
     merged: dict[tuple, dict] = {}
     for rows in rows_per_host:
         for r in rows:

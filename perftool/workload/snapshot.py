@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -43,8 +44,8 @@ class Snapshot:
     statements: list[StatementStats]
     meta: StatementsMeta
     database: dict[str, Any]
-    tables: list[dict[str, Any]]
-    indexes: list[dict[str, Any]]
+    tables: Sequence[Mapping[str, Any]]     # a row per table (db.sql.Record: read like a dict)
+    indexes: Sequence[Mapping[str, Any]]
     extras: dict[str, Any] = field(default_factory=dict)
     interval_s: float | None = None
 
@@ -52,7 +53,7 @@ class Snapshot:
 def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role: str = "primary",
                   all_databases: bool = False, extras: dict[str, Any] | None = None) -> Snapshot:
     from perftool.db.connect import require_pg_stat_statements
-    from perftool.db.sql import fetch_all, fetch_one, read_transaction
+    from perftool.db.sql import fetch_one, fetch_records, read_transaction
     from perftool.workload.stats import collect_meta, collect_statements
 
     require_pg_stat_statements(info)
@@ -63,8 +64,8 @@ def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role
             statements=collect_statements(conn, all_databases=all_databases),
             meta=collect_meta(conn),
             database=database,
-            tables=fetch_all(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX}),
-            indexes=fetch_all(conn, "analyze_indexes"),
+            tables=fetch_records(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX}),
+            indexes=fetch_records(conn, "analyze_indexes"),
             extras=dict(extras or {}),
         )
 
@@ -77,7 +78,7 @@ def _statement_key(s: StatementStats) -> tuple:
     return (s.queryid, s.database, s.role, s.toplevel)
 
 
-def _sub(after: dict, before: dict | None, counters: tuple[str, ...]) -> dict:
+def _sub(after: Mapping[str, Any], before: Mapping[str, Any] | None, counters: tuple[str, ...]) -> dict:
     out = dict(after)
     for k in counters:
         out[k] = (after.get(k) or 0) - ((before or {}).get(k) or 0)

@@ -57,3 +57,25 @@ def test_no_sql_in_python_fstrings():
             if pattern.search(line):
                 offenders.append(f"{path}:{i}: {line.strip()}")
     assert not offenders, "\n".join(offenders)
+
+
+def test_record_reads_like_the_dict_of_its_row():
+    import pytest
+    from hypothesis import given
+    from hypothesis import strategies as st
+
+    from perftool.db.sql import Record
+
+    @given(st.dictionaries(st.text(min_size=1, max_size=8), st.one_of(st.none(), st.integers(), st.text()),
+                           max_size=12))
+    def check(row):
+        fields = {k: i for i, k in enumerate(row)}
+        r = Record(fields, tuple(row.values()))
+        assert dict(r) == row and r == row and len(r) == len(row) and list(r) == list(row)
+        for k, v in row.items():
+            assert r[k] == v and r.get(k, "missing") == v and k in r
+        assert r.get("\x00absent") is None and r.get("\x00absent", 7) == 7 and "\x00absent" not in r
+        with pytest.raises(KeyError):
+            r["\x00absent"]
+
+    check()

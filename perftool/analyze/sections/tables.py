@@ -3,6 +3,7 @@ dead tuples and autovacuum lag, per-table cache behaviour and primary keys."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from perftool.advisor.fixes import WorkloadAdvice, workload_advice
@@ -16,7 +17,7 @@ DEAD_MIN_TUPLES = 10_000
 DEAD_SHARE_WARNING = 0.20
 
 
-def seq_scan_heavy(t: dict, thresholds: Any) -> bool:
+def seq_scan_heavy(t: Mapping[str, Any], thresholds: Any) -> bool:
     """T201's rule: a large table read mostly by sequential scans that each read many rows."""
     seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
     share = seq / (seq + idx) if seq + idx else 0.0
@@ -97,7 +98,7 @@ class TablesSection(AnalysisSection):
         return SectionResult([section], findings, summary, metrics=metrics)
 
     @staticmethod
-    def _vacuum_fix(t: dict) -> str:
+    def _vacuum_fix(t: Mapping[str, Any]) -> str:
         now = statement_text("fix_vacuum_table", schema=t["schema"], table=t["table"])
         if t.get("autovacuum_enabled") is False:
             return (now + "\n-- autovacuum is disabled for this table (or the server): turn it back on\n"
@@ -106,7 +107,7 @@ class TablesSection(AnalysisSection):
                 + statement_text("fix_autovacuum_scale_factor", schema=t["schema"], table=t["table"])
                 + "\n-- and look for long transactions holding back the xmin horizon")
 
-    def _seq_scan_finding(self, ctx: AnalysisContext, t: dict, share: float, rows_per_seq: float,
+    def _seq_scan_finding(self, ctx: AnalysisContext, t: Mapping[str, Any], share: float, rows_per_seq: float,
                           block: int) -> Finding:
         name = f"{t['schema']}.{t['table']}"
         pages = max((t.get("table_bytes") or 0) / block, 1)

@@ -171,6 +171,47 @@ def fetch_all(conn: psycopg.Connection, name: str, params: Params = None) -> lis
     return list(_stream(conn, name, params, dict_row))
 
 
+class Record(Mapping[str, Any]):
+    """A result row as a read-only mapping over its tuple of values, the field positions shared by
+    every row of the result: a third of a dict's memory (a statistics snapshot holds one per table
+    and index: 40,000 on a schema of 10,000 tables, 15 MB less than as dicts)."""
+
+    __slots__ = ("_fields", "_values")
+
+    def __init__(self, fields: dict[str, int], values: Sequence[Any]) -> None:
+        self._fields = fields
+        self._values = values
+
+    def __getitem__(self, key: str) -> Any:
+        return self._values[self._fields[key]]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        i = self._fields.get(key)
+        return default if i is None else self._values[i]
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._fields
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields)
+
+    def __len__(self) -> int:
+        return len(self._fields)
+
+    def __repr__(self) -> str:
+        return f"Record({dict(self)!r})"
+
+
+def fetch_records(conn: psycopg.Connection, name: str, params: Params = None) -> list[Record]:
+    """The rows of query `name` as Records (read like dicts, held in a third of the memory)."""
+
+    def factory(cursor: psycopg.Cursor) -> Any:
+        fields = {c.name: i for i, c in enumerate(cursor.description or ())}
+        return lambda values: Record(fields, tuple(values))   # (a tuple is not copied)
+
+    return list(_stream(conn, name, params, factory))
+
+
 # rows per chunk when streaming a result (libpq 17+ chunked mode): the client never holds a whole
 # large catalog result (70,000 column rows are ~18 MB in libpq) and spends no more CPU on it
 STREAM_CHUNK = 2000
