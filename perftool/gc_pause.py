@@ -15,12 +15,22 @@ from contextlib import contextmanager
 
 @contextmanager
 def gc_paused() -> Iterator[None]:
-    """The collector off for the block (nested blocks: the outermost turns it back on)."""
+    """The collector off for the block (nested blocks: the outermost turns it back on).
+
+    Turned back on, the collector would traverse everything the block made at its next pass
+    (all of it still counts as young: 0.1 s for a 10,000-table catalog). So the block's objects
+    are first moved to the oldest generation without a pass — `gc.freeze()` then `gc.unfreeze()`,
+    which is what those two do — unless something else froze objects before (its frozen set is
+    left alone then, and the pass is paid)."""
     if not gc.isenabled():
         yield
         return
+    frozen_before = gc.get_freeze_count()
     gc.disable()
     try:
         yield
     finally:
+        if frozen_before == 0:
+            gc.freeze()
+            gc.unfreeze()
         gc.enable()
