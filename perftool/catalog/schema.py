@@ -427,23 +427,20 @@ def index_from_row(row: tuple, table: TableInfo, opclass_names: dict[int, tuple[
                      size_bytes or 0, idx_scan or 0, constraint_type, constraint_name, is_attached)
 
 
-def resolve_index_columns(index: IndexInfo, keys: int, attnums: list[int] | None, expressions: list[str] | None,
+def resolve_index_columns(index: IndexInfo, attnums: Sequence[int],
                           by_attnum: dict[int, tuple[ColumnInfo, str]]) -> None:
     """The plain key and INCLUDE columns of an IndexInfo made by `index_from_row` before its
-    table's columns were read (with an empty `by_attnum`), from its row's key_count, attnums and
-    expression_defs: named now, as `index_from_row` would have named them."""
-    nums: Sequence[int] = attnums or ()
-    exprs: Sequence[str] = expressions or ()
+    table's columns were read (with an empty `by_attnum`), from its row's attnums: named now, as
+    `index_from_row` would have named them (INCLUDE columns are never expressions)."""
+    keys = len(index.columns)
     for i, column in enumerate(index.columns):
-        attnum = nums[i]
+        attnum = attnums[i]
         if attnum:
             col, quoted = by_attnum.get(attnum, _NO_COLUMN)
             column.definition, column.name = quoted, col.name if col else None
             column.column_collation = col.collation if col else ""
-    if len(nums) > keys:
-        index.include = [col.name if col else (exprs[i] if i < len(exprs) else "") or ""
-                         for i in range(keys, len(nums))
-                         for col in (by_attnum.get(nums[i], _NO_COLUMN)[0],)]
+    if len(attnums) > keys:
+        index.include = [col.name if col else "" for col in (by_attnum.get(n, _NO_COLUMN)[0] for n in attnums[keys:])]
 
 
 def _bloat(row: dict) -> BloatEstimate:
@@ -666,9 +663,11 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             collation_names[int(r["oid"])] = r["name"]
     columns_args = (by_oid, params, all_columns, collation_names)
     no_columns: dict[int, tuple[ColumnInfo, str]] = {}
-    # indexes read before their tables' columns, with what naming them needs (not the whole
-    # row: 30,000 rows held would be 20 MB)
-    unnamed: list[tuple[IndexInfo, int, list[int] | None, list[str] | None]] = []
+    # indexes read before their tables' columns, and their attnums (what naming them needs; not
+    # the whole row: 30,000 rows held would be 20 MB): two flat lists, the tuples shared
+    unnamed: list[IndexInfo] = []
+    unnamed_attnums: list[tuple[int, ...]] = []
+    shared_attnums: dict[tuple[int, ...], tuple[int, ...]] = {}   # a few hundred distinct among 30,000
     beside = side is not None and side.available()
     if beside:
         assert side is not None
@@ -684,7 +683,9 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
             table = by_oid[oid]
         index = index_from_row(index_row, table, opclass_names, collation_names, by_attnum.get(oid, no_columns))
         if beside:
-            unnamed.append((index, index_row[10], index_row[11], index_row[15]))
+            nums = tuple(index_row[11] or ())
+            unnamed.append(index)
+            unnamed_attnums.append(shared_attnums.setdefault(nums, nums))
         table.indexes.append(index)
         # pg_stat_user_tables' idx_scan: the scans of the table's own indexes (a partitioned
         # index has no counters of its own; its IndexInfo sums its partitions')
@@ -697,8 +698,8 @@ def _collect_tables(conn: psycopg.Connection, catalog: Catalog, by_oid: dict[int
         done, read = side.result()
         assert done and read is not None
         by_attnum, fk_rows = read
-        for index, keys, attnums, expressions in unnamed:
-            resolve_index_columns(index, keys, attnums, expressions, by_attnum.get(index.table_oid, no_columns))
+        for index, nums in zip(unnamed, unnamed_attnums, strict=True):
+            resolve_index_columns(index, nums, by_attnum.get(index.table_oid, no_columns))
     for row in fk_rows:
         by_oid[int(row["table_oid"])].foreign_keys.append(ForeignKeyInfo(
             name=row["name"], schema=row["schema"], table=row["table"], columns=list(row["columns"] or []),
