@@ -29,10 +29,10 @@ STATEMENT_COUNTERS = ("calls", "total_ms", "plan_ms", "rows", "shared_blks_hit",
                       "io_read_ms", "io_write_ms", "wal_bytes")
 DATABASE_COUNTERS = ("xact_commit", "xact_rollback", "blks_read", "blks_hit", "tup_returned", "tup_fetched",
                      "temp_files", "temp_bytes", "deadlocks")
-TABLE_COUNTERS = ("seq_scan", "seq_tup_read", "idx_scan", "idx_tup_fetch", "n_tup_ins", "n_tup_upd", "n_tup_del",
+TABLE_COUNTERS = ("seq_scan", "seq_tup_read", "idx_scan", "n_tup_ins", "n_tup_upd", "n_tup_del",
                   "n_tup_hot_upd", "heap_blks_read", "heap_blks_hit", "idx_blks_read", "idx_blks_hit",
                   "autovacuum_count")
-INDEX_COUNTERS = ("idx_scan", "idx_tup_read", "idx_tup_fetch", "idx_blks_read", "idx_blks_hit")
+INDEX_COUNTERS = ("idx_scan", "idx_blks_read", "idx_blks_hit")
 
 
 @dataclass

@@ -6,8 +6,6 @@ SELECT i.indexrelid,
        c.relname                                                   AS table,
        ic.relname                                                  AS index,
        pg_catalog.pg_stat_get_numscans(i.indexrelid)               AS idx_scan,
-       pg_catalog.pg_stat_get_tuples_returned(i.indexrelid)        AS idx_tup_read,
-       pg_catalog.pg_stat_get_tuples_fetched(i.indexrelid)         AS idx_tup_fetch,
        pg_catalog.pg_stat_get_blocks_fetched(i.indexrelid)
            - pg_catalog.pg_stat_get_blocks_hit(i.indexrelid)       AS idx_blks_read,
        pg_catalog.pg_stat_get_blocks_hit(i.indexrelid)             AS idx_blks_hit
