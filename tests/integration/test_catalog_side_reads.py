@@ -131,3 +131,17 @@ def test_sibling_is_as_safe_as_the_first_session(sandbox):
         assert sibling(plain) is None           # not opened by connect(): nothing to copy
     with connect(dsn, read_only=False) as writer:
         assert sibling(writer) is None          # only read-only sessions have siblings
+
+
+def test_an_error_on_the_sibling_is_the_callers_error(schema_db, monkeypatch):
+    from perftool.db.errors import QueryTimeout
+
+    def timing_out(conn, *args):
+        raise QueryTimeout("catalog_columns: canceling statement due to statement timeout")
+
+    monkeypatch.setattr(catalog_module, "SIDE_READS_MIN_RELATIONS", 0)
+    monkeypatch.setattr(catalog_module, "_read_columns_beside", timing_out)
+    with connect(schema_db) as conn:
+        with pytest.raises(QueryTimeout, match="catalog_columns"):
+            collect_catalog(conn)
+        assert conn.execute("SELECT 1").fetchone() == (1,)     # the first session is still usable
