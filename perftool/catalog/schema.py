@@ -439,8 +439,9 @@ def resolve_index_columns(index: IndexInfo, attnums: Sequence[int],
             col, quoted = by_attnum.get(attnum, _NO_COLUMN)
             column.definition, column.name = quoted, col.name if col else None
             column.column_collation = col.collation if col else ""
-    if len(attnums) > keys:
-        index.include = [col.name if col else "" for col in (by_attnum.get(n, _NO_COLUMN)[0] for n in attnums[keys:])]
+    if len(attnums) > keys:   # a column not read keeps what index_from_row gave it (its printed name, or "")
+        index.include = [col.name if col else was for col, was in
+                         zip((by_attnum.get(n, _NO_COLUMN)[0] for n in attnums[keys:]), index.include, strict=True)]
 
 
 def _bloat(row: dict) -> BloatEstimate:

@@ -41,3 +41,25 @@ def test_index_from_row_puts_each_value_in_its_field():
     assert (ix.constraint_type, ix.constraint_name, ix.is_attached) == ("u", "t_email_key", True)
     assert [(c.name, c.opclass, c.descending, c.nulls_first) for c in ix.columns] == [("email", "text_ops", True, True)]
     assert ix.include == ["lower(email)"]
+
+
+def test_columns_named_afterwards_are_named_as_at_once():
+    from perftool.catalog.schema import resolve_index_columns
+
+    table = TableInfo(schema="app", name="t", oid=7)
+    email = ColumnInfo("email", 2, "text", "text", "S", True, "default")
+    mixed = ColumnInfo("Mixed", 3, "text", "text", "S", False, "C")
+    values = {"oid": 11, "table_oid": 7, "name": "t_idx", "kind": "i", "method": "btree", "is_unique": False,
+              "is_primary": False, "is_exclusion": False, "is_valid": True, "is_ready": True, "key_count": 3,
+              "attnums": [2, 0, 3, 9, 3], "opclass_oids": [100, 100, 100], "collation_oids": [0, 0, 0],
+              "options": [0, 1, 0], "expression_defs": ["email", "lower(email)", '"Mixed"', "gone", '"Mixed"'],
+              "predicate": None, "definition": "", "size_bytes": 0, "idx_scan": 0, "constraint_type": None,
+              "constraint_name": None, "is_attached": False}
+    row = tuple(values[k] for k in INDEX_FIELDS)
+    by_attnum = {2: (email, "email"), 3: (mixed, '"Mixed"')}
+    at_once = index_from_row(row, table, {100: ("text_ops", True)}, {}, by_attnum)
+    later = index_from_row(row, table, {100: ("text_ops", True)}, {}, {})
+    assert later.columns[0].name is None and later.include == ["gone", '"Mixed"']   # printed names, not yet named
+    resolve_index_columns(later, tuple(values["attnums"]), by_attnum)
+    assert later == at_once
+    assert [c.name for c in at_once.columns] == ["email", None, "Mixed"] and at_once.include == ["gone", "Mixed"]
