@@ -543,12 +543,11 @@ def _collect(conn: psycopg.Connection, catalog: Catalog, side: Beside[_ColumnsRe
         for (oid, schema_name, name, kind, is_partition, reltuples, relpages, n_live_tup, n_dead_tup, seq_scan,
              table_bytes, replica_identity, view_sql, can_select) in iterate_tuples(
                 conn, "catalog_tables", params, TABLE_FIELDS):
+            # positional (tests/unit/test_catalog_model.py pins the order)
             found = catalog.add(TableInfo(
-                schema=intern(schema_name), name=name, oid=oid, kind=intern(kind), is_partition=is_partition,
-                reltuples=reltuples or 0.0, relpages=relpages or 0, n_live_tup=n_live_tup or 0,
-                n_dead_tup=n_dead_tup or 0, seq_scan=seq_scan or 0,
-                size_bytes=table_bytes or 0, replica_identity=intern(replica_identity or "d"),
-                can_select=can_select, view_sql=view_sql))
+                intern(schema_name), name, oid, intern(kind), is_partition, reltuples or 0.0, relpages or 0,
+                n_live_tup or 0, n_dead_tup or 0, seq_scan or 0, 0, table_bytes or 0, False,
+                intern(replica_identity or "d"), {}, [], [], can_select, view_sql))
             if found.view_sql and wanted is not None:
                 wanted.update(name for _schema, name in relation_names(found.view_sql))
     by_oid = catalog.by_oid()
