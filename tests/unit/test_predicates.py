@@ -182,3 +182,21 @@ def test_skips_with_reason(cat, sql, reason):
 def test_relation_names():
     assert relation_names('WITH x AS (SELECT 1) SELECT * FROM x, s.t, "Foo"') == [("s", "t"), (None, "Foo")]
     assert relation_names("not sql at all (((") == []
+
+
+def test_analysis_leaves_the_shared_parse_untouched(cat):
+    """The normalized trees are parsed once per text and shared: inlining a view, rewriting DML or
+    walking scopes must not change them, so a second analysis (and other callers) see the same."""
+    from perftool.workload.statement_text import parse_normalized
+
+    texts = ["SELECT r.id FROM recent_orders r WHERE r.cust = 3 ORDER BY r.created_at",
+             "UPDATE orders SET total = total + 1 WHERE customer_id = 5",
+             "WITH x AS (SELECT max(created_at) m FROM orders) SELECT * FROM x, customers c WHERE c.id = 1",
+             "INSERT INTO orders (id) SELECT id FROM customers WHERE email = 'a'"]
+    view = cat.resolve(None, "recent_orders").view_sql
+    before = {t: parse_normalized(t).sql() for t in [*texts, view]}
+    first = [analyze(t, cat) for t in texts]
+    assert {t: parse_normalized(t).sql() for t in [*texts, view]} == before
+    assert [analyze(t, cat) for t in texts] == first
+    assert first[0].accesses[0].equality == ["status", "customer_id"] and first[0].accesses[0].constants
+    assert first[2].accesses[0].extreme == ["created_at"]
