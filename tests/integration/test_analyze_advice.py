@@ -132,3 +132,26 @@ def test_the_advisor_leaves_perftools_search_path_pinned(fresh_db, sql):
         assert "app" not in pinned
         assert workload_advice(conn).fixes
         assert conn.execute("SELECT current_setting('search_path')").fetchone()[0] == pinned
+
+
+def test_analyze_asks_the_advisor_for_recommends_defaults_without_the_local_search(fresh_db, monkeypatch):
+    """analyze's advice is `indexes recommend`'s defaults with one phase left out (fixes.FIX_OPTIONS):
+    the local search, which the demo's answer does not need (the test above compares the two)."""
+    setup(fresh_db)
+    run(fresh_db, [("SELECT id FROM orders WHERE status = %s", ("paid",))] * 5)
+    import perftool.advisor.fixes as fixes
+    from perftool.db.connect import connect
+
+    seen = []
+    real = fixes.advise
+
+    def spy(conn, statements, options, **kw):  # noqa: ANN001, ANN003
+        seen.append(options)
+        return real(conn, statements, options, **kw)
+
+    monkeypatch.setattr(fixes, "advise", spy)
+    with connect(fresh_db) as conn:
+        assert fixes.workload_advice(conn).fixes
+    (options,) = seen
+    assert options.refine_seconds == 0
+    assert {**options.__dict__, "refine_seconds": None} == {**AdvisorOptions().__dict__, "refine_seconds": None}
