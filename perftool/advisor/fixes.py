@@ -4,7 +4,7 @@ the recommendations of `indexes recommend` for the same workload — the same st
 commands agree on a statement. What-if costed with HypoPG; without it, the `--no-whatif`
 heuristic, labelled as such (`WorkloadAdvice.verified`, `label`).
 
-One phase is left out (`FIX_OPTIONS`): the local search after the greedy (`refine.LocalSearch`),
+One phase is left out (`FIX_REFINE_SECONDS`): the local search after the greedy (`refine.LocalSearch`),
 which restarts the greedy from neighbouring configurations to squeeze out the last per cent of the
 workload's cost. It doubled what `analyze` spends on the demo (0.8 s → 0.4 s for the advisor,
 measured) and does not change the demo's answer (tests/integration/test_analyze_advice.py compares
@@ -31,7 +31,7 @@ if TYPE_CHECKING:
     import psycopg
 
 WHATIF_LABEL = "HypoPG what-if costing"
-FIX_OPTIONS = {"refine_seconds": 0.0}     # what analyze's advice changes in AdvisorOptions() (see above)
+FIX_REFINE_SECONDS = 0.0      # analyze's advice: AdvisorOptions() but no local search (see above)
 HEURISTIC_LABEL = "heuristic, not verified by the planner (HypoPG is not installed in this database)"
 
 
@@ -70,10 +70,10 @@ class WorkloadAdvice:
 
 def workload_advice(conn: psycopg.Connection, options: AdvisorOptions | None = None) -> WorkloadAdvice:
     """`indexes recommend`'s answer on this connection's pg_stat_statements (what-if when HypoPG is
-    installed, else the heuristic), by default without the local search (`FIX_OPTIONS`). A failure
+    installed, else the heuristic), by default without the local search (`FIX_REFINE_SECONDS`). A failure
     that stops the advisor (no statements, privileges, a timeout) is returned as `error`, never
     raised: the caller's report goes on without it."""
-    options = options or AdvisorOptions(**FIX_OPTIONS)
+    options = options or AdvisorOptions(refine_seconds=FIX_REFINE_SECONDS)
     verified = options.whatif and server_info(conn).has_extension("hypopg")
     if verified != options.whatif:
         options = AdvisorOptions(**{**options.__dict__, "whatif": verified})

@@ -135,7 +135,7 @@ def test_the_advisor_leaves_perftools_search_path_pinned(fresh_db, sql):
 
 
 def test_analyze_asks_the_advisor_for_recommends_defaults_without_the_local_search(fresh_db, monkeypatch):
-    """analyze's advice is `indexes recommend`'s defaults with one phase left out (fixes.FIX_OPTIONS):
+    """analyze's advice is `indexes recommend`'s defaults with one phase left out (fixes.FIX_REFINE_SECONDS):
     the local search, which the demo's answer does not need (the test above compares the two)."""
     setup(fresh_db)
     run(fresh_db, [("SELECT id FROM orders WHERE status = %s", ("paid",))] * 5)
