@@ -3,12 +3,13 @@
 For each statement the analysis finds every *access* — one use of a base table in one query block
 — and records how that block uses the table's columns:
 
-- **equality**: `col = const`, `col IN (…)`, `col = ANY($1)`, `col IS NULL`, a bare boolean column,
-  and conditions that every branch of an OR shares (`(a = 1 AND b = 2) OR (a = 3 AND b = 4)`);
+- **equality**: `col = const`, `col IN (…)`, `col = ANY($1)` and `= ANY(ARRAY[…])` (read like IN),
+  `col IS NULL`, a bare boolean column, and conditions that every branch of an OR shares
+  (`(a = 1 AND b = 2) OR (a = 3 AND b = 4)`);
 - **range**: `<`, `<=`, `>`, `>=`, `BETWEEN`, and `LIKE 'prefix%'` (which needs a pattern operator
   class unless the column's collation is C);
-- **join**: `col = other.col` with another table, `USING (…)`, `col IN (SELECT …)`, and correlated
-  references from subqueries (`EXISTS (SELECT … WHERE l.k = o.k)`);
+- **join**: `col = other.col` with another table, `USING (…)`, `col IN (SELECT …)` and
+  `col = ANY(SELECT …)`, and correlated references from subqueries (`EXISTS (SELECT … WHERE l.k = o.k)`);
 - **order** (with direction) and **group** columns, and whether the block has a LIMIT;
 - **constants**: `col = literal`, `col IS [NOT] NULL`, `bool_col` — partial-index predicates.
 
@@ -699,6 +700,9 @@ class _Walker:
                 sink.append((r[0], EQUALITY, r[1]))
                 sink.append(("const", r[0], Constant(r[1], "IS NULL")))
             return
+        if isinstance(cond, exp.EQ) and isinstance(cond.expression, exp.Any):
+            self._any(scope, cond.this, cond.expression, sink)
+            return
         if isinstance(cond, exp.EQ):
             self._compare(scope, cond.this, cond.expression, EQUALITY, sink)
             self._compare(scope, cond.expression, cond.this, EQUALITY, sink)
@@ -760,6 +764,28 @@ class _Walker:
                     sink.append(("const", r[0], Constant(r[1], "=", value)))
         elif side == "other":
             sink.append((r[0], JOIN if kind == EQUALITY else RANGE, r[1]))
+
+    def _any(self, scope: Scope, left, any_, sink: list) -> None:
+        """`col = ANY(…)` read like `col IN (…)`: a subquery makes a join (its output column one
+        too); a parameter (`ANY($1)`) or an array of constants (`ANY(ARRAY[1, 2])`, `ANY('{1,2}')`)
+        an equality, and an array of one literal a constant predicate; another table's column
+        (`ANY(c.ids)`) a join."""
+        r = self._as_key(scope, left)
+        if r is None:
+            return
+        inner = any_.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if isinstance(inner, (exp.Subquery, exp.Select, exp.SetOperation)):
+            sink.append((r[0], JOIN, r[1]))
+            self._subquery_output_join(scope, inner, sink)
+            return
+        self._compare(scope, left, any_, EQUALITY, sink)
+        if isinstance(inner, exp.Array) and len(inner.expressions) == 1 and not is_expression(r[1]) \
+                and self._side(scope, any_, r[0]) == "const":
+            ok, value = _literal_value(inner.expressions[0])
+            if ok:
+                sink.append(("const", r[0], Constant(r[1], "=", value)))
 
     def _subquery_output_join(self, scope: Scope, query, sink: list) -> None:
         """`x IN (SELECT l_orderkey FROM lineitem …)`: the subquery's output column is a join key too."""
