@@ -164,7 +164,7 @@ CREATE TABLE readings_2026_02 PARTITION OF readings FOR VALUES FROM ('2026-02-01
 INSERT INTO readings SELECT g % 500, timestamptz '2026-01-01' + g * interval '30 seconds', g
   FROM generate_series(1, 150000) g;
 VACUUM ANALYZE readings;
-SELECT pg_stat_statements_reset()
+SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)
 """
 
 
