@@ -6,8 +6,8 @@ heuristic, labelled as such (`WorkloadAdvice.verified`, `label`).
 
 One phase is left out (`FIX_REFINE_SECONDS`): the local search after the greedy (`refine.LocalSearch`),
 which restarts the greedy from neighbouring configurations to squeeze out the last per cent of the
-workload's cost. It doubled what `analyze` spends on the demo (0.8 s → 0.4 s for the advisor,
-measured) and does not change the demo's answer (tests/integration/test_analyze_advice.py compares
+workload's cost. It took half of the advisor's time on the demo (0.82 s → 0.40 s without it,
+same run) and does not change the demo's answer (tests/integration/test_analyze_advice.py compares
 the two commands there). On a workload where it does, the two can differ — on the OLTP benchmark
 it moves the indexes of 18 of 214 statements (relative workload cost 0.62 % either way):
 `indexes recommend` is then the refined answer."""
