@@ -67,7 +67,8 @@ def make_index(table: TableInfo, catalog: Catalog, access: Access, columns: list
         return None
     if not all(_key_ok(table, access, c) for c in columns):
         return None
-    ops = tuple(_opclass(table, catalog, access, c) for c in columns)
+    # only a LIKE 'prefix%' column can need an operator class
+    ops = tuple(_opclass(table, catalog, access, c) for c in columns) if access.like_prefix else ()
     return IndexDef(schema=table.schema, table=table.name, columns=tuple(columns),
                     desc=tuple(desc) if desc else (), opclasses=ops, where=where)
 
@@ -144,11 +145,11 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
                       partial: bool = True, constants: list[Constant] | None = None) -> list[IndexDef]:
     """Indexes that could serve one access, in a deterministic order (singles first). Partial
     indexes are made for `constants` (default: all of the access's constant predicates)."""
-    out: list[IndexDef] = []
+    out: dict[IndexDef, None] = {}      # insertion-ordered set
 
     def add(ix: IndexDef | None) -> None:
-        if ix is not None and ix not in out:
-            out.append(ix)
+        if ix is not None:
+            out.setdefault(ix, None)
 
     for c in access.indexable:
         add(make_index(table, catalog, access, [c]))
@@ -205,7 +206,7 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
                 directions = dict(order)
                 desc = [directions.get(c, False) for c in key] if order and any(c in directions for c in key) else None
                 add(make_index(table, catalog, access, key, desc, where=(const,)))
-    return out
+    return list(out)
 
 
 def existing_defs(table: TableInfo) -> list[IndexDef]:

@@ -3,12 +3,13 @@
 For each statement the analysis finds every *access* — one use of a base table in one query block
 — and records how that block uses the table's columns:
 
-- **equality**: `col = const`, `col IN (…)`, `col = ANY($1)`, `col IS NULL`, a bare boolean column,
-  and conditions that every branch of an OR shares (`(a = 1 AND b = 2) OR (a = 3 AND b = 4)`);
+- **equality**: `col = const`, `col IN (…)`, `col = ANY($1)` and `= ANY(ARRAY[…])` (read like IN),
+  `col IS NULL`, a bare boolean column, and conditions that every branch of an OR shares
+  (`(a = 1 AND b = 2) OR (a = 3 AND b = 4)`);
 - **range**: `<`, `<=`, `>`, `>=`, `BETWEEN`, and `LIKE 'prefix%'` (which needs a pattern operator
   class unless the column's collation is C);
-- **join**: `col = other.col` with another table, `USING (…)`, `col IN (SELECT …)`, and correlated
-  references from subqueries (`EXISTS (SELECT … WHERE l.k = o.k)`);
+- **join**: `col = other.col` with another table, `USING (…)`, `col IN (SELECT …)` and
+  `col = ANY(SELECT …)`, and correlated references from subqueries (`EXISTS (SELECT … WHERE l.k = o.k)`);
 - **order** (with direction) and **group** columns, and whether the block has a LIMIT;
 - **constants**: `col = literal`, `col IS [NOT] NULL`, `bool_col` — partial-index predicates.
 
@@ -32,11 +33,10 @@ from typing import Any
 
 from psycopg import sql
 from sqlglot import exp
-from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from perftool.catalog.schema import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
-from perftool.workload.statement_text import parameter_count, parse, strip_leading_comments, tree_relations
+from perftool.workload.statement_text import outline, parameter_count, parse_normalized, strip_leading_comments
 
 MAX_VIEW_DEPTH = 6
 UTILITY_WORDS = frozenset(
@@ -218,14 +218,10 @@ def _parse(text: str):
         return None, "empty statement"
     if "<insufficient privilege>" in body:
         return None, "statement text hidden (<insufficient privilege>): grant pg_read_all_stats"
-    tree = parse(text)
+    tree = parse_normalized(text)
     if tree is None:
         return None, "could not be parsed as a single PostgreSQL statement"
-    return tree.copy(), None   # parse() is cached and shared: the analysis rewrites its own copy
-
-
-def _normalize(tree):
-    return normalize_identifiers(tree, dialect="postgres")
+    return tree, None   # cached and shared: the analysis copies what it rewrites (views)
 
 
 # --- the analysis ------------------------------------------------------------------------------------
@@ -252,7 +248,6 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
     if tree is None:
         result.skip = reason
         return
-    tree = _normalize(tree)
     kind = type(tree).__name__
     if isinstance(tree, (exp.Select, exp.SetOperation)):
         result.kind = StatementKind.SELECT
@@ -276,11 +271,13 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
             result.skip = "could not be parsed as a single PostgreSQL statement"
         return
 
-    problem = _check_relations(tree, catalog)
+    shape = outline(result.text)
+    names = list(shape.relations) if shape is not None else []
+    problem = _check_relations(names, catalog)
     if problem:
         result.skip = problem
         return
-    for cte in tree.find_all(exp.CTE):
+    for cte in tree.find_all(exp.CTE) if shape is None or exp.CTE in shape.kinds else ():
         if isinstance(cte.this, (exp.Insert, exp.Update, exp.Delete)):
             verb = type(cte.this).__name__.upper()
             result.skip = f"data-modifying WITH ({verb} in a CTE) is not analysed: pass the {verb} on its own"
@@ -291,8 +288,11 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
             return  # INSERT … VALUES: nothing to read, only the write cost counts
         result.skip = result.skip or "nothing to analyse"
         return
-    query = _inline_views(query, catalog)
-    _Walker(result, catalog).run(query)
+    kinds = shape.kinds if shape is not None else None
+    if any(_is_view(catalog.resolve(schema, name)) for schema, name in names):
+        query = _inline_views(query.copy(), catalog)     # the tree is shared: rewrite a copy
+        kinds = None                                     # the views' bodies hold more
+    _Walker(result, catalog, kinds).run(query)
     if not result.accesses and not result.referenced and result.target is None:
         result.skip = "reads no table"
 
@@ -301,8 +301,11 @@ def _table_key(t, catalog: Catalog) -> TableInfo | None:
     return catalog.resolve(t.db or None, t.name)
 
 
-def _check_relations(tree, catalog: Catalog) -> str | None:
-    names = tree_relations(tree)
+def _is_view(info: TableInfo | None) -> bool:
+    return info is not None and info.kind == "v" and bool(info.view_sql)
+
+
+def _check_relations(names: list[tuple[str | None, str]], catalog: Catalog) -> str | None:
     if not names:
         return None
     found: list[TableInfo | None] = []
@@ -389,12 +392,12 @@ def _inline_views(tree, catalog: Catalog):
             if not isinstance(t.this, exp.Identifier) or (not t.db and t.name in ctes):
                 continue
             info = catalog.resolve(t.db or None, t.name)
-            if info is None or info.kind != "v" or not info.view_sql:
+            if info is None or not _is_view(info):
                 continue
-            body, _ = _parse(info.view_sql)
+            body, _ = _parse(info.view_sql or "")
             if body is None:
                 continue
-            body = _normalize(body)
+            body = body.copy()      # the parsed view is cached and shared
             alias = t.alias or t.name
             sub = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
             t.replace(sub)
@@ -431,9 +434,10 @@ def _literal_value(node) -> tuple[bool, Any]:
 class _Walker:
     """Walk the query's scopes, make an Access per base-table source, classify predicates."""
 
-    def __init__(self, result: Analysis, catalog: Catalog):
+    def __init__(self, result: Analysis, catalog: Catalog, kinds: frozenset[type] | None = None):
         self.result = result
         self.catalog = catalog
+        self.min_max = kinds is None or exp.Max in kinds or exp.Min in kinds   # kinds: node types it holds
         self.accesses: dict[tuple[int, str], Access] = {}
         self.tables: dict[tuple[int, str], TableInfo] = {}
 
@@ -696,6 +700,9 @@ class _Walker:
                 sink.append((r[0], EQUALITY, r[1]))
                 sink.append(("const", r[0], Constant(r[1], "IS NULL")))
             return
+        if isinstance(cond, exp.EQ) and isinstance(cond.expression, exp.Any):
+            self._any(scope, cond.this, cond.expression, sink)
+            return
         if isinstance(cond, exp.EQ):
             self._compare(scope, cond.this, cond.expression, EQUALITY, sink)
             self._compare(scope, cond.expression, cond.this, EQUALITY, sink)
@@ -757,6 +764,28 @@ class _Walker:
                     sink.append(("const", r[0], Constant(r[1], "=", value)))
         elif side == "other":
             sink.append((r[0], JOIN if kind == EQUALITY else RANGE, r[1]))
+
+    def _any(self, scope: Scope, left, any_, sink: list) -> None:
+        """`col = ANY(…)` read like `col IN (…)`: a subquery makes a join (its output column one
+        too); a parameter (`ANY($1)`) or an array of constants (`ANY(ARRAY[1, 2])`, `ANY('{1,2}')`)
+        an equality, and an array of one literal a constant predicate; another table's column
+        (`ANY(c.ids)`) a join."""
+        r = self._as_key(scope, left)
+        if r is None:
+            return
+        inner = any_.this
+        while isinstance(inner, exp.Paren):
+            inner = inner.this
+        if isinstance(inner, (exp.Subquery, exp.Select, exp.SetOperation)):
+            sink.append((r[0], JOIN, r[1]))
+            self._subquery_output_join(scope, inner, sink)
+            return
+        self._compare(scope, left, any_, EQUALITY, sink)
+        if isinstance(inner, exp.Array) and len(inner.expressions) == 1 and not is_expression(r[1]) \
+                and self._side(scope, any_, r[0]) == "const":
+            ok, value = _literal_value(inner.expressions[0])
+            if ok:
+                sink.append(("const", r[0], Constant(r[1], "=", value)))
 
     def _subquery_output_join(self, scope: Scope, query, sink: list) -> None:
         """`x IN (SELECT l_orderkey FROM lineitem …)`: the subquery's output column is a join key too."""
@@ -870,7 +899,8 @@ class _Walker:
             else:
                 f[0].add(f[1], f[2])
 
-        for agg in select.find_all(exp.Max, exp.Min):   # the planner's MinMaxAgg reads one end of an index
+        aggregates = select.find_all(exp.Max, exp.Min) if self.min_max else ()
+        for agg in aggregates:   # the planner's MinMaxAgg reads one end of an index
             if agg.find_ancestor(exp.Select) is not select:
                 continue
             r = self._as_column(scope, agg.this)

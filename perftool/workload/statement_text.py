@@ -9,6 +9,7 @@ never raises — so callers can skip what cannot be analysed and say why.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -39,9 +40,7 @@ def strip_leading_comments(text: str) -> str:
     return text
 
 
-@lru_cache(maxsize=20_000)
-def parse(text: str) -> exp.Expression | None:
-    """The parsed statement, or None when sqlglot cannot read it (or it holds several statements)."""
+def _parse_one(text: str) -> exp.Expression | None:
     import logging
 
     import sqlglot
@@ -55,6 +54,24 @@ def parse(text: str) -> exp.Expression | None:
         return None
     found = [t for t in trees if isinstance(t, exp.Expression)]
     return found[0] if len(found) == 1 else None
+
+
+@lru_cache(maxsize=20_000)
+def parse(text: str) -> exp.Expression | None:
+    """The parsed statement, or None when sqlglot cannot read it (or it holds several statements).
+    Cached and shared: callers must not change the tree (copy() it first)."""
+    return _parse_one(text)
+
+
+@lru_cache(maxsize=20_000)
+def parse_normalized(text: str) -> exp.Expression | None:
+    """`parse(text)` with its identifiers folded as PostgreSQL folds them (unquoted → lower case),
+    the tree the advisor resolves against the catalog. Parsed on its own (a copy of `parse`'s tree
+    would cost half a parse), cached and shared: callers must not change it (copy() it first)."""
+    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+    tree = _parse_one(text)
+    return None if tree is None else normalize_identifiers(tree, dialect="postgres")
 
 
 def fingerprint(text: str) -> str:
@@ -114,24 +131,46 @@ def tables(text: str) -> tuple[str, ...]:
 
 def relation_names(text: str) -> list[tuple[str | None, str]]:
     """Relations a statement names (schema or None, stored name), CTE names left out. Never raises."""
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+    found = outline(text)
+    return list(found.relations) if found is not None else []
 
+
+@dataclass(frozen=True)
+class Outline:
+    """What one walk over a statement's normalized tree finds: the relations it names (CTE names
+    left out) and the node types it holds (so an analysis can skip looking for what is absent)."""
+
+    relations: tuple[tuple[str | None, str], ...]
+    kinds: frozenset[type]
+
+
+@lru_cache(maxsize=20_000)
+def outline(text: str) -> Outline | None:
+    """The Outline of `parse_normalized(text)`, or None when it cannot be parsed. Never raises."""
     try:
-        tree = parse(text) if "<insufficient privilege>" not in (text or "") else None
-        if tree is None:
-            return []
-        return tree_relations(normalize_identifiers(tree.copy(), dialect="postgres"))
+        tree = parse_normalized(text) if "<insufficient privilege>" not in (text or "") else None
+        return None if tree is None else tree_outline(tree)
     except Exception:  # noqa: BLE001 - analysis must never crash on input
-        return []
+        return None
 
 
 def tree_relations(tree) -> list[tuple[str | None, str]]:
     """(schema or None, name) of every relation a parsed statement names, CTE names left out."""
+    return list(tree_outline(tree).relations)
+
+
+def tree_outline(tree) -> Outline:
     from sqlglot import exp
 
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
+    ctes, found, kinds = set(), [], set()
+    for node in tree.walk():     # one breadth-first walk for all (find_all's order)
+        kinds.add(type(node))
+        if isinstance(node, exp.CTE):
+            ctes.add(node.alias_or_name)
+        elif isinstance(node, exp.Table):
+            found.append(node)
     out: list[tuple[str | None, str]] = []
-    for t in tree.find_all(exp.Table):
+    for t in found:
         if not isinstance(t.this, exp.Identifier):
             continue
         schema = t.db or None
@@ -140,4 +179,4 @@ def tree_relations(tree) -> list[tuple[str | None, str]]:
         key = (schema, t.name)
         if key not in out:
             out.append(key)
-    return out
+    return Outline(tuple(out), frozenset(kinds))

@@ -150,6 +150,22 @@ def test_quoted_mixed_case_and_schema_qualified_names(fresh_db):
         assert got.fetchone() is not None
 
 
+def test_equals_any_gets_the_indexes_an_in_list_gets(fresh_db):
+    """`col = ANY($1)` (an ORM's list of ids), `= ANY(ARRAY[…])` and `= ANY(SELECT …)` are read
+    like `IN (…)`: the same recommendation."""
+    setup(fresh_db, *USERS, *EVENTS)
+    pairs = [("SELECT * FROM events WHERE user_id = ANY($1) AND kind = 'buy'",
+              "SELECT * FROM events WHERE user_id IN ($1, $2, $3) AND kind = 'buy'"),
+             ("SELECT * FROM events WHERE user_id = ANY(ARRAY[7, 8, 9])",
+              "SELECT * FROM events WHERE user_id IN (7, 8, 9)"),
+             ("SELECT count(*) FROM events WHERE user_id = ANY(SELECT id FROM users WHERE email = $1)",
+              "SELECT count(*) FROM events WHERE user_id IN (SELECT id FROM users WHERE email = $1)")]
+    for any_form, in_form in pairs:
+        got = keys(recommend(fresh_db, any_form))
+        assert got and got == keys(recommend(fresh_db, in_form)), any_form
+        assert any(t == "public.events" and c[0] == "user_id" for t, c in got), got
+
+
 def test_dollar_parameters_are_costed_with_generic_plans(fresh_db):
     setup(fresh_db, *USERS, *EVENTS)
     doc = recommend(fresh_db, "SELECT * FROM users WHERE email = $1",

@@ -132,3 +132,65 @@ def test_the_advisor_leaves_perftools_search_path_pinned(fresh_db, sql):
         assert "app" not in pinned
         assert workload_advice(conn).fixes
         assert conn.execute("SELECT current_setting('search_path')").fetchone()[0] == pinned
+
+
+def test_analyze_asks_the_advisor_for_recommends_defaults_without_the_local_search(fresh_db, monkeypatch):
+    """analyze's advice is `indexes recommend`'s defaults with one phase left out (fixes.FIX_REFINE_SECONDS):
+    the local search, which the demo's answer does not need (the test above compares the two)."""
+    setup(fresh_db)
+    run(fresh_db, [("SELECT id FROM orders WHERE status = %s", ("paid",))] * 5)
+    import perftool.advisor.fixes as fixes
+    from perftool.db.connect import connect
+
+    seen = []
+    real = fixes.advise
+
+    def spy(conn, statements, options, **kw):  # noqa: ANN001, ANN003
+        seen.append(options)
+        return real(conn, statements, options, **kw)
+
+    monkeypatch.setattr(fixes, "advise", spy)
+    with connect(fresh_db) as conn:
+        assert fixes.workload_advice(conn).fixes
+    (options,) = seen
+    assert options.refine_seconds == 0
+    assert {**options.__dict__, "refine_seconds": None} == {**AdvisorOptions().__dict__, "refine_seconds": None}
+
+
+READINGS = """
+CREATE TABLE readings (sensor_id int NOT NULL, ts timestamptz NOT NULL, v float8) PARTITION BY RANGE (ts);
+CREATE TABLE readings_2026_01 PARTITION OF readings FOR VALUES FROM ('2026-01-01') TO ('2026-02-01');
+CREATE TABLE readings_2026_02 PARTITION OF readings FOR VALUES FROM ('2026-02-01') TO ('2026-03-01');
+INSERT INTO readings SELECT g % 500, timestamptz '2026-01-01' + g * interval '30 seconds', g
+  FROM generate_series(1, 150000) g;
+VACUUM ANALYZE readings;
+SELECT pg_stat_statements_reset(0, (SELECT oid FROM pg_database WHERE datname = current_database()), 0)
+"""
+
+
+def test_a_seq_scanned_partition_gets_the_index_recommend_makes_on_its_partitioned_table(fresh_db):
+    """The statements name the partitioned table and the advisor recommends on it (one index, ON
+    ONLY the parent, then on each partition, attached); pg_stat_user_tables counts the seq scans on
+    the partitions. Each partition's T201 lists the statements on its parent and that index."""
+    setup(fresh_db, READINGS)
+    hot = "SELECT avg(v) FROM readings WHERE sensor_id = %s"
+    run(fresh_db, [(hot, (i % 500,)) for i in range(20)])
+    report = analyze_report(fresh_db)
+    t201 = {f.object: f for f in report.findings if f.code == "T201"}
+    assert set(t201) == {"public.readings_2026_01", "public.readings_2026_02"}
+    (rec,) = recommend_report(fresh_db, {}, AdvisorOptions()).as_dict()["recommendations"]
+    assert rec["table"] == "public.readings" and rec["columns"] == ["sensor_id"]
+    parent = rec["definition"].split('"')[1]
+    assert suggested_for(t201) == {(p, fingerprint(hot.replace("%s", "$1"))): {parent} for p in t201}
+    for f in t201.values():
+        assert "FROM readings WHERE sensor_id = $1" in f.detail
+    first, second = t201["public.readings_2026_01"], t201["public.readings_2026_02"]
+    assert rec["definition"] in first.fix and first.plan is not None     # the three steps, as recommend writes them
+    assert "ON ONLY" in first.fix and first.fix.count("ATTACH PARTITION") == 2
+    # one index for both partitions: the second fix names the first (fix_compose)
+    assert f'-- "{parent}": the same index as the fix of T201 public.readings_2026_01' in second.fix
+
+
+def suggested_for(t201: dict) -> dict[tuple[str, str], set[str]]:
+    return {(f.object, fingerprint(s["query"])): set(s["indexes"])
+            for f in t201.values() for s in f.evidence["statement_indexes"]}

@@ -182,3 +182,48 @@ def test_skips_with_reason(cat, sql, reason):
 def test_relation_names():
     assert relation_names('WITH x AS (SELECT 1) SELECT * FROM x, s.t, "Foo"') == [("s", "t"), (None, "Foo")]
     assert relation_names("not sql at all (((") == []
+
+
+def test_analysis_leaves_the_shared_parse_untouched(cat):
+    """The normalized trees are parsed once per text and shared: inlining a view, rewriting DML or
+    walking scopes must not change them, so a second analysis (and other callers) see the same."""
+    from perftool.workload.statement_text import parse_normalized
+
+    texts = ["SELECT r.id FROM recent_orders r WHERE r.cust = 3 ORDER BY r.created_at",
+             "UPDATE orders SET total = total + 1 WHERE customer_id = 5",
+             "WITH x AS (SELECT max(created_at) m FROM orders) SELECT * FROM x, customers c WHERE c.id = 1",
+             "INSERT INTO orders (id) SELECT id FROM customers WHERE email = 'a'"]
+    view = cat.resolve(None, "recent_orders").view_sql
+    before = {t: parse_normalized(t).sql() for t in [*texts, view]}
+    first = [analyze(t, cat) for t in texts]
+    assert {t: parse_normalized(t).sql() for t in [*texts, view]} == before
+    assert [analyze(t, cat) for t in texts] == first
+    assert first[0].accesses[0].equality == ["status", "customer_id"] and first[0].accesses[0].constants
+    assert first[2].accesses[0].extreme == ["created_at"]
+
+
+@pytest.mark.parametrize(("any_form", "in_form"), [
+    ("customer_id = ANY($1)", "customer_id IN ($1, $2)"),
+    ("customer_id = ANY(ARRAY[1, 2, 3])", "customer_id IN (1, 2, 3)"),
+    ("customer_id = ANY($1::bigint[])", "customer_id IN ($1, $2)"),
+    ("status = ANY('{open,paid}')", "status IN ('open', 'paid')"),
+    ("status = ANY(ARRAY['open'])", "status IN ('open')"),
+    ("customer_id = ANY(SELECT id FROM customers WHERE email = 'x')",
+     "customer_id IN (SELECT id FROM customers WHERE email = 'x')"),
+])
+def test_equals_any_is_read_like_in(cat, any_form, in_form):
+    """`col = ANY(…)` (what ORMs send for a list of ids) is an IN: the same equality / join columns,
+    constants, and the subquery's output column as a join key."""
+    def facts(where):
+        a = analyze(f"SELECT o.id FROM orders o WHERE {where} AND o.total > 5", cat)
+        assert a.skip is None, a.skip
+        return sorted((x.table, x.equality, x.join, x.range, x.constants) for x in a.accesses)
+
+    assert facts(any_form) == facts(in_form)
+
+
+def test_equals_any_of_another_tables_array_is_a_join(cat):
+    _a, acc = one(cat, "SELECT * FROM orders o JOIN customers c ON o.customer_id = ANY(ARRAY[c.id, c.id + 1])")
+    assert acc.join == ["customer_id"] and acc.equality == [] and acc.constants == []
+    _a, acc = one(cat, "SELECT * FROM orders WHERE customer_id = ANY(ARRAY[id])")
+    assert acc.join == acc.equality == []

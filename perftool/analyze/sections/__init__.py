@@ -64,6 +64,19 @@ def section_keys() -> list[str]:
     return [s.key for s in all_sections()]
 
 
+TableKey = tuple[str, str]
+
+
+@dataclass
+class TablesCollected:
+    """What the tables section reads while connected: the index advisor's answer (None when no
+    table is seq-scan heavy, or with --no-index-advice) and, for each partition, the partitioned
+    tables it belongs to, nearest first (statements and the advisor name those)."""
+
+    advice: WorkloadAdvice | None = None
+    ancestors: dict[TableKey, list[TableKey]] = field(default_factory=dict)
+
+
 @dataclass
 class AnalysisContext:
     """What every section sees: the options, each host's snapshot and the combined one."""
@@ -103,18 +116,27 @@ class AnalysisContext:
                     out.setdefault(name, []).append(s)
         return out
 
-    def index_advice(self) -> WorkloadAdvice | None:
-        """The index advisor's answer (`indexes recommend`'s), when the tables section collected it
-        on the lead host (the primary's workload): the index fixes of T201, Q101 and Q103."""
+    def _tables_collected(self) -> TablesCollected:
         from perftool.workload.fleet import lead_snapshot
 
         lead = lead_snapshot(self.hosts) if self.hosts else self.merged
         got = lead.extras.get("tables")
-        return got if isinstance(got, WorkloadAdvice) else None
+        return got if isinstance(got, TablesCollected) else TablesCollected()
+
+    def index_advice(self) -> WorkloadAdvice | None:
+        """The index advisor's answer (`indexes recommend`'s), when the tables section collected it
+        on the lead host (the primary's workload): the index fixes of T201, Q101 and Q103."""
+        return self._tables_collected().advice
+
+    def partition_ancestors(self, schema: str, table: str) -> list[TableKey]:
+        """The partitioned tables `schema.table` is a partition of, nearest first (none for another table)."""
+        return self._tables_collected().ancestors.get((schema, table), [])
 
     def statements_for(self, schema: str, table: str) -> list[StatementStats]:
+        """Statements that name the table, or a partitioned table it is a partition of."""
         seen, out = set(), []
-        for name in (f"{schema}.{table}", table):
+        names = [(schema, table), *self.partition_ancestors(schema, table)]
+        for name in [n for s, t in names for n in (f"{s}.{t}", t)]:
             for s in self.statements_by_table.get(name, []):
                 if id(s) not in seen:
                     seen.add(id(s))

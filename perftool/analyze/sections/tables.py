@@ -6,8 +6,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from perftool.advisor.fixes import WorkloadAdvice, workload_advice
-from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
+from perftool.advisor.fixes import workload_advice
+from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, TablesCollected, register
 from perftool.db.sql import fetch_all, statement_text
 from perftool.health.checks.fix_sql import FixPlan, FixStep, spec_step
 from perftool.report.model import Column, Finding, Section, Severity
@@ -34,15 +34,16 @@ class TablesSection(AnalysisSection):
     title = "Tables"
     order = 20
 
-    def collect(self, conn, info, options) -> WorkloadAdvice | None:  # noqa: ANN001
-        """The advisor's answer (`indexes recommend`'s, same statements and defaults) when some table
-        is seq-scan heavy here: T201's index fixes come from it. None when no table is (or with
-        --no-index-advice)."""
-        if not options.index_advice:
-            return None
+    def collect(self, conn, info, options) -> TablesCollected:  # noqa: ANN001
+        """When some table is seq-scan heavy here: the partitions' partitioned tables (statements
+        name those) and the advisor's answer (`indexes recommend`'s, same statements and defaults,
+        unless --no-index-advice), which T201's index fixes come from."""
         if not any(seq_scan_heavy(t, options.thresholds) for t in fetch_all(conn, "analyze_seq_scan_tables")):
-            return None
-        return workload_advice(conn)
+            return TablesCollected()
+        ancestors: dict[tuple[str, str], list[tuple[str, str]]] = {}
+        for r in fetch_all(conn, "analyze_partition_ancestors"):
+            ancestors.setdefault((r["schema"], r["table"]), []).append((r["ancestor_schema"], r["ancestor"]))
+        return TablesCollected(workload_advice(conn) if options.index_advice else None, ancestors)
 
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         th = ctx.options.thresholds
@@ -125,10 +126,13 @@ class TablesSection(AnalysisSection):
         advice = ctx.index_advice()
         fix_steps: list[FixStep] = []
         per_statement: list[dict[str, Any]] = []     # the advisor's indexes on this table, per statement
+        # on a partition: the advisor's index on its partitioned table (created ON ONLY the parent,
+        # then on each partition and attached: the definition holds the steps)
+        tables = {(t["schema"], t["table"]), *ctx.partition_ancestors(t["schema"], t["table"])}
         for s in scanners[:3]:
             if advice is None:
                 break
-            mine = [fx for fx in advice.for_statement(s.query) if fx.index.table_key == (t["schema"], t["table"])]
+            mine = [fx for fx in advice.for_statement(s.query) if fx.index.table_key in tables]
             per_statement.append({"queryid": s.queryid, "query": s.query, "indexes": [fx.name for fx in mine]})
             for fx in mine:
                 if fx.definition not in [x.sql for x in fix_steps]:
