@@ -55,6 +55,10 @@ class CostModel:
                                         for it in self.items}
         self.changed: dict[int, int] = {it.position: 0 for it in self.items}
         self.version = 0
+        self.stamp = 0          # counts changes of any current cost or floor (the caches of gaps below)
+        self._gaps: dict[int, tuple[list[Item], int, float, float]] = {}
+        self._last_change: dict[int, tuple[list[Item], int, int]] = {}
+        self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         for it in self.items:
@@ -81,7 +85,7 @@ class CostModel:
             t = ix.table_key
             lead = self.by_leading.get((t, ix.columns[0]), [])
             if not ix.where and not self.narrow.get(t):
-                got = list(lead)   # each uses the leading column, and nothing else could: all relevant
+                got = lead   # each uses the leading column, and nothing else could: all relevant (shared list)
             else:
                 pool = {it.position: it for it in lead}
                 pool.update((it.position, it) for it in self.narrow.get(t, []))
@@ -90,8 +94,48 @@ class CostModel:
             self._affected_pos[ix] = {it.position for it in got}
         return got
 
+    def gap(self, items: list[Item]) -> tuple[float, float]:
+        """(Σ weight × (current cost − floor), the largest (current − floor) / current) over
+        `items`: what a move on them can save at most. Many moves share one statement list (every
+        index with the same leading column), so it is summed once per change of the costs."""
+        got = self._gaps.get(id(items))
+        if got is not None and got[1] == self.stamp and got[0] is items:
+            return got[2], got[3]
+        gain, rel = 0.0, 0.0
+        current, floor = self.cur, self.floor
+        for it in items:
+            cur, low = current[it.position], floor[it.position]
+            if cur > low:
+                gain += it.weight * (cur - low)
+                if cur > 0 and (cur - low) / cur > rel:
+                    rel = (cur - low) / cur
+        self._gaps[id(items)] = (items, self.stamp, gain, rel)
+        return gain, rel
+
+    def last_change(self, items: list[Item]) -> int:
+        """The latest version at which one of `items`' costs changed (cached per version)."""
+        got = self._last_change.get(id(items))
+        if got is not None and got[1] == self.version and got[0] is items:
+            return got[2]
+        changed = self.changed
+        last = max((changed[it.position] for it in items), default=-1)
+        self._last_change[id(items)] = (items, self.version, last)
+        return last
+
+    def lower_floor(self, position: int, cost: float) -> None:
+        """A costing found `position` cheaper than its floor: that is its floor now."""
+        if cost < self.floor[position]:
+            self.floor[position] = cost
+            self.stamp += 1
+
     def relevant_set(self, it: Item, config: Iterable[IndexDef]) -> frozenset[IndexDef]:
         """The indexes of `config` that could change `it`'s plan (its cost is cached per this set)."""
+        current = config is self.config
+        if current:
+            key = (self.version, id(self.config), len(self.config))
+            got = self._relevant.get(it.position)
+            if got is not None and got[0] == key:
+                return got[1]
         out = []
         for ix in config:
             pos = self._affected_pos.get(ix)
@@ -100,7 +144,10 @@ class CostModel:
                 pos = self._affected_pos[ix]
             if it.position in pos:
                 out.append(ix)
-        return frozenset(out)
+        found = frozenset(out)
+        if current:
+            self._relevant[it.position] = (key, found)
+        return found
 
     def prefetch(self, items: list[Item], config: list[IndexDef]) -> None:
         """Let the oracle cost these statements under `config` in one pipelined go, when it can."""
@@ -183,6 +230,7 @@ class CostModel:
         """The configuration changed: a new version, and these statements' costs under it (a failed
         EXPLAIN keeps the last cost, or with `failed_to_base` falls back to the cost with none)."""
         self.version += 1
+        self.stamp += 1
         for it in items:
             c = self.cost(it, self.config)
             if c is not None:
@@ -193,19 +241,21 @@ class CostModel:
 
     def marginal(self, ix: IndexDef) -> tuple[float, float]:
         """(weighted cost the index saves given the others − its write cost, best relative saving)."""
-        without = [x for x in self.config if x != ix]
         benefit, best_rel = 0.0, 0.0
         plan_uses = getattr(self.oracle, "plan_uses", None)
-        need = []
+        need: list[tuple[Item, frozenset[IndexDef]]] = []
         for it in self.affected(ix):
+            now = self.relevant_set(it, self.config)
             if plan_uses is not None:
-                used = plan_uses(it.costed_sid, self.relevant_set(it, self.config))
+                used = plan_uses(it.costed_sid, now)
                 if used is not None and ix not in used:
                     continue   # its current plan does without ix: taking ix away cannot change its cost
-            need.append(it)
-        self.prefetch(need, without)
-        for it in need:
-            c = self.cost(it, without)
+            need.append((it, now - {ix}))    # = relevant_set(it, config without ix)
+        prefetch = getattr(self.oracle, "prefetch", None)
+        if prefetch is not None and len(need) >= 2:
+            prefetch([(it.costed_sid, key) for it, key in need], frozenset(x for x in self.config if x != ix))
+        for it, key in need:
+            c = self.oracle.cost(it.costed_sid, key)
             if c is None:
                 continue
             d = c - self.cur[it.position]

@@ -5,7 +5,7 @@ as an upper bound from the statements' floors (no EXPLAIN)."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 
 from perftool.advisor.candidates import PAGE
@@ -50,6 +50,8 @@ class Move:
     boundable: bool | None = None
     contrib: dict[int, tuple[float, float]] | None = None   # last exact costing: position → (weighted saving, relative)
     contrib_version: int = -1
+    items: list[Item] | None = field(default=None, repr=False)      # the statements it can change (cached)
+    bounded: dict[int, bool] | None = field(default=None, repr=False)   # position → floor_bounds (cached)
 
     @property
     def kind(self) -> MoveKind:
@@ -86,21 +88,20 @@ class Moves:
 
     def items_of(self, move: Move) -> list[Item]:
         """The statements a move can change: those its new index (and the one it replaces) is relevant to."""
+        if move.items is not None:
+            return move.items
+        new = self.model.affected(move.new)    # shared: callers only read it
         if move.old is None:
-            return self.model.affected(move.new)   # shared: callers only read it
-        items = list(self.model.affected(move.new))
-        have = {it.position for it in items}
-        items += [it for it in self.model.affected(move.old) if it.position not in have]
-        return items
+            move.items = new
+            return new
+        have = {it.position for it in new}
+        extra = [it for it in self.model.affected(move.old) if it.position not in have]
+        move.items = [*new, *extra] if extra else new   # relevance does not change: cached on the move
+        return move.items
 
     def stale(self, move: Move) -> bool:
         """Whether the move's benefit is not an exact costing under the current configuration."""
-        if not move.exact:
-            return True
-        for it in self.items_of(move):
-            if self.model.changed[it.position] > move.version:
-                return True
-        return False
+        return not move.exact or self.model.last_change(self.items_of(move)) > move.version
 
     def fits(self, move: Move) -> bool:
         """Whether the move can be taken now: within --budget and --max-indexes."""
@@ -136,8 +137,7 @@ class Moves:
             self.model.evaluations += 1
             if c is None:
                 continue
-            if c < self.model.floor[it.position]:
-                self.model.floor[it.position] = c
+            self.model.lower_floor(it.position, c)
             cur = self.model.cur[it.position]
             d = cur - c
             benefit += it.weight * d
@@ -172,14 +172,39 @@ class Moves:
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
+        gain, rel = self.model.gap(self.items_of(move))
+        return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
+
+    def prefix_bound(self, move: Move) -> tuple[float, float] | None:
+        """A tighter bound for adding an index whose key, less its last column, is another
+        candidate P with a known exact costing (None when there is none). A statement that cannot
+        use the last column (nor scan the index alone) gets from the index only what P gives it,
+        on a larger index: at most P's saving, while its cost has not changed since P was costed.
+        The others can at most fall to their floor. `bound`'s rule otherwise."""
+        new = move.new
+        if move.old is not None or new.include or len(new.columns) < 2 or not self.boundable(move):
+            return None
+        n = len(new.columns) - 1
+        shorter = IndexDef(schema=new.schema, table=new.table, columns=new.columns[:n], desc=new.desc[:n],
+                           opclasses=new.opclasses[:n], where=new.where, method=new.method)
+        prefix = self.by_key.get((None, shorter))
+        if prefix is None or prefix.contrib is None:
+            return None
+        t, last, since, contrib = new.table_key, new.columns[-1], prefix.contrib_version, prefix.contrib
+        key = set(new.columns)
         gain, rel = 0.0, 0.0
-        current, floor = self.model.cur, self.model.floor
+        current, floor, changed = self.model.cur, self.model.floor, self.model.changed
         for it in self.items_of(move):
-            cur, low = current[it.position], floor[it.position]
-            if cur > low:
-                gain += it.weight * (cur - low)
-                if cur > 0 and (cur - low) / cur > rel:
-                    rel = (cur - low) / cur
+            p = it.position
+            cur, low = current[p], floor[p]
+            d, r = (it.weight * (cur - low), (cur - low) / cur if cur > 0 else 0.0) if cur > low else (0.0, 0.0)
+            known = contrib.get(p) if changed[p] <= since else None
+            if known is not None and last not in it.indexable.get(t, ()):
+                read = it.analysis.referenced.get(t)
+                if not (read and read <= key):
+                    d, r = max(0.0, min(d, known[0])), max(0.0, min(r, known[1]))
+            gain += d
+            rel = max(rel, r)
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
 
     def refined_bound(self, move: Move) -> tuple[float, float]:
@@ -188,13 +213,20 @@ class Moves:
         their current cost down to their floor (or to zero when the floor does not bound it)."""
         assert move.contrib is not None
         gain, rel = 0.0, 0.0
+        if move.bounded is None:
+            move.bounded = {}
+        bounded = move.bounded
+        changed, since = self.model.changed, move.contrib_version
         for it in self.items_of(move):
             p = it.position
-            if self.model.changed[p] <= move.contrib_version:
+            if changed[p] <= since:
                 d, r = move.contrib.get(p, (0.0, 0.0))
             else:
                 cur = self.model.cur[p]
-                low = self.model.floor[p] if floor_bounds(it, move.new) else 0.0
+                fb = bounded.get(p)
+                if fb is None:
+                    fb = bounded[p] = floor_bounds(it, move.new)
+                low = self.model.floor[p] if fb else 0.0
                 d = it.weight * max(cur - low, 0.0)
                 r = (cur - low) / cur if cur > 0 else 0.0
             gain += d
