@@ -197,6 +197,7 @@ class WhatIf:
         except Exception:  # noqa: BLE001 - one bad definition fails the batch: find it alone
             rows = None
         if rows is None or len(rows) != len(indexes):
+            self._drop_strays()     # those the failed batch created before the bad one
             for ix, d in zip(indexes, defs, strict=True):
                 try:
                     one = fetch_all(self.conn, "whatif_create", {"definitions": [d]})
@@ -207,6 +208,13 @@ class WhatIf:
             return
         for ix, row in zip(indexes, rows, strict=True):
             self._register(ix, row)
+
+    def _drop_strays(self) -> None:
+        """Drop the session's hypothetical indexes this object does not know of (a batch that failed
+        half-way leaves some: the planner would use them unseen)."""
+        strays = [int(r["oid"]) for r in fetch_all(self.conn, "whatif_list") if int(r["oid"]) not in self._by_oid]
+        if strays:
+            execute(self.conn, "whatif_drop", {"oids": strays})
 
     def _register(self, ix: IndexDef, row: dict) -> None:
         oid = int(row["oid"])
