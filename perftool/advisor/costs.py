@@ -61,6 +61,7 @@ class CostModel:
         self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
+        self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
         for it in self.items:
             for t in it.tables:
                 read = it.analysis.referenced.get(t, set())
@@ -69,6 +70,9 @@ class CostModel:
             for t, cols in it.indexable.items():
                 for c in cols:
                     self.by_leading.setdefault((t, c), []).append(it)
+            for t, consts in it.constants.items():
+                for k in consts:
+                    self.by_constant.setdefault((t, k), set()).add(it.position)
         shared = shared if shared is not None else {}
         self._affected: dict[IndexDef, list[Item]] = shared.setdefault("affected", {})
         self._affected_pos: dict[IndexDef, set[int]] = shared.setdefault("affected_pos", {})
@@ -89,7 +93,8 @@ class CostModel:
             else:
                 pool = {it.position: it for it in lead}
                 pool.update((it.position, it) for it in self.narrow.get(t, []))
-                got = [pool[p] for p in sorted(pool) if pool[p].relevant(ix)]
+                implied = self.by_constant.get((t, ix.where[0]), set()) if ix.where else None
+                got = [pool[p] for p in sorted(pool) if (implied is None or p in implied) and pool[p].relevant(ix)]
             self._affected[ix] = got
             self._affected_pos[ix] = {it.position for it in got}
         return got
@@ -344,6 +349,36 @@ def floor_bounds(it: Item, ix: IndexDef) -> bool:
     if it.seed_keys is None:
         it.seed_keys = frozenset((s.columns, s.where) for s in it.seed if not s.include)
     return (cols[:k], ix.where) in it.seed_keys
+
+
+def floors_bound(items: list[Item], ix: IndexDef) -> bool:
+    """`floor_bounds(it, ix)` for every one of `items` (the same rule, with what depends only on
+    `ix` worked out once: the searches ask it of every move over up to thousands of statements)."""
+    t, cols, where = ix.table_key, ix.columns, ix.where
+    width = len(cols) + len(ix.include)
+    covered = set(cols) | set(ix.include)
+    prefixes = [cols[:k] for k in range(len(cols) + 1)]
+    for it in items:
+        seed = it.seed
+        if not seed:
+            return False
+        if ix in seed:
+            continue
+        usable = it.indexable.get(t, ())
+        k = 0
+        while k < len(cols) and cols[k] in usable:
+            k += 1
+        if k == 0:
+            return False
+        read = it.analysis.referenced.get(t)
+        if read and len(read) <= width and read <= covered:
+            return False
+        keys = it.seed_keys
+        if keys is None:
+            keys = it.seed_keys = frozenset((s.columns, s.where) for s in seed if not s.include)
+        if (prefixes[k], where) not in keys:
+            return False
+    return True
 
 
 def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> None:
