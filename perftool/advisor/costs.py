@@ -59,6 +59,7 @@ class CostModel:
         self._gaps: dict[int, tuple[list[Item], int, float, float]] = {}
         self._last_change: dict[int, tuple[list[Item], int, int]] = {}
         self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef]]] = {}
+        self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
@@ -126,6 +127,39 @@ class CostModel:
         last = max((changed[it.position] for it in items), default=-1)
         self._last_change[id(items)] = (items, self.version, last)
         return last
+
+    def floors_bound(self, items: list[Item], ix: IndexDef) -> bool:
+        """`floors_bound(items, ix)`, quicker for the common case — `items` are the statements that
+        can use `ix`'s leading column: only those the one-column rule does not settle (no
+        seed (c0) with the same predicate, can use the second column, or could scan the index
+        alone) are looked at one by one; the one-column rule's outcome is kept per list."""
+        t, cols = ix.table_key, ix.columns
+        if ix.include or ix.width > self.options.max_width or items is not self.by_leading.get((t, cols[0])):
+            return floors_bound(items, ix)
+        key = (id(items), cols[0], ix.where)
+        got = self._one_column.get(key)
+        if got is None or got[0] is not items:
+            prefix = ((cols[0],), ix.where)
+            unsettled = []
+            for it in items:
+                if not it.seed:
+                    unsettled.append(it)
+                    continue
+                keys = it.seed_keys
+                if keys is None:
+                    keys = it.seed_keys = frozenset((s.columns, s.where) for s in it.seed if not s.include)
+                read = it.analysis.referenced.get(t)
+                if prefix not in keys or (read and len(read) <= self.options.max_width):
+                    unsettled.append(it)
+            got = (items, unsettled, {it.position for it in items})
+            self._one_column[key] = got
+        _items, unsettled, positions = got
+        check = {it.position: it for it in unsettled}
+        if len(cols) > 1:
+            for it in self.by_leading.get((t, cols[1]), ()):
+                if it.position in positions:
+                    check[it.position] = it
+        return floors_bound([check[p] for p in sorted(check)], ix) if check else True
 
     def lower_floor(self, position: int, cost: float) -> None:
         """A costing found `position` cheaper than its floor: that is its floor now."""

@@ -10,7 +10,7 @@ from enum import Enum
 from typing import Any
 
 from perftool.advisor.candidates import PAGE
-from perftool.advisor.costs import CostModel, floor_bounds, floors_bound
+from perftool.advisor.costs import CostModel, floor_bounds
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 
@@ -171,9 +171,9 @@ class Moves:
         if items is None:
             if move.boundable is None:
                 got = self.items_of(move)
-                move.boundable = bool(got) and floors_bound(got, move.new)
+                move.boundable = bool(got) and self.model.floors_bound(got, move.new)
             return move.boundable
-        return bool(items) and floors_bound(items, move.new)
+        return bool(items) and self.model.floors_bound(items, move.new)
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
