@@ -425,6 +425,12 @@ class WhatIf:
                 todo = todo[len(done) + 1:]
         return out
 
+    def _explain_text(self, st: Statement) -> Explained:
+        """One statement's EXPLAIN with the hypothetical indexes as they are (its own read-only
+        transaction, rolled back)."""
+        done, failed = self._run([st])
+        return failed if failed is not None else done[0]
+
     def _commands(self, st: Statement) -> list[Command]:
         """What costs one statement: EXPLAIN; for `$n`, PREPARE + EXPLAIN EXECUTE + DEALLOCATE.
         The statement text is data: only ever sent over the extended protocol."""

@@ -179,3 +179,22 @@ def test_a_definition_hypopg_refuses_in_the_batch_is_set_aside(fresh_db):
         assert _live_on_server(conn) == set(whatif._live.values())
         assert whatif.explain(sid, frozenset({customer}), strict=True).cost == got.cost
         whatif.close()
+
+
+def test_a_statement_that_fails_after_the_batch_set_up_its_indexes_keeps_the_bookkeeping(fresh_db):
+    """The indexes are created in the batch, then the EXPLAIN fails: the failure is the statement's
+    alone, the indexes count as created, and the next statement is planned with them."""
+    _setup(fresh_db)
+    customer = _index("customer_id")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        bad = whatif.add_statement("SELECT no_such_column FROM orders WHERE customer_id = $1", [TABLE], params=1)
+        good = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42", [TABLE])
+        failed = whatif.explain(bad, frozenset({customer}))
+        assert failed.cost is None and "no_such_column" in (failed.error or "")
+        assert customer in whatif._live and _live_on_server(conn) == set(whatif._live.values())
+        created = whatif.stats.created
+        ok = whatif.explain(good, frozenset({customer}))
+        assert ok.used == frozenset({customer}) and whatif.stats.created == created   # nothing made twice
+        assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
+        whatif.close()
