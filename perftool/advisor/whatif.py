@@ -44,7 +44,7 @@ from psycopg import sql
 from perftool.advisor.indexdef import IndexDef
 from perftool.catalog.schema import TableName
 from perftool.db.errors import ConnectionFailed
-from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load_fragment, mark
+from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load, load_fragment
 from perftool.db.statement_send import (
     MULTIPLE_COMMANDS,
     BatchFailed,
@@ -485,11 +485,11 @@ class WhatIf:
         out = []
         if setup.extra:
             oids = "{" + ",".join(str(self._live[ix]) for ix in setup.extra) + "}"
-            out.append(Command(sql.SQL(mark(load_fragment("whatif_drop_in_batch"))).format(oids=sql.Literal(oids))))
+            out.append(Command(sql.SQL(load("whatif_drop_in_batch")).format(oids=sql.Literal(oids))))
         if setup.missing:
             defs = [ix.hypothetical_sql() for ix in setup.missing]
-            out.append(Command(sql.SQL(mark(load_fragment("whatif_create_in_batch"))).format(
-                definitions=sql.Literal(defs)), result=True))
+            out.append(Command(sql.SQL(load("whatif_create_in_batch")).format(definitions=sql.Literal(defs)),
+                               result=True))
         return out
 
     def _set_up(self, setup: Setup, results: list[Any]) -> bool:

@@ -1,5 +1,5 @@
 -- Create hypothetical indexes as the first commands of an EXPLAIN batch (one round trip for both):
--- [[oid, estimated size], ...] in order, as one value. {definitions} is a text[] literal of
+-- [[oid, estimated size], ...] in order, as one value; the definitions are a text[] literal of
 -- perftool's own CREATE INDEX texts.
 SELECT coalesce(json_agg(json_build_array(h.indexrelid::bigint, hypopg_relation_size(h.indexrelid)::bigint)
                          ORDER BY d.ord), '[]'::json) AS created
