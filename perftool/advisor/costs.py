@@ -55,8 +55,14 @@ class CostModel:
                                         for it in self.items}
         self.changed: dict[int, int] = {it.position: 0 for it in self.items}
         self.version = 0
+        self.stamp = 0          # counts changes of any current cost or floor (the caches of gaps below)
+        self._gaps: dict[int, tuple[list[Item], int, float, float]] = {}
+        self._last_change: dict[int, tuple[list[Item], int, int]] = {}
+        self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef]]] = {}
+        self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
+        self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
         for it in self.items:
             for t in it.tables:
                 read = it.analysis.referenced.get(t, set())
@@ -65,6 +71,9 @@ class CostModel:
             for t, cols in it.indexable.items():
                 for c in cols:
                     self.by_leading.setdefault((t, c), []).append(it)
+            for t, consts in it.constants.items():
+                for k in consts:
+                    self.by_constant.setdefault((t, k), set()).add(it.position)
         shared = shared if shared is not None else {}
         self._affected: dict[IndexDef, list[Item]] = shared.setdefault("affected", {})
         self._affected_pos: dict[IndexDef, set[int]] = shared.setdefault("affected_pos", {})
@@ -81,17 +90,91 @@ class CostModel:
             t = ix.table_key
             lead = self.by_leading.get((t, ix.columns[0]), [])
             if not ix.where and not self.narrow.get(t):
-                got = list(lead)   # each uses the leading column, and nothing else could: all relevant
+                got = lead   # each uses the leading column, and nothing else could: all relevant (shared list)
             else:
                 pool = {it.position: it for it in lead}
                 pool.update((it.position, it) for it in self.narrow.get(t, []))
-                got = [pool[p] for p in sorted(pool) if pool[p].relevant(ix)]
+                implied = self.by_constant.get((t, ix.where[0]), set()) if ix.where else None
+                got = [pool[p] for p in sorted(pool) if (implied is None or p in implied) and pool[p].relevant(ix)]
             self._affected[ix] = got
             self._affected_pos[ix] = {it.position for it in got}
         return got
 
+    def gap(self, items: list[Item]) -> tuple[float, float]:
+        """(Σ weight × (current cost − floor), the largest (current − floor) / current) over
+        `items`: what a move on them can save at most. Many moves share one statement list (every
+        index with the same leading column), so it is summed once per change of the costs."""
+        got = self._gaps.get(id(items))
+        if got is not None and got[1] == self.stamp and got[0] is items:
+            return got[2], got[3]
+        gain, rel = 0.0, 0.0
+        current, floor = self.cur, self.floor
+        for it in items:
+            cur, low = current[it.position], floor[it.position]
+            if cur > low:
+                gain += it.weight * (cur - low)
+                if cur > 0 and (cur - low) / cur > rel:
+                    rel = (cur - low) / cur
+        self._gaps[id(items)] = (items, self.stamp, gain, rel)
+        return gain, rel
+
+    def last_change(self, items: list[Item]) -> int:
+        """The latest version at which one of `items`' costs changed (cached per version)."""
+        got = self._last_change.get(id(items))
+        if got is not None and got[1] == self.version and got[0] is items:
+            return got[2]
+        changed = self.changed
+        last = max((changed[it.position] for it in items), default=-1)
+        self._last_change[id(items)] = (items, self.version, last)
+        return last
+
+    def floors_bound(self, items: list[Item], ix: IndexDef) -> bool:
+        """`floors_bound(items, ix)`, quicker for the common case — `items` are the statements that
+        can use `ix`'s leading column: only those the one-column rule does not settle (no
+        seed (c0) with the same predicate, can use the second column, or could scan the index
+        alone) are looked at one by one; the one-column rule's outcome is kept per list."""
+        t, cols = ix.table_key, ix.columns
+        if ix.include or ix.width > self.options.max_width or items is not self.by_leading.get((t, cols[0])):
+            return floors_bound(items, ix)
+        key = (id(items), cols[0], ix.where)
+        got = self._one_column.get(key)
+        if got is None or got[0] is not items:
+            prefix = ((cols[0],), ix.where)
+            unsettled = []
+            for it in items:
+                if not it.seed:
+                    unsettled.append(it)
+                    continue
+                keys = it.seed_keys
+                if keys is None:
+                    keys = it.seed_keys = frozenset((s.columns, s.where) for s in it.seed if not s.include)
+                read = it.analysis.referenced.get(t)
+                if prefix not in keys or (read and len(read) <= self.options.max_width):
+                    unsettled.append(it)
+            got = (items, unsettled, {it.position for it in items})
+            self._one_column[key] = got
+        _items, unsettled, positions = got
+        check = {it.position: it for it in unsettled}
+        if len(cols) > 1:
+            for it in self.by_leading.get((t, cols[1]), ()):
+                if it.position in positions:
+                    check[it.position] = it
+        return floors_bound([check[p] for p in sorted(check)], ix) if check else True
+
+    def lower_floor(self, position: int, cost: float) -> None:
+        """A costing found `position` cheaper than its floor: that is its floor now."""
+        if cost < self.floor[position]:
+            self.floor[position] = cost
+            self.stamp += 1
+
     def relevant_set(self, it: Item, config: Iterable[IndexDef]) -> frozenset[IndexDef]:
         """The indexes of `config` that could change `it`'s plan (its cost is cached per this set)."""
+        current = config is self.config
+        if current:
+            key = (self.version, id(self.config), len(self.config))
+            got = self._relevant.get(it.position)
+            if got is not None and got[0] == key:
+                return got[1]
         out = []
         for ix in config:
             pos = self._affected_pos.get(ix)
@@ -100,7 +183,10 @@ class CostModel:
                 pos = self._affected_pos[ix]
             if it.position in pos:
                 out.append(ix)
-        return frozenset(out)
+        found = frozenset(out)
+        if current:
+            self._relevant[it.position] = (key, found)
+        return found
 
     def prefetch(self, items: list[Item], config: list[IndexDef]) -> None:
         """Let the oracle cost these statements under `config` in one pipelined go, when it can."""
@@ -183,6 +269,7 @@ class CostModel:
         """The configuration changed: a new version, and these statements' costs under it (a failed
         EXPLAIN keeps the last cost, or with `failed_to_base` falls back to the cost with none)."""
         self.version += 1
+        self.stamp += 1
         for it in items:
             c = self.cost(it, self.config)
             if c is not None:
@@ -193,19 +280,21 @@ class CostModel:
 
     def marginal(self, ix: IndexDef) -> tuple[float, float]:
         """(weighted cost the index saves given the others − its write cost, best relative saving)."""
-        without = [x for x in self.config if x != ix]
         benefit, best_rel = 0.0, 0.0
         plan_uses = getattr(self.oracle, "plan_uses", None)
-        need = []
+        need: list[tuple[Item, frozenset[IndexDef]]] = []
         for it in self.affected(ix):
+            now = self.relevant_set(it, self.config)
             if plan_uses is not None:
-                used = plan_uses(it.costed_sid, self.relevant_set(it, self.config))
+                used = plan_uses(it.costed_sid, now)
                 if used is not None and ix not in used:
                     continue   # its current plan does without ix: taking ix away cannot change its cost
-            need.append(it)
-        self.prefetch(need, without)
-        for it in need:
-            c = self.cost(it, without)
+            need.append((it, now - {ix}))    # = relevant_set(it, config without ix)
+        prefetch = getattr(self.oracle, "prefetch", None)
+        if prefetch is not None and len(need) >= 2:
+            prefetch([(it.costed_sid, key) for it, key in need], frozenset(x for x in self.config if x != ix))
+        for it, key in need:
+            c = self.oracle.cost(it.costed_sid, key)
             if c is None:
                 continue
             d = c - self.cur[it.position]
@@ -294,6 +383,36 @@ def floor_bounds(it: Item, ix: IndexDef) -> bool:
     if it.seed_keys is None:
         it.seed_keys = frozenset((s.columns, s.where) for s in it.seed if not s.include)
     return (cols[:k], ix.where) in it.seed_keys
+
+
+def floors_bound(items: list[Item], ix: IndexDef) -> bool:
+    """`floor_bounds(it, ix)` for every one of `items` (the same rule, with what depends only on
+    `ix` worked out once: the searches ask it of every move over up to thousands of statements)."""
+    t, cols, where = ix.table_key, ix.columns, ix.where
+    width = len(cols) + len(ix.include)
+    covered = set(cols) | set(ix.include)
+    prefixes = [cols[:k] for k in range(len(cols) + 1)]
+    for it in items:
+        seed = it.seed
+        if not seed:
+            return False
+        if ix in seed:
+            continue
+        usable = it.indexable.get(t, ())
+        k = 0
+        while k < len(cols) and cols[k] in usable:
+            k += 1
+        if k == 0:
+            return False
+        read = it.analysis.referenced.get(t)
+        if read and len(read) <= width and read <= covered:
+            return False
+        keys = it.seed_keys
+        if keys is None:
+            keys = it.seed_keys = frozenset((s.columns, s.where) for s in seed if not s.include)
+        if (prefixes[k], where) not in keys:
+            return False
+    return True
 
 
 def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> None:

@@ -168,6 +168,8 @@ class GreedySearch:
                         if self.heap and move.ratio < -self.heap[0][0]:
                             self.push(move)   # its bound no longer leads: cost it only if it comes back
                             continue
+                    if self.tighten(move):
+                        continue
                     self.moves.evaluate(move)
                     if not self.moves.admissible(move):
                         move.status = MoveStatus.NO_BENEFIT if move.benefit <= 1e-9 else MoveStatus.BELOW_BAR
@@ -181,6 +183,27 @@ class GreedySearch:
             refreshes += 1
             if refreshes > 2 or self.out_of_time() or not self.refresh():
                 return
+
+    def tighten(self, move: Move) -> bool:
+        """Before costing a move exactly: when its key prefix's exact costing bounds it tighter
+        (`Moves.prefix_bound`) and that bound no longer leads the queue (or cannot pay), set it
+        aside or queue it by that bound; True when it was."""
+        if not self.heap:
+            return False
+        tight = self.moves.prefix_bound(move)
+        if tight is None:
+            return False
+        gain, rel = tight
+        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+            move.benefit, move.exact, move.version = gain, False, self.model.version
+            return True
+        ratio = gain / max(move.delta_size, PAGE)
+        if ratio >= -self.heap[0][0]:
+            return False
+        move.benefit, move.ratio, move.exact, move.version = gain, ratio, False, self.model.version
+        self.push(move)
+        return True
 
     def refresh(self) -> bool:
         """Re-cost every move evaluated before its statements last changed; True when one now pays."""

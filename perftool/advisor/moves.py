@@ -5,8 +5,9 @@ as an upper bound from the statements' floors (no EXPLAIN)."""
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 from perftool.advisor.candidates import PAGE
 from perftool.advisor.costs import CostModel, floor_bounds
@@ -50,6 +51,11 @@ class Move:
     boundable: bool | None = None
     contrib: dict[int, tuple[float, float]] | None = None   # last exact costing: position → (weighted saving, relative)
     contrib_version: int = -1
+    items: list[Item] | None = field(default=None, repr=False)      # the statements it can change (cached)
+    bounded: dict[int, bool] | None = field(default=None, repr=False)   # position → floor_bounds (cached)
+    prefix: IndexDef | None = field(default=None, repr=False)           # its key less the last column
+    exempt: list[tuple[int, int]] | None = field(default=None, repr=False)   # (index in items, position)
+                                                                        # of statements the last column serves
 
     @property
     def kind(self) -> MoveKind:
@@ -72,6 +78,7 @@ class Moves:
         self.model = model
         self.by_key: dict[tuple[IndexDef | None, IndexDef], Move] = {}
         self.by_seq: dict[int, Move] = {}
+        self._prefix_terms: dict[tuple[int, int], tuple[tuple[int, int, int], list[Item], Any]] = {}
         self._seq = itertools.count()
 
     def register(self, new: IndexDef, old: IndexDef | None) -> Move | None:
@@ -86,21 +93,20 @@ class Moves:
 
     def items_of(self, move: Move) -> list[Item]:
         """The statements a move can change: those its new index (and the one it replaces) is relevant to."""
+        if move.items is not None:
+            return move.items
+        new = self.model.affected(move.new)    # shared: callers only read it
         if move.old is None:
-            return self.model.affected(move.new)   # shared: callers only read it
-        items = list(self.model.affected(move.new))
-        have = {it.position for it in items}
-        items += [it for it in self.model.affected(move.old) if it.position not in have]
-        return items
+            move.items = new
+            return new
+        have = {it.position for it in new}
+        extra = [it for it in self.model.affected(move.old) if it.position not in have]
+        move.items = [*new, *extra] if extra else new   # relevance does not change: cached on the move
+        return move.items
 
     def stale(self, move: Move) -> bool:
         """Whether the move's benefit is not an exact costing under the current configuration."""
-        if not move.exact:
-            return True
-        for it in self.items_of(move):
-            if self.model.changed[it.position] > move.version:
-                return True
-        return False
+        return not move.exact or self.model.last_change(self.items_of(move)) > move.version
 
     def fits(self, move: Move) -> bool:
         """Whether the move can be taken now: within --budget and --max-indexes."""
@@ -136,8 +142,7 @@ class Moves:
             self.model.evaluations += 1
             if c is None:
                 continue
-            if c < self.model.floor[it.position]:
-                self.model.floor[it.position] = c
+            self.model.lower_floor(it.position, c)
             cur = self.model.cur[it.position]
             d = cur - c
             benefit += it.weight * d
@@ -166,21 +171,82 @@ class Moves:
         if items is None:
             if move.boundable is None:
                 got = self.items_of(move)
-                move.boundable = bool(got) and all(floor_bounds(it, move.new) for it in got)
+                move.boundable = bool(got) and self.model.floors_bound(got, move.new)
             return move.boundable
-        return bool(items) and all(floor_bounds(it, move.new) for it in items)
+        return bool(items) and self.model.floors_bound(items, move.new)
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
-        gain, rel = 0.0, 0.0
-        current, floor = self.model.cur, self.model.floor
-        for it in self.items_of(move):
-            cur, low = current[it.position], floor[it.position]
-            if cur > low:
-                gain += it.weight * (cur - low)
-                if cur > 0 and (cur - low) / cur > rel:
-                    rel = (cur - low) / cur
+        gain, rel = self.model.gap(self.items_of(move))
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
+
+    def prefix_bound(self, move: Move) -> tuple[float, float] | None:
+        """A tighter bound for adding an index whose key, less its last column, is another
+        candidate P with a known exact costing (None when there is none). A statement that cannot
+        use the last column (nor scan the index alone) gets from the index only what P gives it,
+        on a larger index: at most P's saving, while its cost has not changed since P was costed.
+        The others can at most fall to their floor. `bound`'s rule otherwise. The candidates that
+        extend one P share its statements, so the per-statement terms are worked out once per P
+        and state of the costs (`_prefix_terms`); each candidate adjusts only its own exceptions."""
+        new = move.new
+        if move.old is not None or new.include or len(new.columns) < 2 or not self.boundable(move):
+            return None
+        if move.prefix is None:
+            n = len(new.columns) - 1
+            move.prefix = IndexDef(schema=new.schema, table=new.table, columns=new.columns[:n], desc=new.desc[:n],
+                                   opclasses=new.opclasses[:n], where=new.where, method=new.method)
+        prefix = self.by_key.get((None, move.prefix))
+        if prefix is None or prefix.contrib is None:
+            return None
+        items = self.items_of(move)
+        terms = self._terms(prefix, items)
+        if move.exempt is None:
+            t, last, key = new.table_key, new.columns[-1], set(new.columns)
+            move.exempt = [(k, it.position) for k, it in enumerate(items)
+                           if last in it.indexable.get(t, ())
+                           or ((read := it.analysis.referenced.get(t)) is not None and bool(read) and read <= key)]
+        gain, order, gaps, limited = terms
+        rel = 0.0
+        out = {p for _k, p in move.exempt}
+        for k, _p in move.exempt:
+            (d, r), (md, _mr) = gaps[k], limited[k]
+            gain += d - md
+            rel = max(rel, r)
+        for r, p in order:
+            if p not in out:
+                rel = max(rel, r)
+                break
+        return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
+
+    def _terms(self, prefix: Move, items: list[Item]) -> tuple[float, list[tuple[float, int]],
+                                                                  list[tuple[float, float]], list[tuple[float, float]]]:
+        """Per statement of `items`: its gap to the floor and that gap limited by `prefix`'s exact
+        saving (while its cost has not changed since); the sum of the limited ones, and the
+        limited relative savings, largest first."""
+        stamp = (prefix.contrib_version, self.model.stamp, self.model.version)
+        got = self._prefix_terms.get((prefix.seq, id(items)))
+        if got is not None and got[0] == stamp and got[1] is items:
+            return got[2]
+        assert prefix.contrib is not None
+        since, contrib = prefix.contrib_version, prefix.contrib
+        current, floor, changed = self.model.cur, self.model.floor, self.model.changed
+        gaps: list[tuple[float, float]] = []
+        limited: list[tuple[float, float]] = []
+        total = 0.0
+        for it in items:
+            p = it.position
+            cur, low = current[p], floor[p]
+            d, r = (it.weight * (cur - low), (cur - low) / cur if cur > 0 else 0.0) if cur > low else (0.0, 0.0)
+            gaps.append((d, r))
+            known = contrib.get(p) if changed[p] <= since else None
+            if known is not None:
+                d, r = max(0.0, min(d, known[0])), max(0.0, min(r, known[1]))
+            limited.append((d, r))
+            total += d
+        order = sorted(((r, it.position) for (_d, r), it in zip(limited, items, strict=True)), reverse=True)
+        terms = (total, order, gaps, limited)
+        self._prefix_terms[(prefix.seq, id(items))] = (stamp, items, terms)
+        return terms
 
     def refined_bound(self, move: Move) -> tuple[float, float]:
         """An upper bound of a move's benefit now, from its last exact costing: statements whose
@@ -188,13 +254,20 @@ class Moves:
         their current cost down to their floor (or to zero when the floor does not bound it)."""
         assert move.contrib is not None
         gain, rel = 0.0, 0.0
+        if move.bounded is None:
+            move.bounded = {}
+        bounded = move.bounded
+        changed, since = self.model.changed, move.contrib_version
         for it in self.items_of(move):
             p = it.position
-            if self.model.changed[p] <= move.contrib_version:
+            if changed[p] <= since:
                 d, r = move.contrib.get(p, (0.0, 0.0))
             else:
                 cur = self.model.cur[p]
-                low = self.model.floor[p] if floor_bounds(it, move.new) else 0.0
+                fb = bounded.get(p)
+                if fb is None:
+                    fb = bounded[p] = floor_bounds(it, move.new)
+                low = self.model.floor[p] if fb else 0.0
                 d = it.weight * max(cur - low, 0.0)
                 r = (cur - low) / cur if cur > 0 else 0.0
             gain += d

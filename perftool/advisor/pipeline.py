@@ -29,6 +29,7 @@ from perftool.advisor.candidates import generate_candidates
 from perftool.advisor.costs import seed_floors
 from perftool.advisor.definitions import definition, name_book
 from perftool.advisor.heuristic import heuristic_advice
+from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item, build_items, explainable, set_weights, written_rows
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import StatementKind
@@ -149,18 +150,24 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         whole = len(usable) <= VERIFY_MAX_STATEMENTS
         if whole:
             whatif.explain_all([it.costed_sid for it in usable], frozenset(config))
+        model = selector.model
         for it in usable:
             mine = set(it.tables)
-            on_tables = frozenset(ix for ix in config if ix.table_key in mine and (whole or it.relevant(ix)))
+            on_tables = (frozenset(ix for ix in config if ix.table_key in mine) if whole
+                         else model.relevant_set(it, config))     # = those it.relevant() accepts
             ex = whatif.explain(it.costed_sid, on_tables)
             it.final = ex.cost if ex.cost is not None else it.base
             it.used = ex.used
+        helped_by: dict[IndexDef, list[Item]] = {}
+        for it in usable:
+            for ix in it.used:
+                helped_by.setdefault(ix, []).append(it)
         recs: list[Recommendation] = []
         ranked = sorted(((selector.model.marginal(ix)[0], ix) for ix in config),
                         key=lambda t: (-t[0], t[1].sort_key()))
         names = name_book(conn, [ix for _b, ix in ranked], catalog)   # the best-ranked keeps the plain name
         for benefit, ix in ranked:
-            helped = [it for it in usable if ix in it.used]
+            helped = helped_by.get(ix, [])
             recs.append(Recommendation(index=ix, size_bytes=selector.model.size(ix), benefit=benefit,
                                        definition=definition(ix, catalog, names), statements=helped))
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))

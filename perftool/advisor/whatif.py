@@ -44,7 +44,7 @@ from psycopg import sql
 from perftool.advisor.indexdef import IndexDef
 from perftool.catalog.schema import TableName
 from perftool.db.errors import ConnectionFailed
-from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load_fragment
+from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load, load_fragment
 from perftool.db.statement_send import (
     MULTIPLE_COMMANDS,
     BatchFailed,
@@ -57,6 +57,7 @@ from perftool.db.statement_send import (
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
+CREATE_IN_BATCH = 100      # up to this many hypothetical indexes are created in an EXPLAIN batch's round trip
 PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
@@ -70,6 +71,17 @@ class Explained:
     used: frozenset[IndexDef] = frozenset()
     rows: float | None = None
     error: str | None = None
+
+
+@dataclass
+class Setup:
+    """Hypothetical indexes to drop (`extra`) and create (`missing`) so that `indexes` are live on
+    `tables`, sent ahead of an EXPLAIN batch in its round trip."""
+
+    indexes: frozenset[IndexDef]
+    tables: frozenset[TableName]
+    extra: list[IndexDef]
+    missing: list[IndexDef]
 
 
 @dataclass
@@ -185,6 +197,7 @@ class WhatIf:
         except Exception:  # noqa: BLE001 - one bad definition fails the batch: find it alone
             rows = None
         if rows is None or len(rows) != len(indexes):
+            self._drop_strays()     # those the failed batch created before the bad one
             for ix, d in zip(indexes, defs, strict=True):
                 try:
                     one = fetch_all(self.conn, "whatif_create", {"definitions": [d]})
@@ -195,6 +208,13 @@ class WhatIf:
             return
         for ix, row in zip(indexes, rows, strict=True):
             self._register(ix, row)
+
+    def _drop_strays(self) -> None:
+        """Drop the session's hypothetical indexes this object does not know of (a batch that failed
+        half-way leaves some: the planner would use them unseen)."""
+        strays = [int(r["oid"]) for r in fetch_all(self.conn, "whatif_list") if int(r["oid"]) not in self._by_oid]
+        if strays:
+            execute(self.conn, "whatif_drop", {"oids": strays})
 
     def _register(self, ix: IndexDef, row: dict) -> None:
         oid = int(row["oid"])
@@ -216,15 +236,35 @@ class WhatIf:
         """Make the live hypothetical indexes on `tables` exactly `indexes` — or, given the
         statement's `relevant` rule, those plus a few it cannot use."""
         self._session()
+        extra, missing = self._changes(indexes, tables, relevant)
+        self._drop(extra)
+        self._create(missing)
+
+    def _changes(self, indexes: frozenset[IndexDef], tables: frozenset[TableName],
+                 relevant: Callable[[IndexDef], bool] | None) -> tuple[list[IndexDef], list[IndexDef]]:
+        """What `ensure` drops and creates."""
         extra = [ix for ix in self._live if ix.table_key in tables and ix not in indexes]
         if relevant is not None and extra:
             kept = [ix for ix in extra if not relevant(ix)]
             if len(indexes) + len(kept) <= KEEP_LIVE * len(tables):
                 extra = [ix for ix in extra if relevant(ix)]
-        self._drop(extra)
         missing = sorted((ix for ix in indexes if ix not in self._live and ix not in self.failed),
                          key=IndexDef.sort_key)
-        self._create(missing)
+        return extra, missing
+
+    def _explain_ensured(self, sts: list[Statement], indexes: frozenset[IndexDef], tables: frozenset[TableName],
+                         relevant: Callable[[IndexDef], bool] | None = None) -> list[Explained]:
+        """`ensure(indexes, tables, relevant)`, then EXPLAIN `sts` — the drops and creations sent in
+        the same round trip as the first batch of EXPLAINs (`Setup`)."""
+        self._session()
+        extra, missing = self._changes(indexes, tables, relevant)
+        if not extra and not missing:
+            return self._explain_texts(sts)
+        if len(missing) > CREATE_IN_BATCH or self._since_reset + len(missing) > self.reset_every:
+            self._drop(extra)
+            self._create(missing)
+            return self._explain_texts(sts)
+        return self._explain_texts(sts, Setup(indexes, tables, extra, missing))
 
     def size(self, ix: IndexDef) -> int | None:
         """HypoPG's size estimate in bytes (creates the index when it was never made)."""
@@ -269,13 +309,11 @@ class WhatIf:
                 return derived
         t0 = time.perf_counter()
         relevant = None if strict else self.relevance.get(sid)
-        self.ensure(indexes, st.tables, relevant)
-        result = self._explain_text(st)
+        result = self._explain_ensured([st], indexes, st.tables, relevant)[0]
         self.stats.explains += 1
         if relevant is not None and result.used - indexes:
             # the plan used an index kept in place as irrelevant: the rule was wrong here, plan again
-            self.ensure(indexes, st.tables)
-            result = self._explain_text(st)
+            result = self._explain_ensured([st], indexes, st.tables)[0]
             self.stats.explains += 1
             self.stats.rechecks += 1
         self.stats.seconds += time.perf_counter() - t0
@@ -327,9 +365,8 @@ class WhatIf:
         for tables, group in sorted(groups.items(), key=lambda kv: sorted(kv[0])):
             key = frozenset(ix for ix in indexes if ix.table_key in tables)
             usable = frozenset(ix for ix in key if ix not in self.failed)
-            self.ensure(usable, tables)
             t0 = time.perf_counter()
-            results = self._explain_texts([self.statements[sid] for sid in group])
+            results = self._explain_ensured([self.statements[sid] for sid in group], usable, tables)
             self.stats.explains += len(group)
             self.stats.seconds += time.perf_counter() - t0
             for sid, ex in zip(group, results, strict=True):
@@ -352,9 +389,8 @@ class WhatIf:
             if len(group) < PREFETCH_MIN:
                 continue
             live = frozenset(ix for ix in config if ix.table_key in tables and ix not in self.failed)
-            self.ensure(live, tables)
             t0 = time.perf_counter()
-            results = self._explain_texts([self.statements[sid] for sid, _key in group])
+            results = self._explain_ensured([self.statements[sid] for sid, _key in group], live, tables)
             self.stats.explains += len(group)
             self.stats.seconds += time.perf_counter() - t0
             for (sid, key), ex in zip(group, results, strict=True):
@@ -370,16 +406,18 @@ class WhatIf:
     def cost(self, sid: int, indexes: frozenset[IndexDef] = frozenset()) -> float | None:
         return self.explain(sid, indexes).cost
 
-    def _explain_texts(self, sts: list[Statement]) -> list[Explained]:
+    def _explain_texts(self, sts: list[Statement], setup: Setup | None = None) -> list[Explained]:
         """EXPLAIN several statements that see the same hypothetical indexes, pipelined: one round
         trip per PIPELINE statements instead of one each (about 2.5× faster on short plans), each
         batch in a read-only transaction that is rolled back. A statement that fails is given its
-        error, and the ones after it go on in a new batch: a bad statement costs only itself."""
+        error, and the ones after it go on in a new batch: a bad statement costs only itself.
+        `setup`: hypothetical indexes to drop and create first, in the first batch."""
         out: list[Explained] = []
         for start in range(0, len(sts), PIPELINE):
             todo = sts[start:start + PIPELINE]
             while todo:
-                done, failed = self._run(todo)
+                done, failed = self._run(todo, setup)
+                setup = None
                 out.extend(done)
                 if failed is None:
                     break
@@ -388,7 +426,8 @@ class WhatIf:
         return out
 
     def _explain_text(self, st: Statement) -> Explained:
-        """One statement's EXPLAIN (its own read-only transaction, rolled back)."""
+        """One statement's EXPLAIN with the hypothetical indexes as they are (its own read-only
+        transaction, rolled back)."""
         done, failed = self._run([st])
         return failed if failed is not None else done[0]
 
@@ -401,12 +440,17 @@ class WhatIf:
             return [Command(MARKER + load_fragment("whatif_explain") + " " + st.text, result=True)]
         return prepared_commands(st.text, "whatif_explain_execute", [sql.NULL] * st.params, name=PREPARED_NAME)
 
-    def _run(self, sts: list[Statement]) -> tuple[list[Explained], Explained | None]:
-        """Cost `sts` in one pipelined batch: the results of the statements costed, and the
-        failure of the one that stopped the batch (None when all went through)."""
+    def _run(self, sts: list[Statement], setup: Setup | None = None) -> tuple[list[Explained], Explained | None]:
+        """Cost `sts` in one pipelined batch (after `setup`'s drops and creations, in the same
+        round trip): the results of the statements costed, and the failure of the one that
+        stopped the batch (None when all went through)."""
         self._settings()                  # force_generic_plan before any PREPARE
-        commands: list[Command] = []
-        owners: list[int] = []            # per command: the position of its statement
+        if setup is not None and any(self._dead.get(st.text) for st in sts):
+            self._set_up_alone(setup)
+            setup = None
+        pre = self._setup_commands(setup) if setup is not None else []
+        commands: list[Command] = list(pre)
+        owners: list[int] = [-1] * len(pre)   # per command: the position of its statement
         for k, st in enumerate(sts):
             mine = self._commands(st)
             if not mine:                  # planning it timed out before: never again
@@ -415,17 +459,64 @@ class WhatIf:
                 return self._run(sts[:k])[0], Explained(cost=None, error=self._dead[st.text])
             commands += mine
             owners += [k] * len(mine)
+        wanted = sum(1 for c in pre if c.result)
         try:
             docs = run_read_only(self.conn, commands)
         except BatchFailed as failed:
+            if setup is not None and failed.index < len(pre):
+                # HypoPG refused a definition: start afresh and create them one by one (`_create`)
+                self._set_up_alone(setup, after_failure=True)
+                return self._run(sts)
+            if setup is not None and not self._set_up(setup, failed.results[:wanted]):
+                return self._run(sts)
             k = owners[failed.index] if failed.index < len(owners) else len(sts) - 1
             if sts[k].params:
                 self._forget_prepared()
-            done = [self._explained(d) for d in failed.results[:k]]
+            done = [self._explained(d) for d in failed.results[wanted:wanted + k]]
             return done, Explained(cost=None, error=self._failure(sts[k], failed.error))
         except psycopg.OperationalError as exc:
             raise ConnectionFailed(f"connection lost during what-if costing: {_first_line(exc)}") from None
-        return [self._explained(d) for d in docs], None
+        if setup is not None and not self._set_up(setup, docs[:wanted]):
+            return self._run(sts)
+        return [self._explained(d) for d in docs[wanted:]], None
+
+    def _setup_commands(self, setup: Setup) -> list[Command]:
+        """The drop and create commands of `setup` (perftool's own SQL, literals composed by psycopg)."""
+        out = []
+        if setup.extra:
+            oids = "{" + ",".join(str(self._live[ix]) for ix in setup.extra) + "}"
+            out.append(Command(sql.SQL(load("whatif_drop_in_batch")).format(oids=sql.Literal(oids))))
+        if setup.missing:
+            defs = [ix.hypothetical_sql() for ix in setup.missing]
+            out.append(Command(sql.SQL(load("whatif_create_in_batch")).format(definitions=sql.Literal(defs)),
+                               result=True))
+        return out
+
+    def _set_up(self, setup: Setup, results: list[Any]) -> bool:
+        """Record what `setup` did in the batch (False: it did not create what it should have, and
+        the indexes were set up again on their own)."""
+        for ix in setup.extra:
+            self._by_oid.pop(self._live.pop(ix), None)
+        if setup.missing:
+            rows = results[0] if results else None
+            if isinstance(rows, str):
+                rows = json.loads(rows)
+            if not isinstance(rows, list) or len(rows) != len(setup.missing):
+                self._set_up_alone(setup, after_failure=True)
+                return False
+            for ix, (oid, size) in zip(setup.missing, rows, strict=True):
+                self._register(ix, {"oid": oid, "size_bytes": size})
+        return True
+
+    def _set_up_alone(self, setup: Setup, after_failure: bool = False) -> None:
+        """Drop and create `setup`'s indexes in round trips of their own (after a failed batch: from
+        a clean session, since the batch may have done part of it)."""
+        if after_failure:
+            self.reset()
+        else:
+            self._drop(setup.extra)
+        self._create(sorted((ix for ix in setup.indexes if ix not in self._live and ix not in self.failed),
+                            key=IndexDef.sort_key))
 
     def _forget_prepared(self) -> None:
         forget_prepared(self.conn, PREPARED_NAME)

@@ -114,3 +114,87 @@ def test_advise_records_where_its_time_goes(fresh_db):
     assert stats.phases[1].explains == 2 and all(p.seconds >= 0 for p in stats.phases)
     assert abs(sum(p.seconds for p in stats.phases) - result.seconds) < 0.05
 
+
+
+def _live_on_server(conn) -> set[int]:
+    return {int(r[0]) for r in conn.execute("SELECT indexrelid FROM hypopg_list_indexes").fetchall()}
+
+
+def _costs(conn, sets) -> list[tuple[float | None, frozenset[IndexDef]]]:
+    whatif = WhatIf(conn)
+    sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42 AND status = 'new'", [TABLE])
+    other = whatif.add_statement("SELECT * FROM orders WHERE created_at > $1 ORDER BY created_at LIMIT 5",
+                                 [TABLE], params=1)
+    out = []
+    for s in sets:
+        for statement in (sid, other):
+            ex = whatif.explain(statement, s, strict=True)
+            out.append((ex.cost, ex.used))
+            assert _live_on_server(conn) == set(whatif._live.values())
+    whatif.close()
+    return out
+
+
+def test_index_changes_ride_in_the_explain_round_trip(fresh_db, monkeypatch):
+    """Costing under another index set drops and creates hypothetical indexes in the EXPLAIN's own
+    round trip (no whatif_create / whatif_drop of their own), with the same costs and used indexes
+    as when they are set up in round trips of their own, and the session's bookkeeping matches the
+    server's hypothetical indexes."""
+    from perftool.advisor import whatif as module
+
+    _setup(fresh_db)
+    customer, status, created = _index("customer_id"), _index("status"), _index("created_at")
+    sets = [frozenset({customer}), frozenset({status, created}), frozenset({customer, status, created}),
+            frozenset(), frozenset({created})]
+    own: list[str] = []
+    real_fetch_all, real_execute = module.fetch_all, module.execute
+    monkeypatch.setattr(module, "fetch_all",
+                        lambda conn, name, *a, **k: own.append(name) or real_fetch_all(conn, name, *a, **k))
+    monkeypatch.setattr(module, "execute",
+                        lambda conn, name, *a, **k: own.append(name) or real_execute(conn, name, *a, **k))
+    with connect(fresh_db) as conn:
+        batched = _costs(conn, sets)
+    assert "whatif_create" not in own and "whatif_drop" not in own
+    monkeypatch.setattr(module, "CREATE_IN_BATCH", 0)     # the old way: a round trip per change
+    own.clear()
+    with connect(fresh_db) as conn:
+        alone = _costs(conn, sets)
+    assert "whatif_create" in own and "whatif_drop" in own
+    assert batched == alone
+    assert batched[0][1] == frozenset({customer}) and batched[2][1] == frozenset({status})   # the plans saw them
+    assert batched[6] == (batched[6][0], frozenset()) and batched[7][1] == frozenset()
+
+
+def test_a_definition_hypopg_refuses_in_the_batch_is_set_aside(fresh_db):
+    """One bad definition fails the batch that would create it: the session starts afresh, creates
+    the indexes one by one (the bad one recorded in `failed`), and the EXPLAIN still runs."""
+    _setup(fresh_db)
+    customer, bad = _index("customer_id"), _index("no_such_column")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42", [TABLE])
+        got = whatif.explain(sid, frozenset({customer, bad}))
+        assert got.cost is not None and got.used == frozenset({customer})
+        assert bad in whatif.failed and customer in whatif._live
+        assert _live_on_server(conn) == set(whatif._live.values())
+        assert whatif.explain(sid, frozenset({customer}), strict=True).cost == got.cost
+        whatif.close()
+
+
+def test_a_statement_that_fails_after_the_batch_set_up_its_indexes_keeps_the_bookkeeping(fresh_db):
+    """The indexes are created in the batch, then the EXPLAIN fails: the failure is the statement's
+    alone, the indexes count as created, and the next statement is planned with them."""
+    _setup(fresh_db)
+    customer = _index("customer_id")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        bad = whatif.add_statement("SELECT no_such_column FROM orders WHERE customer_id = $1", [TABLE], params=1)
+        good = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42", [TABLE])
+        failed = whatif.explain(bad, frozenset({customer}))
+        assert failed.cost is None and "no_such_column" in (failed.error or "")
+        assert customer in whatif._live and _live_on_server(conn) == set(whatif._live.values())
+        created = whatif.stats.created
+        ok = whatif.explain(good, frozenset({customer}))
+        assert ok.used == frozenset({customer}) and whatif.stats.created == created   # nothing made twice
+        assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
+        whatif.close()

@@ -137,3 +137,93 @@ def test_the_local_search_gets_a_share_of_the_greedys_work(monkeypatch):
     [(work, limit)] = seen
     assert limit - work == min(1200, max(select_module.REFINE_MIN_EXPLAINS, int(select_module.REFINE_SHARE * work)))
     assert search.work_limit is None
+
+
+class PrefixOracle:
+    """Every statement filters on `a` and one other column: an index on (a) brings it from 1000 to
+    10, one on (a, its other column) to 5, one on `a` and another column to 11 (a larger index);
+    1 MB per key column."""
+
+    def __init__(self, second: list[str]):
+        self.second = second        # per statement id: its other filter column
+        self.calls = 0
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef]) -> float | None:
+        self.calls += 1
+        best = 1000.0
+        for ix in indexes:
+            if ix.columns[0] == "a":
+                best = min(best, 5.0 if ix.columns[:2] == ("a", self.second[sid])
+                           else 11.0 if len(ix.columns) > 1 else 10.0)
+        return best
+
+    def size(self, ix: IndexDef) -> int | None:
+        return MB * len(ix.columns)
+
+
+def _prefix_model(second: list[str]):
+    from perftool.advisor.costs import CostModel
+    from perftool.advisor.moves import Moves
+
+    cat = Catalog(search_path=["pg_catalog", "public"])
+    cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
+                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in ("a", "b", "c", "d")}))
+    texts = [f"SELECT * FROM t WHERE a = 1 AND {c} = 2" for c in second]
+    items = build_items([WorkloadStatement(text=t, calls=10, source="file") for t in texts], cat)
+    oracle = PrefixOracle(second)
+    for it in items:
+        it.sid = it.position
+        it.base = oracle.cost(it.sid, frozenset())
+    set_weights(items, "calls")
+    options = AdvisorOptions(max_width=2, min_improvement=0.0)
+    generate_candidates(items, cat, options.max_width, options.partial)
+    for it in items:
+        it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    model = CostModel(items, oracle, options, cat, writes=[])
+    return model, Moves(model), oracle
+
+
+def test_a_key_prefix_costed_exactly_bounds_the_wider_candidate():
+    """Statements that cannot use the last key column get at most what the prefix gave them; the
+    others at most their floor: a bound no lower than the wider index's exact benefit, and tighter
+    than the floors alone."""
+    model, moves, _oracle = _prefix_model(["c", "b"])
+    a = IndexDef(schema="public", table="t", columns=("a",))
+    ab = IndexDef(schema="public", table="t", columns=("a", "b"))
+    narrow, wide = moves.register(a, None), moves.register(ab, None)
+    assert narrow is not None and wide is not None
+    assert moves.prefix_bound(wide) is None            # the prefix was never costed exactly
+    moves.evaluate(narrow)
+    gain, rel = moves.prefix_bound(wide)
+    floors_only, _ = moves.bound(wide)
+    exact = moves.evaluate(wide).benefit
+    assert exact <= gain + 1e-9 < floors_only
+    assert gain == 10 * (1000.0 - 10.0) + 10 * (1000.0 - 5.0)   # (a)'s saving, then the floor (5)
+    assert floors_only == 10 * (1000.0 - 5.0) * 2
+    assert rel == (1000.0 - 5.0) / 1000.0
+    # once the prefix's statement changed, its saving no longer bounds: back to the floor
+    model.config = [a]
+    model.recost(model.affected(a))
+    assert moves.prefix_bound(wide) == moves.bound(wide)
+
+
+def test_the_prefix_bound_spares_exact_costings_without_changing_the_choice(monkeypatch):
+    """The same greedy with and without `Moves.prefix_bound`: the same indexes and cost, with fewer
+    costings (the candidates (a, x) are set aside once (a) is costed exactly)."""
+    from perftool.advisor.greedy import GreedySearch
+    from perftool.advisor.moves import Moves
+
+    def run() -> tuple[list[str], float, int]:
+        model, _moves, oracle = _prefix_model(["c", "c", "c", "b", "d", "e"])
+        model.options.budget_bytes = 3 * MB
+        cands = sorted({ix for it in model.items for ix in it.seed}, key=IndexDef.sort_key)
+        search = GreedySearch(model, cands)
+        search.run()
+        return sorted(ix.label() for ix in search.config), model.total_cost(), oracle.calls
+
+    with_bound = run()
+    monkeypatch.setattr(Moves, "prefix_bound", lambda self, move: None)
+    without = run()
+    assert with_bound[:2] == without[:2]
+    assert with_bound[0] == ["public.t (a, c)"] and with_bound[1] == 10 * (3 * 5.0 + 3 * 11.0)
+    assert with_bound[2] < without[2]
