@@ -4,13 +4,10 @@ the recommendations of `indexes recommend` for the same workload — the same st
 commands agree on a statement. What-if costed with HypoPG; without it, the `--no-whatif`
 heuristic, labelled as such (`WorkloadAdvice.verified`, `label`).
 
-One phase is left out (`FIX_REFINE_SECONDS`): the local search after the greedy (`refine.LocalSearch`),
-which restarts the greedy from neighbouring configurations to squeeze out the last per cent of the
-workload's cost. It took half of the advisor's time on the demo (0.82 s → 0.40 s without it,
-same run) and does not change the demo's answer (tests/integration/test_analyze_advice.py compares
-the two commands there). On a workload where it does, the two can differ — on the OLTP benchmark
-it moves the indexes of 18 of 214 statements (relative workload cost 0.62 % either way):
-`indexes recommend` is then the refined answer."""
+No phase is left out, the local search included: without it analyze took half the advisor's time
+less on the demo (0.82 s → 0.40 s, same run) and gave the demo the same answer, but on the OLTP
+benchmark it moved the indexes of 18 of 214 statements — two answers for one statement, which is
+what this module exists to prevent (tests/integration/test_analyze_advice.py)."""
 
 from __future__ import annotations
 
@@ -31,7 +28,6 @@ if TYPE_CHECKING:
     import psycopg
 
 WHATIF_LABEL = "HypoPG what-if costing"
-FIX_REFINE_SECONDS = 0.0      # analyze's advice: AdvisorOptions() but no local search (see above)
 HEURISTIC_LABEL = "heuristic, not verified by the planner (HypoPG is not installed in this database)"
 
 
@@ -70,10 +66,10 @@ class WorkloadAdvice:
 
 def workload_advice(conn: psycopg.Connection, options: AdvisorOptions | None = None) -> WorkloadAdvice:
     """`indexes recommend`'s answer on this connection's pg_stat_statements (what-if when HypoPG is
-    installed, else the heuristic), by default without the local search (`FIX_REFINE_SECONDS`). A failure
+    installed, else the heuristic), with recommend's defaults unless `options` are given. A failure
     that stops the advisor (no statements, privileges, a timeout) is returned as `error`, never
     raised: the caller's report goes on without it."""
-    options = options or AdvisorOptions(refine_seconds=FIX_REFINE_SECONDS)
+    options = options or AdvisorOptions()
     verified = options.whatif and server_info(conn).has_extension("hypopg")
     if verified != options.whatif:
         options = AdvisorOptions(**{**options.__dict__, "whatif": verified})

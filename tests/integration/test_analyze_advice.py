@@ -134,9 +134,9 @@ def test_the_advisor_leaves_perftools_search_path_pinned(fresh_db, sql):
         assert conn.execute("SELECT current_setting('search_path')").fetchone()[0] == pinned
 
 
-def test_analyze_asks_the_advisor_for_recommends_defaults_without_the_local_search(fresh_db, monkeypatch):
-    """analyze's advice is `indexes recommend`'s defaults with one phase left out (fixes.FIX_REFINE_SECONDS):
-    the local search, which the demo's answer does not need (the test above compares the two)."""
+def test_analyze_asks_the_advisor_for_recommends_defaults(fresh_db, monkeypatch):
+    """analyze's advice is `indexes recommend`'s defaults, the local search included: left out, it
+    moved the indexes of 18 of 214 OLTP statements (two answers for one statement)."""
     setup(fresh_db)
     run(fresh_db, [("SELECT id FROM orders WHERE status = %s", ("paid",))] * 5)
     import perftool.advisor.fixes as fixes
@@ -153,8 +153,7 @@ def test_analyze_asks_the_advisor_for_recommends_defaults_without_the_local_sear
     with connect(fresh_db) as conn:
         assert fixes.workload_advice(conn).fixes
     (options,) = seen
-    assert options.refine_seconds == 0
-    assert {**options.__dict__, "refine_seconds": None} == {**AdvisorOptions().__dict__, "refine_seconds": None}
+    assert options == AdvisorOptions() and options.refine_seconds > 0
 
 
 READINGS = """
