@@ -509,9 +509,10 @@ def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, tabl
                           stats_age_s=age.total_seconds() if isinstance(age, _dt.timedelta) else None,
                           search_path=list(db.get("search_path") or ["pg_catalog", "public"]),
                           collation=db.get("collate") or "C", all_columns=all_columns)
-        # a large schema reads its indexes and foreign keys beside its columns
-        side: Beside[_ColumnsRead] | None = (
-            Beside(conn) if int(db.get("relations") or 0) > SIDE_READS_MIN_RELATIONS else None)
+        # a large scope reads its columns beside its indexes: the whole database or a schema of a
+        # large one (not one table, nor the few relations a workload names)
+        many = int(db.get("relations") or 0) > SIDE_READS_MIN_RELATIONS and names is None and not table
+        side: Beside[_ColumnsRead] | None = Beside(conn) if many else None
         try:
             _collect(conn, catalog, side, schema=schema, table=table, names=names, view_depth=view_depth,
                      bloat=bloat, bloat_min_bytes=bloat_min_bytes, sequences=sequences,

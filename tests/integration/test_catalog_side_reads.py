@@ -145,3 +145,13 @@ def test_an_error_on_the_sibling_is_the_callers_error(schema_db, monkeypatch):
         with pytest.raises(QueryTimeout, match="catalog_columns"):
             collect_catalog(conn)
         assert conn.execute("SELECT 1").fetchone() == (1,)     # the first session is still usable
+
+
+@pytest.mark.parametrize("scope", [{"names": ["parent", "child"]}, {"table": "child"}])
+def test_small_scopes_read_on_one_session(schema_db, monkeypatch, scope):
+    """The advisor's named relations and one --table are a few rows: no sibling is opened for them."""
+    opened = []
+    monkeypatch.setattr(catalog_module, "SIDE_READS_MIN_RELATIONS", 0)
+    monkeypatch.setattr(beside_module, "sibling", lambda conn: opened.append(conn))
+    cat = _read(schema_db, **scope)
+    assert opened == [] and cat.table("public", "child").indexes
