@@ -31,14 +31,14 @@ class FakeOracle:
         return MB * len(ix.columns)
 
 
-def _workload(options: AdvisorOptions):
+def _prepared(texts: list[tuple[str, int]], oracle, options: AdvisorOptions, columns: str = "abc"):
+    """Catalog (one table t of a million rows, one unique column per letter of `columns`), items
+    with base costs, weights, candidates and floors for `texts` ((statement, calls)), as the
+    pipeline prepares them for select()."""
     cat = Catalog(search_path=["pg_catalog", "public"])
     cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
-                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in ("a", "b", "c")}))
-    statements = [WorkloadStatement(text="SELECT c FROM t WHERE a = 1", calls=10, source="file"),
-                  WorkloadStatement(text="SELECT c FROM t WHERE b = 2", calls=1, source="file")]
-    items = build_items(statements, cat)
-    oracle = FakeOracle(["a", "b"])
+                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in columns}))
+    items = build_items([WorkloadStatement(text=t, calls=n, source="file") for t, n in texts], cat)
     for it in items:
         it.sid = it.position
         it.base = oracle.cost(it.sid, frozenset())
@@ -46,6 +46,13 @@ def _workload(options: AdvisorOptions):
     candidates, covered = generate_candidates(items, cat, options.max_width, options.partial)
     for it in items:
         it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    return cat, items, candidates, covered
+
+
+def _workload(options: AdvisorOptions):
+    oracle = FakeOracle(["a", "b"])
+    cat, items, candidates, covered = _prepared(
+        [("SELECT c FROM t WHERE a = 1", 10), ("SELECT c FROM t WHERE b = 2", 1)], oracle, options)
     search = select(items, oracle, options, cat, candidates, writes=[])
     return items, search, covered
 
@@ -100,19 +107,10 @@ class CountingOracle(FakeOracle):
 def test_an_index_larger_than_the_whole_budget_is_never_costed():
     """(issue 15) a move whose index alone exceeds --budget can never be taken: no EXPLAIN for it."""
     options = AdvisorOptions(budget_bytes=MB, max_width=2, min_improvement=0.0)
-    cat = Catalog(search_path=["pg_catalog", "public"])
-    cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
-                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in ("a", "b", "c")}))
-    items = build_items([WorkloadStatement(text="SELECT b FROM t WHERE a = 1 AND c > 3", calls=10, source="file"),
-                         WorkloadStatement(text="SELECT a FROM t WHERE b = 2 ORDER BY c", calls=1, source="file")], cat)
     oracle = CountingOracle(["a", "b"])
-    for it in items:
-        it.sid = it.position
-        it.base = oracle.cost(it.sid, frozenset())
-    set_weights(items, "calls")
-    candidates, _covered = generate_candidates(items, cat, options.max_width, options.partial)
-    for it in items:
-        it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    cat, items, candidates, _covered = _prepared(
+        [("SELECT b FROM t WHERE a = 1 AND c > 3", 10), ("SELECT a FROM t WHERE b = 2 ORDER BY c", 1)],
+        oracle, options)
     oracle.asked.clear()
     wide = [ix for ix in candidates if oracle.size(ix) > MB]
     assert wide, "the workload must have candidates wider than the budget for this test to mean something"
@@ -165,20 +163,10 @@ def _prefix_model(second: list[str]):
     from perftool.advisor.costs import CostModel
     from perftool.advisor.moves import Moves
 
-    cat = Catalog(search_path=["pg_catalog", "public"])
-    cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
-                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in ("a", "b", "c", "d")}))
-    texts = [f"SELECT * FROM t WHERE a = 1 AND {c} = 2" for c in second]
-    items = build_items([WorkloadStatement(text=t, calls=10, source="file") for t in texts], cat)
     oracle = PrefixOracle(second)
-    for it in items:
-        it.sid = it.position
-        it.base = oracle.cost(it.sid, frozenset())
-    set_weights(items, "calls")
     options = AdvisorOptions(max_width=2, min_improvement=0.0)
-    generate_candidates(items, cat, options.max_width, options.partial)
-    for it in items:
-        it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    cat, items, _candidates, _covered = _prepared(
+        [(f"SELECT * FROM t WHERE a = 1 AND {c} = 2", 10) for c in second], oracle, options, columns="abcd")
     model = CostModel(items, oracle, options, cat, writes=[])
     return model, Moves(model), oracle
 
