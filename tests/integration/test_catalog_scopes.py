@@ -19,6 +19,9 @@ CREATE VIEW app.open_orders AS SELECT o.id, o.customer_id FROM app.orders o WHER
 CREATE VIEW app.top AS SELECT * FROM app.open_orders WHERE customer_id < 5;
 CREATE TABLE app.events (id int, at date) PARTITION BY RANGE (at);
 CREATE TABLE app.events_2024 PARTITION OF app.events FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');
+CREATE TABLE app.events_2025 PARTITION OF app.events FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+INSERT INTO app.events SELECT g, date '2024-06-01' + g % 400 FROM generate_series(1, 700) g;
+DELETE FROM app.events WHERE id <= 10;
 ANALYZE app.orders;
 """
 
@@ -44,7 +47,11 @@ def test_names_scope_reads_named_relations_and_what_their_views_use(fresh_db):
                         for n in ("orders_status_idx", "orders_customer_idx"))
     assert status.descending == [True] and not status.plain       # DESC NULLS LAST: not the default order
     assert customer.plain and customer.column_names == ["customer_id"]
-    assert cat.get(("app", "events")).partitions == [("app", "events_2024")]
+    events = cat.get(("app", "events"))
+    assert sorted(events.partitions) == [("app", "events_2024"), ("app", "events_2025")]
+    # a partitioned table's writes are its leaves' (rows in 2024 and in 2025); a view has none
+    assert (events.writes["n_tup_ins"], events.writes["n_tup_del"]) == (700, 10)
+    assert not top.writes
     assert cat.resolve(None, "orders") is None and "app" not in cat.search_path
 
 
@@ -52,7 +59,7 @@ def test_schema_scope_is_tables_only(fresh_db):
     _setup(fresh_db)
     with connect(fresh_db) as conn:
         cat = collect_catalog(conn, schema="app")
-    assert {t.name for t in cat.tables} == {"orders", "unrelated", "events", "events_2024"}
+    assert {t.name for t in cat.tables} == {"orders", "unrelated", "events", "events_2024", "events_2025"}
     assert all(not t.writes for t in cat.tables)             # writes=False
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from perftool.analyze.sections import AnalysisContext, AnalysisSection, SectionResult, register
-from perftool.health.checks import run_health_checks, unused_on_every_host
+from perftool.health.checks import IndexScans, run_health_checks, unused_on_every_host
 from perftool.report.model import Column, Section
 from perftool.workload.fleet import lead_snapshot
 
@@ -25,7 +25,7 @@ class IndexesSection(AnalysisSection):
 
     def collect(self, conn: psycopg.Connection, info: ServerInfo, options: AnalyzeOptions) -> dict[str, Any]:
         notes: list[str] = []
-        usage: dict[str, int] = {}   # idx_scan of every index here: the fleet's I104 counts every host
+        usage = IndexScans()   # idx_scan of every index here: the fleet's I104 counts every host
         return {"findings": run_health_checks(conn, thresholds=options.thresholds, notes=notes, index_scans=usage),
                 "notes": notes, "usage": usage}
 
