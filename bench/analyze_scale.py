@@ -15,6 +15,7 @@ import os
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 
 import psycopg
 from psycopg import sql
@@ -51,10 +52,13 @@ def build(dsn: str, statements: int) -> None:
     assert made == statements, made
 
 
-def measure(argv: list[str], runs: int = 3) -> tuple[float, float]:
-    """Median wall seconds and max peak RSS (MiB) of a whole process over `runs` runs."""
+def measure(argv: list[str], runs: int = 3, before: Callable[[], object] | None = None) -> tuple[float, float]:
+    """Median wall seconds and max peak RSS (MiB) of a whole process over `runs` runs (`before`, when
+    given, runs ahead of each, untimed)."""
     times, peaks = [], []
     for _ in range(runs):
+        if before is not None:
+            before()
         t0 = time.perf_counter()
         proc = subprocess.run(["/usr/bin/env", "time", "-f", "%M", *argv], capture_output=True, text=True)
         times.append(time.perf_counter() - t0)

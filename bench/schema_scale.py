@@ -9,8 +9,8 @@ unique index, an index serving a foreign key, a single-column index, a text_patt
 GIN index on an array; every 100th table has a foreign key without an index (I105), a few tables
 hold rows (statistics, I106/I108 material) and the database is ANALYZEd.
 
-Before the commands run, the database's pg_stat_statements entries are reset and a fixed workload
-runs (`run_workload`): on the 30 tables with rows, filters no index serves (seq-scan heavy tables:
+Before each run of a command, the database's pg_stat_statements entries are reset and a fixed
+workload runs (`run_workload`): on the 30 tables with rows, filters no index serves (seq-scan heavy tables:
 `analyze` runs the index advisor for T201's fixes) and primary-key lookups; on 970 empty tables a
 `created_at` range. So `analyze` always sees the same 1,060 statements, whatever else ran in the
 sandbox (the build's own 30,000 DDL statements would otherwise be the workload, as far as
@@ -207,7 +207,7 @@ def run_workload(dsn: str, tables: int) -> int:
 
 def run(sb: Sandbox, tables: int) -> dict[str, tuple[float, float]]:
     dsn = ensure_database(sb, tables)
-    statements = run_workload(dsn, tables)
+    statements = run_workload(dsn, tables)      # (and again before each run)
     py = sys.executable
     commands = {
         "indexes health": [py, "-m", "perftool", "indexes", "health", "--dsn", dsn, "--format", "json",
@@ -216,10 +216,14 @@ def run(sb: Sandbox, tables: int) -> dict[str, tuple[float, float]]:
         "baseline: connect + SELECT 1": [py, "-c", CONNECT_BASELINE, dsn],
         "baseline: plain catalog join": [py, "-c", CATALOG_BASELINE, dsn],
     }
-    results = {label: measure(argv) for label, argv in commands.items()}
+    results = {label: measure(argv, before=lambda: run_workload(dsn, tables)) for label, argv in commands.items()}
+    # other databases' statements can evict these (pg_stat_statements.max): the count after the last run
+    with psycopg.connect(dsn) as conn:
+        kept = conn.execute("SELECT count(*) FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database "
+                            "WHERE datname = current_database())").fetchone()[0]
     base_s, base_mb = results["baseline: connect + SELECT 1"]
     print(f"\n{tables:,} tables, {tables * INDEXES_PER_TABLE:,} indexes, {statements:,} statements in "
-          "pg_stat_statements (whole process, median of 3; peak RSS)")
+          f"pg_stat_statements ({kept:,} after the runs; whole process, median of 3; peak RSS)")
     print(f"{'command':<30}  {'wall s':>7}  {'× connect':>9}  {'peak MiB':>8}  {'× connect':>9}")
     for label, (s, mb) in results.items():
         print(f"{label:<30}  {s:>7.2f}  {s / base_s:>9.1f}  {mb:>8.1f}  {mb / base_mb:>9.1f}")
