@@ -436,6 +436,8 @@ def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> N
                     g.floor = min(ex.cost, g.base if g.base is not None else ex.cost)
         if it is not None:
             group, union = [it], set(it.seed)
+    if todo:
+        whatif.reset()      # the last group's indexes: the search starts from none
 
 
 def write_cost_reason(model: CostModel, move: Any) -> str | None:
