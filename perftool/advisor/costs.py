@@ -58,9 +58,12 @@ class CostModel:
         self.stamp = 0          # counts changes of any current cost or floor (the caches of gaps below)
         self._gaps: dict[int, tuple[list[Item], int, float, float]] = {}
         self._last_change: dict[int, tuple[list[Item], int, int]] = {}
-        self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef]]] = {}
+        self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef], frozenset[IndexDef]]] = {}
+        self._snapshot: tuple[tuple[int, int, int], frozenset[IndexDef]] | None = None
         self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
+        self._lead_positions: dict[tuple[TableName, str], set[int]] = {}
+        self._by_position: dict[int, Item] = {it.position: it for it in self.items}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
         for it in self.items:
@@ -156,9 +159,12 @@ class CostModel:
         _items, unsettled, positions = got
         check = {it.position: it for it in unsettled}
         if len(cols) > 1:
-            for it in self.by_leading.get((t, cols[1]), ()):
-                if it.position in positions:
-                    check[it.position] = it
+            second = self._lead_positions.get((t, cols[1]))
+            if second is None:
+                second = self._lead_positions[(t, cols[1])] = {it.position for it in self.by_leading.get((t, cols[1]), ())}
+            by_position = self._by_position
+            for p in positions & second:
+                check[p] = by_position[p]
         return floors_bound([check[p] for p in sorted(check)], ix) if check else True
 
     def lower_floor(self, position: int, cost: float) -> None:
@@ -172,9 +178,23 @@ class CostModel:
         current = config is self.config
         if current:
             key = (self.version, id(self.config), len(self.config))
+            snap = self._snapshot
+            if snap is None or snap[0] != key:
+                snap = self._snapshot = (key, frozenset(self.config))
+            now = snap[1]
             got = self._relevant.get(it.position)
-            if got is not None and got[0] == key:
-                return got[1]
+            if got is not None:
+                if got[0] == key:
+                    return got[1]
+                # the configuration moved on since: only the indexes that came or went are looked at
+                changed = now ^ got[2]
+                if len(changed) <= 8:
+                    found = got[1] - changed if changed else got[1]
+                    added = [ix for ix in changed if ix in now and it.position in self._positions(ix)]
+                    if added:
+                        found = found | frozenset(added)
+                    self._relevant[it.position] = (key, found, now)
+                    return found
         out = []
         for ix in config:
             pos = self._affected_pos.get(ix)
@@ -185,8 +205,30 @@ class CostModel:
                 out.append(ix)
         found = frozenset(out)
         if current:
-            self._relevant[it.position] = (key, found)
+            self._relevant[it.position] = (key, found, now)
         return found
+
+    def _positions(self, ix: IndexDef) -> set[int]:
+        pos = self._affected_pos.get(ix)
+        if pos is None:
+            self.affected(ix)
+            pos = self._affected_pos[ix]
+        return pos
+
+    def relevant_after(self, it: Item, new: IndexDef, old: IndexDef | None) -> frozenset[IndexDef]:
+        """`relevant_set(it, config less old plus new)`, from the current configuration's set."""
+        now = self.relevant_set(it, self.config)
+        if old is not None and old in now:
+            now = now - {old}
+        if new not in now and it.position in self._positions(new):
+            now = now | {new}
+        return now
+
+    def prefetch_keys(self, requests: list[tuple[Item, frozenset[IndexDef]]], config: frozenset[IndexDef]) -> None:
+        """`prefetch` with each statement's index set already worked out."""
+        prefetch = getattr(self.oracle, "prefetch", None)
+        if prefetch is not None and len(requests) >= 2:
+            prefetch([(it.costed_sid, key) for it, key in requests], config)
 
     def prefetch(self, items: list[Item], config: list[IndexDef]) -> None:
         """Let the oracle cost these statements under `config` in one pipelined go, when it can."""

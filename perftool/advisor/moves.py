@@ -79,6 +79,7 @@ class Moves:
         self.by_key: dict[tuple[IndexDef | None, IndexDef], Move] = {}
         self.by_seq: dict[int, Move] = {}
         self._prefix_terms: dict[tuple[int, int], tuple[tuple[int, int, int], list[Item], Any]] = {}
+        self._item_index: dict[int, tuple[list[Item], dict[int, int], list[tuple[int, int, set[str]]]]] = {}
         self._seq = itertools.count()
 
     def register(self, new: IndexDef, old: IndexDef | None) -> Move | None:
@@ -133,12 +134,15 @@ class Moves:
         """Cost `move` against the current configuration (on `items`, default: all it affects)."""
         exact = items is None
         items = self.items_of(move) if items is None else items
-        new_config = [ix for ix in self.model.config if ix != move.old] + [move.new]
-        self.model.prefetch(items, new_config)
+        model = self.model
+        new_config = [ix for ix in model.config if ix != move.old] + [move.new]
+        keys = [(it, model.relevant_after(it, move.new, move.old)) for it in items]   # = relevant_set(it, new_config)
+        model.prefetch_keys(keys, frozenset(new_config))
         benefit, best_rel = 0.0, 0.0
         contrib: dict[int, tuple[float, float]] = {}
-        for it in items:
-            c = self.model.cost(it, new_config)
+        oracle_cost = model.oracle.cost
+        for it, key in keys:
+            c = oracle_cost(it.costed_sid, key)
             self.model.evaluations += 1
             if c is None:
                 continue
@@ -201,10 +205,7 @@ class Moves:
         items = self.items_of(move)
         terms = self._terms(prefix, items)
         if move.exempt is None:
-            t, last, key = new.table_key, new.columns[-1], set(new.columns)
-            move.exempt = [(k, it.position) for k, it in enumerate(items)
-                           if last in it.indexable.get(t, ())
-                           or ((read := it.analysis.referenced.get(t)) is not None and bool(read) and read <= key)]
+            move.exempt = self._exempt(items, new)
         gain, order, gaps, limited = terms
         rel = 0.0
         out = {p for _k, p in move.exempt}
@@ -217,6 +218,23 @@ class Moves:
                 rel = max(rel, r)
                 break
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
+
+    def _exempt(self, items: list[Item], new: IndexDef) -> list[tuple[int, int]]:
+        """(index in `items`, position) of the statements that can use `new`'s last column, or
+        could scan it alone (read only its key columns), in `items`' order. The statements that use
+        a column and those with few columns are known per table: only they are looked at."""
+        t, last, key = new.table_key, new.columns[-1], set(new.columns)
+        got = self._item_index.get(id(items))
+        if got is None or got[0] is not items:
+            small = [(k, it.position, read) for k, it in enumerate(items)
+                     if (read := it.analysis.referenced.get(t)) and len(read) <= self.model.options.max_width]
+            got = self._item_index[id(items)] = (items, {it.position: k for k, it in enumerate(items)}, small)
+        _items, index, small = got
+        if len(key) > self.model.options.max_width:
+            small = [(k, it.position, read) for k, it in enumerate(items) if (read := it.analysis.referenced.get(t))]
+        found = {index[it.position] for it in self.model.by_leading.get((t, last), ()) if it.position in index}
+        found.update(k for k, _p, read in small if read <= key)
+        return [(k, items[k].position) for k in sorted(found)]
 
     def _terms(self, prefix: Move, items: list[Item]) -> tuple[float, list[tuple[float, int]],
                                                                   list[tuple[float, float]], list[tuple[float, float]]]:
