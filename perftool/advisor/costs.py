@@ -98,7 +98,8 @@ class CostModel:
                 pool = {it.position: it for it in lead}
                 pool.update((it.position, it) for it in self.narrow.get(t, []))
                 implied = self.by_constant.get((t, ix.where[0]), set()) if ix.where else None
-                got = [pool[p] for p in sorted(pool) if (implied is None or p in implied) and pool[p].relevant(ix)]
+                order = sorted(pool) if implied is None else sorted(p for p in implied if p in pool)
+                got = [pool[p] for p in order if pool[p].relevant(ix)]
             self._affected[ix] = got
             self._affected_pos[ix] = {it.position for it in got}
         return got
@@ -161,7 +162,8 @@ class CostModel:
         if len(cols) > 1:
             second = self._lead_positions.get((t, cols[1]))
             if second is None:
-                second = self._lead_positions[(t, cols[1])] = {it.position for it in self.by_leading.get((t, cols[1]), ())}
+                second = {it.position for it in self.by_leading.get((t, cols[1]), ())}
+                self._lead_positions[(t, cols[1])] = second
             by_position = self._by_position
             for p in positions & second:
                 check[p] = by_position[p]

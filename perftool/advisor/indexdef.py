@@ -12,7 +12,7 @@ from psycopg import sql
 
 from perftool.advisor.predicates import Constant, is_expression
 from perftool.catalog.schema import TableName
-from perftool.ddl import IndexSpec, KeyPart
+from perftool.ddl import IndexSpec, KeyPart, _parsed
 
 _OPS = {"=": " = ", "IS NULL": " IS NULL", "IS NOT NULL": " IS NOT NULL"}
 
@@ -146,9 +146,10 @@ def _ident(name: str) -> str:
 
 
 def _hypothetical_text(ix: IndexDef) -> str:
-    """What `ix.spec().create_sql(concurrently=False, name="")` renders (the `index_create`
-    template with no name, UNIQUE or CONCURRENTLY; tests/unit/test_advisor_select_sql.py checks
-    that the two agree), without composing psycopg objects."""
+    """What `ix.spec().create_sql(concurrently=False, name="")` renders — the `index_create`
+    template (parsed once by perftool.ddl) with no name, UNIQUE or CONCURRENTLY;
+    tests/unit/test_advisor_select_sql.py checks that the two agree — without composing psycopg
+    objects."""
     cols = []
     for i, c in enumerate(ix.columns):
         part = ("(" + c[1:-1] + ")") if is_expression(c) else _ident(c)
@@ -168,8 +169,10 @@ def _hypothetical_text(ix: IndexDef) -> str:
                 _WHERES.clear()
             text = _WHERES[key] = _where_sql(ix.where)
         where = " WHERE " + text if text else ""
-    return (f"CREATE INDEX ON {_ident(ix.schema)}.{_ident(ix.table)} USING {_method(ix.method)} "
-            f"({', '.join(cols)}){include}{where}")
+    parts = {"unique": "", "concurrently": "", "if_not_exists": "", "name": "",
+             "table": _ident(ix.schema) + "." + _ident(ix.table), "method": _method(ix.method),
+             "columns": ", ".join(cols), "include": include, "where": where}
+    return "".join(literal + (parts[name] if name is not None else "") for literal, name in _parsed("index_create"))
 
 
 def _where_sql(where: tuple[Constant, ...]) -> str | None:
