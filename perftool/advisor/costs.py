@@ -101,7 +101,6 @@ class CostModel:
                 order = sorted(pool) if implied is None else sorted(p for p in implied if p in pool)
                 got = [pool[p] for p in order if pool[p].relevant(ix)]
             self._affected[ix] = got
-            self._affected_pos[ix] = {it.position for it in got}
         return got
 
     def gap(self, items: list[Item]) -> tuple[float, float]:
@@ -160,10 +159,7 @@ class CostModel:
         _items, unsettled, positions = got
         check = {it.position: it for it in unsettled}
         if len(cols) > 1:
-            second = self._lead_positions.get((t, cols[1]))
-            if second is None:
-                second = {it.position for it in self.by_leading.get((t, cols[1]), ())}
-                self._lead_positions[(t, cols[1])] = second
+            second = self.lead_positions(t, cols[1])
             by_position = self._by_position
             for p in positions & second:
                 check[p] = by_position[p]
@@ -198,12 +194,9 @@ class CostModel:
                     self._relevant[it.position] = (key, found, now)
                     return found
         out = []
+        positions = self._positions
         for ix in config:
-            pos = self._affected_pos.get(ix)
-            if pos is None:
-                self.affected(ix)
-                pos = self._affected_pos[ix]
-            if it.position in pos:
+            if it.position in positions(ix):
                 out.append(ix)
         found = frozenset(out)
         if current:
@@ -211,11 +204,19 @@ class CostModel:
         return found
 
     def _positions(self, ix: IndexDef) -> set[int]:
+        """The positions of the statements `ix` is relevant to (made when first asked)."""
         pos = self._affected_pos.get(ix)
         if pos is None:
-            self.affected(ix)
-            pos = self._affected_pos[ix]
+            pos = self._affected_pos[ix] = {it.position for it in self.affected(ix)}
         return pos
+
+    def lead_positions(self, table: TableName, column: str) -> set[int]:
+        """The positions of the statements that can use `column` of `table` as a leading column."""
+        got = self._lead_positions.get((table, column))
+        if got is None:
+            got = {it.position for it in self.by_leading.get((table, column), ())}
+            self._lead_positions[(table, column)] = got
+        return got
 
     def relevant_after(self, it: Item, new: IndexDef, old: IndexDef | None) -> frozenset[IndexDef]:
         """`relevant_set(it, config less old plus new)`, from the current configuration's set."""

@@ -232,7 +232,7 @@ class Moves:
         _items, index, small = got
         if len(key) > self.model.options.max_width:
             small = [(k, it.position, read) for k, it in enumerate(items) if (read := it.analysis.referenced.get(t))]
-        found = {index[it.position] for it in self.model.by_leading.get((t, last), ()) if it.position in index}
+        found = {index[p] for p in self.model.lead_positions(t, last) & index.keys()}
         found.update(k for k, _p, read in small if read <= key)
         return [(k, items[k].position) for k in sorted(found)]
 
