@@ -4,7 +4,7 @@ it), relevance, write penalties and sizes (see `CostModel`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from perftool.advisor.candidates import estimated_size
@@ -38,7 +38,8 @@ class CostModel:
     version at which statement p's cost last changed (the searches use it to know what is stale)."""
 
     def __init__(self, items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
-                 writes: list[Item] | None = None, shared: dict[str, Any] | None = None):
+                 writes: list[Item] | None = None, shared: dict[str, Any] | None = None,
+                 table_floors: dict[int, dict[TableName, float]] | None = None):
         self.items: list[Item] = []
         self.base: dict[int, float] = {}
         for it in items:
@@ -54,9 +55,13 @@ class CostModel:
         self.floor: dict[int, float] = {it.position: float(it.floor) if it.floor is not None else self.base[it.position]
                                         for it in self.items}
         self.changed: dict[int, int] = {it.position: 0 for it in self.items}
+        # per statement of several tables: its cost with its own candidates on one table only, a
+        # floor for a move on that table while no index on its other tables serves it
+        self.table_floor: dict[int, dict[TableName, float]] = {p: dict(f) for p, f in (table_floors or {}).items()
+                                                                if p in self.floor}
         self.version = 0
         self.stamp = 0          # counts changes of any current cost or floor (the caches of gaps below)
-        self._gaps: dict[int, tuple[list[Item], int, float, float]] = {}
+        self._gaps: dict[int, tuple[list[Item], int, float, float, TableName | None]] = {}
         self._last_change: dict[int, tuple[list[Item], int, int]] = {}
         self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef], frozenset[IndexDef]]] = {}
         self._snapshot: tuple[tuple[int, int, int], frozenset[IndexDef]] | None = None
@@ -103,23 +108,40 @@ class CostModel:
             self._affected[ix] = got
         return got
 
-    def gap(self, items: list[Item]) -> tuple[float, float]:
+    def gap(self, items: list[Item], table: TableName | None = None) -> tuple[float, float]:
         """(Σ weight × (current cost − floor), the largest (current − floor) / current) over
         `items`: what a move on them can save at most. Many moves share one statement list (every
-        index with the same leading column), so it is summed once per change of the costs."""
+        index with the same leading column), so it is summed once per change of the costs. With
+        `table` (the move's), a statement of several tables that no chosen index on another table
+        serves yet is bounded by its floor on that table alone (`table_floor`)."""
         got = self._gaps.get(id(items))
-        if got is not None and got[1] == self.stamp and got[0] is items:
+        if got is not None and got[1] == self.stamp and got[0] is items and got[4] == table:
             return got[2], got[3]
         gain, rel = 0.0, 0.0
         current, floor = self.cur, self.floor
+        by_table = self.table_floor if table is not None else {}
         for it in items:
             cur, low = current[it.position], floor[it.position]
+            if it.position in by_table:
+                low = self.low(it, table)
             if cur > low:
                 gain += it.weight * (cur - low)
                 if cur > 0 and (cur - low) / cur > rel:
                     rel = (cur - low) / cur
-        self._gaps[id(items)] = (items, self.stamp, gain, rel)
+        self._gaps[id(items)] = (items, self.stamp, gain, rel, table)
         return gain, rel
+
+    def low(self, it: Item, table: TableName | None) -> float:
+        """The lowest cost a move on `table` can bring `it` to: its floor, or its floor on that
+        table alone while no chosen index on its other tables serves it (`table_floor`)."""
+        low = self.floor[it.position]
+        mine = self.table_floor.get(it.position)
+        if mine is not None and table is not None:
+            alone = mine.get(table)
+            if alone is not None and alone > low and \
+                    not any(ix.table_key != table for ix in self.relevant_set(it, self.config)):
+                return alone
+        return low
 
     def last_change(self, items: list[Item]) -> int:
         """The latest version at which one of `items`' costs changed (cached per version)."""
@@ -170,6 +192,12 @@ class CostModel:
         if cost < self.floor[position]:
             self.floor[position] = cost
             self.stamp += 1
+        mine = self.table_floor.get(position)
+        if mine:
+            for t, f in mine.items():
+                if cost < f:
+                    mine[t] = cost
+                    self.stamp += 1
 
     def relevant_set(self, it: Item, config: Iterable[IndexDef]) -> frozenset[IndexDef]:
         """The indexes of `config` that could change `it`'s plan (its cost is cached per this set)."""
@@ -460,29 +488,57 @@ def floors_bound(items: list[Item], ix: IndexDef) -> bool:
     return True
 
 
-def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> None:
+def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> dict[int, dict[TableName, float]]:
     """Each statement's cost with all its own candidates present (and those of the statements
     batched with it): the best its plan can get from them, a floor that bounds every move's
     benefit. Statements are batched Dexter-style so one set of hypothetical indexes serves many
-    EXPLAINs; the sizes come along for free."""
+    EXPLAINs; the sizes come along for free.
+
+    Returns, for statements with candidates on several tables (joins), their floor on each such
+    table alone (its candidates on that table only, nothing on the others), where it is above the
+    floor: a move on one table cannot take a join below it while no index on its other tables
+    serves the statement (`CostModel.low`), a much tighter bound at the start of the greedy."""
     todo = sorted((it for it in items if it.sid is not None and it.seed),
                   key=lambda it: (sorted(it.tables), sorted(ix.sort_key() for ix in it.seed)[:1]))
+    for g, ex in _batched(todo, lambda it: it.seed, whatif, batch):
+        if ex.cost is not None:
+            g.floor = min(ex.cost, g.base if g.base is not None else ex.cost)
+    out: dict[int, dict[TableName, float]] = {}
+    per_table: dict[TableName, list[Item]] = {}
+    for it in todo:
+        tables = {ix.table_key for ix in it.seed}
+        if len(tables) > 1 and it.floor is not None:
+            for t in tables:
+                per_table.setdefault(t, []).append(it)
+    for t in sorted(per_table):
+        def on_table(it: Item, t: TableName = t) -> frozenset[IndexDef]:
+            return frozenset(ix for ix in it.seed if ix.table_key == t)
+
+        for g, ex in _batched(per_table[t], on_table, whatif, batch):
+            if ex.cost is not None and g.floor is not None and ex.cost > g.floor:
+                out.setdefault(g.position, {})[t] = min(ex.cost, g.base if g.base is not None else ex.cost)
+    if todo:
+        whatif.reset()      # the last group's indexes: the search starts from none
+    return out
+
+
+def _batched(todo: list[Item], seeds: Callable[[Item], frozenset[IndexDef]], whatif: WhatIf,
+             batch: int) -> Iterator[tuple[Item, Any]]:
+    """(statement, its EXPLAIN) for each of `todo`, planned in groups whose `seeds` together are at
+    most `batch` hypothetical indexes, each group with exactly its seeds on the tables involved."""
     group: list[Item] = []
     union: set[IndexDef] = set()
     for it in [*todo, None]:
-        if it is not None and (not group or len(union | it.seed) <= batch):
+        mine = seeds(it) if it is not None else frozenset()
+        if it is not None and (not group or len(union | mine) <= batch):
             group.append(it)
-            union |= it.seed
+            union |= mine
             continue
         if group:
             results = whatif.explain_superset([g.costed_sid for g in group], union)
-            for g, ex in zip(group, results, strict=True):
-                if ex.cost is not None:
-                    g.floor = min(ex.cost, g.base if g.base is not None else ex.cost)
+            yield from zip(group, results, strict=True)
         if it is not None:
-            group, union = [it], set(it.seed)
-    if todo:
-        whatif.reset()      # the last group's indexes: the search starts from none
+            group, union = [it], set(mine)
 
 
 def write_cost_reason(model: CostModel, move: Any) -> str | None:

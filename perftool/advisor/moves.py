@@ -181,7 +181,7 @@ class Moves:
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
-        gain, rel = self.model.gap(self.items_of(move))
+        gain, rel = self.model.gap(self.items_of(move), move.new.table_key)
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
 
     def prefix_bound(self, move: Move) -> tuple[float, float] | None:
@@ -248,12 +248,15 @@ class Moves:
         assert prefix.contrib is not None
         since, contrib = prefix.contrib_version, prefix.contrib
         current, floor, changed = self.model.cur, self.model.floor, self.model.changed
+        by_table, table = self.model.table_floor, prefix.new.table_key
         gaps: list[tuple[float, float]] = []
         limited: list[tuple[float, float]] = []
         total = 0.0
         for it in items:
             p = it.position
             cur, low = current[p], floor[p]
+            if p in by_table:
+                low = self.model.low(it, table)
             d, r = (it.weight * (cur - low), (cur - low) / cur if cur > 0 else 0.0) if cur > low else (0.0, 0.0)
             gaps.append((d, r))
             known = contrib.get(p) if changed[p] <= since else None
@@ -285,7 +288,7 @@ class Moves:
                 fb = bounded.get(p)
                 if fb is None:
                     fb = bounded[p] = floor_bounds(it, move.new)
-                low = self.model.floor[p] if fb else 0.0
+                low = self.model.low(it, move.new.table_key) if fb else 0.0
                 d = it.weight * max(cur - low, 0.0)
                 r = (cur - low) / cur if cur > 0 else 0.0
             gain += d
