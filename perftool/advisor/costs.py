@@ -510,6 +510,7 @@ def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> d
         if len(tables) > 1 and it.floor is not None:
             for t in tables:
                 per_table.setdefault(t, []).append(it)
+    before = whatif.stats.explains if hasattr(whatif, "stats") else 0
     for t in sorted(per_table):
         def on_table(it: Item, t: TableName = t) -> frozenset[IndexDef]:
             return frozenset(ix for ix in it.seed if ix.table_key == t)
@@ -517,6 +518,8 @@ def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> d
         for g, ex in _batched(per_table[t], on_table, whatif, batch):
             if ex.cost is not None and g.floor is not None and ex.cost > g.floor:
                 out.setdefault(g.position, {})[t] = min(ex.cost, g.base if g.base is not None else ex.cost)
+    if hasattr(whatif, "stats"):
+        whatif.stats.table_floor_explains += whatif.stats.explains - before
     if todo:
         whatif.reset()      # the last group's indexes: the search starts from none
     return out

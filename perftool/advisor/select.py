@@ -46,7 +46,9 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
         until = time.perf_counter() + options.refine_seconds
         if started is not None and options.time_budget_s:
             until = min(until, started + options.time_budget_s)
-        work = best.model.work()
+        # the share is of the work so far, less the joins' per-table floors (a tighter bound for
+        # the greedy, not work the local search should be paid for)
+        work = best.model.work() - int(getattr(stats, "table_floor_explains", 0) or 0)
         best.work_limit = work + min(options.refine_explains, max(REFINE_MIN_EXPLAINS, int(REFINE_SHARE * work)))
         LocalSearch(best).refine(until if deadline is None else min(until, deadline))
         best.work_limit = None

@@ -110,6 +110,7 @@ class WhatIfStats:
     derived: int = 0           # costs answered by a plan of a superset that used only indexes of the set
     created: int = 0
     resets: int = 0
+    table_floor_explains: int = 0   # EXPLAINs of the joins' per-table floors (not in the local search's share)
     seconds: float = 0.0
     phases: list[Phase] = field(default_factory=list)
     _lap: tuple[float, int, float] | None = None
