@@ -347,8 +347,8 @@ class WhatIf:
         return None
 
     def explain_superset(self, sids: list[int], indexes) -> list[Explained]:
-        """EXPLAIN each statement with all `indexes` present at once (on every table; not cached:
-        the planner sees a superset of any one statement's relevant indexes). One batch of
+        """EXPLAIN each statement with all `indexes` present at once (not cached: the planner
+        sees a superset of any one statement's relevant indexes). One batch of
         hypothetical indexes serves all the EXPLAINs. The live indexes on the statements' tables
         (and the indexes') become exactly `indexes`: consecutive calls drop and create only the
         difference, in the round trip of their EXPLAINs (`Setup`). Call `reset` after the last."""
