@@ -76,8 +76,8 @@ def run_perftool(dsn: str, budget_mb: int, min_improvement: float = 0.0, stateme
     return 100.0 * result.cost_after / result.cost_before, seconds, len(result.recommendations), result
 
 
-def run_extend(dsn: str, budget_mb: int, statements=None, max_width: int = 2) -> tuple[float, float, int]:
-    """(relative cost %, seconds, index count) of Extend on the same costing: weighted by calls, and
+def run_extend(dsn: str, budget_mb: int, statements=None, max_width: int = 2) -> tuple[float, float, int, int]:
+    """(relative cost %, seconds, index count, EXPLAINs) of Extend on the same costing: weighted by calls, and
     its result measured like perftool's, with the write cost of its indexes (Extend itself ignores
     writes, as published)."""
     from bench.extend_baseline import extend
@@ -111,8 +111,9 @@ def run_extend(dsn: str, budget_mb: int, statements=None, max_width: int = 2) ->
                                                                        if ix.table_key in set(it.tables)))
                                  or it.base) for it in items)
         after += sum(model.penalty(ix) for ix in result.indexes)
+        explains = whatif.stats.explains
         whatif.close()
-    return 100.0 * after / before, seconds, len(result.indexes)
+    return 100.0 * after / before, seconds, len(result.indexes), explains
 
 
 def breakdown(result) -> None:
@@ -135,12 +136,12 @@ def compare(title: str, dsn: str, budgets: tuple[int, ...], statements, max_widt
     print(f"\n{title}")
     header = (f"{'budget':>7}  {'perftool':>9} {'time':>6} {'#':>3}  {'bar 0.10':>8} {'time':>6} {'#':>3}  "
               f"{'Extend(run)':>11} {'time':>6} {'#':>3}  {'time ratio':>10}"
-              + (f"  {'Extend*':>7} {'Anytime*':>8}" if targets else "") + "  verdict")
+              + (f"  {'Extend*':>7} {'Anytime*':>8}" if targets else "") + "  EXPLAINs (perftool/Extend)  verdict")
     print(header)
     print("-" * len(header))
     ratios = []
     for mb in budgets:
-        erel, esec, en = run_extend(dsn, mb, statements, max_width)
+        erel, esec, en, eex = run_extend(dsn, mb, statements, max_width)
         rel, sec, n, result = run_perftool(dsn, mb, 0.0, statements, max_width)
         prel, psec, pn, _ = run_perftool(dsn, mb, 0.10, statements, max_width)
         ratio = sec / esec if esec > 0 else float("inf")
@@ -151,7 +152,8 @@ def compare(title: str, dsn: str, budgets: tuple[int, ...], statements, max_widt
         label = f"{mb} MB" if mb < 1024 else f"{mb // 1024} GB"
         print(f"{label:>7}  {rel:8.1f}% {sec:5.1f}s {n:>3}  {prel:7.1f}% {psec:5.1f}s {pn:>3}  "
               f"{erel:10.1f}% {esec:5.1f}s {en:>3}  {ratio:9.2f}×"
-              + (f"  {EXTEND_TARGET[mb]:6.1f}% {ANYTIME_TARGET[mb]:7.1f}%" if targets else "") + f"  {verdict}",
+              + (f"  {EXTEND_TARGET[mb]:6.1f}% {ANYTIME_TARGET[mb]:7.1f}%" if targets else "")
+              + f"  {result.explains:>12,} / {eex:<12,}  {verdict}",
               flush=True)
     mb, result = ratios[len(ratios) // 2]
     print(f"  where perftool's time goes ({mb} MB run):")

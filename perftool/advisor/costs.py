@@ -4,7 +4,7 @@ it), relevance, write penalties and sizes (see `CostModel`)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
 from perftool.advisor.candidates import estimated_size
@@ -38,7 +38,8 @@ class CostModel:
     version at which statement p's cost last changed (the searches use it to know what is stale)."""
 
     def __init__(self, items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
-                 writes: list[Item] | None = None, shared: dict[str, Any] | None = None):
+                 writes: list[Item] | None = None, shared: dict[str, Any] | None = None,
+                 table_floors: dict[int, dict[TableName, float]] | None = None):
         self.items: list[Item] = []
         self.base: dict[int, float] = {}
         for it in items:
@@ -54,13 +55,20 @@ class CostModel:
         self.floor: dict[int, float] = {it.position: float(it.floor) if it.floor is not None else self.base[it.position]
                                         for it in self.items}
         self.changed: dict[int, int] = {it.position: 0 for it in self.items}
+        # per statement of several tables: its cost with its own candidates on one table only, a
+        # floor for a move on that table while no index on its other tables serves it
+        self.table_floor: dict[int, dict[TableName, float]] = {p: dict(f) for p, f in (table_floors or {}).items()
+                                                                if p in self.floor}
         self.version = 0
         self.stamp = 0          # counts changes of any current cost or floor (the caches of gaps below)
-        self._gaps: dict[int, tuple[list[Item], int, float, float]] = {}
+        self._gaps: dict[int, tuple[list[Item], int, float, float, TableName | None]] = {}
         self._last_change: dict[int, tuple[list[Item], int, int]] = {}
-        self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef]]] = {}
+        self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef], frozenset[IndexDef]]] = {}
+        self._snapshot: tuple[tuple[int, int, int], frozenset[IndexDef]] | None = None
         self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
+        self._lead_positions: dict[tuple[TableName, str], set[int]] = {}
+        self._by_position: dict[int, Item] = {it.position: it for it in self.items}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
         for it in self.items:
@@ -95,28 +103,45 @@ class CostModel:
                 pool = {it.position: it for it in lead}
                 pool.update((it.position, it) for it in self.narrow.get(t, []))
                 implied = self.by_constant.get((t, ix.where[0]), set()) if ix.where else None
-                got = [pool[p] for p in sorted(pool) if (implied is None or p in implied) and pool[p].relevant(ix)]
+                order = sorted(pool) if implied is None else sorted(p for p in implied if p in pool)
+                got = [pool[p] for p in order if pool[p].relevant(ix)]
             self._affected[ix] = got
-            self._affected_pos[ix] = {it.position for it in got}
         return got
 
-    def gap(self, items: list[Item]) -> tuple[float, float]:
+    def gap(self, items: list[Item], table: TableName | None = None) -> tuple[float, float]:
         """(Σ weight × (current cost − floor), the largest (current − floor) / current) over
         `items`: what a move on them can save at most. Many moves share one statement list (every
-        index with the same leading column), so it is summed once per change of the costs."""
+        index with the same leading column), so it is summed once per change of the costs. With
+        `table` (the move's), a statement of several tables that no chosen index on another table
+        serves yet is bounded by its floor on that table alone (`table_floor`)."""
         got = self._gaps.get(id(items))
-        if got is not None and got[1] == self.stamp and got[0] is items:
+        if got is not None and got[1] == self.stamp and got[0] is items and got[4] == table:
             return got[2], got[3]
         gain, rel = 0.0, 0.0
         current, floor = self.cur, self.floor
+        by_table = self.table_floor if table is not None else {}
         for it in items:
             cur, low = current[it.position], floor[it.position]
+            if it.position in by_table:
+                low = self.low(it, table)
             if cur > low:
                 gain += it.weight * (cur - low)
                 if cur > 0 and (cur - low) / cur > rel:
                     rel = (cur - low) / cur
-        self._gaps[id(items)] = (items, self.stamp, gain, rel)
+        self._gaps[id(items)] = (items, self.stamp, gain, rel, table)
         return gain, rel
+
+    def low(self, it: Item, table: TableName | None) -> float:
+        """The lowest cost a move on `table` can bring `it` to: its floor, or its floor on that
+        table alone while no chosen index on its other tables serves it (`table_floor`)."""
+        low = self.floor[it.position]
+        mine = self.table_floor.get(it.position)
+        if mine is not None and table is not None:
+            alone = mine.get(table)
+            if alone is not None and alone > low and \
+                    not any(ix.table_key != table for ix in self.relevant_set(it, self.config)):
+                return alone
+        return low
 
     def last_change(self, items: list[Item]) -> int:
         """The latest version at which one of `items`' costs changed (cached per version)."""
@@ -156,9 +181,10 @@ class CostModel:
         _items, unsettled, positions = got
         check = {it.position: it for it in unsettled}
         if len(cols) > 1:
-            for it in self.by_leading.get((t, cols[1]), ()):
-                if it.position in positions:
-                    check[it.position] = it
+            second = self.lead_positions(t, cols[1])
+            by_position = self._by_position
+            for p in positions & second:
+                check[p] = by_position[p]
         return floors_bound([check[p] for p in sorted(check)], ix) if check else True
 
     def lower_floor(self, position: int, cost: float) -> None:
@@ -166,27 +192,74 @@ class CostModel:
         if cost < self.floor[position]:
             self.floor[position] = cost
             self.stamp += 1
+        mine = self.table_floor.get(position)
+        if mine:
+            for t, f in mine.items():
+                if cost < f:
+                    mine[t] = cost
+                    self.stamp += 1
 
     def relevant_set(self, it: Item, config: Iterable[IndexDef]) -> frozenset[IndexDef]:
         """The indexes of `config` that could change `it`'s plan (its cost is cached per this set)."""
         current = config is self.config
         if current:
             key = (self.version, id(self.config), len(self.config))
+            snap = self._snapshot
+            if snap is None or snap[0] != key:
+                snap = self._snapshot = (key, frozenset(self.config))
+            now = snap[1]
             got = self._relevant.get(it.position)
-            if got is not None and got[0] == key:
-                return got[1]
+            if got is not None:
+                if got[0] == key:
+                    return got[1]
+                # the configuration moved on since: only the indexes that came or went are looked at
+                changed = now ^ got[2]
+                if len(changed) <= 8:
+                    found = got[1] - changed if changed else got[1]
+                    added = [ix for ix in changed if ix in now and it.position in self._positions(ix)]
+                    if added:
+                        found = found | frozenset(added)
+                    self._relevant[it.position] = (key, found, now)
+                    return found
         out = []
+        positions = self._positions
         for ix in config:
-            pos = self._affected_pos.get(ix)
-            if pos is None:
-                self.affected(ix)
-                pos = self._affected_pos[ix]
-            if it.position in pos:
+            if it.position in positions(ix):
                 out.append(ix)
         found = frozenset(out)
         if current:
-            self._relevant[it.position] = (key, found)
+            self._relevant[it.position] = (key, found, now)
         return found
+
+    def _positions(self, ix: IndexDef) -> set[int]:
+        """The positions of the statements `ix` is relevant to (made when first asked)."""
+        pos = self._affected_pos.get(ix)
+        if pos is None:
+            pos = self._affected_pos[ix] = {it.position for it in self.affected(ix)}
+        return pos
+
+    def lead_positions(self, table: TableName, column: str) -> set[int]:
+        """The positions of the statements that can use `column` of `table` as a leading column."""
+        got = self._lead_positions.get((table, column))
+        if got is None:
+            got = {it.position for it in self.by_leading.get((table, column), ())}
+            self._lead_positions[(table, column)] = got
+        return got
+
+    def relevant_after(self, it: Item, new: IndexDef, old: IndexDef | None) -> frozenset[IndexDef]:
+        """`relevant_set(it, config less old plus new)`, from the current configuration's set."""
+        now = self.relevant_set(it, self.config)
+        if old is not None and old in now:
+            now = now - {old}
+        if new not in now and it.position in self._positions(new):
+            now = now | {new}
+        return now
+
+    def prefetch_keys(self, requests: list[tuple[Item, frozenset[IndexDef]]], config: frozenset[IndexDef]) -> None:
+        """`prefetch` with each statement's index set already worked out."""
+        prefetch = getattr(self.oracle, "prefetch", None)
+        if prefetch is not None and len(requests) >= 2:
+            prefetch([(it.costed_sid, key) for it, key in requests], config)
 
     def prefetch(self, items: list[Item], config: list[IndexDef]) -> None:
         """Let the oracle cost these statements under `config` in one pipelined go, when it can."""
@@ -415,27 +488,60 @@ def floors_bound(items: list[Item], ix: IndexDef) -> bool:
     return True
 
 
-def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> None:
+def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> dict[int, dict[TableName, float]]:
     """Each statement's cost with all its own candidates present (and those of the statements
     batched with it): the best its plan can get from them, a floor that bounds every move's
     benefit. Statements are batched Dexter-style so one set of hypothetical indexes serves many
-    EXPLAINs; the sizes come along for free."""
+    EXPLAINs; the sizes come along for free.
+
+    Returns, for statements with candidates on several tables (joins), their floor on each such
+    table alone (its candidates on that table only, nothing on the others), where it is above the
+    floor: a move on one table cannot take a join below it while no index on its other tables
+    serves the statement (`CostModel.low`), a much tighter bound at the start of the greedy."""
     todo = sorted((it for it in items if it.sid is not None and it.seed),
                   key=lambda it: (sorted(it.tables), sorted(ix.sort_key() for ix in it.seed)[:1]))
+    for g, ex in _batched(todo, lambda it: it.seed, whatif, batch):
+        if ex.cost is not None:
+            g.floor = min(ex.cost, g.base if g.base is not None else ex.cost)
+    out: dict[int, dict[TableName, float]] = {}
+    per_table: dict[TableName, list[Item]] = {}
+    for it in todo:
+        tables = {ix.table_key for ix in it.seed}
+        if len(tables) > 1 and it.floor is not None:
+            for t in tables:
+                per_table.setdefault(t, []).append(it)
+    before = whatif.stats.explains if hasattr(whatif, "stats") else 0
+    for t in sorted(per_table):
+        def on_table(it: Item, t: TableName = t) -> frozenset[IndexDef]:
+            return frozenset(ix for ix in it.seed if ix.table_key == t)
+
+        for g, ex in _batched(per_table[t], on_table, whatif, batch):
+            if ex.cost is not None and g.floor is not None and ex.cost > g.floor:
+                out.setdefault(g.position, {})[t] = min(ex.cost, g.base if g.base is not None else ex.cost)
+    if hasattr(whatif, "stats"):
+        whatif.stats.table_floor_explains += whatif.stats.explains - before
+    if todo:
+        whatif.reset()      # the last group's indexes: the search starts from none
+    return out
+
+
+def _batched(todo: list[Item], seeds: Callable[[Item], frozenset[IndexDef]], whatif: WhatIf,
+             batch: int) -> Iterator[tuple[Item, Any]]:
+    """(statement, its EXPLAIN) for each of `todo`, planned in groups whose `seeds` together are at
+    most `batch` hypothetical indexes, each group with exactly its seeds on the tables involved."""
     group: list[Item] = []
     union: set[IndexDef] = set()
     for it in [*todo, None]:
-        if it is not None and (not group or len(union | it.seed) <= batch):
+        mine = seeds(it) if it is not None else frozenset()
+        if it is not None and (not group or len(union | mine) <= batch):
             group.append(it)
-            union |= it.seed
+            union |= mine
             continue
         if group:
             results = whatif.explain_superset([g.costed_sid for g in group], union)
-            for g, ex in zip(group, results, strict=True):
-                if ex.cost is not None:
-                    g.floor = min(ex.cost, g.base if g.base is not None else ex.cost)
+            yield from zip(group, results, strict=True)
         if it is not None:
-            group, union = [it], set(it.seed)
+            group, union = [it], set(mine)
 
 
 def write_cost_reason(model: CostModel, move: Any) -> str | None:

@@ -231,7 +231,8 @@ class GreedySearch:
     def apply(self, move: Move) -> None:
         """Take the move: the configuration changes, its statements are re-costed, its widenings queued."""
         runners: list[Move] = []
-        for neg, _s, seq in heapq.nsmallest(3, self.heap):
+        # the 3 smallest entries of a heap are among its first 7 (its top three levels)
+        for neg, _s, seq in heapq.nsmallest(3, self.heap[:7]):
             other = self.moves.by_seq[seq]
             if other is not move:
                 runners.append(Move(new=other.new, old=other.old, ratio=-neg, benefit=other.benefit,
@@ -265,9 +266,8 @@ class GreedySearch:
         self.push(move)
         return True
 
-    def widenings(self, ix: IndexDef) -> list[tuple[IndexDef, list[Item]]]:
-        """Indexes one column wider than `ix` that some statement could use, with the statements
-        whose cost the new column can change (the others only see a larger index). A column is
+    def widenings(self, ix: IndexDef) -> list[IndexDef]:
+        """Indexes one column wider than `ix` that some statement could use. A column is
         appended as a key column when a statement filters, joins, sorts or groups on it, or when it
         is the last column a statement reads (index-only scan); with INCLUDE allowed, the latter
         is also tried as an INCLUDE column."""
@@ -297,16 +297,16 @@ class GreedySearch:
                 if completes and self.options.include and col not in usable:
                     found.append(IndexDef(schema=ix.schema, table=ix.table, columns=ix.columns, desc=ix.desc,
                                           opclasses=ix.opclasses, where=ix.where, include=(*ix.include, col)))
-        out: list[tuple[IndexDef, list[Item]]] = []
-        for wider in sorted(set(found), key=IndexDef.sort_key):
-            added = (set(wider.columns) | set(wider.include)) - have
-            primary = [it for it in self.model.affected(wider)
-                       if added & it.analysis.referenced.get(ix.table_key, set())]
-            out.append((wider, primary))
-        return out
+        return sorted(set(found), key=IndexDef.sort_key)
+
+    def primary(self, ix: IndexDef, wider: IndexDef) -> list[Item]:
+        """The statements whose cost the columns `wider` adds to `ix` can change (the others only
+        see a larger index)."""
+        added = (set(wider.columns) | set(wider.include)) - set(ix.columns) - set(ix.include)
+        return [it for it in self.model.affected(wider) if added & it.analysis.referenced.get(ix.table_key, set())]
 
     def add_widenings(self, ix: IndexDef) -> None:
-        for wider, primary in self.widenings(ix):
+        for wider in self.widenings(ix):
             move = self.moves.register(wider, ix)
             if move is None:
                 continue
@@ -316,7 +316,7 @@ class GreedySearch:
             if self.moves.boundable(move):
                 self.consider(move)
                 continue
-            self.moves.evaluate(move, primary)   # screening estimate on the statements it can change
+            self.moves.evaluate(move, self.primary(ix, wider))   # screening estimate on the statements it can change
             if move.benefit > 0:
                 self.push(move)
             else:

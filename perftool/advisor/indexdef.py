@@ -12,7 +12,7 @@ from psycopg import sql
 
 from perftool.advisor.predicates import Constant, is_expression
 from perftool.catalog.schema import TableName
-from perftool.ddl import IndexSpec, KeyPart
+from perftool.ddl import IndexSpec, KeyPart, _parsed
 
 _OPS = {"=": " = ", "IS NULL": " IS NULL", "IS NOT NULL": " IS NOT NULL"}
 
@@ -108,8 +108,15 @@ class IndexDef:
         return got
 
     def hypothetical_sql(self) -> str:
-        """`CREATE INDEX ON … ` for hypopg_create_index (no name: HypoPG names it)."""
-        return self.spec().create_sql(concurrently=False, name="")
+        """`CREATE INDEX ON … ` for hypopg_create_index (no name: HypoPG names it): the text of
+        `spec().create_sql(concurrently=False, name="")`, rendered once per IndexDef from cached
+        identifier and predicate pieces (the floors of a large workload create tens of thousands
+        of hypothetical indexes; psycopg's composition took 60 µs each)."""
+        got = self.__dict__.get("_hypothetical")
+        if got is None:
+            got = _hypothetical_text(self)
+            object.__setattr__(self, "_hypothetical", got)
+        return got
 
     def name(self) -> str:
         """The index's name (IndexSpec.name: `<table>_<col>_…_idx`, ≤ 63 bytes, digest when lossy)."""
@@ -121,6 +128,51 @@ class IndexDef:
         `schema`/`table`: the same index on a partition)."""
         where = (schema or self.schema, table) if table is not None else None
         return self.spec().create_sql(concurrently=concurrently, name=name, only=only, table=where)
+
+
+_IDENTIFIERS: dict[str, str] = {}
+_WHERES: dict[tuple, str | None] = {}
+_CACHE_MAX = 200_000     # entries per cache (names and predicates come from the catalog and the workload)
+
+
+def _ident(name: str) -> str:
+    """`name` as a quoted identifier (psycopg's quoting, cached)."""
+    got = _IDENTIFIERS.get(name)
+    if got is None:
+        if len(_IDENTIFIERS) > _CACHE_MAX:
+            _IDENTIFIERS.clear()
+        got = _IDENTIFIERS[name] = sql.Identifier(name).as_string(None)
+    return got
+
+
+def _hypothetical_text(ix: IndexDef) -> str:
+    """What `ix.spec().create_sql(concurrently=False, name="")` renders — the `index_create`
+    template (parsed once by perftool.ddl) with no name, UNIQUE or CONCURRENTLY;
+    tests/unit/test_advisor_select_sql.py checks that the two agree — without composing psycopg
+    objects."""
+    cols = []
+    for i, c in enumerate(ix.columns):
+        part = ("(" + c[1:-1] + ")") if is_expression(c) else _ident(c)
+        op = ix.opclass(i)
+        if op:
+            part += " " + ".".join(_ident(p) for p in op.split("."))
+        if ix.is_desc(i):
+            part += " DESC"
+        cols.append(part)
+    include = f" INCLUDE ({', '.join(_ident(c) for c in ix.include)})" if ix.include else ""
+    where = ""
+    if ix.where:
+        key = (ix.where, tuple(type(c.value) for c in ix.where))    # 1 == True: keep them apart
+        text = _WHERES.get(key)
+        if text is None:
+            if len(_WHERES) > _CACHE_MAX:
+                _WHERES.clear()
+            text = _WHERES[key] = _where_sql(ix.where)
+        where = " WHERE " + text if text else ""
+    parts = {"unique": "", "concurrently": "", "if_not_exists": "", "name": "",
+             "table": _ident(ix.schema) + "." + _ident(ix.table), "method": _method(ix.method),
+             "columns": ", ".join(cols), "include": include, "where": where}
+    return "".join(literal + (parts[name] if name is not None else "") for literal, name in _parsed("index_create"))
 
 
 def _where_sql(where: tuple[Constant, ...]) -> str | None:

@@ -79,6 +79,7 @@ class Moves:
         self.by_key: dict[tuple[IndexDef | None, IndexDef], Move] = {}
         self.by_seq: dict[int, Move] = {}
         self._prefix_terms: dict[tuple[int, int], tuple[tuple[int, int, int], list[Item], Any]] = {}
+        self._item_index: dict[int, tuple[list[Item], dict[int, int], list[tuple[int, int, set[str]]]]] = {}
         self._seq = itertools.count()
 
     def register(self, new: IndexDef, old: IndexDef | None) -> Move | None:
@@ -133,12 +134,15 @@ class Moves:
         """Cost `move` against the current configuration (on `items`, default: all it affects)."""
         exact = items is None
         items = self.items_of(move) if items is None else items
-        new_config = [ix for ix in self.model.config if ix != move.old] + [move.new]
-        self.model.prefetch(items, new_config)
+        model = self.model
+        new_config = [ix for ix in model.config if ix != move.old] + [move.new]
+        keys = [(it, model.relevant_after(it, move.new, move.old)) for it in items]   # = relevant_set(it, new_config)
+        model.prefetch_keys(keys, frozenset(new_config))
         benefit, best_rel = 0.0, 0.0
         contrib: dict[int, tuple[float, float]] = {}
-        for it in items:
-            c = self.model.cost(it, new_config)
+        oracle_cost = model.oracle.cost
+        for it, key in keys:
+            c = oracle_cost(it.costed_sid, key)
             self.model.evaluations += 1
             if c is None:
                 continue
@@ -177,7 +181,7 @@ class Moves:
 
     def bound(self, move: Move) -> tuple[float, float]:
         """(upper bound of the move's benefit, of its best relative saving) from the floors."""
-        gain, rel = self.model.gap(self.items_of(move))
+        gain, rel = self.model.gap(self.items_of(move), move.new.table_key)
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
 
     def prefix_bound(self, move: Move) -> tuple[float, float] | None:
@@ -201,10 +205,7 @@ class Moves:
         items = self.items_of(move)
         terms = self._terms(prefix, items)
         if move.exempt is None:
-            t, last, key = new.table_key, new.columns[-1], set(new.columns)
-            move.exempt = [(k, it.position) for k, it in enumerate(items)
-                           if last in it.indexable.get(t, ())
-                           or ((read := it.analysis.referenced.get(t)) is not None and bool(read) and read <= key)]
+            move.exempt = self._exempt(items, new)
         gain, order, gaps, limited = terms
         rel = 0.0
         out = {p for _k, p in move.exempt}
@@ -218,6 +219,23 @@ class Moves:
                 break
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
 
+    def _exempt(self, items: list[Item], new: IndexDef) -> list[tuple[int, int]]:
+        """(index in `items`, position) of the statements that can use `new`'s last column, or
+        could scan it alone (read only its key columns), in `items`' order. The statements that use
+        a column and those with few columns are known per table: only they are looked at."""
+        t, last, key = new.table_key, new.columns[-1], set(new.columns)
+        got = self._item_index.get(id(items))
+        if got is None or got[0] is not items:
+            small = [(k, it.position, read) for k, it in enumerate(items)
+                     if (read := it.analysis.referenced.get(t)) and len(read) <= self.model.options.max_width]
+            got = self._item_index[id(items)] = (items, {it.position: k for k, it in enumerate(items)}, small)
+        _items, index, small = got
+        if len(key) > self.model.options.max_width:
+            small = [(k, it.position, read) for k, it in enumerate(items) if (read := it.analysis.referenced.get(t))]
+        found = {index[p] for p in self.model.lead_positions(t, last) & index.keys()}
+        found.update(k for k, _p, read in small if read <= key)
+        return [(k, items[k].position) for k in sorted(found)]
+
     def _terms(self, prefix: Move, items: list[Item]) -> tuple[float, list[tuple[float, int]],
                                                                   list[tuple[float, float]], list[tuple[float, float]]]:
         """Per statement of `items`: its gap to the floor and that gap limited by `prefix`'s exact
@@ -230,12 +248,15 @@ class Moves:
         assert prefix.contrib is not None
         since, contrib = prefix.contrib_version, prefix.contrib
         current, floor, changed = self.model.cur, self.model.floor, self.model.changed
+        by_table, table = self.model.table_floor, prefix.new.table_key
         gaps: list[tuple[float, float]] = []
         limited: list[tuple[float, float]] = []
         total = 0.0
         for it in items:
             p = it.position
             cur, low = current[p], floor[p]
+            if p in by_table:
+                low = self.model.low(it, table)
             d, r = (it.weight * (cur - low), (cur - low) / cur if cur > 0 else 0.0) if cur > low else (0.0, 0.0)
             gaps.append((d, r))
             known = contrib.get(p) if changed[p] <= since else None
@@ -267,7 +288,7 @@ class Moves:
                 fb = bounded.get(p)
                 if fb is None:
                     fb = bounded[p] = floor_bounds(it, move.new)
-                low = self.model.floor[p] if fb else 0.0
+                low = self.model.low(it, move.new.table_key) if fb else 0.0
                 d = it.weight * max(cur - low, 0.0)
                 r = (cur - low) / cur if cur > 0 else 0.0
             gain += d

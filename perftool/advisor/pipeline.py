@@ -134,13 +134,14 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         say(f"{len(candidates)} candidate indexes, {len(covered)} already covered by existing indexes "
             f"({time.perf_counter() - t0:.1f} s)")
         whatif.stats.phase("candidates")
-        seed_floors(readers, whatif)
+        table_floors = seed_floors(readers, whatif)
         whatif.prepare_sizes(candidates)
         candidates = [ix for ix in candidates if ix not in whatif.failed]
         whatif.stats.phase("floors and sizes")
         say(f"best cost per statement with its own candidates known ({time.perf_counter() - t0:.1f} s)")
         deadline = (time.perf_counter() + deadline_s) if deadline_s else None
-        selector = select(readers, whatif, options, catalog, candidates, writers, deadline, started=t0)
+        selector = select(readers, whatif, options, catalog, candidates, writers, deadline, started=t0,
+                          table_floors=table_floors)
         config = list(selector.config)
         whatif.stats.phase("local search")      # select() closed "greedy" before it
         say(f"{len(config)} indexes selected after {whatif.stats.explains} EXPLAINs ({time.perf_counter() - t0:.1f} s)")

@@ -12,7 +12,7 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.refine import LocalSearch
-from perftool.catalog.schema import Catalog
+from perftool.catalog.schema import Catalog, TableName
 
 REFINE_SHARE = 0.5             # the local search may spend half as many EXPLAINs as the greedy did …
 REFINE_MIN_EXPLAINS = 100       # … and at least this many (never more than options.refine_explains)
@@ -22,7 +22,8 @@ SEARCH_MAX_STATEMENTS = 500     # above this many statements the greedy runs onc
 
 def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catalog: Catalog,
            candidates: list[IndexDef], writes: list[Item], deadline: float | None = None,
-           started: float | None = None) -> GreedySearch:
+           started: float | None = None,
+           table_floors: dict[int, dict[TableName, float]] | None = None) -> GreedySearch:
     """Run the greedy from two candidate sets — all candidates, and single columns only (Extend's
     start, where multi-column indexes grow by widening) — keep the cheaper result, then refine it.
     Both runs share the oracle's cost cache, so the second costs little."""
@@ -32,7 +33,7 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
     best: GreedySearch | None = None
     shared: dict[str, Any] = {}
     for cands in variants:
-        model = CostModel(items, oracle, options, catalog, writes=writes, shared=shared)
+        model = CostModel(items, oracle, options, catalog, writes=writes, shared=shared, table_floors=table_floors)
         search = GreedySearch(model, cands, deadline=deadline)
         search.run()
         if best is None or model.total_cost() < best.model.total_cost() - 1e-9:
@@ -45,7 +46,9 @@ def select(items: list[Item], oracle: CostOracle, options: AdvisorOptions, catal
         until = time.perf_counter() + options.refine_seconds
         if started is not None and options.time_budget_s:
             until = min(until, started + options.time_budget_s)
-        work = best.model.work()
+        # the share is of the work so far, less the joins' per-table floors (a tighter bound for
+        # the greedy, not work the local search should be paid for)
+        work = best.model.work() - int(getattr(stats, "table_floor_explains", 0) or 0)
         best.work_limit = work + min(options.refine_explains, max(REFINE_MIN_EXPLAINS, int(REFINE_SHARE * work)))
         LocalSearch(best).refine(until if deadline is None else min(until, deadline))
         best.work_limit = None

@@ -110,6 +110,7 @@ class WhatIfStats:
     derived: int = 0           # costs answered by a plan of a superset that used only indexes of the set
     created: int = 0
     resets: int = 0
+    table_floor_explains: int = 0   # EXPLAINs of the joins' per-table floors (not in the local search's share)
     seconds: float = 0.0
     phases: list[Phase] = field(default_factory=list)
     _lap: tuple[float, int, float] | None = None
@@ -237,8 +238,17 @@ class WhatIf:
         statement's `relevant` rule, those plus a few it cannot use."""
         self._session()
         extra, missing = self._changes(indexes, tables, relevant)
+        if self._since_reset + len(missing) > self.reset_every:
+            extra, missing = self._reset_for(indexes, tables)
         self._drop(extra)
         self._create(missing)
+
+    def _reset_for(self, indexes: frozenset[IndexDef],
+                   tables: frozenset[TableName]) -> tuple[list[IndexDef], list[IndexDef]]:
+        """Reset (HypoPG's OID range is nearly used up) before making `indexes` live: then every
+        one of them is missing (`_create` alone would reset and lose the live ones kept)."""
+        self.reset()
+        return self._changes(indexes, tables, None)
 
     def _changes(self, indexes: frozenset[IndexDef], tables: frozenset[TableName],
                  relevant: Callable[[IndexDef], bool] | None) -> tuple[list[IndexDef], list[IndexDef]]:
@@ -260,6 +270,8 @@ class WhatIf:
         extra, missing = self._changes(indexes, tables, relevant)
         if not extra and not missing:
             return self._explain_texts(sts)
+        if self._since_reset + len(missing) > self.reset_every:
+            extra, missing = self._reset_for(indexes, tables)
         if len(missing) > CREATE_IN_BATCH or self._since_reset + len(missing) > self.reset_every:
             self._drop(extra)
             self._create(missing)
@@ -335,20 +347,19 @@ class WhatIf:
         return None
 
     def explain_superset(self, sids: list[int], indexes) -> list[Explained]:
-        """EXPLAIN each statement with all `indexes` present at once (on every table; not cached:
-        the planner sees a superset of any one statement's relevant indexes). One batch of
-        hypothetical indexes serves all the EXPLAINs; the session is reset before and after."""
+        """EXPLAIN each statement with all `indexes` present at once (not cached: the planner
+        sees a superset of any one statement's relevant indexes). One batch of
+        hypothetical indexes serves all the EXPLAINs. The live indexes on the statements' tables
+        (and the indexes') become exactly `indexes`: consecutive calls drop and create only the
+        difference, in the round trip of their EXPLAINs (`Setup`). Call `reset` after the last."""
         self._session()
-        self.reset()
-        todo = sorted((ix for ix in indexes if ix not in self.failed), key=IndexDef.sort_key)
-        for i in range(0, len(todo), 500):
-            self._create(todo[i:i + 500])
+        todo = frozenset(ix for ix in indexes if ix not in self.failed)
+        tables = frozenset({t for sid in sids for t in self.statements[sid].tables} | {ix.table_key for ix in todo})
         t0 = time.perf_counter()
-        out = self._explain_texts([self.statements[sid] for sid in sids])
+        out = self._explain_ensured([self.statements[sid] for sid in sids], todo, tables)
         self.stats.explains += len(sids)
         self.stats.seconds += time.perf_counter() - t0
-        self.reset()
-        live = frozenset(todo)
+        live = frozenset(ix for ix in todo if ix not in self.failed)
         for sid, ex in zip(sids, out, strict=True):
             self._remember(sid, frozenset(ix for ix in live if ix.table_key in self.statements[sid].tables), ex)
         return out

@@ -198,3 +198,49 @@ def test_a_statement_that_fails_after_the_batch_set_up_its_indexes_keeps_the_boo
         assert ok.used == frozenset({customer}) and whatif.stats.created == created   # nothing made twice
         assert conn.execute("SELECT count(*) FROM pg_prepared_statements").fetchone()[0] == 0
         whatif.close()
+
+
+def _live_definitions(conn) -> set[int]:
+    """The OIDs of the session's hypothetical indexes (HypoPG's own list)."""
+    from perftool.db.sql import fetch_all
+
+    return {int(r["oid"]) for r in fetch_all(conn, "whatif_list")}
+
+
+def test_consecutive_floor_batches_create_only_their_difference(fresh_db):
+    """The floors' batches drop and create only what differs from the batch before (in the
+    round trip of their EXPLAINs), and each EXPLAIN sees exactly its batch's indexes."""
+    _setup(fresh_db)
+    customer, status, created, total = _index("customer_id"), _index("status"), _index("created_at"), _index("total")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42 AND total = 5", [TABLE])
+        [first] = whatif.explain_superset([sid], [customer, status])
+        created_before = whatif.stats.created
+        [second] = whatif.explain_superset([sid], [status, total, created])
+        assert whatif.stats.created == created_before + 2          # total and created_at; status stays
+        assert set(whatif._live) == {status, total, created}
+        assert len(_live_definitions(conn)) == 3                   # customer_id's is gone from the session
+        assert first.used == frozenset({customer}) and second.used <= frozenset({total, status, created})
+        strict = whatif.explain(sid, frozenset({status, total, created}), strict=True)
+        assert second.cost == strict.cost
+        whatif.reset()
+        assert not _live_definitions(conn)
+        whatif.close()
+
+
+def test_a_reset_for_hypopgs_oid_range_keeps_the_indexes_a_statement_needs(fresh_db):
+    """When the OID range is nearly used up the session resets before creating: the indexes that
+    were live and are still wanted are created again, not lost (the planner would miss them)."""
+    _setup(fresh_db)
+    customer, status, created = _index("customer_id"), _index("status"), _index("created_at")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn, reset_every=2)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42 AND status = 'new'", [TABLE])
+        whatif.ensure(frozenset({customer, status}), frozenset({TABLE}))
+        whatif.ensure(frozenset({customer, status, created}), frozenset({TABLE}))    # 3 > 2: reset first
+        assert whatif.stats.resets >= 1
+        assert set(whatif._live) == {customer, status, created} and len(_live_definitions(conn)) == 3
+        got = whatif.explain(sid, frozenset({customer, status, created}))
+        assert got.used and got.used <= frozenset({customer, status})
+        whatif.close()
