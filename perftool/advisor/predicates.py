@@ -104,8 +104,14 @@ class Search:
 
 SEARCH_OPERATORS = {"ArrayContainsAll": "@>", "ArrayContainedBy": "<@", "ArrayOverlaps": "&&",
                     "JSONBContainsTopKey": "?", "JSONBContainsAnyTopKeys": "?|", "JSONBContainsAllTopKeys": "?&"}
+# the PostGIS functions whose index support function lets a GiST index on either geometry argument
+# serve them (PostGIS 3, checked on the server: tests/integration/test_advisor_postgis.py)
 SPATIAL_FUNCTIONS = frozenset({"st_dwithin", "st_intersects", "st_contains", "st_within", "st_covers",
-                               "st_coveredby", "st_overlaps", "st_touches", "st_crosses", "st_dfullywithin"})
+                               "st_coveredby", "st_overlaps", "st_touches", "st_crosses", "st_dfullywithin",
+                               "st_equals", "st_containsproperly", "st_3dintersects", "st_3ddwithin",
+                               "st_3ddfullywithin"})
+# `x && col` is `col && x`; `x @> col` is `col <@ x` and `x <@ col` is `col @> x` (the index matches the commutator)
+COMMUTED = {"ArrayOverlaps": "&&", "ArrayContainsAll": "<@", "ArrayContainedBy": "@>"}
 _UNIT = re.compile(r"^[A-Za-z]+$")
 
 
@@ -643,11 +649,15 @@ class _Walker:
             r = self._as_column(scope, cond.this)
             if r is not None and self._side(scope, cond.expression, r[0]) != "same":
                 sink.append(("search", r[0], Search(r[1], SEARCH_OPERATORS[name], (r[1],))))
+            r = self._as_column(scope, cond.expression) if name in COMMUTED else None
+            if r is not None and self._side(scope, cond.this, r[0]) != "same":
+                sink.append(("search", r[0], Search(r[1], COMMUTED[name], (r[1],))))
             return True
         if isinstance(cond, exp.Anonymous) and str(cond.this).lower() in SPATIAL_FUNCTIONS:
-            for arg in cond.expressions:
+            args = cond.expressions     # a geometry argument is indexable when no other reads its own table
+            for k, arg in enumerate(args[:2]):
                 r = self._as_column(scope, arg)
-                if r is not None:
+                if r is not None and all(self._side(scope, o, r[0]) != "same" for j, o in enumerate(args) if j != k):
                     sink.append(("search", r[0], Search(r[1], str(cond.this).lower(), (r[1],))))
             return True
         return False
