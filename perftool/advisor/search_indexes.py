@@ -156,6 +156,8 @@ def search_indexes(items: list[Item], catalog: Catalog, extensions: dict[str, bo
                 if entry is None:
                     entry = found[ix] = SearchIndex(ix, shape, extension=ext,
                                                     extension_installed=extensions.get(ext, True) if ext else True)
+                if shape not in entry.shape.split(", "):
+                    entry.shape += f", {shape}"     # several shapes: "geometry ST_DWithin, geometry &&"
                 if it not in entry.statements:
                     entry.statements.append(it)
     return sorted(found.values(), key=lambda e: e.index.sort_key()), covered
@@ -236,9 +238,10 @@ def search_recommendations(items: list[Item], catalog: Catalog, extensions: dict
 def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], items: list[Item], catalog: Catalog,
                        options: AdvisorOptions, names: NameBook | None = None,
                        progress: Callable[[str], None] | None = None) -> list[str]:
-    """Append the GIN/GiST recommendations to `recs` (after the what-if ones): unverified, or with
+    """Append the GIN/GiST recommendations to `recs`: unverified (after the what-if ones), or with
     `options.verify_on` measured on that staging copy, where those that pay and fit the rest of
-    --budget / --max-indexes are kept. Returns the report's notes."""
+    --budget / --max-indexes are kept, ranked by their measured benefit among the what-if ones
+    and counted in their statements' final costs. Returns the report's notes."""
     info = server_info(conn)
     found, notes = search_recommendations(items, catalog, extension_states(info.extensions,
                                                                            info.available_extensions), names)
@@ -262,5 +265,24 @@ def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], ite
             else:
                 used += rec.size_bytes
                 found.append(rec)
+                if options.whatif:
+                    _fold_measured(rec)
     recs.extend(found)
+    if options.whatif:      # a verified one ranks by its measured benefit among the what-if picks; unverified last
+        recs.sort(key=lambda r: (r.verification == "pattern", -r.benefit))
     return notes
+
+
+def _fold_measured(rec: Recommendation) -> None:
+    """A kept verified index into its statements' final costs (so the workload's cost after and
+    the statements table count it): each statement's what-if base × the measured after/before
+    ratio, where that beats its what-if final (the better of the two, not both: the staging
+    copy measured it without the btree picks)."""
+    for it in rec.statements:
+        b, a = rec.measured.get(it.position, (None, None))
+        if not b or a is None or it.base is None:
+            continue
+        mine = it.base * a / b
+        if mine < (it.final if it.final is not None else it.base):
+            it.final = mine
+            it.used = it.used | {rec.index}

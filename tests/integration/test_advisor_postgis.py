@@ -194,5 +194,20 @@ def test_verify_on_builds_gist_for_real_and_rolls_back(gis_db, gis_staging):
         assert abs(estimate - real) / real < 0.10, (col, estimate, real)
     finding = next(f for f in doc["findings"] if f["code"] == "A101" and "verified on" in f["title"])
     assert "rolled-back transaction" in finding["detail"]
+    # the measured afters count in the workload's cost after and in the statements table
+    assert doc["workload"]["saved_pct"] > 0.9, doc["workload"]
+    for st in doc["statements"]:
+        assert st["cost_after"] < st["cost_before"] and len(st["indexes"]) == 1 and "USING gist" in st["indexes"][0], st
     assert indexes_on_places(gis_staging) == ["places_pkey"]     # nothing stays behind
     assert indexes_on_places(gis_db) == ["places_pkey"]          # and the analysed database was never written to
+
+
+def test_a_verified_gist_ranks_by_its_measured_benefit_among_the_btree_picks(gis_db, gis_staging):
+    btree = "SELECT * FROM places WHERE name = 'place 7'"
+    doc = recommend(gis_db, btree, q(f"ST_DWithin(geom, {P}, 0.05)"), verify_on=gis_staging)
+    got = [(r["method"], r["columns"], r["verification"]) for r in doc["recommendations"]]
+    assert got == [("gist", ["geom"], "verify-on"), ("btree", ["name"], "hypopg")], got
+    gist, bt = doc["recommendations"]
+    assert gist["benefit"] > bt["benefit"] > 0
+    wl = doc["workload"]       # both count in the workload's cost after
+    assert wl["cost_before"] - wl["cost_after"] == pytest.approx(gist["benefit"] + bt["benefit"], rel=1e-3)
