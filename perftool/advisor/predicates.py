@@ -97,7 +97,7 @@ class Search:
     serves it depends on the column's type (candidates decide)."""
 
     key: str
-    operator: str               # @@ @> <@ && ? ?| ?& LIKE ILIKE or the function name (st_dwithin …)
+    operator: str               # @@ @> <@ && ? ?| ?& LIKE ILIKE, <-> (ORDER BY … LIMIT) or the function (st_dwithin …)
     columns: tuple[str, ...]
     pattern: str | None = None  # LIKE/ILIKE: the pattern
 
@@ -662,6 +662,24 @@ class _Walker:
             return True
         return False
 
+    def _nearest(self, scope: Scope, select, o) -> None:
+        """`ORDER BY col <-> const … LIMIT n` (a nearest-neighbour search, ascending, first key):
+        a Search with operator `<->` on col (a GiST index can return rows in that order)."""
+        if isinstance(o, exp.Ordered) and o.args.get("desc"):
+            return
+        node = o.this if isinstance(o, exp.Ordered) else o
+        node = self._output_alias(select, node) or node
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if not isinstance(node, exp.Distance):
+            return
+        for col, other in ((node.this, node.expression), (node.expression, node.this)):
+            r = self._as_column(scope, col)
+            if r is not None and self._side(scope, other, r[0]) == "const":
+                found = Search(r[1], "<->", (r[1],))
+                if found not in r[0].searches:
+                    r[0].searches.append(found)
+
     def _conjuncts(self, node) -> list:
         while isinstance(node, exp.Paren):
             node = node.this
@@ -924,6 +942,9 @@ class _Walker:
                 if r is not None and r[1] not in r[0].group:
                     r[0].group.append(r[1])
         order = select.args.get("order")
+        if order is not None and order.expressions and (select.args.get("limit") is not None
+                                                         or select.args.get("fetch") is not None):
+            self._nearest(scope, select, order.expressions[0])
         if order is not None:
             items: list[tuple[Access, str, bool]] = []
             for o in order.expressions:

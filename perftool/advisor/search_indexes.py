@@ -16,6 +16,7 @@ before → after and its real size.
 | `title LIKE '%abc%'`, `ILIKE '%abc%'` | text | GIN (title gin_trgm_ops) — pg_trgm installed or installable |
 | `ST_DWithin(geom, …)`, `ST_Intersects`, `ST_Contains` …, `geom && …` | geometry | GiST (geom) |
 | `ST_DWithin(geog, …)`, `ST_Intersects`, `ST_Covers`, `ST_CoveredBy`, `geog && …` | geography | GiST (geog) |
+| `ORDER BY geom <-> const LIMIT n` (nearest neighbours) | geometry, geography | GiST (geom) |
 | `during && …`, `@>`, `<@` | range, multirange | GiST (during) |
 
 PostGIS (3.x; checked on the server in tests/integration/test_advisor_postgis.py): the planner uses
@@ -106,6 +107,8 @@ def index_for(s: Search, access: Access, table: TableInfo, extensions: dict[str,
         return make("gin"), f"array {op}", None
     if op in ("@>", "<@", "&&") and category == "R":
         return make("gist"), f"range {op}", None
+    if op == "<->" and base in ("geometry", "geography"):
+        return make("gist"), f"{base} ORDER BY <-> LIMIT", None
     if base == "geometry" and (op == "&&" or op in SPATIAL_NAMES) or \
             base == "geography" and (op == "&&" or op in GEOGRAPHY_FUNCTIONS):
         return make("gist"), f"{base} {SPATIAL_NAMES.get(op, op)}", None

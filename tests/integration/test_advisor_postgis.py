@@ -50,6 +50,9 @@ SPATIAL = [
     (f"ST_Intersects(geog, {G})", "geog", "geography ST_Intersects"),
     (f"geog && {G}", "geog", "geography &&"),
     (f"ST_CoveredBy(geog, {G})", "geog", "geography ST_CoveredBy"),
+    (f"ORDER BY geom <-> {P} LIMIT 5", "geom", "geometry ORDER BY <-> LIMIT"),    # nearest neighbours
+    (f"ORDER BY {P} <-> geom LIMIT 5", "geom", "geometry ORDER BY <-> LIMIT"),
+    (f"ORDER BY geog <-> {G} LIMIT 5", "geog", "geography ORDER BY <-> LIMIT"),
 ]
 # what no GiST index on a column can serve
 NEAR_MISSES = [
@@ -62,11 +65,14 @@ NEAR_MISSES = [
     f"NOT ST_Intersects(geom, {E})",
     "ST_Intersects(geom, area)",                # both sides of the same row
     f"ST_DWithin(geom, {P}, id * 0.001)",       # a distance read from the row
+    f"ORDER BY geom <-> {P}",                   # nearest first, but all of them: a sort is cheaper
+    f"ORDER BY geom <-> {P} DESC LIMIT 5",      # farthest first: no index order
+    f"ORDER BY ST_Distance(geom, {P}) LIMIT 5",  # a function's order (<-> is the indexable one)
 ]
 
 
 def q(where: str) -> str:
-    return f"SELECT id FROM places WHERE {where}"
+    return f"SELECT id FROM places {where}" if where.startswith("ORDER BY") else f"SELECT id FROM places WHERE {where}"
 
 
 def gist_recs(doc: dict) -> list[dict]:

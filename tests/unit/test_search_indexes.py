@@ -45,6 +45,9 @@ def found(cat, *queries, extensions=None):
     ("SELECT id FROM places WHERE ST_Contains($1, geom)", "public.places USING gist (geom)", "geometry ST_Contains"),
     ("SELECT id FROM places WHERE ST_Equals(geom, $1)", "public.places USING gist (geom)", "geometry ST_Equals"),
     ("SELECT id FROM places WHERE ST_Covers($1, geog)", "public.places USING gist (geog)", "geography ST_Covers"),
+    ("SELECT id FROM places ORDER BY geom <-> $1 LIMIT 5", "public.places USING gist (geom)", "geometry ORDER BY <-> LIMIT"),
+    ("SELECT id, geog <-> $1 AS d FROM places ORDER BY d FETCH FIRST 3 ROWS ONLY", "public.places USING gist (geog)",
+     "geography ORDER BY <-> LIMIT"),
     ("SELECT id FROM places WHERE $1 && during", "public.places USING gist (during)", "range &&"),
     ("SELECT id FROM places WHERE now() <@ during", "public.places USING gist (during)", "range @>"),
     ("SELECT id FROM places WHERE $1 @> tags", "public.places USING gin (tags)", "array <@"),
@@ -72,6 +75,10 @@ def test_the_index_each_shape_needs(cat, query, label, shape):
     "SELECT id FROM places WHERE ST_Buffer(geom, 1) && $1",      # a function of the column
     "SELECT id FROM places WHERE ST_Distance(geom, $1) < 10",    # a distance compared (ST_DWithin is indexable)
     "SELECT id FROM places WHERE ST_Disjoint(geom, $1)",
+    "SELECT id FROM places ORDER BY geom <-> $1",                # no LIMIT: a sort of all rows
+    "SELECT id FROM places ORDER BY geom <-> $1 DESC LIMIT 5",
+    "SELECT id FROM places ORDER BY id, geom <-> $1 LIMIT 5",    # not the first key
+    "SELECT id FROM places ORDER BY n <-> $1 LIMIT 5",           # not a PostGIS type
 ])
 def test_near_misses(cat, query):
     assert found(cat, query) == []
