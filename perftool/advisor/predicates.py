@@ -97,15 +97,21 @@ class Search:
     serves it depends on the column's type (candidates decide)."""
 
     key: str
-    operator: str               # @@ @> <@ && ? ?| ?& LIKE ILIKE or the function name (st_dwithin …)
+    operator: str               # @@ @> <@ && ? ?| ?& LIKE ILIKE, <-> (ORDER BY … LIMIT) or the function (st_dwithin …)
     columns: tuple[str, ...]
     pattern: str | None = None  # LIKE/ILIKE: the pattern
 
 
 SEARCH_OPERATORS = {"ArrayContainsAll": "@>", "ArrayContainedBy": "<@", "ArrayOverlaps": "&&",
                     "JSONBContainsTopKey": "?", "JSONBContainsAnyTopKeys": "?|", "JSONBContainsAllTopKeys": "?&"}
+# the PostGIS functions whose index support function lets a GiST index on either geometry argument
+# serve them (PostGIS 3, checked on the server: tests/integration/test_advisor_postgis.py)
 SPATIAL_FUNCTIONS = frozenset({"st_dwithin", "st_intersects", "st_contains", "st_within", "st_covers",
-                               "st_coveredby", "st_overlaps", "st_touches", "st_crosses", "st_dfullywithin"})
+                               "st_coveredby", "st_overlaps", "st_touches", "st_crosses", "st_dfullywithin",
+                               "st_equals", "st_containsproperly", "st_3dintersects", "st_3ddwithin",
+                               "st_3ddfullywithin"})
+# `x && col` is `col && x`; `x @> col` is `col <@ x` and `x <@ col` is `col @> x` (the index matches the commutator)
+COMMUTED = {"ArrayOverlaps": "&&", "ArrayContainsAll": "<@", "ArrayContainedBy": "@>"}
 _UNIT = re.compile(r"^[A-Za-z]+$")
 
 
@@ -643,14 +649,36 @@ class _Walker:
             r = self._as_column(scope, cond.this)
             if r is not None and self._side(scope, cond.expression, r[0]) != "same":
                 sink.append(("search", r[0], Search(r[1], SEARCH_OPERATORS[name], (r[1],))))
+            r = self._as_column(scope, cond.expression) if name in COMMUTED else None
+            if r is not None and self._side(scope, cond.this, r[0]) != "same":
+                sink.append(("search", r[0], Search(r[1], COMMUTED[name], (r[1],))))
             return True
         if isinstance(cond, exp.Anonymous) and str(cond.this).lower() in SPATIAL_FUNCTIONS:
-            for arg in cond.expressions:
+            args = cond.expressions     # a geometry argument is indexable when no other reads its own table
+            for k, arg in enumerate(args[:2]):
                 r = self._as_column(scope, arg)
-                if r is not None:
+                if r is not None and all(self._side(scope, o, r[0]) != "same" for j, o in enumerate(args) if j != k):
                     sink.append(("search", r[0], Search(r[1], str(cond.this).lower(), (r[1],))))
             return True
         return False
+
+    def _nearest(self, scope: Scope, select, o) -> None:
+        """`ORDER BY col <-> const … LIMIT n` (a nearest-neighbour search, ascending, first key):
+        a Search with operator `<->` on col (a GiST index can return rows in that order)."""
+        if isinstance(o, exp.Ordered) and o.args.get("desc"):
+            return
+        node = o.this if isinstance(o, exp.Ordered) else o
+        node = self._output_alias(select, node) or node
+        while isinstance(node, exp.Paren):
+            node = node.this
+        if not isinstance(node, exp.Distance):
+            return
+        for col, other in ((node.this, node.expression), (node.expression, node.this)):
+            r = self._as_column(scope, col)
+            if r is not None and self._side(scope, other, r[0]) == "const":
+                found = Search(r[1], "<->", (r[1],))
+                if found not in r[0].searches:
+                    r[0].searches.append(found)
 
     def _conjuncts(self, node) -> list:
         while isinstance(node, exp.Paren):
@@ -914,6 +942,9 @@ class _Walker:
                 if r is not None and r[1] not in r[0].group:
                     r[0].group.append(r[1])
         order = select.args.get("order")
+        if order is not None and order.expressions and (select.args.get("limit") is not None
+                                                         or select.args.get("fetch") is not None):
+            self._nearest(scope, select, order.expressions[0])
         if order is not None:
             items: list[tuple[Access, str, bool]] = []
             for o in order.expressions:

@@ -14,8 +14,18 @@ before → after and its real size.
 | `data @> …`, `data ? k`, `?|`, `?&` | jsonb | GIN (data) |
 | `tags @> …`, `<@`, `&&` | array | GIN (tags) |
 | `title LIKE '%abc%'`, `ILIKE '%abc%'` | text | GIN (title gin_trgm_ops) — pg_trgm installed or installable |
-| `ST_DWithin(geom, …)`, `ST_Intersects`, `geom && …` | geometry, geography | GiST (geom) |
+| `ST_DWithin(geom, …)`, `ST_Intersects`, `ST_Contains` …, `geom && …` | geometry | GiST (geom) |
+| `ST_DWithin(geog, …)`, `ST_Intersects`, `ST_Covers`, `ST_CoveredBy`, `geog && …` | geography | GiST (geog) |
+| `ORDER BY geom <-> const LIMIT n` (nearest neighbours) | geometry, geography | GiST (geom) |
 | `during && …`, `@>`, `<@` | range, multirange | GiST (during) |
+
+PostGIS (3.x; checked on the server in tests/integration/test_advisor_postgis.py): the planner uses
+a GiST index on a geometry column for the functions of `predicates.SPATIAL_FUNCTIONS` (either
+geometry argument, through PostGIS's index support function) and for `&&` on either side, when the
+other arguments (the other geometry, the distance) do not read the same table. It does not for
+`ST_Distance(geom, …) < d` (write `ST_DWithin`), `ST_Disjoint`, a function of the column
+(`ST_Buffer(geom, 1) && …`, `geom::geography`), or `geom = …` (geometry equality is a btree
+operator: HypoPG costs that one). geography has only the functions listed above.
 
 `LIKE 'abc%'` is no trigram case: a btree serves it (with `text_pattern_ops` under a collation
 other than C, see candidates.py).
@@ -43,9 +53,16 @@ if TYPE_CHECKING:
     import psycopg
 
 TRGM = "pg_trgm"
-SPATIAL_TYPES = frozenset({"geometry", "geography"})
 SPATIAL_NAMES = {n.lower(): n for n in ("ST_DWithin", "ST_Intersects", "ST_Contains", "ST_Within", "ST_Covers",
-                                        "ST_CoveredBy", "ST_Overlaps", "ST_Touches", "ST_Crosses", "ST_DFullyWithin")}
+                                        "ST_CoveredBy", "ST_Overlaps", "ST_Touches", "ST_Crosses", "ST_DFullyWithin",
+                                        "ST_Equals", "ST_ContainsProperly", "ST_3DIntersects", "ST_3DDWithin",
+                                        "ST_3DDFullyWithin")}
+# geography has these (ST_Contains, ST_Within … exist for geometry only)
+GEOGRAPHY_FUNCTIONS = frozenset({"st_dwithin", "st_intersects", "st_covers", "st_coveredby"})
+# GiST bytes per row, measured (--verify-on) on 60,000 rows (PostgreSQL 15, PostGIS 3.3): geometry
+# 43 whatever the shape (a 2-D float box per entry, sorted build), geography 70-78 (a 3-D box,
+# built by insertion), a tstzrange 81 (its avg_width 22 + 60)
+GIST_PER_ROW = {"geometry": 44.0, "geography": 76.0}
 
 
 @dataclass
@@ -90,7 +107,10 @@ def index_for(s: Search, access: Access, table: TableInfo, extensions: dict[str,
         return make("gin"), f"array {op}", None
     if op in ("@>", "<@", "&&") and category == "R":
         return make("gist"), f"range {op}", None
-    if (op == "&&" or op.startswith("st_")) and base in SPATIAL_TYPES:
+    if op == "<->" and base in ("geometry", "geography"):
+        return make("gist"), f"{base} ORDER BY <-> LIMIT", None
+    if base == "geometry" and (op == "&&" or op in SPATIAL_NAMES) or \
+            base == "geography" and (op == "&&" or op in GEOGRAPHY_FUNCTIONS):
         return make("gist"), f"{base} {SPATIAL_NAMES.get(op, op)}", None
     if op in ("LIKE", "ILIKE") and category == "S" and TRGM in extensions:
         return make("gin", "gin_trgm_ops"), f"{op} '%…%'", TRGM
@@ -139,6 +159,8 @@ def search_indexes(items: list[Item], catalog: Catalog, extensions: dict[str, bo
                 if entry is None:
                     entry = found[ix] = SearchIndex(ix, shape, extension=ext,
                                                     extension_installed=extensions.get(ext, True) if ext else True)
+                if shape not in entry.shape.split(", "):
+                    entry.shape += f", {shape}"     # several shapes: "geometry ST_DWithin, geometry &&"
                 if it not in entry.statements:
                     entry.statements.append(it)
     return sorted(found.values(), key=lambda e: e.index.sort_key()), covered
@@ -149,8 +171,9 @@ def estimated_size(entry: SearchIndex, table: TableInfo) -> int:
     column's average width (pg_stats). Bytes per row, calibrated on the sandbox (60,000 rows, the
     test table of tests/integration/test_advisor_index_types.py, measured with --verify-on; within
     about 2× there): GIN trigram 2.9 × (width + 2), to_tsvector(text) 2.25 × width, tsvector
-    1.25 × width, jsonb 1.5 × width, array 0.5 × width; GiST 60 bytes (a bounding box or range
-    and its tuple header) plus the width for a range. Verified sizes (--verify-on) replace it."""
+    1.25 × width, jsonb 1.5 × width, array 0.5 × width; GiST: `GIST_PER_ROW` for PostGIS types
+    (within 10 % of the real size there), 60 bytes (a range's tuple header and page share) plus its
+    width for a range. Verified sizes (--verify-on) replace it."""
     ix = entry.index
     col = ix.columns[0]
     source = col
@@ -163,7 +186,7 @@ def estimated_size(entry: SearchIndex, table: TableInfo) -> int:
     width = float(info.avg_width or 32) if info is not None else 32.0
     rows = max(table.reltuples, 1.0) * (1.0 - ((info.null_frac or 0.0) if info is not None else 0.0))
     if ix.method == "gist":
-        per_row = 60.0 + (0.0 if info is None or info.base_type in SPATIAL_TYPES else width)
+        per_row = GIST_PER_ROW.get(info.base_type, 60.0 + width) if info is not None else 60.0
     elif ix.opclass(0) == "gin_trgm_ops":
         per_row = 2.9 * (width + 2)
     elif entry.shape.startswith("to_tsvector"):
@@ -218,9 +241,10 @@ def search_recommendations(items: list[Item], catalog: Catalog, extensions: dict
 def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], items: list[Item], catalog: Catalog,
                        options: AdvisorOptions, names: NameBook | None = None,
                        progress: Callable[[str], None] | None = None) -> list[str]:
-    """Append the GIN/GiST recommendations to `recs` (after the what-if ones): unverified, or with
+    """Append the GIN/GiST recommendations to `recs`: unverified (after the what-if ones), or with
     `options.verify_on` measured on that staging copy, where those that pay and fit the rest of
-    --budget / --max-indexes are kept. Returns the report's notes."""
+    --budget / --max-indexes are kept, ranked by their measured benefit among the what-if ones
+    and counted in their statements' final costs. Returns the report's notes."""
     info = server_info(conn)
     found, notes = search_recommendations(items, catalog, extension_states(info.extensions,
                                                                            info.available_extensions), names)
@@ -244,5 +268,24 @@ def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], ite
             else:
                 used += rec.size_bytes
                 found.append(rec)
+                if options.whatif:
+                    _fold_measured(rec)
     recs.extend(found)
+    if options.whatif:      # a verified one ranks by its measured benefit among the what-if picks; unverified last
+        recs.sort(key=lambda r: (r.verification == "pattern", -r.benefit))
     return notes
+
+
+def _fold_measured(rec: Recommendation) -> None:
+    """A kept verified index into its statements' final costs (so the workload's cost after and
+    the statements table count it): each statement's what-if base × the measured after/before
+    ratio, where that beats its what-if final (the better of the two, not both: the staging
+    copy measured it without the btree picks)."""
+    for it in rec.statements:
+        b, a = rec.measured.get(it.position, (None, None))
+        if not b or a is None or it.base is None:
+            continue
+        mine = it.base * a / b
+        if mine < (it.final if it.final is not None else it.base):
+            it.final = mine
+            it.used = it.used | {rec.index}

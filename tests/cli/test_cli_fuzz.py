@@ -142,12 +142,17 @@ def test_any_command_line_exits_cleanly(case):
 
 
 def _run(argv):
+    from perftool.db.connect import LIMITS
+
     cwd = os.getcwd()
+    saved = (LIMITS.statement_timeout_ms, LIMITS.lock_timeout_ms)
     os.chdir(WORK)  # no ./perftool.yaml or ./index_sets/ of the checkout
     try:
         return invoke(argv, env=ENV, catch_exceptions=True)
     finally:
         os.chdir(cwd)
+        # a drawn `--statement-timeout 1` sets the process's session limits: not for the tests after this one
+        LIMITS.statement_timeout_ms, LIMITS.lock_timeout_ms = saved
 
 
 DSN_COMMANDS = [" ".join(p) for p, cmd in COMMANDS if p and p != ("indexes",) and any(x.name == "dsn" for x in cmd.params)]

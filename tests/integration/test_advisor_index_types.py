@@ -107,6 +107,8 @@ GIN_CASES = [
     ("SELECT id FROM docs WHERE title ILIKE '%abc1%'", "gin", '"title" "gin_trgm_ops"', "ILIKE"),
     ("SELECT id FROM docs WHERE title LIKE '%number 77%'", "gin", '"title" "gin_trgm_ops"', "LIKE"),
     ("SELECT id FROM docs WHERE during && tstzrange('2026-01-10', '2026-01-11')", "gist", '"during"', "range &&"),
+    ("SELECT id FROM docs WHERE tstzrange('2026-01-12', '2026-01-13') && during", "gist", '"during"', "range &&"),
+    ("SELECT id FROM docs WHERE during @> timestamptz '2026-01-20 10:00'", "gist", '"during"', "range @>"),
 ]
 
 
