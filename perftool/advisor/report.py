@@ -301,7 +301,9 @@ def build_report(result: AdvisorResult, server: dict[str, Any] | None = None,
     unverified = sum(1 for r in result.recommendations if r.verification == "pattern")
     title = (f"{len(result.recommendations)} recommended index(es)"
              + (f", {unverified} unverified (GIN/GiST: HypoPG cannot cost them)" if unverified else "")
-             + (f": estimated workload cost {before:,.0f} → {after:,.0f} ({saved:.1%} saved)"
+             + ((f": estimated workload cost {before:,.0f}, not costed with them (--verify-on DSN measures them "
+                 "on a staging copy)") if before and unverified == len(result.recommendations) and unverified
+                else f": estimated workload cost {before:,.0f} → {after:,.0f} ({saved:.1%} saved)"
                 if before and after is not None and saved is not None else ""))
     sections = [Section(key="recommendations", title=title + ("" if verified else " — UNVERIFIED (--no-whatif)"),
                         columns=REC_COLUMNS, rows=rec_rows,

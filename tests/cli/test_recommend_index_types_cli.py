@@ -72,6 +72,7 @@ def test_postgis_gist_on_stdout_unverified_then_verified(fresh_db, sandbox_dsn_f
     code, out, err = perftool("indexes", "recommend", "--dsn", fresh_db, *args)
     assert code == 0, err
     assert "2 recommended index(es), 2 unverified (GIN/GiST: HypoPG cannot cost them)" in out
+    assert "not costed with them (--verify-on DSN measures them" in out and "(0.0% saved)" not in out
     assert "public.places USING gist (geog) — unverified" in out
     assert "public.places USING gist (geom) — unverified" in out
     assert "(unverified: HypoPG cannot cost gist)" in out
