@@ -10,7 +10,7 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.predicates import Analysis, Constant, StatementKind, analyze
 from perftool.catalog.schema import Catalog, TableName
 from perftool.workload.sources import WorkloadStatement
-from perftool.workload.statement_text import strip_leading_comments
+from perftool.workload.statement_text import collect_young, collection_paused, strip_leading_comments
 
 
 @dataclass
@@ -65,13 +65,17 @@ class Item:
 
 
 def build_items(statements: list[WorkloadStatement], catalog: Catalog) -> list[Item]:
+    """Each statement analysed (`predicates.analyze`), with the garbage collector paused (see
+    `statement_text.collection_paused`)."""
     items = []
-    for i, s in enumerate(statements):
-        a = analyze(s.text, catalog)
-        it = Item(position=i, statement=s, analysis=a, skip=a.skip)
-        if it.skip is None and a.kind is StatementKind.SELECT and not a.accesses:
-            it.skip = "reads no table"
-        items.append(it)
+    with collection_paused():
+        for i, s in enumerate(statements):
+            collect_young()
+            a = analyze(s.text, catalog)
+            it = Item(position=i, statement=s, analysis=a, skip=a.skip)
+            if it.skip is None and a.kind is StatementKind.SELECT and not a.accesses:
+                it.skip = "reads no table"
+            items.append(it)
     return items
 
 

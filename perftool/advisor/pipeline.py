@@ -45,7 +45,7 @@ from perftool.db.sql import fetch_one
 from perftool.report.model import Report
 from perftool.workload import sources as ws
 from perftool.workload.sources import WorkloadStatement
-from perftool.workload.statement_text import relation_names
+from perftool.workload.statement_text import collection_paused, relation_names
 
 if TYPE_CHECKING:
     import psycopg
@@ -60,7 +60,8 @@ Progress = Callable[[str], None]
 def read_catalog(conn: psycopg.Connection, statements: list[WorkloadStatement]) -> Catalog:
     """The advisor's scope of the catalog: the relations the statements name (and those their views
     use), with the tables' row writes."""
-    names = {name for s in statements for _schema, name in relation_names(s.text)}
+    with collection_paused():       # the statements are parsed here (statement_text.collection_paused)
+        names = {name for s in statements for _schema, name in relation_names(s.text)}
     return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False, writes=True)
 
 
