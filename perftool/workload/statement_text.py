@@ -108,16 +108,50 @@ def parse(text: str) -> exp.Expression | None:
     return _parse_one(text)
 
 
-@lru_cache(maxsize=20_000)
 def parse_normalized(text: str) -> exp.Expression | None:
     """`parse(text)` with its identifiers folded as PostgreSQL folds them (unquoted → lower case),
     the tree the advisor resolves against the catalog. Parsed on its own (a copy of `parse`'s tree
     would cost half a parse), cached and shared: callers must not change it (copy() it first)."""
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+    return _normalized(text)[0]
 
+
+@lru_cache(maxsize=20_000)
+def _normalized(text: str) -> tuple[exp.Expression | None, Outline | None]:
+    """The normalized tree and its Outline, both from one walk that folds the identifiers (as
+    sqlglot's normalize_identifiers does) and takes the outline (`tree_outline`'s): a text with a
+    `sqlglot.meta` comment (which can mark a subtree case-sensitive) takes sqlglot's own pass."""
     collect_young()
     tree = _parse_one(text)
-    return None if tree is None else normalize_identifiers(tree, dialect=_postgres())
+    if tree is None:
+        return None, None
+    if "sqlglot.meta" in text:
+        from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+        tree = normalize_identifiers(tree, dialect=_postgres())
+        try:
+            return tree, tree_outline(tree)
+        except Exception:  # noqa: BLE001 - outline() never raises
+            return tree, None
+    return tree, _fold_and_outline(tree)
+
+
+def _fold_and_outline(tree) -> Outline | None:
+    from sqlglot import exp
+
+    fold = _postgres().normalize_identifier
+    ctes, found, kinds = [], [], set()
+    for node in tree.walk():     # breadth-first, as normalize_identifiers and tree_outline walk
+        kinds.add(type(node))
+        if isinstance(node, exp.Identifier):
+            fold(node)
+        elif isinstance(node, exp.CTE):
+            ctes.append(node)
+        elif isinstance(node, exp.Table):
+            found.append(node)
+    try:
+        return _outline_of({c.alias_or_name for c in ctes}, found, kinds)   # names read once all are folded
+    except Exception:  # noqa: BLE001 - outline() never raises
+        return None
 
 
 def fingerprint(text: str) -> str:
@@ -190,12 +224,10 @@ class Outline:
     kinds: frozenset[type]
 
 
-@lru_cache(maxsize=20_000)
 def outline(text: str) -> Outline | None:
     """The Outline of `parse_normalized(text)`, or None when it cannot be parsed. Never raises."""
     try:
-        tree = parse_normalized(text) if "<insufficient privilege>" not in (text or "") else None
-        return None if tree is None else tree_outline(tree)
+        return _normalized(text)[1] if "<insufficient privilege>" not in (text or "") else None
     except Exception:  # noqa: BLE001 - analysis must never crash on input
         return None
 
@@ -215,6 +247,12 @@ def tree_outline(tree) -> Outline:
             ctes.add(node.alias_or_name)
         elif isinstance(node, exp.Table):
             found.append(node)
+    return _outline_of(ctes, found, kinds)
+
+
+def _outline_of(ctes: set[str], found: list, kinds: set[type]) -> Outline:
+    from sqlglot import exp
+
     out: list[tuple[str | None, str]] = []
     for t in found:
         if not isinstance(t.this, exp.Identifier):
