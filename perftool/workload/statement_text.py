@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -89,13 +90,23 @@ def _postgres():
     return Dialect.get_or_raise("postgres")
 
 
+_tools = threading.local()      # per thread: a tokenizer and a parser, reused (each parse resets them)
+
+
 def _parse_one(text: str) -> exp.Expression | None:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
+    tools = getattr(_tools, "pair", None)
+    if tools is None:
+        dialect = _postgres()
+        tools = _tools.pair = (dialect.tokenizer(), dialect.parser(error_level=None))
+    tokenizer, parser = tools
+    sql = prepare(text)
     try:
-        trees = _postgres().parse(prepare(text), error_level=None)
+        trees = parser.parse(tokenizer.tokenize(sql), sql)
     except (SqlglotError, RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
+        _tools.pair = None      # made afresh: nothing of a failed parse is carried over
         return None
     found = [t for t in trees if isinstance(t, exp.Expression)]
     return found[0] if len(found) == 1 else None
