@@ -14,7 +14,7 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.predicates import Access, Constant, is_expression
 from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo, TableName
-from perftool.workload.statement_text import collection_paused
+from perftool.workload.statement_text import collect_young, collection_paused
 
 PAGE = 8192
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
@@ -276,6 +276,7 @@ def _generate(items: list[Item], catalog: Catalog, max_width: int, partial: bool
     existing = {t.key: existing_defs(t) for t in catalog.tables}
     memo: dict = {}
     for it in items:
+        collect_young()
         own: list[IndexDef] = []
         for acc in it.analysis.accesses:
             table = catalog.get(acc.table)
