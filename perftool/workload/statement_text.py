@@ -103,7 +103,8 @@ def _parse_one(text: str) -> exp.Expression | None:
     tools = getattr(_tools, "pair", None)
     if tools is None:
         dialect = _postgres()
-        tools = _tools.pair = (dialect.tokenizer(), dialect.parser(error_level=None))
+        tools = _tools.pair = (dialect.tokenizer_class(dialect=dialect),
+                               dialect.parser_class(dialect=dialect, error_level=None))
     tokenizer, parser = tools
     sql = prepare(text)
     try:
