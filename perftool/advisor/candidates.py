@@ -14,7 +14,8 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.predicates import Access, Constant, is_expression
 from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo, TableName
-from perftool.workload.statement_text import collect_young, collection_paused
+from perftool.gc_pause import gc_paused
+from perftool.workload.statement_text import collect_young
 
 PAGE = 8192
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
@@ -264,7 +265,7 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
     """Candidates of every usable statement (deduplicated, deterministic order) and the ones that
     existing indexes cover (candidate → the covering index's label). Partial indexes only for the
     constants `LiteralPolicy(items, literals)` trusts."""
-    with collection_paused():      # tens of thousands of IndexDefs on a large workload, none of them garbage
+    with gc_paused():      # tens of thousands of IndexDefs on a large workload, none of them garbage
         return _generate(items, catalog, max_width, partial, literals)
 
 

@@ -11,8 +11,6 @@ from __future__ import annotations
 import gc
 import re
 import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -26,41 +24,17 @@ _LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/))\s*", re.S)
 
 STATEMENT_TYPES = ("SELECT", "INSERT", "UPDATE", "DELETE", "OTHER")
 
-YOUNG_OBJECTS_MAX = 50_000      # while collection is paused: collect the young generations beyond this many
-
-_paused = 0
-
-
-@contextmanager
-def collection_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector paused while a batch of statements is parsed and analysed:
-    only the objects made since the last collection are collected (`collect_young`), never the
-    whole heap.
-
-    Every parsed tree is cached for the run and holds dozens of objects (linked both ways), so the
-    heap grows fast and, with the default thresholds, each 25 % of growth set off a full
-    collection, which scans every tree parsed so far: on Dexter's 4,950 statements three or four
-    of them, 0.3-0.5 s of the 1.2 s the batch took (CPU, sqlglotc). Paused, the batch's garbage
-    collection takes 0.05 s; the heap's next full collection comes once, after the batch. Nests;
-    collection resumes as it was."""
-    global _paused
-    was = gc.isenabled()    # False inside another pause, or where the application turned collection off
-    gc.disable()
-    _paused += was
-    try:
-        yield
-    finally:
-        _paused -= was
-        if was:
-            gc.enable()
+YOUNG_OBJECTS_MAX = 1_000_000   # collection paused (gc_pause.gc_paused): collect the young generations beyond this many
 
 
 def collect_young() -> None:
-    """Inside `collection_paused`: collect the two young generations once they hold
-    YOUNG_OBJECTS_MAX objects (what survives moves to the old one, left alone until the pause
-    ends). The batch makes little cyclic garbage (199 objects on the stress case) but this bounds
-    it on any workload (views inlined into copies, DML rewritten as SELECTs)."""
-    if _paused and gc.get_count()[0] > YOUNG_OBJECTS_MAX:
+    """While the collector is paused around a batch of statements (`perftool.gc_pause.gc_paused`,
+    the advisor's `read_catalog`, `build_items` and `generate_candidates`): collect the two young
+    generations once they hold YOUNG_OBJECTS_MAX objects. The batch makes little cyclic garbage
+    (199 objects on Dexter's 4,950 statements, never collected before the pause ends) but views
+    inlined into copies and DML rewritten as SELECTs make some on every statement: this bounds it.
+    With the collector on, the young generations never get this large."""
+    if gc.get_count()[0] > YOUNG_OBJECTS_MAX:
         gc.collect(1)
 
 
