@@ -179,12 +179,13 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
     for c in access.range:
         if brin_fits(table, c):
             add(IndexDef(schema=table.schema, table=table.name, columns=(c,), method="brin"))
-    eq = [c for c in [*access.equality, *access.join] if c in table.columns]
-    eq = list(dict.fromkeys(eq))
+    eq = list(dict.fromkeys(c for c in [*access.equality, *access.join] if c in table.columns))
     ranges = [c for c in access.range if c not in eq]
-    order = [(c, d) for c, d in access.order]
-    groups = [c for c in access.group]
-    orders_eq = [c for c in eq if c not in {o for o, _ in order}]
+    order = access.order
+    order_columns = [c for c, _ in order]
+    groups = access.group
+    ordered_set = set(order_columns)
+    orders_eq = [c for c in eq if c not in ordered_set]
     perms: list[tuple[str, ...]] = []
     for k in range(1, min(len(eq), max_width) + 1 if max_width >= 2 else 0):
         source = itertools.permutations(eq, k) if len(eq) <= MAX_EQUALITY_PERMUTED else [tuple(eq[:k])]
@@ -196,26 +197,26 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
             for r in ranges:
                 add(mk([*p, r]))
     if order and max_width >= 2:
-        cols = [c for c, _ in order][:max_width]
-        add(mk(cols, [d for _, d in order][:max_width]))
+        add(mk(order_columns[:max_width], [d for _, d in order][:max_width]))
+        room = max_width - 1
         for e in orders_eq:
-            room = max_width - 1
             if room >= 1:
-                add(mk([e, *[c for c, _ in order][:room]], [False, *[d for _, d in order][:room]]))
+                add(mk([e, *order_columns[:room]], [False, *[d for _, d in order][:room]]))
     if len(groups) >= 2 and max_width >= 2:
         add(mk(groups[:max_width]))
     trusted = access.constants if constants is None else constants
+    filters = access.filter_columns if partial and trusted else []
+    directions = dict(order)
     for const in trusted if partial else []:
         # a literal the policy trusts (repeated in the workload, or --literals constant) is a
         # predicate of the application whatever its column's cardinality; a constant given
         # without that (the default list) must keep few rows out of few values
         if (constants is None or not is_example_literal(const)) and not _low_cardinality(table, const):
             continue
-        others = [c for c in access.filter_columns if c != const.column]
-        keys: list[list[str]] = [[c] for c in others]
+        keys: list[list[str]] = [[c] for c in filters if c != const.column]
+        ordered = [c for c in order_columns if c != const.column]
         if order:
-            keys.append([c for c, _ in order if c != const.column][:max_width])
-        ordered = [c for c, _ in order if c != const.column]
+            keys.append(ordered[:max_width])
         for e in [c for c in eq if c != const.column]:
             for r in ranges:
                 if r != const.column:
@@ -225,7 +226,6 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
         for key in keys:
             key = key[:max_width]
             if key:
-                directions = dict(order)
                 desc = [directions.get(c, False) for c in key] if order and any(c in directions for c in key) else None
                 add(mk(key, desc, where=(const,)))
     return list(out)
