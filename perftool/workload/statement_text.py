@@ -80,8 +80,8 @@ def _parse_one(text: str) -> exp.Expression | None:
         tools = _tools.pair = (dialect.tokenizer_class(dialect=dialect),
                                dialect.parser_class(dialect=dialect, error_level=None))
     tokenizer, parser = tools
-    sql = prepare(text)
     try:
+        sql = prepare(text)
         trees = parser.parse(tokenizer.tokenize(sql), sql)
     except (SqlglotError, RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
         _tools.pair = None      # made afresh: nothing of a failed parse is carried over

@@ -148,6 +148,7 @@ def test_one_walk_folds_and_outlines_as_sqlglot_does(text):
 
 def test_parser_reused_after_a_failure_and_per_thread():
     assert st.parse_normalized("SELECT )") is None           # a parse error half-way through
+    assert st.parse_normalized(None) is None and st.outline(None) is None    # type: ignore[arg-type]
     assert st.parse_normalized("SELECT 1 AS ok").sql() == "SELECT 1 AS ok"
     good = [f"SELECT c{i} FROM t{i} WHERE x = {i}" for i in range(200)]
     found: dict[str, str] = {}
