@@ -14,6 +14,8 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.predicates import Access, Constant, is_expression
 from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo, TableName
+from perftool.gc_pause import gc_paused
+from perftool.workload.statement_text import collect_young
 
 PAGE = 8192
 LOW_CARDINALITY = 20            # at most this many distinct values: a constant on it makes a partial index
@@ -61,8 +63,24 @@ def _opclass(table: TableInfo, catalog: Catalog, access: Access, column: str) ->
 
 
 def make_index(table: TableInfo, catalog: Catalog, access: Access, columns: list[str], desc: list[bool] | None = None,
-               where: tuple[Constant, ...] = ()) -> IndexDef | None:
-    """A btree on `columns` of `table` (None when a column is missing or has no btree operator class)."""
+               where: tuple[Constant, ...] = (), memo: dict | None = None) -> IndexDef | None:
+    """A btree on `columns` of `table` (None when a column is missing or has no btree operator class).
+    `memo` (one per generate_candidates call) keeps the answers that depend on the table alone (no
+    LIKE 'prefix%' column, no expression key): each is made once, and the same object serves every
+    statement that asks for it."""
+    key = None
+    if memo is not None and not access.like_prefix and not access.expressions:
+        key = (table.key, tuple(columns), tuple(desc) if desc else None, where)
+        if key in memo:
+            return memo[key]
+    ix = _make_index(table, catalog, access, columns, desc, where)
+    if memo is not None and key is not None:
+        memo[key] = ix
+    return ix
+
+
+def _make_index(table: TableInfo, catalog: Catalog, access: Access, columns: list[str], desc: list[bool] | None,
+                where: tuple[Constant, ...]) -> IndexDef | None:
     if not columns or len(set(columns)) != len(columns):
         return None
     if not all(_key_ok(table, access, c) for c in columns):
@@ -142,58 +160,63 @@ class LiteralPolicy:
 
 
 def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_width: int,
-                      partial: bool = True, constants: list[Constant] | None = None) -> list[IndexDef]:
+                      partial: bool = True, constants: list[Constant] | None = None,
+                      memo: dict | None = None) -> list[IndexDef]:
     """Indexes that could serve one access, in a deterministic order (singles first). Partial
-    indexes are made for `constants` (default: all of the access's constant predicates)."""
+    indexes are made for `constants` (default: all of the access's constant predicates). `memo`:
+    see make_index."""
     out: dict[IndexDef, None] = {}      # insertion-ordered set
 
     def add(ix: IndexDef | None) -> None:
         if ix is not None:
             out.setdefault(ix, None)
 
+    def mk(columns: list[str], desc: list[bool] | None = None, where: tuple[Constant, ...] = ()) -> IndexDef | None:
+        return make_index(table, catalog, access, columns, desc, where, memo)
+
     for c in access.indexable:
-        add(make_index(table, catalog, access, [c]))
+        add(mk([c]))
     for c in access.range:
         if brin_fits(table, c):
             add(IndexDef(schema=table.schema, table=table.name, columns=(c,), method="brin"))
-    eq = [c for c in [*access.equality, *access.join] if c in table.columns]
-    eq = list(dict.fromkeys(eq))
+    eq = list(dict.fromkeys(c for c in [*access.equality, *access.join] if c in table.columns))
     ranges = [c for c in access.range if c not in eq]
-    order = [(c, d) for c, d in access.order]
-    groups = [c for c in access.group]
-    orders_eq = [c for c in eq if c not in {o for o, _ in order}]
+    order = access.order
+    order_columns = [c for c, _ in order]
+    groups = access.group
+    ordered_set = set(order_columns)
+    orders_eq = [c for c in eq if c not in ordered_set]
     perms: list[tuple[str, ...]] = []
     for k in range(1, min(len(eq), max_width) + 1 if max_width >= 2 else 0):
         source = itertools.permutations(eq, k) if len(eq) <= MAX_EQUALITY_PERMUTED else [tuple(eq[:k])]
         perms.extend(source)
     for p in perms:
         if len(p) >= 2:
-            add(make_index(table, catalog, access, list(p)))
+            add(mk(list(p)))
         if len(p) < max_width:
             for r in ranges:
-                add(make_index(table, catalog, access, [*p, r]))
+                add(mk([*p, r]))
     if order and max_width >= 2:
-        cols = [c for c, _ in order][:max_width]
-        add(make_index(table, catalog, access, cols, [d for _, d in order][:max_width]))
+        add(mk(order_columns[:max_width], [d for _, d in order][:max_width]))
+        room = max_width - 1
         for e in orders_eq:
-            room = max_width - 1
             if room >= 1:
-                add(make_index(table, catalog, access, [e, *[c for c, _ in order][:room]],
-                          [False, *[d for _, d in order][:room]]))
+                add(mk([e, *order_columns[:room]], [False, *[d for _, d in order][:room]]))
     if len(groups) >= 2 and max_width >= 2:
-        add(make_index(table, catalog, access, groups[:max_width]))
+        add(mk(groups[:max_width]))
     trusted = access.constants if constants is None else constants
+    filters = access.filter_columns if partial and trusted else []
+    directions = dict(order)
     for const in trusted if partial else []:
         # a literal the policy trusts (repeated in the workload, or --literals constant) is a
         # predicate of the application whatever its column's cardinality; a constant given
         # without that (the default list) must keep few rows out of few values
         if (constants is None or not is_example_literal(const)) and not _low_cardinality(table, const):
             continue
-        others = [c for c in access.filter_columns if c != const.column]
-        keys: list[list[str]] = [[c] for c in others]
+        keys: list[list[str]] = [[c] for c in filters if c != const.column]
+        ordered = [c for c in order_columns if c != const.column]
         if order:
-            keys.append([c for c, _ in order if c != const.column][:max_width])
-        ordered = [c for c, _ in order if c != const.column]
+            keys.append(ordered[:max_width])
         for e in [c for c in eq if c != const.column]:
             for r in ranges:
                 if r != const.column:
@@ -203,9 +226,8 @@ def access_candidates(access: Access, table: TableInfo, catalog: Catalog, max_wi
         for key in keys:
             key = key[:max_width]
             if key:
-                directions = dict(order)
                 desc = [directions.get(c, False) for c in key] if order and any(c in directions for c in key) else None
-                add(make_index(table, catalog, access, key, desc, where=(const,)))
+                add(mk(key, desc, where=(const,)))
     return list(out)
 
 
@@ -228,7 +250,7 @@ def covered_by(candidate: IndexDef, existing: list[IndexDef]) -> IndexDef | None
     """An existing index that already serves whatever `candidate` would (candidate is its prefix).
     A partial candidate is never covered: `existing` holds no partial index, and a full index on its
     key columns does not skip the rows its predicate leaves out."""
-    if candidate.where or candidate.method != "btree":
+    if not existing or candidate.where or candidate.method != "btree":
         return None
     plain = IndexDef(schema=candidate.schema, table=candidate.table, columns=candidate.columns,
                      desc=candidate.desc, include=candidate.include, opclasses=candidate.opclasses)
@@ -243,17 +265,25 @@ def generate_candidates(items: list[Item], catalog: Catalog, max_width: int,
     """Candidates of every usable statement (deduplicated, deterministic order) and the ones that
     existing indexes cover (candidate → the covering index's label). Partial indexes only for the
     constants `LiteralPolicy(items, literals)` trusts."""
+    with gc_paused():      # tens of thousands of IndexDefs on a large workload, none of them garbage
+        return _generate(items, catalog, max_width, partial, literals)
+
+
+def _generate(items: list[Item], catalog: Catalog, max_width: int, partial: bool,
+              literals: str) -> tuple[list[IndexDef], dict[IndexDef, str]]:
     policy = LiteralPolicy(items, literals)
     seen: dict[IndexDef, None] = {}
     covered: dict[IndexDef, str] = {}
     existing = {t.key: existing_defs(t) for t in catalog.tables}
+    memo: dict = {}
     for it in items:
+        collect_young()
         own: list[IndexDef] = []
         for acc in it.analysis.accesses:
             table = catalog.get(acc.table)
             if table is None:
                 continue
-            for ix in access_candidates(acc, table, catalog, max_width, partial, policy.constants(acc)):
+            for ix in access_candidates(acc, table, catalog, max_width, partial, policy.constants(acc), memo):
                 if ix in covered:
                     continue
                 if ix not in seen:

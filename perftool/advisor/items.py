@@ -9,8 +9,9 @@ from dataclasses import dataclass, field
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.predicates import Analysis, Constant, StatementKind, analyze
 from perftool.catalog.schema import Catalog, TableName
+from perftool.gc_pause import gc_paused
 from perftool.workload.sources import WorkloadStatement
-from perftool.workload.statement_text import strip_leading_comments
+from perftool.workload.statement_text import collect_young, strip_leading_comments
 
 
 @dataclass
@@ -65,13 +66,21 @@ class Item:
 
 
 def build_items(statements: list[WorkloadStatement], catalog: Catalog) -> list[Item]:
+    """Each statement analysed (`predicates.analyze`), the garbage collector paused (`gc_paused`).
+
+    The parsed trees are kept for the run and each holds dozens of objects: with the collector on,
+    every 25 % of heap growth set off a full collection over all trees parsed so far (three or four
+    on Dexter's 4,950 statements: 0.3-0.5 s of the 1.2 s the parse and the analysis took, CPU,
+    sqlglotc). The analysis makes little cyclic garbage; `statement_text.collect_young` bounds it."""
     items = []
-    for i, s in enumerate(statements):
-        a = analyze(s.text, catalog)
-        it = Item(position=i, statement=s, analysis=a, skip=a.skip)
-        if it.skip is None and a.kind is StatementKind.SELECT and not a.accesses:
-            it.skip = "reads no table"
-        items.append(it)
+    with gc_paused():
+        for i, s in enumerate(statements):
+            collect_young()
+            a = analyze(s.text, catalog)
+            it = Item(position=i, statement=s, analysis=a, skip=a.skip)
+            if it.skip is None and a.kind is StatementKind.SELECT and not a.accesses:
+                it.skip = "reads no table"
+            items.append(it)
     return items
 
 

@@ -42,6 +42,7 @@ from perftool.db.connect import connect, server_info, use_workload_search_path
 from perftool.db.errors import MissingExtension, MissingPrivilege, UsageError
 from perftool.db.privileges import grant_select, named, unexplainable_note, unexplainable_writes_note
 from perftool.db.sql import fetch_one
+from perftool.gc_pause import gc_paused
 from perftool.report.model import Report
 from perftool.workload import sources as ws
 from perftool.workload.sources import WorkloadStatement
@@ -60,7 +61,8 @@ Progress = Callable[[str], None]
 def read_catalog(conn: psycopg.Connection, statements: list[WorkloadStatement]) -> Catalog:
     """The advisor's scope of the catalog: the relations the statements name (and those their views
     use), with the tables' row writes."""
-    names = {name for s in statements for _schema, name in relation_names(s.text)}
+    with gc_paused():       # the statements are parsed here: thousands of trees (see items.build_items)
+        names = {name for s in statements for _schema, name in relation_names(s.text)}
     return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False, writes=True)
 
 

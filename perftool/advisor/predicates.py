@@ -691,6 +691,10 @@ class _Walker:
         """Append (access, kind, column) facts and ("const", access, Constant) facts to `sink`."""
         while isinstance(cond, exp.Paren):
             cond = cond.this
+        if type(cond) is exp.EQ and not isinstance(cond.expression, exp.Any):   # the common case first
+            self._compare(scope, cond.this, cond.expression, EQUALITY, sink)
+            self._compare(scope, cond.expression, cond.this, EQUALITY, sink)
+            return
         negated = bool(cond.args.get("negate"))
         if isinstance(cond, exp.Or):
             self._classify_or(scope, cond, sink)
@@ -780,6 +784,8 @@ class _Walker:
             return
 
     def _compare(self, scope: Scope, left, right, kind: str, sink: list) -> None:
+        if isinstance(left, exp.Literal):      # `… = 5` read from its right: a literal is no key
+            return
         r = self._as_key(scope, left)
         if r is None:
             return

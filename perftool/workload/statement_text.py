@@ -8,7 +8,9 @@ never raises — so callers can skip what cannot be analysed and say why.
 
 from __future__ import annotations
 
+import gc
 import re
+import threading
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -21,6 +23,19 @@ _WS = re.compile(r"\s+")
 _LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/))\s*", re.S)
 
 STATEMENT_TYPES = ("SELECT", "INSERT", "UPDATE", "DELETE", "OTHER")
+
+YOUNG_OBJECTS_MAX = 1_000_000   # collection paused (gc_pause.gc_paused): collect the young generations beyond this many
+
+
+def collect_young() -> None:
+    """While the collector is paused around a batch of statements (`perftool.gc_pause.gc_paused`,
+    the advisor's `read_catalog`, `build_items` and `generate_candidates`): collect the two young
+    generations once they hold YOUNG_OBJECTS_MAX objects. The batch makes little cyclic garbage
+    (199 objects on Dexter's 4,950 statements, never collected before the pause ends) but views
+    inlined into copies and DML rewritten as SELECTs make some on every statement: this bounds it.
+    With the collector on, the young generations never get this large."""
+    if gc.get_count()[0] > YOUNG_OBJECTS_MAX:
+        gc.collect(1)
 
 
 def prepare(text: str) -> str:
@@ -40,17 +55,36 @@ def strip_leading_comments(text: str) -> str:
     return text
 
 
-def _parse_one(text: str) -> exp.Expression | None:
+@lru_cache(maxsize=1)
+def _postgres():
+    """sqlglot's PostgreSQL dialect, made once (sqlglot.parse(…, dialect="postgres") builds a new
+    Dialect on every call); also quiets sqlglot's logger once ("falling back to Command" is not news)."""
     import logging
 
-    import sqlglot
+    from sqlglot.dialects.dialect import Dialect
+
+    logging.getLogger("sqlglot").setLevel(logging.ERROR)
+    return Dialect.get_or_raise("postgres")
+
+
+_tools = threading.local()      # per thread: a tokenizer and a parser, reused (each parse resets them)
+
+
+def _parse_one(text: str) -> exp.Expression | None:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
-    logging.getLogger("sqlglot").setLevel(logging.ERROR)  # "falling back to Command" is not news
+    tools = getattr(_tools, "pair", None)
+    if tools is None:
+        dialect = _postgres()
+        tools = _tools.pair = (dialect.tokenizer_class(dialect=dialect),
+                               dialect.parser_class(dialect=dialect, error_level=None))
+    tokenizer, parser = tools
     try:
-        trees = sqlglot.parse(prepare(text), dialect="postgres", error_level=None)
+        sql = prepare(text)
+        trees = parser.parse(tokenizer.tokenize(sql), sql)
     except (SqlglotError, RecursionError, ValueError, TypeError, IndexError, KeyError, AttributeError):
+        _tools.pair = None      # made afresh: nothing of a failed parse is carried over
         return None
     found = [t for t in trees if isinstance(t, exp.Expression)]
     return found[0] if len(found) == 1 else None
@@ -63,15 +97,50 @@ def parse(text: str) -> exp.Expression | None:
     return _parse_one(text)
 
 
-@lru_cache(maxsize=20_000)
 def parse_normalized(text: str) -> exp.Expression | None:
     """`parse(text)` with its identifiers folded as PostgreSQL folds them (unquoted → lower case),
     the tree the advisor resolves against the catalog. Parsed on its own (a copy of `parse`'s tree
     would cost half a parse), cached and shared: callers must not change it (copy() it first)."""
-    from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+    return _normalized(text)[0]
 
+
+@lru_cache(maxsize=20_000)
+def _normalized(text: str) -> tuple[exp.Expression | None, Outline | None]:
+    """The normalized tree and its Outline, both from one walk that folds the identifiers (as
+    sqlglot's normalize_identifiers does) and takes the outline (`tree_outline`'s): a text with a
+    `sqlglot.meta` comment (which can mark a subtree case-sensitive) takes sqlglot's own pass."""
+    collect_young()
     tree = _parse_one(text)
-    return None if tree is None else normalize_identifiers(tree, dialect="postgres")
+    if tree is None:
+        return None, None
+    if "sqlglot.meta" in text:
+        from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
+
+        tree = normalize_identifiers(tree, dialect=_postgres())
+        try:
+            return tree, tree_outline(tree)
+        except Exception:  # noqa: BLE001 - outline() never raises
+            return tree, None
+    return tree, _fold_and_outline(tree)
+
+
+def _fold_and_outline(tree) -> Outline | None:
+    from sqlglot import exp
+
+    fold = _postgres().normalize_identifier
+    ctes, found, kinds = [], [], set()
+    for node in tree.walk():     # breadth-first, as normalize_identifiers and tree_outline walk
+        kinds.add(type(node))
+        if isinstance(node, exp.Identifier):
+            fold(node)
+        elif isinstance(node, exp.CTE):
+            ctes.append(node)
+        elif isinstance(node, exp.Table):
+            found.append(node)
+    try:
+        return _outline_of({c.alias_or_name for c in ctes}, found, kinds)   # names read once all are folded
+    except Exception:  # noqa: BLE001 - outline() never raises
+        return None
 
 
 def fingerprint(text: str) -> str:
@@ -144,12 +213,10 @@ class Outline:
     kinds: frozenset[type]
 
 
-@lru_cache(maxsize=20_000)
 def outline(text: str) -> Outline | None:
     """The Outline of `parse_normalized(text)`, or None when it cannot be parsed. Never raises."""
     try:
-        tree = parse_normalized(text) if "<insufficient privilege>" not in (text or "") else None
-        return None if tree is None else tree_outline(tree)
+        return _normalized(text)[1] if "<insufficient privilege>" not in (text or "") else None
     except Exception:  # noqa: BLE001 - analysis must never crash on input
         return None
 
@@ -169,6 +236,12 @@ def tree_outline(tree) -> Outline:
             ctes.add(node.alias_or_name)
         elif isinstance(node, exp.Table):
             found.append(node)
+    return _outline_of(ctes, found, kinds)
+
+
+def _outline_of(ctes: set[str], found: list, kinds: set[type]) -> Outline:
+    from sqlglot import exp
+
     out: list[tuple[str | None, str]] = []
     for t in found:
         if not isinstance(t.this, exp.Identifier):
