@@ -333,6 +333,9 @@ class WhatIf:
             # the plan used an index kept in place (one it cannot use, or one an earlier plan did not
             # use): plan again with exactly `indexes`
             if unused:
+                if result.cost is not None:   # that plan still answers for the sets it lies between
+                    self._remember(sid, frozenset(ix for ix in self._live if ix.table_key in st.tables
+                                                  and ix not in self.failed), result)
                 unused -= result.used
             result = self._explain_ensured([st], indexes, st.tables)[0]
             self.stats.explains += 1
