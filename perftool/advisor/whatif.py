@@ -149,6 +149,9 @@ class WhatIf:
     reuse_plans: bool = True
     # per statement: (index set S it was planned with, its plan) — see the module docstring
     _plans: dict[int, list[tuple[frozenset[IndexDef], Explained]]] = field(default_factory=dict)
+    # per statement: relevant indexes a plan of it had and did not use; when live they stay in place
+    # while it is EXPLAINed (like those it cannot use), so that plan answers for the sets with them
+    _unused: dict[int, set[IndexDef]] = field(default_factory=dict)
 
     # -- set-up -------------------------------------------------------------------------------------
     def add_statement(self, text: str, tables, params: int = 0) -> int:
@@ -321,16 +324,29 @@ class WhatIf:
                 return derived
         t0 = time.perf_counter()
         relevant = None if strict else self.relevance.get(sid)
-        result = self._explain_ensured([st], indexes, st.tables, relevant)[0]
+        unused = self._unused.get(sid) if self.reuse_plans and relevant is not None else None
+        keep = relevant if not unused else (lambda ix, r=relevant, u=unused: r(ix) and ix not in u)
+        result = self._explain_ensured([st], indexes, st.tables, keep)[0]
         self.stats.explains += 1
+        planned = indexes
         if relevant is not None and result.used - indexes:
-            # the plan used an index kept in place as irrelevant: the rule was wrong here, plan again
+            # the plan used an index kept in place (one it cannot use, or one an earlier plan did not
+            # use): plan again with exactly `indexes`
+            if unused:
+                if result.cost is not None:   # that plan still answers for the sets it lies between
+                    self._remember(sid, frozenset(ix for ix in self._live if ix.table_key in st.tables
+                                                  and ix not in self.failed), result)
+                unused -= result.used
             result = self._explain_ensured([st], indexes, st.tables)[0]
             self.stats.explains += 1
             self.stats.rechecks += 1
+        elif relevant is not None and result.cost is not None:
+            planned = frozenset(ix for ix in self._live if ix.table_key in st.tables and ix not in self.failed)
         self.stats.seconds += time.perf_counter() - t0
         self.cache[key] = result
-        self._remember(sid, indexes, result)
+        self._remember(sid, planned, result)
+        if self.reuse_plans and relevant is not None and result.cost is not None and indexes - result.used:
+            self._unused.setdefault(sid, set()).update(indexes - result.used)
         return result
 
     def _remember(self, sid: int, indexes: frozenset[IndexDef], result: Explained) -> None:

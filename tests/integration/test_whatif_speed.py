@@ -52,6 +52,28 @@ def test_a_plan_answers_for_the_sets_between_its_used_indexes_and_its_planned_se
         whatif.close()
 
 
+def test_an_index_a_plan_did_not_use_stays_in_place_and_the_next_plan_answers_for_it(fresh_db):
+    """A relevant index an earlier plan of the statement had and did not use is left in place
+    while the statement is planned under another set (not dropped): that plan then answers for
+    the set with it too, with the cost a strict EXPLAIN gives."""
+    _setup(fresh_db)
+    customer, status, created = _index("customer_id"), _index("status"), _index("created_at")
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sid = whatif.add_statement("SELECT * FROM orders WHERE customer_id = 42 AND status = 'new'", [TABLE])
+        whatif.relevance[sid] = lambda ix: True
+        first = whatif.explain(sid, frozenset({customer, status}))
+        assert first.used == frozenset({customer})            # status: present, not used
+        second = whatif.explain(sid, frozenset({customer, created}))
+        assert second.used == frozenset({customer})
+        explains = whatif.stats.explains
+        both = whatif.explain(sid, frozenset({customer, status, created}))
+        assert whatif.stats.explains == explains              # planned with status still in place
+        assert both.cost == whatif.explain(sid, frozenset({customer, status, created}), strict=True).cost
+        assert second.cost == whatif.explain(sid, frozenset({customer, created}), strict=True).cost
+        whatif.close()
+
+
 def test_the_baseline_can_turn_plan_reuse_off(fresh_db):
     _setup(fresh_db)
     customer, status = _index("customer_id"), _index("status")
