@@ -213,6 +213,9 @@ def run(sb: Sandbox, tables: int) -> dict[str, tuple[float, float]]:
         "indexes health": [py, "-m", "perftool", "indexes", "health", "--dsn", dsn, "--format", "json",
                            "-o", os.devnull],
         "analyze": [py, "-m", "perftool", "analyze", "--dsn", dsn, "--format", "json", "-o", os.devnull],
+        # the same without T201's index advisor over the workload (its cost grows with the statements)
+        "analyze --no-index-advice": [py, "-m", "perftool", "analyze", "--no-index-advice", "--dsn", dsn,
+                                      "--format", "json", "-o", os.devnull],
         "baseline: connect + SELECT 1": [py, "-c", CONNECT_BASELINE, dsn],
         "baseline: plain catalog join": [py, "-c", CATALOG_BASELINE, dsn],
     }
