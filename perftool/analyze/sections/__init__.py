@@ -41,6 +41,9 @@ class AnalysisSection:
     key: ClassVar[str]
     title: ClassVar[str]
     order: ClassVar[int] = 50
+    # collect() may run on a sibling session (db/beside.py) while the sections before it collect on
+    # the main one; the sections after it wait for it (analyze/run.py `_collect_sections`)
+    beside: ClassVar[bool] = False
 
     def collect(self, conn, info, options: AnalyzeOptions) -> Any:  # noqa: ANN001
         return None

@@ -22,6 +22,9 @@ class IndexesSection(AnalysisSection):
     key = "indexes"
     title = "Indexes"
     order = 30
+    # the catalog's reads (1 s on 10,000 tables) on a sibling session, beside the tables section's
+    # index advisor on the main one (analyze on 10,000 tables and 91 statements, in-process: 1.72 → 1.40 s)
+    beside = True
 
     def collect(self, conn: psycopg.Connection, info: ServerInfo, options: AnalyzeOptions) -> dict[str, Any]:
         notes: list[str] = []
