@@ -437,9 +437,10 @@ def _fill(template: str, /, **parts: sql.Composable) -> str:
     """`template` with each {field} replaced by its part (identifiers quoted by psycopg): the
     text of `sql.SQL(template).format(**parts).as_string(None)`, without parsing the template for
     every statement (a health report writes one per unused index: tens of thousands)."""
-    out: list[str] = []
-    for literal, field in _parsed(template):
-        out.append(literal)
-        if field is not None:
-            out.append(parts[field].as_string(None))
-    return "".join(out)
+    return fill_text(template, {k: v.as_string(None) for k, v in parts.items()})
+
+
+def fill_text(template: str, parts: dict[str, str]) -> str:
+    """`template` (a .sql file's name) with each {field} replaced by its already rendered text:
+    for a caller that renders the parts itself (the advisor's HypoPG definitions, `indexdef.py`)."""
+    return "".join(literal + (parts[field] if field is not None else "") for literal, field in _parsed(template))

@@ -12,7 +12,7 @@ from psycopg import sql
 
 from perftool.advisor.predicates import Constant, is_expression
 from perftool.catalog.schema import TableName
-from perftool.ddl import IndexSpec, KeyPart, _parsed
+from perftool.ddl import IndexSpec, KeyPart, fill_text
 
 _OPS = {"=": " = ", "IS NULL": " IS NULL", "IS NOT NULL": " IS NOT NULL"}
 
@@ -172,7 +172,7 @@ def _hypothetical_text(ix: IndexDef) -> str:
     parts = {"unique": "", "concurrently": "", "if_not_exists": "", "name": "",
              "table": _ident(ix.schema) + "." + _ident(ix.table), "method": _method(ix.method),
              "columns": ", ".join(cols), "include": include, "where": where}
-    return "".join(literal + (parts[name] if name is not None else "") for literal, name in _parsed("index_create"))
+    return fill_text("index_create", parts)
 
 
 def _where_sql(where: tuple[Constant, ...]) -> str | None:

@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from perftool.analyze.options import AnalyzeOptions, Target, UnreachableHost
 from perftool.db.beside import Beside
 from perftool.db.errors import PerftoolError, UsageError
 from perftool.report.ignores import apply_ignores
 from perftool.report.model import Column, Finding, Report, Section, sort_findings
+
+if TYPE_CHECKING:
+    from perftool.analyze.sections import AnalysisSection
 
 
 def _noop(_: str) -> None:
@@ -99,36 +103,35 @@ def collect(targets: list[Target], options: AnalyzeOptions,
     return snaps, unreachable
 
 
-def _collect_sections(conn, info, options: AnalyzeOptions, sections: list,  # noqa: ANN001
+def _collect_sections(conn, info, options: AnalyzeOptions, sections: list[AnalysisSection],  # noqa: ANN001
                       progress: Callable[[str], None], host: str) -> dict:
     """Each section's collect() on `conn`, in order, but a `beside` section's on a sibling session
     started first: the server works on its reads while the sections before it collect here; the
     sections after it start once it is done (so no sibling is open while `connections` counts the
     sessions). Without a sibling it collects here, in its turn."""
     extras: dict = {}
-    pending: list = []      # (section, Beside) started early
-    first = next((i for i, s in enumerate(sections) if s.beside), None)
-    if first is not None and first > 0:
-        side: Beside = Beside(conn)
+    first = next((s for s in sections if s.beside), None)
+    side: Beside | None = None
+    if first is not None and first is not sections[0]:
+        side = Beside(conn)
         if side.available():
-            section = sections[first]
-            side.submit(lambda c: section.collect(c, info, options))
-            pending.append((section, side))
+            early: AnalysisSection = first
+            side.submit(lambda c: early.collect(c, info, options))
         else:
             side.close()
+            side = None
     try:
         for s in sections:
-            if pending and s is pending[0][0]:
-                section, side = pending.pop()
-                progress(f"{host}: {s.key}")
+            progress(f"{host}: {s.key}")
+            if side is not None and s is first:
                 ok, value = side.result()
                 side.close()
+                side = None
                 extras[s.key] = value if ok else s.collect(conn, info, options)
-                continue
-            progress(f"{host}: {s.key}")
-            extras[s.key] = s.collect(conn, info, options)
+            else:
+                extras[s.key] = s.collect(conn, info, options)
     finally:
-        for _s, side in pending:        # an error before the beside section's turn: wait for it
+        if side is not None:        # an error before the beside section's turn: wait for it
             side.close()
     return extras
 
