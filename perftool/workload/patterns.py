@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from perftool.advisor.predicates import analyze
 from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
 from perftool.report.model import Finding, Severity
-from perftool.workload.statement_text import parse, tables
+from perftool.workload.statement_text import parse_normalized, tables
 from perftool.workload.stats import StatementStats
 
 N1_MIN_CALLS = 500
@@ -59,7 +59,7 @@ def parameter_columns(text: str, tree=None) -> list[str]:  # noqa: ANN001
     columns the statement references (pg_stat_statements' text is all these checks have)."""
     from sqlglot import exp
 
-    tree = tree if tree is not None else parse(text)
+    tree = tree if tree is not None else parse_normalized(text)
     tabs = tables(text)
     if tree is None or len(tabs) != 1:
         return []
@@ -81,7 +81,7 @@ def parameter_lookup(s: StatementStats) -> Lookup | None:
     `= ANY($1)` / `IN (…)` already fetch many at once) looked up by `col = $n`."""
     from sqlglot import exp
 
-    tree = parse(s.query)
+    tree = parse_normalized(s.query)
     if not isinstance(tree, exp.Select) or tree.args.get("group"):
         return None
     if tree.expressions and all(isinstance(e.unalias(), exp.AggFunc) for e in tree.expressions):
@@ -145,7 +145,7 @@ def n_plus_one_findings(stmts: list[StatementStats], *, min_calls: int = N1_MIN_
 def tree_is_select(s: StatementStats) -> bool:
     from sqlglot import exp
 
-    return isinstance(parse(s.query), exp.Select)
+    return isinstance(parse_normalized(s.query), exp.Select)
 
 
 def _may_be_parent(p: StatementStats, child: StatementStats) -> bool:
@@ -181,7 +181,7 @@ class CountQuery:
 def count_query(s: StatementStats) -> CountQuery | None:
     from sqlglot import exp
 
-    tree = parse(s.query)
+    tree = parse_normalized(s.query)
     if not isinstance(tree, exp.Select) or tree.args.get("group") or len(tree.expressions) != 1:
         return None
     agg = tree.expressions[0]

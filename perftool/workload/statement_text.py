@@ -182,23 +182,12 @@ def statement_type(text: str) -> str:
 
 @lru_cache(maxsize=20_000)
 def tables(text: str) -> tuple[str, ...]:
-    """Tables a statement reads or writes, as `schema.table` when qualified else `table`; CTE names
-    are left out. Empty when the text cannot be parsed."""
-    from sqlglot import exp
-
-    tree = parse(text)
-    if tree is None:
-        return ()
-    ctes = {c.alias_or_name for c in tree.find_all(exp.CTE)}
-    found: list[str] = []
-    for t in tree.find_all(exp.Table):
-        name = t.name
-        if not name or (not t.db and name in ctes):
-            continue
-        qualified = f"{t.db}.{name}" if t.db else name
-        if qualified not in found:
-            found.append(qualified)
-    return tuple(found)
+    """Tables a statement reads or writes, as `schema.table` when qualified else `table`, with the
+    names PostgreSQL resolves (unquoted folded to lower case, as `relation_names`); CTE names are
+    left out. Empty when the text cannot be parsed. Read from the normalized tree the advisor and
+    `statement_type` use, so `analyze` parses each statement once (on 10,000 tables with 1,060
+    statements, a second parse of every statement was 0.5 s)."""
+    return tuple(f"{schema}.{name}" if schema else name for schema, name in relation_names(text))
 
 
 def relation_names(text: str) -> list[tuple[str | None, str]]:

@@ -75,6 +75,9 @@ def test_statement_text_helpers():
     assert statement_type("BEGIN") == "OTHER" and statement_type("") == "OTHER"
     assert tables("SELECT * FROM a.b JOIN c ON c.id = b.id") == ("a.b", "c")
     assert tables("WITH x AS (SELECT * FROM t) SELECT * FROM x") == ("t",)
+    # the names PostgreSQL resolves: unquoted folded, quoted kept (one table, however it is spelled)
+    assert tables('SELECT * FROM Sales.Orders o JOIN "Items" i ON i.id = o.id') == ("sales.orders", "Items")
+    assert tables("SELECT * FROM ORDERS") == tables("select * from orders") == ("orders",)
     assert fingerprint("/* app */ SELECT  *\nFROM T;") == "select * from t"
 
 
