@@ -266,3 +266,42 @@ def test_a_reset_for_hypopgs_oid_range_keeps_the_indexes_a_statement_needs(fresh
         got = whatif.explain(sid, frozenset({customer, status, created}))
         assert got.used and got.used <= frozenset({customer, status})
         whatif.close()
+
+
+def test_explain_all_costs_statements_over_many_tables_in_one_stream(fresh_db, monkeypatch):
+    """`explain_all` pipelines statements that read different tables together (one round trip
+    here, where grouping by tables took one per table), and each is costed as if alone: the same
+    cost and used indexes as a strict EXPLAIN with only the indexes on its own tables."""
+    from perftool.advisor import whatif as module
+
+    _setup(fresh_db)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        for t in ("a", "b", "c"):
+            conn.execute(f"CREATE TABLE {t} (id int PRIMARY KEY, k int NOT NULL, v int NOT NULL)")
+            conn.execute(f"INSERT INTO {t} SELECT g, g % 1000, g % 7 FROM generate_series(1, 50000) g")
+            conn.execute(f"VACUUM ANALYZE {t}")
+    ks = {t: IndexDef(schema="public", table=t, columns=("k",)) for t in ("a", "b", "c")}
+    customer = _index("customer_id")
+    texts = [("SELECT * FROM a WHERE k = 5", [("public", "a")]),
+             ("SELECT * FROM b WHERE k = $1", [("public", "b")]),
+             ("SELECT * FROM c WHERE v = 3", [("public", "c")]),
+             ("SELECT * FROM a JOIN b USING (id) WHERE a.k = 7 AND b.v = 1", [("public", "a"), ("public", "b")]),
+             ("SELECT * FROM orders WHERE customer_id = 42", [TABLE])]
+    everything = frozenset({*ks.values(), customer})
+    trips = []
+    real = module.run_read_only
+    monkeypatch.setattr(module, "run_read_only", lambda conn, commands: trips.append(len(commands)) or real(conn, commands))
+    with connect(fresh_db) as conn:
+        whatif = WhatIf(conn)
+        sids = [whatif.add_statement(text, tables, params=text.count("$")) for text, tables in texts]
+        whatif.explain_all(sids, everything)
+        assert len(trips) == 1 and whatif.stats.explains == len(sids)
+        batched = [whatif.explain(sid, frozenset(ix for ix in everything if ix.table_key in set(tables)))
+                   for sid, (_text, tables) in zip(sids, texts, strict=True)]
+        assert len(trips) == 1      # answered from the cache
+        alone = [whatif.explain(sid, frozenset(ix for ix in everything if ix.table_key in set(tables)), strict=True)
+                 for sid, (_text, tables) in zip(sids, texts, strict=True)]
+        whatif.close()
+    assert [(b.cost, b.used) for b in batched] == [(a.cost, a.used) for a in alone]
+    assert batched[0].used == {ks["a"]} and batched[4].used == {customer}    # the plans saw their indexes
+    assert batched[2].used == frozenset()       # c.v has no index: c.k's is not one it can use
