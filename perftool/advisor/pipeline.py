@@ -63,7 +63,8 @@ def read_catalog(conn: psycopg.Connection, statements: list[WorkloadStatement]) 
     use), with the tables' row writes."""
     with gc_paused():       # the statements are parsed here: thousands of trees (see items.build_items)
         names = {name for s in statements for _schema, name in relation_names(s.text)}
-    return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False, writes=True)
+    return collect_catalog(conn, names=names, bloat=False, sequences=False, definitions=False, writes=True,
+                           exact_sizes=False)      # the advisor reads no table or index size
 
 
 def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], options: AdvisorOptions,

@@ -29,6 +29,10 @@ ANALYZE app.orders;
 def _setup(dsn):
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(SETUP)
+        # the row counters the writes are read from: flushed now, not when this backend exits
+        # (which the next session may beat: n_tup_ins read as 0 on a loaded machine)
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        conn.execute("SELECT 1")
 
 
 def test_names_scope_reads_named_relations_and_what_their_views_use(fresh_db):
@@ -131,3 +135,22 @@ def test_a_session_ended_for_idling_in_a_transaction_is_a_clean_error(fresh_db):
         time.sleep(0.6)                                  # perftool busy between two queries
         with pytest.raises(ConnectionFailed, match="idle in a transaction"):
             fetch_one(conn, "catalog_database")
+
+
+def test_exact_sizes_off_reads_page_counts(fresh_db):
+    """The advisor's scope (`exact_sizes=False`, it reads no size) takes the page counts instead of
+    opening every relation's files; by default a small scope's sizes are exact."""
+    from perftool.advisor.pipeline import read_catalog
+    from perftool.workload.sources import from_queries
+
+    _setup(fresh_db)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("INSERT INTO app.orders SELECT g, 'open', g % 7 FROM generate_series(10001, 12000) g")
+        pages, exact = conn.execute("SELECT relpages, pg_table_size('app.orders') FROM pg_class "
+                                    "WHERE oid = 'app.orders'::regclass").fetchone()
+    assert exact > pages * 8192        # rows added since ANALYZE: the page count is behind
+    with connect(fresh_db) as conn:
+        assert collect_catalog(conn, names={"orders"}).get(("app", "orders")).size_bytes == exact
+        conn.execute("SET search_path = app")
+        cat = read_catalog(conn, from_queries(["SELECT * FROM orders WHERE status = 'x'"]))
+    assert cat.sizes_estimated and cat.get(("app", "orders")).size_bytes == pages * 8192
