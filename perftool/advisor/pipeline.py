@@ -158,6 +158,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         kept_fixed: list[FixedIndex] = []
         if options.verify_on:       # GIN/GiST measured on the staging copy compete for --budget / --max-indexes
             measured = measure_search_indexes(conn, readers, catalog, options, say)
+            whatif.stats.phase("--verify-on: built on the staging copy")
             fixed = fixed_candidates(measured, options, selector.model.penalty)
             selector, outcomes = with_fixed(selector, fixed, options, lambda narrower: select(
                 readers, whatif, narrower, catalog, candidates, writers, deadline, started=t0,

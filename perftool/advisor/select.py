@@ -106,7 +106,8 @@ def with_fixed(chosen: GreedySearch, fixed: list[FixedIndex], options: AdvisorOp
     (`rerun`) with --budget less its size (and the fixed ones kept before it) and --max-indexes
     less their count, and the re-run with it replaces the selection when the workload's cost is
     lower that way. Without a budget or count limit no re-run is needed: every one that pays is
-    kept. Returns the selection to use and one outcome per fixed index, in the order tried."""
+    kept; nor for one that saves nothing beside the picks (their statements are served already).
+    Returns the selection to use and one outcome per fixed index, in the order tried."""
     kept: list[FixedIndex] = []
     best = chosen
     best_total = total_with(best.model, kept)
@@ -122,9 +123,9 @@ def with_fixed(chosen: GreedySearch, fixed: list[FixedIndex], options: AdvisorOp
         config, used = best.model.chosen()
         fits = ((options.budget_bytes is None or used + reserve <= options.budget_bytes)
                 and (options.max_indexes is None or len(config) + len(trial) <= options.max_indexes))
-        if fits:
-            total = total_with(best.model, trial)
-            outcome = FixedOutcome(f, total < best_total - 1e-9, total, best_total)
+        total = total_with(best.model, trial)       # as if it fitted beside the picks: the most it can save
+        if fits or total >= best_total - 1e-9:      # (saving nothing over the picks: no re-run)
+            outcome = FixedOutcome(f, fits and total < best_total - 1e-9, total, best_total)
         elif (options.budget_bytes is not None and reserve > options.budget_bytes
               or options.max_indexes is not None and len(trial) > options.max_indexes):
             outcome = FixedOutcome(f, False, math.inf, best_total, too_large=True)
