@@ -283,7 +283,9 @@ def fixed_candidates(measured: Measured, options: AdvisorOptions,
             measured.notes.append(f"{rec.index.label()}: measured on {rec.verified_on}, improves no statement by "
                                   f"{options.min_improvement:.0%}: not recommended")
             continue
-        out.append(FixedIndex(rec.index, int(rec.size_bytes), measured_costs(rec), penalty(rec.index)))
+        fixed = FixedIndex(rec.index, int(rec.size_bytes), measured_costs(rec), penalty(rec.index))
+        rec.benefit -= fixed.penalty        # net of its write cost, as the what-if picks' benefits are
+        out.append(fixed)
     return out
 
 
