@@ -12,6 +12,9 @@ Algorithm (docs/advisor.md has the long form; each step's module says more):
    statement's **floor**, its cost with all its own candidates (`costs.seed_floors`).
 4. **Select** (`select.select`): the benefit-per-byte greedy with widening, pruning and refill
    (`greedy.GreedySearch` over a `costs.CostModel`), then the local search (`refine.LocalSearch`).
+   With `--verify-on`, the GIN/GiST indexes measured on the staging copy then compete for
+   `--budget` / `--max-indexes` with its picks (`select.with_fixed`: the selection re-run with
+   what a measured index leaves, kept when the workload is cheaper that way).
 5. **Verify**: every statement is costed once more with the whole recommended set, and those
    numbers (not the search's estimates) are reported (`report.build_report`).
 
@@ -34,8 +37,14 @@ from perftool.advisor.items import Item, build_items, explainable, set_weights, 
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import StatementKind
 from perftool.advisor.report import AdvisorResult, Recommendation, build_report
-from perftool.advisor.search_indexes import add_search_indexes
-from perftool.advisor.select import select
+from perftool.advisor.search_indexes import (
+    Measured,
+    add_search_indexes,
+    fixed_candidates,
+    measure_search_indexes,
+    outcome_notes,
+)
+from perftool.advisor.select import FixedIndex, select, with_fixed
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableName, collect_catalog
 from perftool.db.connect import connect, server_info, use_workload_search_path
@@ -145,8 +154,20 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         deadline = (time.perf_counter() + deadline_s) if deadline_s else None
         selector = select(readers, whatif, options, catalog, candidates, writers, deadline, started=t0,
                           table_floors=table_floors)
-        config = list(selector.config)
         whatif.stats.phase("local search")      # select() closed "greedy" before it
+        measured: Measured | None = None
+        kept_fixed: list[FixedIndex] = []
+        if options.verify_on:       # GIN/GiST measured on the staging copy compete for --budget / --max-indexes
+            measured = measure_search_indexes(conn, readers, catalog, options, say)
+            whatif.stats.phase("--verify-on: built on the staging copy")
+            fixed = fixed_candidates(measured, options, selector.model.penalty)
+            selector, outcomes = with_fixed(selector, fixed, options, lambda narrower: select(
+                readers, whatif, narrower, catalog, candidates, writers, deadline, started=t0,
+                table_floors=table_floors, phase=None))
+            outcome_notes(measured, outcomes, options)
+            kept_fixed = [o.fixed for o in outcomes if o.kept]
+            whatif.stats.phase("--verify-on in the selection")
+        config = list(selector.config)
         say(f"{len(config)} indexes selected after {whatif.stats.explains} EXPLAINs ({time.perf_counter() - t0:.1f} s)")
         # verification: every statement planned with the whole recommended set on its tables (a
         # cached plan of that set stands: it was re-planned if it used an index kept as irrelevant);
@@ -177,10 +198,10 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
         recs.sort(key=lambda r: (-r.benefit, r.index.sort_key()))
         literal_alternatives(recs, readers, catalog, options.literals, whatif.sizes_of,
                              lambda ix: definition(ix, catalog, names))
-        notes += add_search_indexes(conn, recs, readers, catalog, options, names, progress=say)
+        notes += add_search_indexes(conn, recs, readers, catalog, options, names, progress=say, measured=measured)
         before = sum(it.weight * (it.base or 0.0) for it in usable)      # every costed statement has a base
         after = sum(it.weight * (it.final if it.final is not None else it.base or 0.0) for it in usable)
-        after += sum(selector.model.penalty(ix) for ix in config)
+        after += sum(selector.model.penalty(ix) for ix in config) + sum(f.penalty for f in kept_fixed)
         whatif.stats.phase("verify, name, report")
         return AdvisorResult(items=items, recommendations=recs, cost_before=before, cost_after=after,
                              options=options, seconds=time.perf_counter() - t0, explains=whatif.stats.explains,

@@ -5,7 +5,9 @@ is not supported`), so these are recommended from the pattern alone, with a size
 (`estimated_size`), marked **unverified**, and kept out of the budgeted what-if selection. With
 `--verify-on DSN` (a staging copy) each one is built for real inside a rolled-back transaction and
 the statements are costed with it (`verify.verify_on`): then it is verified, with the measured
-before → after and its real size.
+before → after and its real size, and competes inside the budgeted selection on those
+(`fixed_candidates` → `select.with_fixed`: it may displace what-if picks when the workload is
+cheaper that way).
 
 | shape | column type | index |
 |---|---|---|
@@ -45,6 +47,7 @@ from perftool.advisor.items import Item
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import Access, Search, is_expression
 from perftool.advisor.report import Recommendation
+from perftool.advisor.select import FixedIndex, FixedOutcome
 from perftool.advisor.verify import verify_on
 from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
 from perftool.db.connect import server_info
@@ -238,27 +241,127 @@ def search_recommendations(items: list[Item], catalog: Catalog, extensions: dict
     return recs, notes
 
 
+@dataclass
+class Measured:
+    """--verify-on's measurements, taken before the selection is final (`measure_search_indexes`):
+    each GIN/GiST recommendation by index — verified, or unverified when it could not be built;
+    absent when no plan used it — the notes, and which verified ones the selection kept."""
+
+    recs: dict[IndexDef, Recommendation]
+    notes: list[str]
+    kept: set[IndexDef] = field(default_factory=set)
+
+
+def measure_search_indexes(conn: psycopg.Connection, items: list[Item], catalog: Catalog, options: AdvisorOptions,
+                           progress: Callable[[str], None] | None = None) -> Measured:
+    """Build each GIN/GiST recommendation of `items` on `options.verify_on` and measure it."""
+    info = server_info(conn)
+    found, _notes = search_recommendations(items, catalog, extension_states(info.extensions,
+                                                                            info.available_extensions))
+    if not found or not options.verify_on:
+        return Measured({}, [])
+    measured, notes = verify_on(options.verify_on, found, progress)
+    return Measured({r.index: r for r in measured}, notes)
+
+
+def improves_enough(rec: Recommendation, options: AdvisorOptions) -> bool:
+    """A measured index pays and improves some statement by --min-improvement."""
+    best = max((1 - (a or 0.0) / b for b, a in rec.measured.values() if b), default=0.0)
+    return rec.benefit > 0 and best >= options.min_improvement
+
+
+def fixed_candidates(measured: Measured, options: AdvisorOptions,
+                     penalty: Callable[[IndexDef], float]) -> list[FixedIndex]:
+    """The verified indexes that pay, as fixed candidates for `select.with_fixed`: each
+    statement's cost with one is its what-if base × the measured after/before ratio (the staging
+    copy's costs in the analysed database's units); `penalty`: an index's write cost."""
+    out = []
+    for rec in measured.recs.values():
+        if rec.verification != "verify-on":
+            continue
+        if not improves_enough(rec, options):
+            measured.notes.append(f"{rec.index.label()}: measured on {rec.verified_on}, improves no statement by "
+                                  f"{options.min_improvement:.0%}: not recommended")
+            continue
+        fixed = FixedIndex(rec.index, int(rec.size_bytes), measured_costs(rec), penalty(rec.index))
+        rec.benefit -= fixed.penalty        # net of its write cost, as the what-if picks' benefits are
+        out.append(fixed)
+    return out
+
+
+def measured_costs(rec: Recommendation) -> dict[int, float]:
+    """Statement position → its cost with the measured index: its what-if base × the measured
+    after/before ratio (the staging copy's costs in the analysed database's units)."""
+    costs: dict[int, float] = {}
+    for it in rec.statements:
+        b, a = rec.measured.get(it.position, (None, None))
+        if b and a is not None and it.base is not None:
+            costs[it.position] = it.base * a / b
+    return costs
+
+
+def outcome_notes(measured: Measured, outcomes: list[FixedOutcome], options: AdvisorOptions) -> None:
+    """Record which fixed indexes the selection kept, and a note for each it did not (or kept by
+    displacing what-if picks)."""
+    limit = " / ".join(x for x, on in (("--budget", options.budget_bytes is not None),
+                                       ("--max-indexes", options.max_indexes is not None)) if on) or "the limits"
+    for o in outcomes:
+        rec = measured.recs[o.fixed.index]
+        label, where = rec.index.label(), rec.verified_on
+        if o.kept:
+            measured.kept.add(o.fixed.index)
+            if o.displaced:
+                measured.notes.append(
+                    f"{label}: measured on {where}, displaces {', '.join(ix.label() for ix in o.displaced)} within "
+                    f"{limit}: workload cost {o.cost_without:,.0f} → {o.cost_with:,.0f}")
+        elif o.too_large:
+            measured.notes.append(f"{label}: measured on {where}, larger than {limit} allows: not recommended")
+        elif o.reran:
+            measured.notes.append(
+                f"{label}: measured on {where}, does not fit what the what-if picks leave of {limit}, and "
+                f"displacing them costs more than it saves (workload cost {o.cost_without:,.0f} with them, "
+                f"{o.cost_with:,.0f} with it): not recommended")
+        else:
+            measured.notes.append(f"{label}: measured on {where}, saves nothing the what-if picks do not already "
+                                  "(or its write cost outweighs it): not recommended")
+
+
 def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], items: list[Item], catalog: Catalog,
                        options: AdvisorOptions, names: NameBook | None = None,
-                       progress: Callable[[str], None] | None = None) -> list[str]:
+                       progress: Callable[[str], None] | None = None, measured: Measured | None = None) -> list[str]:
     """Append the GIN/GiST recommendations to `recs`: unverified (after the what-if ones), or with
-    `options.verify_on` measured on that staging copy, where those that pay and fit the rest of
-    --budget / --max-indexes are kept, ranked by their measured benefit among the what-if ones
-    and counted in their statements' final costs. Returns the report's notes."""
+    `options.verify_on` measured on that staging copy. With `measured` (the what-if path:
+    measured before the selection was final, `measure_search_indexes`) those the selection kept
+    (`select.with_fixed`, `Measured.kept`); without (--no-whatif) they are measured here and those
+    that pay and fit the rest of --budget / --max-indexes are kept. Kept ones rank by their
+    measured benefit among the what-if ones and, with what-if costs, count in their statements'
+    final costs. Returns the report's notes."""
     info = server_info(conn)
     found, notes = search_recommendations(items, catalog, extension_states(info.extensions,
                                                                            info.available_extensions), names)
-    if found and options.verify_on:
-        measured, more = verify_on(options.verify_on, found, progress)
+    if found and options.verify_on and measured is not None:
+        notes += measured.notes
+        fresh, found = found, []
+        for rec in fresh:
+            got = measured.recs.get(rec.index)
+            if got is None:                             # no plan used it (verify_on's note says so)
+                continue
+            got.definition, got.extension = rec.definition, rec.extension     # the names free now
+            if got.verification != "verify-on":
+                found.append(got)
+            elif rec.index in measured.kept:
+                found.append(got)
+                if options.whatif:
+                    _fold_measured(got)
+    elif found and options.verify_on:
+        ran, more = verify_on(options.verify_on, found, progress)
         notes += more
         found = []
         used = sum(int(r.size_bytes) for r in recs)
-        for rec in sorted(measured, key=lambda r: (-r.benefit / max(r.size_bytes, PAGE), r.index.sort_key())):
+        for rec in sorted(ran, key=lambda r: (-r.benefit / max(r.size_bytes, PAGE), r.index.sort_key())):
             if rec.verification != "verify-on":
                 found.append(rec)
-                continue
-            best = max((1 - (a or 0.0) / b for b, a in rec.measured.values() if b), default=0.0)
-            if rec.benefit <= 0 or best < options.min_improvement:
+            elif not improves_enough(rec, options):
                 notes.append(f"{rec.index.label()}: measured on {rec.verified_on}, improves no statement by "
                              f"{options.min_improvement:.0%}: not recommended")
             elif options.budget_bytes is not None and used + rec.size_bytes > options.budget_bytes:
@@ -278,14 +381,12 @@ def add_search_indexes(conn: psycopg.Connection, recs: list[Recommendation], ite
 
 def _fold_measured(rec: Recommendation) -> None:
     """A kept verified index into its statements' final costs (so the workload's cost after and
-    the statements table count it): each statement's what-if base × the measured after/before
-    ratio, where that beats its what-if final (the better of the two, not both: the staging
-    copy measured it without the btree picks)."""
+    the statements table count it): each statement's `measured_costs`, where that beats its
+    what-if final (the better of the two, not both: the staging copy measured it without the
+    btree picks; `select.total_with` counts it the same way)."""
+    costs = measured_costs(rec)
     for it in rec.statements:
-        b, a = rec.measured.get(it.position, (None, None))
-        if not b or a is None or it.base is None:
-            continue
-        mine = it.base * a / b
-        if mine < (it.final if it.final is not None else it.base):
+        mine = costs.get(it.position)
+        if mine is not None and mine < (it.final if it.final is not None else it.base or 0.0):
             it.final = mine
             it.used = it.used | {rec.index}

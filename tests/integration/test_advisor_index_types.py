@@ -204,3 +204,90 @@ def test_verify_on_builds_it_for_real_on_a_second_database_and_rolls_back(fresh_
     # the analysed database was never written to
     with psycopg.connect(fresh_db) as conn:
         assert conn.execute("SELECT count(*) FROM pg_indexes WHERE tablename = 'docs'").fetchone()[0] == 1
+
+
+# --- a measured GIN competes inside the budgeted selection (--budget / --max-indexes) --------------
+
+SEARCH = "SELECT id FROM docs WHERE meta @> '{\"kind\": \"k7\"}'"        # GIN (meta): saves 2,700-5,500
+LOOKUP = "SELECT * FROM users WHERE email = 'user42@example.com'"     # btree (email): saves ~1,100 a call
+
+
+@pytest.fixture
+def staged(fresh_db, sandbox_dsn_factory):
+    """The analysed database and its staging copy (docs and users on both), and the real sizes of
+    the GIN (measured there) and of the btree (HypoPG's), unbudgeted."""
+    import uuid
+
+    setup(fresh_db, *DOCS, *USERS)
+    staging = sandbox_dsn_factory(f"staging_{uuid.uuid4().hex[:8]}")
+    setup(staging, *DOCS, *USERS)
+    doc = recommend(fresh_db, SEARCH, LOOKUP, verify_on=staging)
+    sizes = {r["method"]: r["size_bytes"] for r in doc["recommendations"]}
+    assert sorted(sizes) == ["btree", "gin"], recs(doc)
+    return fresh_db, staging, sizes
+
+
+def picks(doc: dict) -> list[tuple[str, list[str], str]]:
+    return [(r["method"], r["columns"], r["verification"]) for r in doc["recommendations"]]
+
+
+def one_fits(sizes: dict[str, int]) -> int:
+    """A budget either index fits in, not both."""
+    return max(sizes.values()) + min(sizes.values()) // 2
+
+
+@pytest.mark.parametrize("limit", ["budget", "max_indexes"])
+def test_a_verified_gin_displaces_a_btree_pick_that_saves_less(staged, limit):
+    db, staging, sizes = staged
+    opts = {"budget_bytes": one_fits(sizes)} if limit == "budget" else {"max_indexes": 1}
+    plain = recommend(db, SEARCH, LOOKUP, **opts)
+    assert picks(plain) == [("btree", ["email"], "hypopg"), ("gin", ["meta"], "pattern")], picks(plain)
+    doc = recommend(db, SEARCH, LOOKUP, verify_on=staging, **opts)
+    assert picks(doc) == [("gin", ["meta"], "verify-on")], (picks(doc), doc["notes"])
+    gin = doc["recommendations"][0]
+    assert any(n.startswith("public.docs USING gin (meta): measured on") and "displaces public.users (email)" in n
+               for n in doc["notes"]), doc["notes"]
+    # the workload is cheaper with the GIN than with the btree pick it displaced
+    assert doc["workload"]["cost_after"] < plain["workload"]["cost_after"], (doc["workload"], plain["workload"])
+    assert doc["workload"]["cost_before"] - doc["workload"]["cost_after"] == pytest.approx(gin["benefit"], rel=1e-3)
+    if limit == "budget":
+        assert gin["size_bytes"] <= opts["budget_bytes"]
+
+
+@pytest.mark.parametrize("limit", ["budget", "max_indexes"])
+def test_the_btree_pick_stays_when_displacing_it_does_not_pay(staged, limit):
+    db, staging, sizes = staged
+    opts = {"budget_bytes": one_fits(sizes)} if limit == "budget" else {"max_indexes": 1}
+    heavy = [LOOKUP] * 10       # ten calls: the btree saves about twice what the GIN does
+    plain = recommend(db, SEARCH, *heavy, **opts)
+    doc = recommend(db, SEARCH, *heavy, verify_on=staging, **opts)
+    assert picks(doc) == [("btree", ["email"], "hypopg")], (picks(doc), doc["notes"])
+    assert any(n.startswith("public.docs USING gin (meta): measured on") and "costs more than it saves" in n
+               for n in doc["notes"]), doc["notes"]
+    assert doc["workload"]["cost_after"] == pytest.approx(plain["workload"]["cost_after"], rel=1e-9)
+
+
+def test_a_verified_gin_larger_than_the_budget_is_left_out(staged):
+    db, staging, sizes = staged
+    doc = recommend(db, SEARCH, LOOKUP, verify_on=staging, budget_bytes=sizes["gin"] - 8192)
+    assert ("gin", ["meta"], "verify-on") not in picks(doc)
+    assert any("USING gin (meta): measured on" in n and "larger than --budget allows" in n for n in doc["notes"])
+
+
+def test_a_displacing_gin_shows_verified_with_measured_costs_in_json(staged):
+    import json
+
+    from perftool.advisor.pipeline import AdvisorOptions, recommend_report
+    from perftool.report.render import render_to_string
+
+    db, staging, sizes = staged
+    report = recommend_report(db, {"queries": [SEARCH, LOOKUP]},
+                              AdvisorOptions(budget_bytes=one_fits(sizes), verify_on=staging))
+    doc = json.loads(render_to_string(report, "json", width=400))
+    (gin,) = doc["recommendations"]
+    assert gin["method"] == "gin" and gin["verified"] is True and gin["verification"] == "verify-on"
+    assert gin["used_by_planner"] is True and gin["verified_on"].endswith("/" + staging.rsplit("/", 1)[1])
+    (st,) = gin["statements"]
+    assert st["query"] == SEARCH and 0 < st["cost_after"] < st["cost_before"], st
+    assert gin["saved_pct"] > 0 and gin["benefit"] > 0
+    assert gin["size_bytes"] == sizes["gin"]
