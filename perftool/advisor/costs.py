@@ -14,6 +14,7 @@ from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import Constant, StatementKind, key_columns
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableInfo, TableName
+from perftool.gc_pause import gc_paused
 
 # Planner cost units to write one index entry (the write-cost term). Measured on the sandbox
 # (PostgreSQL 15, 100k-row table, cached): one more btree entry per updated row costs 0.4-1.2 units
@@ -497,7 +498,13 @@ def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> d
     Returns, for statements with candidates on several tables (joins), their floor on each such
     table alone (its candidates on that table only, nothing on the others), where it is above the
     floor: a move on one table cannot take a join below it while no index on its other tables
-    serves the statement (`CostModel.low`), a much tighter bound at the start of the greedy."""
+    serves the statement (`CostModel.low`), a much tighter bound at the start of the greedy.
+    The garbage collector is paused meanwhile (`gc_paused`: thousands of plans, no cycles)."""
+    with gc_paused():
+        return _seed_floors(items, whatif, batch)
+
+
+def _seed_floors(items: list[Item], whatif: WhatIf, batch: int) -> dict[int, dict[TableName, float]]:
     todo = sorted((it for it in items if it.sid is not None and it.seed),
                   key=lambda it: (sorted(it.tables), sorted(ix.sort_key() for ix in it.seed)[:1]))
     for g, ex in _batched(todo, lambda it: it.seed, whatif, batch):

@@ -54,6 +54,7 @@ from perftool.db.statement_send import (
     prepared_commands,
     run_read_only,
 )
+from perftool.gc_pause import gc_paused
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
@@ -382,7 +383,12 @@ class WhatIf:
 
     def explain_all(self, sids: list[int], indexes: frozenset[IndexDef] = frozenset()) -> None:
         """Cost many statements with the same `indexes` on their tables, pipelined, into the cache
-        (then `explain`/`cost` answer from it). Statements are grouped by the tables they read."""
+        (then `explain`/`cost` answer from it). Statements are grouped by the tables they read.
+        The garbage collector is paused meanwhile (`gc_paused`: thousands of plans, no cycles)."""
+        with gc_paused():
+            self._explain_all(sids, indexes)
+
+    def _explain_all(self, sids: list[int], indexes: frozenset[IndexDef]) -> None:
         self._session()
         groups: dict[frozenset[TableName], list[int]] = {}
         for sid in sids:
