@@ -66,17 +66,22 @@ class CostModel:
         self._last_change: dict[int, tuple[list[Item], int, int]] = {}
         self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef], frozenset[IndexDef]]] = {}
         self._snapshot: tuple[tuple[int, int, int], frozenset[IndexDef]] | None = None
+        # the configuration's indexes by (table, leading column) and by table, per `_snapshot` key
+        self._config_index: tuple[tuple[int, int, int], dict[tuple[TableName, str], list[IndexDef]],
+                                  dict[TableName, list[IndexDef]]] | None = None
         self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self._lead_positions: dict[tuple[TableName, str], set[int]] = {}
         self._by_position: dict[int, Item] = {it.position: it for it in self.items}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
+        self._narrow_on: dict[int, set[TableName]] = {}     # per statement: the tables it is narrow on
         for it in self.items:
             for t in it.tables:
                 read = it.analysis.referenced.get(t, set())
                 if read and len(read) <= options.max_width:
                     self.narrow.setdefault(t, []).append(it)
+                    self._narrow_on.setdefault(it.position, set()).add(t)
             for t, cols in it.indexable.items():
                 for c in cols:
                     self.by_leading.setdefault((t, c), []).append(it)
@@ -222,15 +227,33 @@ class CostModel:
                         found = found | frozenset(added)
                     self._relevant[it.position] = (key, found, now)
                     return found
-        out = []
         positions = self._positions
-        for ix in config:
-            if it.position in positions(ix):
-                out.append(ix)
-        found = frozenset(out)
-        if current:
-            self._relevant[it.position] = (key, found, now)
+        if not current:
+            return frozenset(ix for ix in config if it.position in positions(ix))
+        found = frozenset(ix for ix in self._could_serve(it, key) if it.position in positions(ix))
+        self._relevant[it.position] = (key, found, now)
         return found
+
+    def _could_serve(self, it: Item, key: tuple[int, int, int]) -> Iterator[IndexDef]:
+        """The indexes of the current configuration that may be relevant to `it`: those whose
+        leading column it can use, and on a table it reads few enough columns of to be covered by
+        an index, all of them there (`affected` looks no further), each once."""
+        index = self._config_index
+        if index is None or index[0] != key:
+            by_lead: dict[tuple[TableName, str], list[IndexDef]] = {}
+            by_table: dict[TableName, list[IndexDef]] = {}
+            for ix in self.config:
+                by_lead.setdefault((ix.table_key, ix.columns[0]), []).append(ix)
+                by_table.setdefault(ix.table_key, []).append(ix)
+            index = self._config_index = (key, by_lead, by_table)
+        _key, by_lead, by_table = index
+        narrow = self._narrow_on.get(it.position, ())
+        for t in narrow:
+            yield from by_table.get(t, ())
+        for t, cols in it.indexable.items():
+            if t not in narrow:
+                for c in cols:
+                    yield from by_lead.get((t, c), ())
 
     def _positions(self, ix: IndexDef) -> set[int]:
         """The positions of the statements `ix` is relevant to (made when first asked)."""

@@ -289,7 +289,8 @@ class GreedySearch:
                 continue
             usable = it.indexable.get(ix.table_key, set())
             missing = read - have
-            for col in sorted(missing):
+            # only a column it can use, or the one that completes an index-only scan, widens it
+            for col in sorted(missing if len(missing) == 1 else missing & usable):
                 info = table.columns.get(col) if table else None
                 if info is None or not info.btree_ok:
                     continue
