@@ -67,8 +67,11 @@ class CostModel:
         self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef], frozenset[IndexDef]]] = {}
         self._snapshot: tuple[tuple[int, int, int], frozenset[IndexDef]] | None = None
         # the configuration's indexes by (table, leading column) and by table, per `_snapshot` key
-        self._config_index: tuple[tuple[int, int, int], dict[tuple[TableName, str], list[IndexDef]],
+        # (`_config_index`); the same for the last other configuration asked about, per its indexes
+        self._config_index: tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
                                   dict[TableName, list[IndexDef]]] | None = None
+        self._other_index: tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                 dict[TableName, list[IndexDef]]] | None = None
         self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self._lead_positions: dict[tuple[TableName, str], set[int]] = {}
@@ -229,23 +232,26 @@ class CostModel:
                     return found
         positions = self._positions
         if not current:
-            return frozenset(ix for ix in config if it.position in positions(ix))
-        found = frozenset(ix for ix in self._could_serve(it, key) if it.position in positions(ix))
+            given = tuple(config)
+            if len(given) < 16:
+                return frozenset(ix for ix in given if it.position in positions(ix))
+            # another configuration, asked for statement after statement (the verification's)
+            other = self._other_index
+            if other is None or other[0] != given:
+                other = self._other_index = _config_index(given, given)
+            return frozenset(ix for ix in self._could_serve(it, other) if it.position in positions(ix))
+        index = self._config_index
+        if index is None or index[0] != key:
+            index = self._config_index = _config_index(key, self.config)
+        found = frozenset(ix for ix in self._could_serve(it, index) if it.position in positions(ix))
         self._relevant[it.position] = (key, found, now)
         return found
 
-    def _could_serve(self, it: Item, key: tuple[int, int, int]) -> Iterator[IndexDef]:
-        """The indexes of the current configuration that may be relevant to `it`: those whose
-        leading column it can use, and on a table it reads few enough columns of to be covered by
-        an index, all of them there (`affected` looks no further), each once."""
-        index = self._config_index
-        if index is None or index[0] != key:
-            by_lead: dict[tuple[TableName, str], list[IndexDef]] = {}
-            by_table: dict[TableName, list[IndexDef]] = {}
-            for ix in self.config:
-                by_lead.setdefault((ix.table_key, ix.columns[0]), []).append(ix)
-                by_table.setdefault(ix.table_key, []).append(ix)
-            index = self._config_index = (key, by_lead, by_table)
+    def _could_serve(self, it: Item, index: tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                                  dict[TableName, list[IndexDef]]]) -> Iterator[IndexDef]:
+        """The indexes of a configuration (`index`: see `_config_index`) that may be relevant to
+        `it`: those whose leading column it can use, and on a table it reads few enough columns of
+        to be covered by an index, all of them there (`affected` looks no further), each once."""
         _key, by_lead, by_table = index
         narrow = self._narrow_on.get(it.position, ())
         for t in narrow:
@@ -417,6 +423,17 @@ class CostModel:
         """EXPLAINs run so far (the oracle's count when it keeps one, else cost lookups)."""
         stats = getattr(self.oracle, "stats", None)
         return int(stats.explains) if stats is not None else self.evaluations
+
+
+def _config_index(key: Any, config: Iterable[IndexDef]) -> tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                                                  dict[TableName, list[IndexDef]]]:
+    """(key, a configuration's indexes by (table, leading column), by table)."""
+    by_lead: dict[tuple[TableName, str], list[IndexDef]] = {}
+    by_table: dict[TableName, list[IndexDef]] = {}
+    for ix in config:
+        by_lead.setdefault((ix.table_key, ix.columns[0]), []).append(ix)
+        by_table.setdefault(ix.table_key, []).append(ix)
+    return key, by_lead, by_table
 
 
 def hot_share(table: TableInfo | None) -> float | None:

@@ -97,6 +97,20 @@ def test_relevant_sets_by_leading_column_equal_a_scan_of_the_configuration():
     assert covering in model.relevant_set(narrow, model.config) == _scan(model, narrow)   # though it leads with a
 
 
+def test_relevant_sets_of_another_configuration_equal_a_scan_of_it():
+    _cat, items, model = _model(Oracle(), AdvisorOptions(max_width=2))
+    zero = (Constant(column="c", op="=", value=0),)
+    config = [IndexDef("public", "t", cols, where=w) for cols in (("a",), ("b",), ("c",), ("d",), ("id",),
+                                                                    ("a", "b"), ("b", "a"), ("d", "a"), ("c", "a"))
+              for w in ((), zero)] + [IndexDef("public", "u", ("x",)), IndexDef("public", "u", ("tid", "x"))]
+    assert len(config) >= 16 and not model.config
+    for other in (config, config[:-3] + config[-2:], list(reversed(config))):     # each a new index of it
+        for it in items:
+            want = frozenset(ix for ix in other if it.position in {x.position for x in model.affected(ix)})
+            assert model.relevant_set(it, other) == want, it.statement.text
+    assert model.relevant_set(items[0], config) >= {IndexDef("public", "t", ("a", "b"))}   # covering, narrow
+
+
 def test_the_greedy_runs_with_the_collector_paused_and_turns_it_back_on():
     oracle = Oracle()
     options = AdvisorOptions(max_width=2, min_improvement=0.0)
