@@ -14,6 +14,7 @@ from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import Constant, StatementKind, key_columns
 from perftool.advisor.whatif import WhatIf
 from perftool.catalog.schema import Catalog, TableInfo, TableName
+from perftool.gc_pause import gc_paused
 
 # Planner cost units to write one index entry (the write-cost term). Measured on the sandbox
 # (PostgreSQL 15, 100k-row table, cached): one more btree entry per updated row costs 0.4-1.2 units
@@ -65,17 +66,25 @@ class CostModel:
         self._last_change: dict[int, tuple[list[Item], int, int]] = {}
         self._relevant: dict[int, tuple[tuple[int, int, int], frozenset[IndexDef], frozenset[IndexDef]]] = {}
         self._snapshot: tuple[tuple[int, int, int], frozenset[IndexDef]] | None = None
+        # the configuration's indexes by (table, leading column) and by table, per `_snapshot` key
+        # (`_config_index`); the same for the last other configuration asked about, per its indexes
+        self._config_index: tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                  dict[TableName, list[IndexDef]]] | None = None
+        self._other_index: tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                 dict[TableName, list[IndexDef]]] | None = None
         self._one_column: dict[tuple[int, str, tuple[Constant, ...]], tuple[list[Item], list[Item], set[int]]] = {}
         self.by_leading: dict[tuple[TableName, str], list[Item]] = {}
         self._lead_positions: dict[tuple[TableName, str], set[int]] = {}
         self._by_position: dict[int, Item] = {it.position: it for it in self.items}
         self.narrow: dict[TableName, list[Item]] = {}   # statements an index could cover entirely
         self.by_constant: dict[tuple[TableName, Constant], set[int]] = {}   # statements implying a predicate
+        self._narrow_on: dict[int, set[TableName]] = {}     # per statement: the tables it is narrow on
         for it in self.items:
             for t in it.tables:
                 read = it.analysis.referenced.get(t, set())
                 if read and len(read) <= options.max_width:
                     self.narrow.setdefault(t, []).append(it)
+                    self._narrow_on.setdefault(it.position, set()).add(t)
             for t, cols in it.indexable.items():
                 for c in cols:
                     self.by_leading.setdefault((t, c), []).append(it)
@@ -221,15 +230,36 @@ class CostModel:
                         found = found | frozenset(added)
                     self._relevant[it.position] = (key, found, now)
                     return found
-        out = []
         positions = self._positions
-        for ix in config:
-            if it.position in positions(ix):
-                out.append(ix)
-        found = frozenset(out)
-        if current:
-            self._relevant[it.position] = (key, found, now)
+        if not current:
+            given = tuple(config)
+            if len(given) < 16:
+                return frozenset(ix for ix in given if it.position in positions(ix))
+            # another configuration, asked for statement after statement (the verification's)
+            other = self._other_index
+            if other is None or other[0] != given:
+                other = self._other_index = _config_index(given, given)
+            return frozenset(ix for ix in self._could_serve(it, other) if it.position in positions(ix))
+        index = self._config_index
+        if index is None or index[0] != key:
+            index = self._config_index = _config_index(key, self.config)
+        found = frozenset(ix for ix in self._could_serve(it, index) if it.position in positions(ix))
+        self._relevant[it.position] = (key, found, now)
         return found
+
+    def _could_serve(self, it: Item, index: tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                                  dict[TableName, list[IndexDef]]]) -> Iterator[IndexDef]:
+        """The indexes of a configuration (`index`: see `_config_index`) that may be relevant to
+        `it`: those whose leading column it can use, and on a table it reads few enough columns of
+        to be covered by an index, all of them there (`affected` looks no further), each once."""
+        _key, by_lead, by_table = index
+        narrow = self._narrow_on.get(it.position, ())
+        for t in narrow:
+            yield from by_table.get(t, ())
+        for t, cols in it.indexable.items():
+            if t not in narrow:
+                for c in cols:
+                    yield from by_lead.get((t, c), ())
 
     def _positions(self, ix: IndexDef) -> set[int]:
         """The positions of the statements `ix` is relevant to (made when first asked)."""
@@ -395,6 +425,17 @@ class CostModel:
         return int(stats.explains) if stats is not None else self.evaluations
 
 
+def _config_index(key: Any, config: Iterable[IndexDef]) -> tuple[Any, dict[tuple[TableName, str], list[IndexDef]],
+                                                                  dict[TableName, list[IndexDef]]]:
+    """(key, a configuration's indexes by (table, leading column), by table)."""
+    by_lead: dict[tuple[TableName, str], list[IndexDef]] = {}
+    by_table: dict[TableName, list[IndexDef]] = {}
+    for ix in config:
+        by_lead.setdefault((ix.table_key, ix.columns[0]), []).append(ix)
+        by_table.setdefault(ix.table_key, []).append(ix)
+    return key, by_lead, by_table
+
+
 def hot_share(table: TableInfo | None) -> float | None:
     """The share of the table's updates that were HOT (pg_stat_user_tables), None before any update."""
     if table is None or not table.writes.get("n_tup_upd"):
@@ -497,7 +538,13 @@ def seed_floors(items: list[Item], whatif: WhatIf, batch: int = SEED_BATCH) -> d
     Returns, for statements with candidates on several tables (joins), their floor on each such
     table alone (its candidates on that table only, nothing on the others), where it is above the
     floor: a move on one table cannot take a join below it while no index on its other tables
-    serves the statement (`CostModel.low`), a much tighter bound at the start of the greedy."""
+    serves the statement (`CostModel.low`), a much tighter bound at the start of the greedy.
+    The garbage collector is paused meanwhile (`gc_paused`: thousands of plans, no cycles)."""
+    with gc_paused():
+        return _seed_floors(items, whatif, batch)
+
+
+def _seed_floors(items: list[Item], whatif: WhatIf, batch: int) -> dict[int, dict[TableName, float]]:
     todo = sorted((it for it in items if it.sid is not None and it.seed),
                   key=lambda it: (sorted(it.tables), sorted(ix.sort_key() for ix in it.seed)[:1]))
     for g, ex in _batched(todo, lambda it: it.seed, whatif, batch):

@@ -56,6 +56,8 @@ class Move:
     prefix: IndexDef | None = field(default=None, repr=False)           # its key less the last column
     exempt: list[tuple[int, int]] | None = field(default=None, repr=False)   # (index in items, position)
                                                                         # of statements the last column serves
+    terms: tuple[Any, list[tuple[int, Item, float, float]]] | None = field(default=None, repr=False)
+    # (contrib, per statement: position, statement, its saving and relative saving in contrib)
 
     @property
     def kind(self) -> MoveKind:
@@ -279,11 +281,13 @@ class Moves:
             move.bounded = {}
         bounded = move.bounded
         changed, since = self.model.changed, move.contrib_version
-        for it in self.items_of(move):
-            p = it.position
-            if changed[p] <= since:
-                d, r = move.contrib.get(p, (0.0, 0.0))
-            else:
+        terms = move.terms
+        if terms is None or terms[0] is not move.contrib:
+            contrib = move.contrib
+            terms = move.terms = (contrib, [(it.position, it, *contrib.get(it.position, (0.0, 0.0)))
+                                            for it in self.items_of(move)])
+        for p, it, d, r in terms[1]:
+            if changed[p] > since:
                 cur = self.model.cur[p]
                 fb = bounded.get(p)
                 if fb is None:
@@ -292,5 +296,6 @@ class Moves:
                 d = it.weight * max(cur - low, 0.0)
                 r = (cur - low) / cur if cur > 0 else 0.0
             gain += d
-            rel = max(rel, r)
+            if r > rel:
+                rel = r
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel

@@ -54,6 +54,7 @@ from perftool.db.statement_send import (
     prepared_commands,
     run_read_only,
 )
+from perftool.gc_pause import gc_paused
 
 KEEP_LIVE = 48              # hypothetical indexes left in place between EXPLAINs when the statement ignores them
 PREFETCH_MIN = 8           # fewer uncached EXPLAINs than this are not worth a pipelined batch
@@ -386,7 +387,12 @@ class WhatIf:
         tables they read: `indexes` are made live on the union of their tables, and a statement's
         plan sees only the hypothetical indexes of the relations it reads, so each is planned with
         `indexes` on its own tables, as alone. (Grouped by tables, as this was until 2026-12-02, a
-        workload over 1,000 tables took 1,000 round trips for its base costs; now 6.)"""
+        workload over 1,000 tables took 1,000 round trips for its base costs; now 6.) The garbage
+        collector is paused meanwhile (`gc_paused`: thousands of plans, no cycles)."""
+        with gc_paused():
+            self._explain_all(sids, indexes)
+
+    def _explain_all(self, sids: list[int], indexes: frozenset[IndexDef]) -> None:
         self._session()
         todo: dict[int, frozenset[IndexDef]] = {}
         for sid in sids:
