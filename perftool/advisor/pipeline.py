@@ -55,7 +55,7 @@ from perftool.gc_pause import gc_paused
 from perftool.report.model import Report
 from perftool.workload import sources as ws
 from perftool.workload.sources import WorkloadStatement
-from perftool.workload.statement_text import relation_names
+from perftool.workload.statement_text import relation_names, release_trees
 
 if TYPE_CHECKING:
     import psycopg
@@ -85,6 +85,7 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     use_workload_search_path(conn)      # names resolve as the application's would
     catalog = read_catalog(conn, statements)
     items = build_items(statements, catalog)
+    release_trees()     # analysed: the parse trees are not needed again (their outlines stay cached)
     usable = [it for it in items if it.skip is None]
     say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
     if not options.whatif:
