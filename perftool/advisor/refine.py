@@ -1,8 +1,9 @@
 """Local search after the greedy (`LocalSearch.refine`): restart the greedy from neighbouring
-configurations and keep any that makes the workload cheaper. Two neighbourhoods: *force* a
-promising candidate the greedy left out (space freed by dropping or narrowing the chosen indexes
-that lose least per byte), and *drop* one chosen index (weakest first) so the greedy refills
-without it."""
+configurations and keep any that makes the workload cheaper. Three neighbourhoods: *split* a
+chosen multi-column index into its prefix and the left-out candidate on its last column, *force*
+a promising candidate the greedy left out (space freed for both by dropping or narrowing the
+chosen indexes that lose least per byte still needed), and *drop* one chosen index (weakest
+first) so the greedy refills without it."""
 
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ class LocalSearch:
 
     def refine(self, until: float) -> None:
         """Local search after the greedy, keeping any change that makes the workload cheaper and
-        restarting after it, until nothing helps or time runs out. Two neighbourhoods:
-        *drop*: remove one chosen index (weakest first) and let the greedy refill the freed budget
-        without it; *force*: take a promising candidate the greedy left out (best benefit first),
-        evict the weakest chosen indexes until it fits, and let the greedy refill."""
+        restarting after it, until nothing helps or time runs out. Three neighbourhoods (`neighbours`):
+        *split*: replace a chosen multi-column index by its prefix and the candidate on its last
+        column; *force*: take a promising candidate the greedy left out (best benefit first); both
+        evict the weakest chosen indexes until they fit, and let the greedy refill; *drop*: remove
+        one chosen index (weakest first) and let the greedy refill the freed budget without it."""
         best, best_cost = list(self.model.config), self.model.total_cost()
         tried: set[frozenset[IndexDef]] = set()
         improved = True
