@@ -1,8 +1,9 @@
 """Local search after the greedy (`LocalSearch.refine`): restart the greedy from neighbouring
-configurations and keep any that makes the workload cheaper. Two neighbourhoods: *force* a
-promising candidate the greedy left out (space freed by dropping or narrowing the chosen indexes
-that lose least per byte), and *drop* one chosen index (weakest first) so the greedy refills
-without it."""
+configurations and keep any that makes the workload cheaper. Three neighbourhoods: *split* a
+chosen multi-column index into its prefix and the left-out candidate on its last column, *force*
+a promising candidate the greedy left out (space freed for both by dropping or narrowing the
+chosen indexes that lose least per byte still needed), and *drop* one chosen index (weakest
+first) so the greedy refills without it."""
 
 from __future__ import annotations
 
@@ -34,10 +35,11 @@ class LocalSearch:
 
     def refine(self, until: float) -> None:
         """Local search after the greedy, keeping any change that makes the workload cheaper and
-        restarting after it, until nothing helps or time runs out. Two neighbourhoods:
-        *drop*: remove one chosen index (weakest first) and let the greedy refill the freed budget
-        without it; *force*: take a promising candidate the greedy left out (best benefit first),
-        evict the weakest chosen indexes until it fits, and let the greedy refill."""
+        restarting after it, until nothing helps or time runs out. Three neighbourhoods (`neighbours`):
+        *split*: replace a chosen multi-column index by its prefix and the candidate on its last
+        column; *force*: take a promising candidate the greedy left out (best benefit first); both
+        evict the weakest chosen indexes until they fit, and let the greedy refill; *drop*: remove
+        one chosen index (weakest first) and let the greedy refill the freed budget without it."""
         best, best_cost = list(self.model.config), self.model.total_cost()
         tried: set[frozenset[IndexDef]] = set()
         improved = True
@@ -77,29 +79,26 @@ class LocalSearch:
             m.status = statuses.get(k, MoveStatus.NOT_EVALUATED)
         self.search.pruned, self.search.widened = pruned, widened
 
-    def cheapest_shrink(self, keep: IndexDef) -> tuple[IndexDef, IndexDef | None] | None:
-        """The way to free space that loses least per byte: drop a chosen index, or narrow it by
-        its last column."""
+    def cheapest_shrink(self, keep: set[IndexDef], need: int) -> tuple[IndexDef, IndexDef | None] | None:
+        """The way to free space that loses least per byte: drop a chosen index (not one of
+        `keep`), or narrow it by its last column. Only the `need` bytes still to be freed count:
+        a large index freeing far more than the last few bytes needed is not cheap per byte."""
         best: tuple[IndexDef, IndexDef | None] | None = None
         best_key: tuple[float, tuple[Any, ...], bool] | None = None
         for x in self.model.config:
-            if x == keep:
+            if x in keep:
                 continue
             options: list[IndexDef | None] = [None]
-            if x.include:
-                options.append(IndexDef(schema=x.schema, table=x.table, columns=x.columns, desc=x.desc,
-                                        opclasses=x.opclasses, where=x.where, include=x.include[:-1]))
-            elif len(x.columns) > 1:
-                n = len(x.columns) - 1
-                options.append(IndexDef(schema=x.schema, table=x.table, columns=x.columns[:n], desc=x.desc[:n],
-                                        opclasses=x.opclasses[:n], where=x.where))
+            shorter = narrowed(x)
+            if shorter is not None:
+                options.append(shorter)
             for narrower in options:
                 if narrower is not None and (narrower in self.model.config or not self.model.size(narrower)):
                     continue
                 freed = self.model.size(x) - (self.model.size(narrower) if narrower is not None else 0)
                 if freed <= 0:
                     continue
-                key = (self.model.replace_loss(x, narrower) / freed, x.sort_key(), narrower is None)
+                key = (self.model.replace_loss(x, narrower) / min(freed, max(need, 1)), x.sort_key(), narrower is None)
                 if best_key is None or key < best_key:
                     best, best_key = (x, narrower), key
         return best
@@ -136,29 +135,17 @@ class LocalSearch:
 
     def neighbours(self, best: list[IndexDef], until: float) -> Iterator[tuple[list[IndexDef], set[IndexDef]]]:
         """Starting configurations for `refine`, generated lazily so the time limit stops early:
-        first each promising left-out move forced in (space freed by dropping or narrowing the
+        with --budget or --max-indexes, first each chosen multi-column index split in two (`splits`),
+        then each promising left-out move forced in (space freed by dropping or narrowing the
         chosen indexes that lose least per byte), then each chosen index dropped, weakest first."""
         self.model.set_config(best)
-        budget = self.options.budget_bytes
-        constrained = budget is not None or self.options.max_indexes is not None
-        for m in self.promising(best, until) if constrained else []:
+        constrained = self.options.budget_bytes is not None or self.options.max_indexes is not None
+        for start in self.forced(best, until) if constrained else ():
             if self.past(until):
                 return
-            start = [x for x in best if x != m.old] + [m.new]
-            if self.options.max_indexes is not None and len(start) > self.options.max_indexes:
-                continue
-            self.model.set_config(start)
-            while budget is not None and sum(self.model.size(x) for x in self.model.config) > budget:
-                shrink = self.cheapest_shrink(keep=m.new)
-                if shrink is None:
-                    break
-                old, narrower = shrink
-                self.model.set_config([x for x in self.model.config if x != old] + ([narrower] if narrower else []))
-            fits = budget is None or sum(self.model.size(x) for x in self.model.config) <= budget
-            start = list(self.model.config)
-            self.model.set_config(best)
-            if fits:
-                yield start, set()
+            fitted = self.fitted(start, keep=set(start) - set(best), best=best)
+            if fitted is not None:
+                yield fitted, set()
         if self.past(until):
             return
         model = self.model
@@ -166,7 +153,66 @@ class LocalSearch:
         for ix in ranked:
             yield [x for x in best if x != ix], {ix}
 
+    def forced(self, best: list[IndexDef], until: float) -> Iterator[list[IndexDef]]:
+        """The split starts, then the force starts (the promising moves costed only once the splits were tried)."""
+        for x, pair in self.splits(best):
+            yield [ix for ix in best if ix != x] + pair
+        for m in self.promising(best, until):
+            yield [ix for ix in best if ix != m.old] + [m.new]
+
+    def splits(self, best: list[IndexDef]) -> Iterator[tuple[IndexDef, list[IndexDef]]]:
+        """The *split* neighbourhood: a chosen multi-column index X replaced by two narrower ones,
+        X less its last key column and the candidate on that column alone (Extend's shape of two
+        single-column indexes where the greedy widened one), when the greedy left that candidate
+        out with a positive benefit; best such benefit first."""
+        singles: dict[tuple[Any, ...], Move] = {}
+        for (old, new), m in self.moves.by_key.items():
+            if old is None and len(new.columns) == 1 and not new.include and new.method == "btree" \
+                    and m.benefit > 0 and new not in best and not self.moves.never_fits(m):
+                singles.setdefault((new.table_key, new.columns[0], new.where), m)
+        found: list[tuple[float, tuple[Any, ...], IndexDef, list[IndexDef]]] = []
+        for x in best:
+            prefix = narrowed(x) if not x.include and len(x.columns) > 1 else None
+            single = singles.get((x.table_key, x.columns[-1], x.where))
+            if prefix is None or single is None or prefix in best or not self.model.size(prefix):
+                continue
+            found.append((single.benefit, x.sort_key(), x, [prefix, single.new]))
+        found.sort(key=lambda t: (-t[0], t[1]))
+        for _benefit, _key, x, pair in found:
+            yield x, pair
+
+    def fitted(self, start: list[IndexDef], keep: set[IndexDef], best: list[IndexDef]) -> list[IndexDef] | None:
+        """`start` made to fit --budget by dropping or narrowing (`cheapest_shrink`) the indexes
+        other than `keep`, or None when it cannot (or has more than --max-indexes); the model is
+        left on `best`."""
+        if self.options.max_indexes is not None and len(start) > self.options.max_indexes:
+            return None
+        budget = self.options.budget_bytes
+        self.model.set_config(start)
+        while budget is not None and (over := sum(self.model.size(x) for x in self.model.config) - budget) > 0:
+            shrink = self.cheapest_shrink(keep=keep, need=over)
+            if shrink is None:
+                break
+            old, narrower = shrink
+            self.model.set_config([x for x in self.model.config if x != old] + ([narrower] if narrower else []))
+        fits = budget is None or sum(self.model.size(x) for x in self.model.config) <= budget
+        start = list(self.model.config)
+        self.model.set_config(best)
+        return start if fits else None
+
     def past(self, until: float) -> bool:
         """The local search stops at its work limit (deterministic) or at `until` (a wall-clock cap)."""
         limit = self.search.work_limit
         return time.perf_counter() >= until or (limit is not None and self.model.work() >= limit)
+
+
+def narrowed(x: IndexDef) -> IndexDef | None:
+    """`x` less its last INCLUDE column, or else its last key column (None for one key column)."""
+    if x.include:
+        return IndexDef(schema=x.schema, table=x.table, columns=x.columns, desc=x.desc,
+                        opclasses=x.opclasses, where=x.where, include=x.include[:-1])
+    if len(x.columns) > 1:
+        n = len(x.columns) - 1
+        return IndexDef(schema=x.schema, table=x.table, columns=x.columns[:n], desc=x.desc[:n],
+                        opclasses=x.opclasses[:n], where=x.where)
+    return None
