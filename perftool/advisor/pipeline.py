@@ -83,9 +83,10 @@ def advise(conn: psycopg.Connection, statements: list[WorkloadStatement], option
     t0 = time.perf_counter()
     say = progress or (lambda _m: None)
     use_workload_search_path(conn)      # names resolve as the application's would
-    catalog = read_catalog(conn, statements)
-    items = build_items(statements, catalog)
-    release_trees()     # analysed: the parse trees are not needed again (their outlines stay cached)
+    with gc_paused():   # one pause: the trees are still young when they are let go (release_trees)
+        catalog = read_catalog(conn, statements)
+        items = build_items(statements, catalog)
+        release_trees()     # analysed: the parse trees are not needed again (their outlines stay cached)
     usable = [it for it in items if it.skip is None]
     say(f"{len(usable)} of {len(items)} statements analysable ({time.perf_counter() - t0:.1f} s)")
     if not options.whatif:

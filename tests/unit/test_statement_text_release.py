@@ -29,3 +29,14 @@ def test_released_trees_are_freed_and_their_outlines_stay():
     assert st.statement_type(texts[3]) == "UPDATE" and st.tables(texts[3]) == ("zz_release_3",)
     assert _alive("zz_release_") == 0
     assert st.parse_normalized(texts[5]) is not None and _alive("zz_release_") == 1    # parsed afresh on demand
+
+
+def test_trees_released_inside_the_pause_that_made_them_are_freed_by_a_young_pass():
+    texts = [f"SELECT * FROM zz_young_{i} WHERE id = $1" for i in range(st.RELEASE_COLLECT_MIN + 10)]
+    with gc_paused():        # as pipeline.advise: parsed, analysed and let go in one pause
+        for t in texts:
+            st.outline(t)
+        assert _alive("zz_young_") >= len(texts)
+        st.release_trees()
+        assert _alive("zz_young_") == 0
+    assert st.tables(texts[1]) == ("zz_young_1",) and _alive("zz_young_") == 0
