@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from perftool.advisor.predicates import analyze
 from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
 from perftool.report.model import Finding, Severity
-from perftool.workload.statement_text import parse_normalized, tables
+from perftool.workload.statement_text import outline, parse_normalized, tables
 from perftool.workload.stats import StatementStats
 
 N1_MIN_CALLS = 500
@@ -81,6 +81,10 @@ def parameter_lookup(s: StatementStats) -> Lookup | None:
     `= ANY($1)` / `IN (…)` already fetch many at once) looked up by `col = $n`."""
     from sqlglot import exp
 
+    shape = outline(s.query)      # what rules it out without the tree (the advisor may have let it go)
+    if (shape is None or not issubclass(shape.root, exp.Select) or len(shape.relations) != 1
+            or shape.kinds & {exp.Subquery, exp.In, exp.Any, exp.Group}):
+        return None
     tree = parse_normalized(s.query)
     if not isinstance(tree, exp.Select) or tree.args.get("group"):
         return None
@@ -143,9 +147,11 @@ def n_plus_one_findings(stmts: list[StatementStats], *, min_calls: int = N1_MIN_
 
 
 def tree_is_select(s: StatementStats) -> bool:
+    """A plain SELECT, from the statement's outline (kept when the advisor lets the trees go)."""
     from sqlglot import exp
 
-    return isinstance(parse_normalized(s.query), exp.Select)
+    shape = outline(s.query)
+    return shape is not None and issubclass(shape.root, exp.Select)
 
 
 def _may_be_parent(p: StatementStats, child: StatementStats) -> bool:
@@ -181,6 +187,10 @@ class CountQuery:
 def count_query(s: StatementStats) -> CountQuery | None:
     from sqlglot import exp
 
+    shape = outline(s.query)      # what rules it out without the tree (the advisor may have let it go)
+    if (shape is None or not issubclass(shape.root, exp.Select) or exp.Count not in shape.kinds
+            or exp.Join in shape.kinds or len(shape.relations) != 1):
+        return None
     tree = parse_normalized(s.query)
     if not isinstance(tree, exp.Select) or tree.args.get("group") or len(tree.expressions) != 1:
         return None
