@@ -7,14 +7,11 @@ from __future__ import annotations
 import math
 from types import SimpleNamespace
 
-from perftool.advisor.candidates import generate_candidates
 from perftool.advisor.indexdef import IndexDef
-from perftool.advisor.items import build_items, set_weights
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.refine import LocalSearch
 from perftool.advisor.select import select
-from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
-from perftool.workload.sources import WorkloadStatement
+from tests.unit.test_advisor_search import _prepared
 
 MB = 1024 * 1024
 A, B, C = (IndexDef(schema="public", table="t", columns=(c,)) for c in "abc")
@@ -45,19 +42,9 @@ class SplitOracle:
 
 def _select(options: AdvisorOptions):
     oracle = SplitOracle()
-    cat = Catalog(search_path=["pg_catalog", "public"])
-    cat.add(TableInfo(schema="public", name="t", reltuples=1e6,
-                      columns={c: ColumnInfo(c, n_distinct=-1.0) for c in "abc"}))
     texts = [("SELECT * FROM t WHERE a = 1 AND b = 2", 10), ("SELECT * FROM t WHERE b = 2", 1),
              ("SELECT * FROM t WHERE c = 3", 1)]
-    items = build_items([WorkloadStatement(text=t, calls=n, source="file") for t, n in texts], cat)
-    for it in items:
-        it.sid = it.position
-        it.base = oracle.cost(it.sid, frozenset())
-    set_weights(items, "calls")
-    candidates, _covered = generate_candidates(items, cat, options.max_width, options.partial)
-    for it in items:
-        it.floor = oracle.cost(it.costed_sid, frozenset(it.seed))
+    cat, items, candidates, _covered = _prepared(texts, oracle, options)
     return select(items, oracle, options, cat, candidates, writes=[])
 
 
