@@ -6,7 +6,7 @@ and, CONCURRENTLY, for people.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from psycopg import sql
 
@@ -88,6 +88,16 @@ class IndexDef:
         if self.where:
             out += " WHERE " + " AND ".join(c.label() for c in self.where)
         return out
+
+    def narrowed(self) -> IndexDef | None:
+        """This index less its last INCLUDE column, or else less its last key column (None for a
+        single key column): the next narrower index of the same kind."""
+        if self.include:
+            return replace(self, include=self.include[:-1])
+        if len(self.columns) > 1:
+            n = len(self.columns) - 1
+            return replace(self, columns=self.columns[:n], desc=self.desc[:n], opclasses=self.opclasses[:n])
+        return None
 
     def prefix_of(self, other: IndexDef) -> bool:
         """Whether `other` serves whatever this index serves (IndexSpec.prefix_of, the one rule)."""

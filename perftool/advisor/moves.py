@@ -198,10 +198,8 @@ class Moves:
         if move.old is not None or new.include or len(new.columns) < 2 or not self.boundable(move):
             return None
         if move.prefix is None:
-            n = len(new.columns) - 1
-            move.prefix = IndexDef(schema=new.schema, table=new.table, columns=new.columns[:n], desc=new.desc[:n],
-                                   opclasses=new.opclasses[:n], where=new.where, method=new.method)
-        prefix = self.by_key.get((None, move.prefix))
+            move.prefix = new.narrowed()        # no INCLUDE, two or more columns: its key less the last
+        prefix = self.by_key.get((None, move.prefix)) if move.prefix is not None else None
         if prefix is None or prefix.contrib is None:
             return None
         items = self.items_of(move)

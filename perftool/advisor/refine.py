@@ -89,7 +89,7 @@ class LocalSearch:
             if x in keep:
                 continue
             options: list[IndexDef | None] = [None]
-            shorter = narrowed(x)
+            shorter = x.narrowed()
             if shorter is not None:
                 options.append(shorter)
             for narrower in options:
@@ -172,7 +172,7 @@ class LocalSearch:
                 singles.setdefault((new.table_key, new.columns[0], new.where), m)
         found: list[tuple[float, tuple[Any, ...], IndexDef, list[IndexDef]]] = []
         for x in best:
-            prefix = narrowed(x) if not x.include and len(x.columns) > 1 else None
+            prefix = x.narrowed() if not x.include and len(x.columns) > 1 else None
             single = singles.get((x.table_key, x.columns[-1], x.where))
             if prefix is None or single is None or prefix in best or not self.model.size(prefix):
                 continue
@@ -205,14 +205,3 @@ class LocalSearch:
         limit = self.search.work_limit
         return time.perf_counter() >= until or (limit is not None and self.model.work() >= limit)
 
-
-def narrowed(x: IndexDef) -> IndexDef | None:
-    """`x` less its last INCLUDE column, or else its last key column (None for one key column)."""
-    if x.include:
-        return IndexDef(schema=x.schema, table=x.table, columns=x.columns, desc=x.desc,
-                        opclasses=x.opclasses, where=x.where, include=x.include[:-1])
-    if len(x.columns) > 1:
-        n = len(x.columns) - 1
-        return IndexDef(schema=x.schema, table=x.table, columns=x.columns[:n], desc=x.desc[:n],
-                        opclasses=x.opclasses[:n], where=x.where)
-    return None

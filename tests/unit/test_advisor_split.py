@@ -91,3 +91,13 @@ def test_the_shrink_counts_only_the_bytes_still_needed():
     assert local.cheapest_shrink(keep=set(), need=1000) == (A, None)    # 0.05 per byte < 0.5
     assert local.cheapest_shrink(keep=set(), need=10) == (C, None)      # 50 for 10 bytes: 5 per byte
     assert local.cheapest_shrink(keep={C}, need=10) == (A, None)
+
+
+def test_narrowed_drops_the_last_include_column_then_the_last_key_column_and_keeps_the_kind():
+    wide = IndexDef(schema="public", table="t", columns=("a", "b"), desc=(True, False), include=("c", "d"),
+                    opclasses=("", "text_pattern_ops"), method="btree")
+    assert wide.narrowed() == IndexDef(schema="public", table="t", columns=("a", "b"), desc=(True, False),
+                                       include=("c",), opclasses=("", "text_pattern_ops"))
+    assert AB.narrowed() == A and A.narrowed() is None
+    brin = IndexDef(schema="public", table="t", columns=("a", "b"), opclasses=("", "int4_minmax_ops"), method="brin")
+    assert brin.narrowed() == IndexDef(schema="public", table="t", columns=("a",), method="brin")
