@@ -14,7 +14,10 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
 
+## the bytecode compiled, as `pip install` of a wheel does (an editable install leaves that to the first
+## run, and where PYTHONDONTWRITEBYTECODE is set every run compiles every module again: 0.1 s of `analyze`)
 install: $(BIN)/.installed
+	@$(BIN)/python -m compileall -q perftool >/dev/null
 
 postgres:
 	@./.ci/install-postgres
