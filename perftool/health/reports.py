@@ -28,6 +28,7 @@ from perftool.health.checks import (
     collect_usage,
     select_checks,
     statistics_note,
+    stats_hidden_tables,
 )
 from perftool.health.checks.fix_compose import compose_fixes, relation_names
 from perftool.health.index_sets import IndexSet, default_set_paths, load_index_sets, snapshot_document, snapshot_yaml
@@ -117,7 +118,7 @@ def health_report(dsn: str, options: HealthOptions | None = None) -> Report:
 
 def _privilege_notes(catalog: Catalog, checks: list[Check], info: ServerInfo) -> list[str]:
     """What the connected role could not see (docs/privileges.md): said once, never dropped."""
-    return [n for n in [statistics_note(catalog, checks, info.user, info.major)] if n]
+    return [n for n in [statistics_note(stats_hidden_tables(catalog), checks, info.user, info.major)] if n]
 
 
 def _notes(options: HealthOptions, catalog: Catalog, checks: list[Check], info: ServerInfo) -> list[str]:

@@ -19,7 +19,7 @@ import importlib
 import pkgutil
 from array import array
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from perftool import codes
@@ -70,9 +70,17 @@ class IndexScans(Mapping[str, int]):
 
     def record(self, indexes: Iterable[IndexInfo]) -> None:
         """Take the scans of `indexes` (replacing what was recorded)."""
+        self._names, self._counts = "", array("q")
+        self.add(indexes)
+
+    def add(self, indexes: Iterable[IndexInfo]) -> None:
+        """Take the scans of `indexes` too (one part of the catalog after another)."""
         indexes = list(indexes)
-        self._names = "\n".join(ix.qualified for ix in indexes)
-        self._counts = array("q", (ix.idx_scan for ix in indexes))
+        if not indexes:
+            return
+        names = "\n".join(ix.qualified for ix in indexes)
+        self._names = f"{self._names}\n{names}" if self._counts else names
+        self._counts.extend(ix.idx_scan for ix in indexes)
         self._index = None
 
     def _lookup(self) -> dict[str, int]:
@@ -203,6 +211,23 @@ class CheckContext:
     host_name: str = THIS_HOST
     notes: list[str] = field(default_factory=list)   # what a check could not say (said once, in the report)
     _drift: Drift | None = None
+    _counted: dict[str, tuple[int, int]] = field(default_factory=dict)   # count_note: key → (position in notes, total)
+
+    def count_note(self, key: str, count: int, text: Callable[[int], str]) -> None:
+        """A note that counts something (`text(total)`), said once however many parts of the
+        catalog the checks run over (`run_health_checks`: one context after another, `next_part`):
+        each part adds its `count` to the total and the note is written again with it."""
+        at, total = self._counted.get(key, (len(self.notes), 0))
+        total += count
+        if at == len(self.notes):
+            self.notes.append("")
+        self.notes[at] = text(total)
+        self._counted[key] = (at, total)
+
+    def next_part(self, catalog: Catalog) -> CheckContext:
+        """This context for the next part of the catalog (`catalog.schema.catalog_parts`): the
+        same thresholds, hosts and notes, so counted notes go on counting."""
+        return replace(self, catalog=catalog, _drift=None)
 
     def scans(self, index: IndexInfo) -> dict[str, int]:
         """idx_scan of `index` on every host (an index missing on a host counts 0 there)."""
@@ -242,13 +267,18 @@ def analyze_catalog(ctx: CheckContext, checks: list[Check] | None = None) -> lis
     return sort_findings(findings)
 
 
-def statistics_note(catalog: Catalog, checks: Iterable[Check], role: str, major: int = 0) -> str | None:
+def stats_hidden_tables(catalog: Catalog) -> list[tuple[str, str]]:
+    """The catalog's tables whose pg_stats rows this role cannot (all) see."""
+    return [(t.schema, t.name) for t in catalog.tables if t.stats_hidden]
+
+
+def statistics_note(hidden: Iterable[tuple[str, str]], checks: Iterable[Check], role: str,
+                    major: int = 0) -> str | None:
     """One note when checks that need planner statistics ran over tables whose pg_stats rows this
-    role cannot see (docs/privileges.md); None when nothing is hidden."""
+    role cannot see (`hidden`: stats_hidden_tables; docs/privileges.md); None when nothing is hidden."""
     from perftool.db.privileges import hidden_statistics_note
 
     codes = [c.code for c in checks if c.needs_statistics]
-    hidden = [(t.schema, t.name) for t in catalog.tables if t.stats_hidden]
     return hidden_statistics_note(role, hidden, codes, major)
 
 
@@ -298,20 +328,31 @@ def run_health_checks(conn: psycopg.Connection, *, only: Iterable[str] | None = 
     checks, which need an index set). Findings worst first; what the role could not see
     (`statistics_note`) and what the checks could not say are appended to `notes` when given, and
     every index's idx_scan on this host (`schema.index` → scans) to `index_scans`."""
-    from perftool.catalog.schema import collect_catalog
+    from perftool.catalog.schema import catalog_parts
 
     checks = select_checks(only, exclude)
     thresholds = thresholds or Thresholds()
-    catalog = collect_catalog(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
-                              bloat_min_bytes=thresholds.bloat_min_bytes, definitions=False,   # no drift checks here
-                              all_columns=False)
-    ctx = CheckContext(catalog=catalog, thresholds=thresholds, usage=collect_usage(extra_hosts),
+    ctx = CheckContext(catalog=Catalog(), thresholds=thresholds, usage=collect_usage(extra_hosts),
                        host_name=host_name)
-    findings = analyze_catalog(ctx, checks)
+    findings: list[Finding] = []
+    hidden: list[tuple[str, str]] = []
+    sizes_note = None
     if index_scans is not None:
-        index_scans.record(catalog.indexes)
+        index_scans.record(())
+    # part by part (each part's catalog let go before the next is read): the checks look at one
+    # table, its indexes and foreign keys at a time, and a partitioned table comes with its partitions
+    for part in catalog_parts(conn, schema=schema, table=table, bloat=any(c.code in ("I109", "T101") for c in checks),
+                              bloat_min_bytes=thresholds.bloat_min_bytes, definitions=False,   # no drift checks here
+                              all_columns=False):
+        ctx = ctx.next_part(part)
+        findings += analyze_catalog(ctx, checks)
+        if index_scans is not None:
+            index_scans.add(part.indexes)
+        hidden += stats_hidden_tables(part)
+        sizes_note = part.sizes_note()
+        ctx.catalog = part = Catalog()
     if notes is not None:
-        note = statistics_note(catalog, checks, conn.info.user, conn.info.server_version // 10000)
-        notes.extend([n for n in (note, catalog.sizes_note()) if n])
+        note = statistics_note(hidden, checks, conn.info.user, conn.info.server_version // 10000)
+        notes.extend([n for n in (note, sizes_note) if n])
         notes.extend(ctx.notes)
-    return findings
+    return sort_findings(findings)

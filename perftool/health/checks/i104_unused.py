@@ -34,11 +34,11 @@ def unused_indexes(ctx: CheckContext) -> list[Finding]:
     if unused and window_s > 0 and (age is None or age < window_s):
         # too short a window: a weekly or monthly job may not have run yet. Say so once (and write
         # no finding: on a large schema that is tens of thousands of DROP statements not shown).
-        ctx.notes.append(
+        ctx.count_note("I104 silent", len(unused), lambda total: (
             f"I104 (unused index) silent: the scan counters are {_age(age) if age is not None else 'of unknown age'} "
             f"old, less than unused_index_min_stats_days ({th.unused_index_min_stats_days:g} days); "
-            f"{len(unused)} index(es) have ≤ {th.unused_index_max_scans:,} scans so far "
-            "(thresholds: unused_index_min_stats_days in perftool.yaml reports them sooner)")
+            f"{total} index(es) have ≤ {th.unused_index_max_scans:,} scans so far "
+            "(thresholds: unused_index_min_stats_days in perftool.yaml reports them sooner)"))
         return []
     since = (f"since the statistics reset at {ctx.catalog.stats_reset:%Y-%m-%d %H:%M}" if ctx.catalog.stats_reset
              else "since the server's statistics began")
