@@ -1,4 +1,4 @@
-from perftool.cli.app import main
+from perftool.cli.app import console
 
 if __name__ == "__main__":
-    main()
+    console()

@@ -190,3 +190,37 @@ def main() -> None:
 
         reader_went_away()
         sys.exit(0)
+
+
+def console() -> None:
+    """The `perftool` program (console script, `python -m perftool`): `main`, then the process
+    ends once the command is done and its output flushed, without the interpreter's teardown —
+    freeing every object one by one, which after `analyze` on 10,000 tables (a million objects,
+    nothing left to close: connections and sibling threads are closed by then) is 60 ms of
+    nothing. perftool registers no atexit handler. `main` itself raises SystemExit as usual (for
+    callers in Python)."""
+    try:
+        main()
+    except SystemExit as done:
+        _exit_now(done.code)
+
+
+def _exit_now(code: object) -> None:
+    if code is None:
+        status = 0
+    elif isinstance(code, int):
+        status = code
+    else:
+        print(code, file=sys.stderr)
+        status = 1
+    try:
+        sys.stdout.flush()
+    except (BrokenPipeError, ValueError):
+        from perftool.cli.options import reader_went_away
+
+        reader_went_away()
+    try:
+        sys.stderr.flush()
+    except (BrokenPipeError, ValueError):
+        pass
+    os._exit(status)

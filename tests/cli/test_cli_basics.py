@@ -159,3 +159,18 @@ def test_broken_pipe_is_quiet(busy_db):
     proc = subprocess.run(f"{sys.executable} -m perftool queries --dsn '{busy_db}' -f json | head -c 10",
                           shell=True, capture_output=True, text=True)
     assert "Traceback" not in proc.stderr
+
+
+def test_console_exit_flushes_and_keeps_the_code():
+    """`python -m perftool` and the console script end through cli.app.console (os._exit, no
+    interpreter teardown): what was written is all there, and the exit code is the command's."""
+    for code, expected_rc, expected_err in ((None, 0, ""), (3, 3, ""), ("bye", 1, "bye")):
+        proc = subprocess.run(
+            [sys.executable, "-c", "import sys\nfrom perftool.cli.app import _exit_now\n"
+             "sys.stdout.write('x' * 200000)\nsys.stderr.write('e')\n"
+             f"_exit_now({code!r})\nprint('not reached')"], capture_output=True, text=True)
+        assert proc.returncode == expected_rc
+        assert proc.stdout == "x" * 200000
+        assert proc.stderr.strip() == "e" + expected_err
+    code, out, err = perftool("analyze", "--dsn", "postgresql://nobody@127.0.0.1:1/none")
+    assert code == 3 and out == "" and "cannot connect" in err

@@ -286,7 +286,7 @@ def test_demo_page_defaults_match_help():
 def test_distribution_name_cannot_collide():
     pyproject = (ROOT / "pyproject.toml").read_text()
     assert re.search(r'^name = "perftool-pg"$', pyproject, re.M)
-    assert re.search(r'^\[project.scripts\]\nperftool = "perftool.cli.app:main"$', pyproject, re.M)
+    assert re.search(r'^\[project.scripts\]\nperftool = "perftool.cli.app:console"$', pyproject, re.M)
     for doc in [ROOT / "README.md", *(ROOT / "docs").rglob("*.md")]:
         assert not re.search(r"pip install perftool(?![-\w])(?! would)", doc.read_text()), doc
     from importlib.metadata import distribution
