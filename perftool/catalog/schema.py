@@ -53,6 +53,7 @@ EXACT_SIZES_MAX = 5000
 # session while the first reads the columns (`perftool.db.beside`); below it a second session
 # saves less than it costs to open
 SIDE_READS_MIN_RELATIONS = 2000
+VIEW_DEPTH = 4          # collect_catalog(names=…): views inlined this deep
 PART_TABLES = 2500      # catalog_parts: tables per part (the health checks over a large schema)
 
 
@@ -366,6 +367,25 @@ class Catalog:
     def by_key(self) -> dict[TableName, TableInfo]:
         return self._keyed()
 
+    def named(self, names: Iterable[str], view_depth: int = VIEW_DEPTH) -> Catalog:
+        """The part of a `names=` catalog that `collect_catalog(names=names)` reads: the relations
+        called so and those their views use, `view_depth` views deep — from a catalog read for a
+        superset of the names (`advisor.pipeline.read_catalog`)."""
+        from perftool.workload.statement_text import relation_names
+
+        frontier = {n for n in names if n}
+        wanted = set(frontier)
+        tables: list[TableInfo] = []
+        for depth in range(view_depth + 1):     # in collect_catalog's order: by round, then (schema, name)
+            round_ = sorted((t for t in self.tables if t.name in frontier), key=lambda t: t.key)
+            tables += round_
+            found = {n for t in round_ if t.view_sql for _schema, n in relation_names(t.view_sql)} - wanted
+            if not found or depth == view_depth:
+                break
+            wanted |= found
+            frontier = found
+        return replace(self, tables=tables)
+
     def by_oid(self) -> dict[int, TableInfo]:
         return {t.oid: t for t in self.tables}
 
@@ -480,7 +500,7 @@ def check_scope(conn: psycopg.Connection, schema: str | None, table: str | None,
 
 
 def collect_catalog(conn: psycopg.Connection, *, schema: str | None = None, table: str | None = None,
-                    names: Iterable[str] | None = None, view_depth: int = 4, bloat: bool = True,
+                    names: Iterable[str] | None = None, view_depth: int = VIEW_DEPTH, bloat: bool = True,
                     bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True,
                     writes: bool = False, all_columns: bool = True, exact_sizes: bool = True) -> Catalog:
     """Read the catalog of the connected database in one transaction (one consistent view).

@@ -193,6 +193,58 @@ def tables(text: str) -> tuple[str, ...]:
     return tuple(f"{schema}.{name}" if schema else name for schema, name in relation_names(text))
 
 
+# word_names' lexer: comments, string literals (standard, E'' with backslash escapes, dollar-quoted),
+# quoted identifiers and words, left to right (a quote inside a string or comment is not one)
+_LEX = re.compile(r"""
+    (?P<line>--[^\n]*)
+  | (?P<block>/\*)
+  | (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?)
+  | (?P<string>'(?:[^']|'')*'?)
+  | (?P<dollar>\$(?P<tag>[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$)
+  | (?P<uident>[Uu]&")
+  | "(?P<ident>(?:[^"]|"")*)"?
+  | (?P<word>[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)
+""", re.X | re.S)
+_BLOCK = re.compile(r"/\*|\*/")
+_ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
+
+
+def word_names(text: str) -> set[str] | None:
+    """Every name a statement could call a relation by — each word (folded as PostgreSQL folds an
+    unquoted name, and as sqlglot does) and each quoted identifier — without parsing it: a superset
+    of `relation_names(text)`'s names (keywords and column names too), read in a fraction of a
+    parse, so that the advisor can read the catalog while it parses (`pipeline.read_catalog`).
+    None for a text this cannot read safely (a U&"…" identifier): parse that one."""
+    out: set[str] = set()
+    pos, end = 0, len(text or "")
+    while pos < end:
+        m = _LEX.search(text, pos)
+        if m is None:
+            break
+        kind = m.lastgroup if m.lastgroup != "tag" else "dollar"
+        pos = m.end()
+        if kind == "word":
+            w = m.group("word")
+            out.update((w, w.lower(), w.translate(_ASCII_LOWER)))
+        elif kind == "ident":
+            out.add(m.group("ident").replace('""', '"'))
+        elif kind == "uident":
+            return None
+        elif kind == "block":           # nested, as PostgreSQL reads them
+            depth = 1
+            while depth:
+                b = _BLOCK.search(text, pos)
+                if b is None:
+                    pos = end
+                    break
+                depth += 1 if b.group() == "/*" else -1
+                pos = b.end()
+        elif kind == "dollar":
+            close = text.find(m.group("dollar"), pos)
+            pos = end if close < 0 else close + len(m.group("dollar"))
+    return out
+
+
 def relation_names(text: str) -> list[tuple[str | None, str]]:
     """Relations a statement names (schema or None, stored name), CTE names left out. Never raises."""
     found = outline(text)
