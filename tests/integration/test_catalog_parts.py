@@ -5,7 +5,6 @@ the whole — the same findings, notes (a counted note summed over the parts) an
 
 import dataclasses
 
-import psycopg
 import pytest
 
 from perftool.catalog import schema as catalog_module
@@ -13,6 +12,7 @@ from perftool.catalog.schema import Catalog, TableInfo, catalog_parts, collect_c
 from perftool.config import Thresholds
 from perftool.db.connect import connect
 from perftool.health.checks import IndexScans, run_health_checks
+from tests.conftest import run_sql
 
 SCHEMA = """
 CREATE TABLE a_parent (id bigint PRIMARY KEY, code text UNIQUE, note text);
@@ -41,9 +41,7 @@ ANALYZE;
 
 @pytest.fixture
 def parts_db(fresh_db):
-    with psycopg.connect(fresh_db, autocommit=True) as conn:
-        for statement in SCHEMA.strip().split(";\n"):
-            conn.execute(statement)
+    run_sql(fresh_db, SCHEMA)
     return fresh_db
 
 
