@@ -3,6 +3,7 @@ dead tuples and autovacuum lag, per-table cache behaviour and primary keys."""
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping
 from typing import Any
 
@@ -48,22 +49,17 @@ class TablesSection(AnalysisSection):
     def analyze(self, ctx: AnalysisContext) -> SectionResult:
         th = ctx.options.thresholds
         block = int(ctx.merged.database.get("block_size") or 8192)
-        rows: list[dict[str, Any]] = []
         findings: list[Finding] = []
+        ranked: list[tuple[int, str, Mapping[str, Any]]] = []   # (-rows seq-read, table, row): the section's order
+        no_pk = 0
+        scanned: list[tuple[int, str, int]] = []
         for t in ctx.merged.tables:
-            seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
-            scans = seq + idx
-            share = seq / scans if scans else 0.0
-            live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)
-            dead = t.get("n_dead_tup") or 0
-            dead_share = dead / (live + dead) if (live + dead) else 0.0
-            rows.append({
-                "table": f"{t['schema']}.{t['table']}", "rows": live, "size_bytes": t.get("table_bytes"),
-                "seq_scan": seq, "seq_share": round(share, 4), "seq_tup_read": t.get("seq_tup_read") or 0,
-                "idx_scan": idx, "dead_share": round(dead_share, 4), "has_pk": bool(t.get("has_pk")),
-                "last_autovacuum": t.get("last_autovacuum"),
-                "writes": (t.get("n_tup_ins") or 0) + (t.get("n_tup_upd") or 0) + (t.get("n_tup_del") or 0),
-            })
+            seq, idx, share, live, dead, dead_share = self._usage(t)
+            name = f"{t['schema']}.{t['table']}"
+            ranked.append((-(t.get("seq_tup_read") or 0), name, t))
+            no_pk += not t.get("has_pk")
+            if seq:
+                scanned.append((ranked[-1][0], name, seq))
             if seq_scan_heavy(t, th):
                 findings.append(self._seq_scan_finding(ctx, t, share, seq and (t.get("seq_tup_read") or 0) / seq,
                                                        block))
@@ -82,21 +78,42 @@ class TablesSection(AnalysisSection):
                     evidence={"n_dead_tup": dead, "n_live_tup": live, "dead_share": round(dead_share, 4),
                               "autovacuum_threshold": round(threshold), "last_autovacuum": t.get("last_autovacuum")},
                 ))
-        rows.sort(key=lambda r: (-(r["seq_tup_read"] or 0), r["table"]))
-        no_pk = sum(1 for r in rows if not r["has_pk"])
+        # the table's row for the section's first rows only (10,000 tables: 10 of them)
+        rows = [self._row(t) for _key, _name, t in heapq.nsmallest(max(ctx.options.limit, 10), ranked,
+                                                                   key=lambda r: (r[0], r[1]))]
         heavy = sum(1 for f in findings if f.code == "T201")
-        summary = f"{len(rows)} tables, {heavy} seq-scan heavy, {no_pk} without a primary key"
+        summary = f"{len(ranked)} tables, {heavy} seq-scan heavy, {no_pk} without a primary key"
         section = Section("tables", "Tables by rows read in sequential scans", [
             Column("table", "table"), Column("rows", "rows", "int"), Column("size_bytes", "size", "bytes"),
             Column("seq_scan", "seq scans", "int"), Column("seq_share", "seq %", "pct"),
             Column("seq_tup_read", "rows seq-read", "int"), Column("idx_scan", "idx scans", "int"),
             Column("dead_share", "dead %", "pct"), Column("has_pk", "PK", "text"),
-        ], rows[: max(ctx.options.limit, 10)])
-        # a series per table that was scanned sequentially: a schema of 10,000 idle tables would
-        # otherwise be 10,000 zero series (and 1.3 MB of the JSON report)
-        metrics = [("perftool_table_seq_scans", "Sequential scans of the table",
-                    {"table": str(r["table"])}, float(r["seq_scan"])) for r in rows if r["seq_scan"]]
+        ], rows)
+        # a series per table that was scanned sequentially, in the section's order: a schema of
+        # 10,000 idle tables would otherwise be 10,000 zero series (and 1.3 MB of the JSON report)
+        metrics = [("perftool_table_seq_scans", "Sequential scans of the table", {"table": name}, float(seq))
+                   for _key, name, seq in sorted(scanned)]
         return SectionResult([section], findings, summary, metrics=metrics)
+
+    @staticmethod
+    def _usage(t: Mapping[str, Any]) -> tuple[int, int, float, float, int, float]:
+        """seq scans, index scans, the seq scans' share, live rows, dead rows, the dead rows' share."""
+        seq, idx = t.get("seq_scan") or 0, t.get("idx_scan") or 0
+        live = max(t.get("n_live_tup") or 0, t.get("reltuples") or 0)   # n_live_tup is 0 before an ANALYZE
+        dead = t.get("n_dead_tup") or 0
+        return (seq, idx, seq / (seq + idx) if seq + idx else 0.0, live, dead,
+                dead / (live + dead) if live + dead else 0.0)
+
+    @classmethod
+    def _row(cls, t: Mapping[str, Any]) -> dict[str, Any]:
+        seq, idx, share, live, _dead, dead_share = cls._usage(t)
+        return {
+            "table": f"{t['schema']}.{t['table']}", "rows": live, "size_bytes": t.get("table_bytes"),
+            "seq_scan": seq, "seq_share": round(share, 4), "seq_tup_read": t.get("seq_tup_read") or 0,
+            "idx_scan": idx, "dead_share": round(dead_share, 4), "has_pk": bool(t.get("has_pk")),
+            "last_autovacuum": t.get("last_autovacuum"),
+            "writes": (t.get("n_tup_ins") or 0) + (t.get("n_tup_upd") or 0) + (t.get("n_tup_del") or 0),
+        }
 
     @staticmethod
     def _vacuum_fix(t: Mapping[str, Any]) -> str:
