@@ -530,13 +530,13 @@ def catalog_parts(conn: psycopg.Connection, *, schema: str | None = None, table:
                   bloat: bool = True, bloat_min_bytes: int = 0, sequences: bool = True, definitions: bool = True,
                   all_columns: bool = True, part_tables: int | None = None) -> Iterator[Catalog]:
     """`collect_catalog`'s catalog of a schema, table or the whole database in parts of about
-    `part_tables` (default PART_TABLES) tables each — a partitioned table with every partition under it in one part —
-    read in one transaction, each part's columns, indexes, foreign keys and bloat once the caller
-    is done with the part before (the sequences come with the first part). For a caller that
-    looks at one table at a time (the health checks): what is held is one part's catalog, not the
-    whole database's (on 10,000 tables with 30,000 indexes, ~30 MB of objects). The parts hold
-    the same facts as `collect_catalog`'s one catalog (the database facts repeated in each);
-    a scope of at most `part_tables` tables is one part."""
+    `part_tables` (default PART_TABLES) tables each, a partitioned table with every partition
+    under it in one part, read in one transaction: each part's columns, indexes, foreign keys and
+    bloat once the caller is done with the part before (the sequences come with the first part).
+    For a caller that looks at one table at a time (the health checks): what is held is one
+    part's catalog, not the whole database's (on 10,000 tables with 30,000 indexes, ~30 MB of
+    objects). The parts hold the same facts as `collect_catalog`'s one catalog (the database
+    facts repeated in each); a scope of at most `part_tables` tables is one part."""
     yield from _read_catalog(conn, schema=schema, table=table, names=None, view_depth=0, bloat=bloat,
                              bloat_min_bytes=bloat_min_bytes, sequences=sequences, definitions=definitions,
                              writes=False, all_columns=all_columns, exact_sizes=True,
