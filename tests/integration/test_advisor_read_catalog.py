@@ -72,6 +72,8 @@ def test_the_catalog_read_beside_the_parse_is_the_one_read_after_it(db, monkeypa
 
     monkeypatch.setattr(pipeline, "Beside", Counting)
     monkeypatch.setattr(pipeline, "READ_BESIDE_MIN_STATEMENTS", 1)
+    assert _read(db) == after and not submitted     # the first 20 statements name 5 relations: not worth it
+    monkeypatch.setattr(pipeline, "READ_BESIDE_SAMPLE", 2)
     beside = _read(db)
     assert len(submitted) == 1
     assert beside == after
