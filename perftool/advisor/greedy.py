@@ -267,6 +267,8 @@ class GreedySearch:
             move.benefit = gain     # (advupd) an upper bound, and a size without a round trip, for --explain-choice
             move.delta_size = move.delta_size or self.model.known_size(move.new) - self.model.known_size(move.old)
             return False
+        if not move.delta_size and move.old is None:     # queued by bound per byte added (not per page: that costed nearly every move first)
+            move.delta_size = self.model.size(move.new)
         move.ratio = gain / max(move.delta_size, PAGE)
         move.exact = False
         move.version = self.model.version

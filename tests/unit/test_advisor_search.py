@@ -203,7 +203,10 @@ def test_the_prefix_bound_spares_exact_costings_without_changing_the_choice(monk
 
     def run() -> tuple[list[str], float, int]:
         model, _moves, oracle = _prefix_model(["c", "c", "c", "b", "d", "e"])
-        model.options.budget_bytes = 3 * MB
+        # every index 1 MB: each (a, x) then looks better per byte by the floors than (a) costed
+        # exactly (with 1 MB per column, (a) is taken before any (a, x) is costed)
+        oracle.size = lambda ix: MB     # type: ignore[method-assign]
+        model.options.budget_bytes = MB
         cands = sorted({ix for it in model.items for ix in it.seed}, key=IndexDef.sort_key)
         search = GreedySearch(model, cands)
         search.run()

@@ -21,7 +21,8 @@ AB = IndexDef(schema="public", table="t", columns=("a", "b"))
 class SplitOracle:
     """Statement 0 (`a = 1 AND b = 2`, 10 calls) costs 1000, 100 with an index leading with a, 50
     with one leading with a and b or with indexes leading with a and with b (a BitmapAnd);
-    statement 1 (`b = 2`) costs 1000, 600 with an index leading with b; statement 2 (`c = 3`)
+    statement 1 (`b = 3`: no literal shared with statement 0, so no partial-index candidate ties
+    with the plain ones) costs 1000, 600 with an index leading with b; statement 2 (`c = 3`)
     1000, 900 with one on c. (a) and (b) take 1 MB, each further key column 0.5 MB, (c) 0.5 MB.
     The greedy takes (a), widens it to (a, b) (500 per 0.5 MB beats (b)'s 900 per MB) and fills
     the 2 MB budget with (c): 2400; (a) and (b) cost 2100."""
@@ -42,7 +43,7 @@ class SplitOracle:
 
 def _select(options: AdvisorOptions):
     oracle = SplitOracle()
-    texts = [("SELECT * FROM t WHERE a = 1 AND b = 2", 10), ("SELECT * FROM t WHERE b = 2", 1),
+    texts = [("SELECT * FROM t WHERE a = 1 AND b = 2", 10), ("SELECT * FROM t WHERE b = 3", 1),
              ("SELECT * FROM t WHERE c = 3", 1)]
     cat, items, candidates, _covered = _prepared(texts, oracle, options)
     return select(items, oracle, options, cat, candidates, writes=[])
