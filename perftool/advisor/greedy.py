@@ -138,7 +138,10 @@ class GreedySearch:
         self.heap = []
         for move in self.moves.by_key.values():
             if self.valid(move):
-                self.push(move)
+                if move.version < 0 and move.old is not None:
+                    self.screen(move)       # a widening set aside unscreened, as it did not fit then
+                else:
+                    self.push(move)
 
     def climb(self, refresh: bool = True) -> None:
         """Take the best move per byte while one pays (lazily re-costed; see the module docstring),
@@ -152,8 +155,9 @@ class GreedySearch:
                 move = self.moves.by_seq[seq]
                 if not self.valid(move):
                     continue
-                if move.delta_size == 0 and move.old is None:
-                    move.delta_size = self.model.size(move.new)
+                if move.delta_size == 0:    # (a widening's before its first costing: one that no longer fits is not costed)
+                    move.delta_size = self.model.size(move.new) - self.model.size(move.old) if move.old is not None \
+                        else self.model.size(move.new)
                 if not self.moves.fits(move):
                     move.status = (MoveStatus.OVER_BUDGET if self.options.budget_bytes is not None
                                    and (self.options.max_indexes is None or move.old is not None
@@ -326,11 +330,22 @@ class GreedySearch:
             if self.moves.boundable(move):
                 self.consider(move)
                 continue
-            self.moves.evaluate(move, self.primary(ix, wider))   # screening estimate on the statements it can change
-            if move.benefit > 0:
-                self.push(move)
-            else:
-                move.status = MoveStatus.NO_BENEFIT
+            self.screen(move)
+
+    def screen(self, move: Move) -> None:
+        """Queue a widening by a screening estimate on the statements its added column can change,
+        when it fits what the budget leaves (one that does not is screened only if pruning frees
+        the space: `requeue`)."""
+        assert move.old is not None
+        move.delta_size = move.delta_size or self.model.size(move.new) - self.model.size(move.old)
+        if not self.moves.fits(move):
+            move.status = MoveStatus.OVER_BUDGET
+            return
+        self.moves.evaluate(move, self.primary(move.old, move.new))
+        if move.benefit > 0:
+            self.push(move)
+        else:
+            move.status = MoveStatus.NO_BENEFIT
 
     def prune(self) -> bool:
         """Drop indexes the others already cover (or that no longer pay); True when any went."""
