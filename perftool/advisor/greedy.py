@@ -172,7 +172,7 @@ class GreedySearch:
                                      else self.moves.bound(move))
                         move.exact = False
                         move.version = self.model.version
-                        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+                        if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
                             move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
                             continue
                         move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
@@ -205,7 +205,7 @@ class GreedySearch:
         if tight is None:
             return False
         gain, rel = tight
-        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+        if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
             move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
             move.benefit, move.exact, move.version = gain, False, self.model.version
             return True
@@ -225,7 +225,7 @@ class GreedySearch:
             if move.contrib is not None and move.version < self.model.version:
                 gain, rel = self.moves.refined_bound(move)
                 move.exact, move.version = False, self.model.version
-                if gain > 1e-9 and rel >= max(self.options.min_improvement, FLOOR_EPSILON):
+                if gain > self.moves.negligible and rel >= max(self.options.min_improvement, FLOOR_EPSILON):
                     move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
                     self.push(move)
                     pushed = True
@@ -265,7 +265,7 @@ class GreedySearch:
         """Queue a move by its bound, without costing it (it is costed when it reaches the top);
         a move whose bound cannot pass the --min-improvement bar is set aside."""
         gain, rel = self.moves.bound(move)
-        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+        if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
             move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
             move.exact = False
             move.benefit = gain     # (advupd) an upper bound, and a size without a round trip, for --explain-choice

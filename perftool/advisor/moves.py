@@ -14,6 +14,7 @@ from perftool.advisor.costs import CostModel, floor_bounds
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 
+NEGLIGIBLE = 1e-6               # steps saving less than this share of the workload's cost are not taken
 FLOOR_EPSILON = 1e-3            # moves that cannot save 0.1 % of any statement are not costed
 
 
@@ -83,6 +84,9 @@ class Moves:
         self._prefix_terms: dict[tuple[int, int], tuple[tuple[int, int, int], list[Item], Any]] = {}
         self._item_index: dict[int, tuple[list[Item], dict[int, int], list[tuple[int, int, set[str]]]]] = {}
         self._seq = itertools.count()
+        # a step saving less than this cannot show in any figure reported (a millionth of the workload's
+        # cost with no new index), and would make every move on its statements stale again
+        self.negligible = max(1e-9, NEGLIGIBLE * sum(it.weight * model.base[it.position] for it in model.items))
 
     def register(self, new: IndexDef, old: IndexDef | None) -> Move | None:
         """A new move (None when it was registered before)."""
@@ -169,7 +173,7 @@ class Moves:
     def admissible(self, move: Move) -> bool:
         """Whether the move pays and improves some statement by --min-improvement."""
         bar = self.model.options.min_improvement
-        return move.benefit > 1e-9 and move.best_relative >= max(bar, 1e-9)
+        return move.benefit > self.negligible and move.best_relative >= max(bar, 1e-9)
 
     def boundable(self, move: Move, items: list[Item] | None = None) -> bool:
         """Whether the statements' floors bound this move: its index was among their own
