@@ -14,7 +14,7 @@ import heapq
 import time
 
 from perftool.advisor.candidates import PAGE
-from perftool.advisor.costs import CostModel
+from perftool.advisor.costs import CostModel, floor_bounds
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.moves import FLOOR_EPSILON, Move, Moves, MoveStatus, Step
@@ -64,11 +64,18 @@ class GreedySearch:
             if self.moves.boundable(move):
                 self.consider(move)
                 continue
-            self.moves.evaluate(move)
-            if self.moves.admissible(move):
-                self.push(move)
-            else:
-                move.status = MoveStatus.NO_BENEFIT if move.benefit <= 1e-9 else MoveStatus.BELOW_BAR
+            # the floors bound it on the statements it cannot cover; on the others, no statement costs less than nothing
+            items = self.moves.items_of(move)
+            t = move.new.table_key
+            gain = sum(it.weight * (self.model.cur[it.position]
+                                    - (self.model.low(it, t) if floor_bounds(it, move.new) else 0.0))
+                       for it in items) - self.model.penalty(move.new)
+            if gain <= self.moves.negligible:
+                move.status = MoveStatus.NO_BENEFIT
+                continue
+            move.delta_size = self.model.size(move.new)
+            move.benefit, move.ratio, move.exact, move.version = gain, gain / max(move.delta_size, PAGE), False, self.model.version
+            self.push(move)
         self.converge()
         if self.bundles():
             self.converge(refresh=False)
