@@ -180,7 +180,7 @@ class GreedySearch:
                         move.exact = False
                         move.version = self.model.version
                         if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-                            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+                            move.status = MoveStatus.NO_BENEFIT if gain <= self.moves.negligible else MoveStatus.BELOW_BAR
                             continue
                         move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
                         if self.heap and move.ratio < -self.heap[0][0]:
@@ -190,7 +190,7 @@ class GreedySearch:
                         continue
                     self.moves.evaluate(move)
                     if not self.moves.admissible(move):
-                        move.status = MoveStatus.NO_BENEFIT if move.benefit <= 1e-9 else MoveStatus.BELOW_BAR
+                        move.status = MoveStatus.NO_BENEFIT if move.benefit <= self.moves.negligible else MoveStatus.BELOW_BAR
                         continue
                     if self.heap and move.ratio < (1 - NEAR_TIE) * -self.heap[0][0]:
                         self.push(move)
@@ -213,7 +213,7 @@ class GreedySearch:
             return False
         gain, rel = tight
         if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+            move.status = MoveStatus.NO_BENEFIT if gain <= self.moves.negligible else MoveStatus.BELOW_BAR
             move.benefit, move.exact, move.version = gain, False, self.model.version
             return True
         ratio = gain / max(move.delta_size, PAGE)
@@ -273,7 +273,7 @@ class GreedySearch:
         a move whose bound cannot pass the --min-improvement bar is set aside."""
         gain, rel = self.moves.bound(move)
         if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+            move.status = MoveStatus.NO_BENEFIT if gain <= self.moves.negligible else MoveStatus.BELOW_BAR
             move.exact = False
             move.benefit = gain     # (advupd) an upper bound, and a size without a round trip, for --explain-choice
             move.delta_size = move.delta_size or self.model.known_size(move.new) - self.model.known_size(move.old)
