@@ -20,7 +20,7 @@ from perftool.advisor.refine import LocalSearch
 from perftool.catalog.schema import Catalog, TableName
 
 REFINE_SHARE = 0.25            # the local search may spend a quarter as many EXPLAINs as the greedy did …
-REFINE_MIN_EXPLAINS = 100       # … and at least this many (never more than options.refine_explains)
+REFINE_MIN_EXPLAINS = 60        # … and at least this many (never more than options.refine_explains)
 SEARCH_MAX_STATEMENTS = 500     # above this many statements the greedy runs once (no Extend-start variant,
                                 # no local search): their cost grows with the workload, their gain does not
 
