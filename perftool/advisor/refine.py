@@ -26,8 +26,9 @@ Trial = tuple[int, dict[tuple[IndexDef | None, IndexDef], MoveStatus], dict[Inde
 class LocalSearch:
     """Refines the result of one `GreedySearch` in place (its model ends on the best configuration)."""
 
-    def __init__(self, search: GreedySearch):
+    def __init__(self, search: GreedySearch, splits_only: bool = False):
         self.search = search
+        self.splits_only = splits_only      # only the split neighbourhood (select: when both greedy starts agree)
         self.model = search.model
         self.moves = search.moves
         self.options = search.options
@@ -150,6 +151,8 @@ class LocalSearch:
                     yield fitted, set()
                 if self.past(until):
                     return
+        if self.splits_only:
+            return
         model = self.model
         ranked = sorted(best, key=lambda ix: (model.marginal(ix)[0] / max(model.size(ix), PAGE), ix.sort_key()))
         for ix in ranked:

@@ -102,3 +102,27 @@ def test_narrowed_drops_the_last_include_column_then_the_last_key_column_and_kee
     assert AB.narrowed() == A and A.narrowed() is None
     brin = IndexDef(schema="public", table="t", columns=("a", "b"), opclasses=("", "int4_minmax_ops"), method="brin")
     assert brin.narrowed() == IndexDef(schema="public", table="t", columns=("a",), method="brin")
+
+
+def test_when_both_greedy_starts_agree_only_splits_are_tried(monkeypatch):
+    """Both starts end on (a, b) + (c) here: the local search tries only the split neighbourhood
+    (which still finds (a) + (b)), no drop or force trial."""
+    import perftool.advisor.select as select_module
+
+    flags: list[bool] = []
+    made = LocalSearch.__init__
+
+    def init(self, search, splits_only=False):
+        flags.append(splits_only)
+        made(self, search, splits_only)
+
+    monkeypatch.setattr(select_module.LocalSearch, "__init__", init)
+    refined = _select(AdvisorOptions(**OPTIONS))
+    assert flags == [True]
+    assert set(refined.model.config) == {A, B}
+    greedy = _select(AdvisorOptions(**OPTIONS, refine_seconds=0))
+    best = list(greedy.model.config)
+    assert [set(start) for start, _banned in LocalSearch(greedy, splits_only=True).neighbours(best, math.inf)] \
+        == [{A, B}]
+    everything = list(LocalSearch(greedy).neighbours(best, math.inf))
+    assert len(everything) > 1 and any(banned for _start, banned in everything)    # the drops come after
