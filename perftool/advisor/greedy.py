@@ -356,12 +356,6 @@ class GreedySearch:
                                           opclasses=ix.opclasses, where=ix.where, include=(*ix.include, col)))
         return sorted(set(found), key=IndexDef.sort_key)
 
-    def primary(self, ix: IndexDef, wider: IndexDef) -> list[Item]:
-        """The statements whose cost the columns `wider` adds to `ix` can change (the others only
-        see a larger index)."""
-        added = (set(wider.columns) | set(wider.include)) - set(ix.columns) - set(ix.include)
-        return [it for it in self.model.affected(wider) if added & it.analysis.referenced.get(ix.table_key, set())]
-
     def add_widenings(self, ix: IndexDef) -> None:
         for wider in self.widenings(ix):
             move = self.moves.register(wider, ix)
@@ -384,7 +378,7 @@ class GreedySearch:
         if not self.moves.fits(move):
             move.status = MoveStatus.OVER_BUDGET
             return
-        self.moves.evaluate(move, self.primary(move.old, move.new))
+        self.moves.evaluate(move, self.moves.primary(move))
         if move.benefit > 0:
             self.push(move)
         else:

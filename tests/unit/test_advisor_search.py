@@ -218,3 +218,34 @@ def test_the_prefix_bound_spares_exact_costings_without_changing_the_choice(monk
     assert with_bound[:2] == without[:2]
     assert with_bound[0] == ["public.t (a, c)"] and with_bound[1] == 10 * (3 * 5.0 + 3 * 11.0)
     assert with_bound[2] < without[2]
+
+
+def test_a_widenings_floor_bound_counts_only_the_statements_reading_the_column_it_adds():
+    """Widening (a) into (a, c) can only help the statements that read c: its bound is their gap
+    to the floor, not that of every statement using (a) — unless every statement reads every
+    column (`SELECT *`), when the shared list serves."""
+    from perftool.advisor.costs import CostModel
+    from perftool.advisor.moves import Moves
+
+    oracle = PrefixOracle(["c", "c", "b", "d"])
+    options = AdvisorOptions(max_width=2, min_improvement=0.0)
+    cat, items, _candidates, _covered = _prepared(
+        [(f"SELECT a FROM t WHERE a = 1 AND {c} = 2", 10) for c in ["c", "c", "b", "d"]], oracle, options,
+        columns="abcd")
+    model = CostModel(items, oracle, options, cat, writes=[])
+    moves = Moves(model)
+    a = IndexDef(schema="public", table="t", columns=("a",))
+    ac = IndexDef(schema="public", table="t", columns=("a", "c"))
+    model.config = [a]
+    model.recost(model.affected(a))
+    widen = moves.register(ac, a)
+    assert widen is not None
+    assert [it.position for it in moves.primary(widen)] == [0, 1]
+    gain, _rel = moves.bound(widen)
+    assert gain == sum(10 * (model.cur[p] - model.floor[p]) for p in (0, 1)) > 0
+    assert gain < model.gap(moves.items_of(widen), ac.table_key)[0]
+    assert moves.evaluate(widen).benefit <= gain + 1e-9
+
+    model2, moves2, _o = _prefix_model(["c", "b"])       # SELECT *: every statement reads c
+    widen2 = moves2.register(ac, a)
+    assert widen2 is not None and moves2.primary(widen2) is model2.affected(ac)
