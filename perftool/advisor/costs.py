@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from perftool.advisor.candidates import estimated_size
+from perftool.advisor.candidates import PAGE, estimated_size
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.options import AdvisorOptions
@@ -558,7 +558,10 @@ def _seed_floors(items: list[Item], whatif: WhatIf, batch: int) -> dict[int, dic
             for t in tables:
                 per_table.setdefault(t, []).append(it)
     before = whatif.stats.explains if hasattr(whatif, "stats") else 0
+    sizes = getattr(whatif, "sizes", {})
     for t in sorted(per_table):
+        if all(0 < sizes.get(ix, 0) <= PAGE for it in per_table[t] for ix in it.seed if ix.table_key == t):
+            continue    # a table whose indexes are one page (TPC-H's nation, region): the greedy searches them last
         def on_table(it: Item, t: TableName = t) -> frozenset[IndexDef]:
             return frozenset(ix for ix in it.seed if ix.table_key == t)
 
