@@ -88,7 +88,8 @@ class GreedySearch:
             move.status = MoveStatus.NO_BENEFIT
             return
         move.delta_size = self.model.size(move.new)
-        move.benefit, move.ratio, move.exact, move.version = gain, gain / max(move.delta_size, PAGE), False, self.model.version
+        move.benefit, move.ratio, move.exact = gain, gain / max(move.delta_size, PAGE), False
+        move.version = self.model.version
         self.push(move)
 
     def one_page(self, ix: IndexDef) -> bool:
@@ -197,7 +198,7 @@ class GreedySearch:
                 move = self.moves.by_seq[seq]
                 if not self.valid(move):
                     continue
-                if move.delta_size == 0:    # (a widening's before its first costing: one that no longer fits is not costed)
+                if move.delta_size == 0:    # (a widening's before its first costing: not costed if it no longer fits)
                     move.delta_size = self.model.size(move.new) - self.model.size(move.old) if move.old is not None \
                         else self.model.size(move.new)
                 if not self.moves.fits(move):
@@ -215,7 +216,7 @@ class GreedySearch:
                         move.exact = False
                         move.version = self.model.version
                         if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-                            move.status = MoveStatus.NO_BENEFIT if gain <= self.moves.negligible else MoveStatus.BELOW_BAR
+                            move.status = self.moves.setback(gain)
                             continue
                         move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
                         if self.heap and move.ratio < -self.heap[0][0]:
@@ -225,7 +226,7 @@ class GreedySearch:
                         continue
                     self.moves.evaluate(move)
                     if not self.moves.admissible(move):
-                        move.status = MoveStatus.NO_BENEFIT if move.benefit <= self.moves.negligible else MoveStatus.BELOW_BAR
+                        move.status = self.moves.setback(move.benefit)
                         continue
                     if self.heap and move.ratio < (1 - NEAR_TIE) * -self.heap[0][0]:
                         self.push(move)
@@ -248,7 +249,7 @@ class GreedySearch:
             return False
         gain, rel = tight
         if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-            move.status = MoveStatus.NO_BENEFIT if gain <= self.moves.negligible else MoveStatus.BELOW_BAR
+            move.status = self.moves.setback(gain)
             move.benefit, move.exact, move.version = gain, False, self.model.version
             return True
         ratio = gain / max(move.delta_size, PAGE)
@@ -308,12 +309,13 @@ class GreedySearch:
         a move whose bound cannot pass the --min-improvement bar is set aside."""
         gain, rel = self.moves.bound(move)
         if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-            move.status = MoveStatus.NO_BENEFIT if gain <= self.moves.negligible else MoveStatus.BELOW_BAR
+            move.status = self.moves.setback(gain)
             move.exact = False
             move.benefit = gain     # (advupd) an upper bound, and a size without a round trip, for --explain-choice
             move.delta_size = move.delta_size or self.model.known_size(move.new) - self.model.known_size(move.old)
             return False
-        if not move.delta_size and move.old is None:     # queued by bound per byte added (not per page: that costed nearly every move first)
+        if not move.delta_size and move.old is None:
+            # queued by its bound per byte added (per page, nearly every move was costed before the first step)
             move.delta_size = self.model.size(move.new)
         move.ratio = gain / max(move.delta_size, PAGE)
         move.exact = False

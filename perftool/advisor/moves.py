@@ -173,6 +173,11 @@ class Moves:
         move.exact = exact
         return move
 
+    def setback(self, gain: float) -> MoveStatus:
+        """The status of a move set aside with this (bound of its) benefit: none worth taking, or
+        not enough on any statement."""
+        return MoveStatus.NO_BENEFIT if gain <= self.negligible else MoveStatus.BELOW_BAR
+
     def admissible(self, move: Move) -> bool:
         """Whether the move pays and improves some statement by --min-improvement."""
         bar = self.model.options.min_improvement

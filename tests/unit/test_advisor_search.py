@@ -249,3 +249,47 @@ def test_a_widenings_floor_bound_counts_only_the_statements_reading_the_column_i
     model2, moves2, _o = _prefix_model(["c", "b"])       # SELECT *: every statement reads c
     widen2 = moves2.register(ac, a)
     assert widen2 is not None and moves2.primary(widen2) is model2.affected(ac)
+
+
+class TinyOracle(FakeOracle):
+    """FakeOracle with the indexes leading with `b` one page large; `b_pays`: whether they save
+    anything (else a statement on b costs 1000 with or without them)."""
+
+    def __init__(self, columns: list[str], b_pays: bool):
+        super().__init__(columns)
+        self.b_pays = b_pays
+        self.asked: list[frozenset[IndexDef]] = []
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef]) -> float | None:
+        self.asked.append(indexes)
+        if not self.b_pays:
+            indexes = frozenset(ix for ix in indexes if ix.columns[0] != "b")
+        return super().cost(sid, indexes)
+
+    def size(self, ix: IndexDef) -> int | None:
+        return 8192 if ix.columns[0] == "b" else MB * len(ix.columns)
+
+
+def test_one_page_indexes_are_searched_last_and_only_when_they_save_together():
+    """Candidates of one page are left out of the greedy until the others are done; then all of
+    them at once are costed (one EXPLAIN per statement): when that saves nothing they are never
+    costed one by one; when it does, the greedy takes them as any other."""
+    from perftool.advisor.costs import CostModel
+    from perftool.advisor.greedy import GreedySearch
+
+    def run(b_pays: bool):
+        oracle = TinyOracle(["a", "b"], b_pays)
+        options = AdvisorOptions(max_width=1, min_improvement=0.0)
+        cat, items, candidates, _covered = _prepared(
+            [("SELECT c FROM t WHERE a = 1", 10), ("SELECT c FROM t WHERE b = 2", 1)], oracle, options)
+        oracle.asked.clear()
+        search = GreedySearch(CostModel(items, oracle, options, cat, writes=[]), candidates)
+        search.run()
+        return sorted(ix.label() for ix in search.config), oracle.asked
+
+    config, asked = run(b_pays=False)
+    assert config == ["public.t (a)"]
+    b_sets = [s for s in asked if any(ix.columns[0] == "b" for ix in s)]
+    assert len(b_sets) == 1         # the one joint costing of the one-page candidates, nothing more
+    config, _asked = run(b_pays=True)
+    assert config == ["public.t (a)", "public.t (b)"]
