@@ -293,3 +293,19 @@ def test_one_page_indexes_are_searched_last_and_only_when_they_save_together():
     assert len(b_sets) == 1         # the one joint costing of the one-page candidates, nothing more
     config, _asked = run(b_pays=True)
     assert config == ["public.t (a)", "public.t (b)"]
+
+
+def test_a_step_saving_a_negligible_share_of_the_workload_is_not_taken():
+    """(b) saves 990 of a workload costing 10^10 with no index (under a millionth): not taken, and
+    reported as no benefit; with the workload 100 times cheaper it is."""
+    for calls, taken in ((10_000_000, False), (100_000, True)):
+        oracle = FakeOracle(["a", "b"])
+        options = AdvisorOptions(max_width=1, min_improvement=0.0)
+        cat, items, candidates, _covered = _prepared(
+            [("SELECT c FROM t WHERE a = 1", calls), ("SELECT c FROM t WHERE b = 2", 1)], oracle, options)
+        search = select(items, oracle, options, cat, candidates, writes=[])
+        labels = {ix.label() for ix in search.model.config}
+        assert ("public.t (b)" in labels) is taken and "public.t (a)" in labels
+        if not taken:
+            b = next(m for (old, new), m in search.moves.by_key.items() if old is None and new.columns == ("b",))
+            assert b.status == MoveStatus.NO_BENEFIT
