@@ -14,7 +14,7 @@ import heapq
 import time
 
 from perftool.advisor.candidates import PAGE
-from perftool.advisor.costs import CostModel, floor_bounds
+from perftool.advisor.costs import CostModel, floor_bounds, one_page
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.moves import FLOOR_EPSILON, Move, Moves, MoveStatus, Step
@@ -93,10 +93,10 @@ class GreedySearch:
         self.push(move)
 
     def one_page(self, ix: IndexDef) -> bool:
-        """Whether `ix` is an index of one page (HypoPG's estimate; on TPC-H, nation's and region's): it
-        saves next to nothing — the table it serves is about as small — but any bound on a join,
-        divided by its one page, puts it first in the queue, again after every step."""
-        return 0 < self.model.size(ix) <= PAGE
+        """Whether `ix` is a full index of one page (`costs.one_page`; TPC-H's nation and region): it
+        saves next to nothing, but any bound on a join, divided by its one page, puts it first in
+        the queue, again after every step."""
+        return one_page(ix, self.model.size(ix))
 
     def tiny_pay(self, tiny: list[IndexDef]) -> bool:
         """Whether the candidates on one-page tables, all added at once to the configuration, save more

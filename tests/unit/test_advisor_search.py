@@ -309,3 +309,15 @@ def test_a_step_saving_a_negligible_share_of_the_workload_is_not_taken():
         if not taken:
             b = next(m for (old, new), m in search.moves.by_key.items() if old is None and new.columns == ("b",))
             assert b.status == MoveStatus.NO_BENEFIT
+
+
+def test_only_a_full_index_of_one_page_counts_as_one_page():
+    """A partial index of one page can serve a large table (the stress case's `WHERE cI = 0`, 93
+    of its 114 indexes): searched with the others, not last."""
+    from perftool.advisor.costs import one_page
+    from perftool.advisor.predicates import Constant
+
+    full = IndexDef(schema="public", table="t", columns=("a",))
+    partial = IndexDef(schema="public", table="t", columns=("a",), where=(Constant(column="a", op="=", value=0),))
+    assert one_page(full, 8192) and not one_page(full, 16384) and not one_page(full, 0)
+    assert not one_page(partial, 8192)
