@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any, Protocol
 
-from perftool.advisor.candidates import estimated_size
+from perftool.advisor.candidates import PAGE, estimated_size
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.options import AdvisorOptions
@@ -475,6 +475,13 @@ def write_entries(w: Item, ix: IndexDef, table: TableInfo | None) -> float:
     return rows * (1.0 - hot) if hot is not None else 0.0
 
 
+def one_page(ix: IndexDef, size: int) -> bool:
+    """Whether `ix` is a full index (no predicate) of one page: its table holds a few hundred rows at
+    most (TPC-H's nation and region), and indexing it saves next to nothing. (A partial index of one
+    page can serve a large table: the stress case's `WHERE cI = 0`.)"""
+    return not ix.where and 0 < size <= PAGE
+
+
 def floor_bounds(it: Item, ix: IndexDef) -> bool:
     """Whether `it`'s floor (its cost with its own candidates) bounds what `ix` can do for it:
     `ix` is one of them, or it serves `it` only through a key prefix that is one of them and
@@ -558,7 +565,10 @@ def _seed_floors(items: list[Item], whatif: WhatIf, batch: int) -> dict[int, dic
             for t in tables:
                 per_table.setdefault(t, []).append(it)
     before = whatif.stats.explains if hasattr(whatif, "stats") else 0
+    sizes = getattr(whatif, "sizes", {})
     for t in sorted(per_table):
+        if all(one_page(ix, sizes.get(ix, 0)) for it in per_table[t] for ix in it.seed if ix.table_key == t):
+            continue    # a table whose indexes are one page (TPC-H's nation, region): the greedy searches them last
         def on_table(it: Item, t: TableName = t) -> frozenset[IndexDef]:
             return frozenset(ix for ix in it.seed if ix.table_key == t)
 

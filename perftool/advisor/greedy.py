@@ -14,7 +14,7 @@ import heapq
 import time
 
 from perftool.advisor.candidates import PAGE
-from perftool.advisor.costs import CostModel
+from perftool.advisor.costs import CostModel, floor_bounds, one_page
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 from perftool.advisor.moves import FLOOR_EPSILON, Move, Moves, MoveStatus, Step
@@ -54,25 +54,68 @@ class GreedySearch:
             return self._run()
 
     def _run(self) -> list[IndexDef]:
+        tiny = [ix for ix in self.candidates if self.one_page(ix)]
         for ix in self.candidates:
-            move = self.moves.register(ix, None)
-            if move is None:
-                continue
-            if self.moves.never_fits(move):
-                move.status = MoveStatus.OVER_BUDGET
-                continue
-            if self.moves.boundable(move):
-                self.consider(move)
-                continue
-            self.moves.evaluate(move)
-            if self.moves.admissible(move):
-                self.push(move)
-            else:
-                move.status = MoveStatus.NO_BENEFIT if move.benefit <= 1e-9 else MoveStatus.BELOW_BAR
+            if not tiny or ix not in tiny:
+                self.enter(ix)
         self.converge()
+        if tiny and self.tiny_pay(tiny):
+            for ix in tiny:
+                self.enter(ix)
+            self.converge()
         if self.bundles():
             self.converge(refresh=False)
         return list(self.model.config)
+
+    def enter(self, ix: IndexDef) -> None:
+        """Register the move adding candidate `ix` and queue it by a bound (or set it aside)."""
+        move = self.moves.register(ix, None)
+        if move is None:
+            return
+        if self.moves.never_fits(move):
+            move.status = MoveStatus.OVER_BUDGET
+            return
+        if self.moves.boundable(move):
+            self.consider(move)
+            return
+        # the floors bound it on the statements it cannot cover; on the others, no statement costs less than nothing
+        items = self.moves.items_of(move)
+        t = move.new.table_key
+        gain = sum(it.weight * (self.model.cur[it.position]
+                                - (self.model.low(it, t) if floor_bounds(it, move.new) else 0.0))
+                   for it in items) - self.model.penalty(move.new)
+        if gain <= self.moves.negligible:
+            move.status = MoveStatus.NO_BENEFIT
+            return
+        move.delta_size = self.model.size(move.new)
+        move.benefit, move.ratio, move.exact = gain, gain / max(move.delta_size, PAGE), False
+        move.version = self.model.version
+        self.push(move)
+
+    def one_page(self, ix: IndexDef) -> bool:
+        """Whether `ix` is a full index of one page (`costs.one_page`; TPC-H's nation and region): it
+        saves next to nothing, but any bound on a join, divided by its one page, puts it first in
+        the queue, again after every step."""
+        return one_page(ix, self.model.size(ix))
+
+    def tiny_pay(self, tiny: list[IndexDef]) -> bool:
+        """Whether the candidates on one-page tables, all added at once to the configuration, save more
+        than a negligible share on their statements (one pipelined EXPLAIN each): only then are they
+        searched, after the others."""
+        config = self.model.config
+        keys: dict[int, tuple[Item, frozenset[IndexDef]]] = {}
+        for ix in tiny:
+            for it in self.model.affected(ix):
+                got = keys.get(it.position)
+                keys[it.position] = (it, (got[1] if got else self.model.relevant_set(it, config)) | {ix})
+        requests = list(keys.values())
+        self.model.prefetch_keys(requests, frozenset(config) | frozenset(tiny))
+        gain = 0.0
+        for it, key in requests:
+            c = self.model.oracle.cost(it.costed_sid, key)
+            if c is not None:
+                gain += it.weight * (self.model.cur[it.position] - c)
+        return gain > self.moves.negligible
 
     def bundles(self) -> bool:
         """OR branches on different columns (`email = $1 OR name = $1`) need an index per branch
@@ -138,7 +181,10 @@ class GreedySearch:
         self.heap = []
         for move in self.moves.by_key.values():
             if self.valid(move):
-                self.push(move)
+                if move.version < 0 and move.old is not None:
+                    self.screen(move)       # a widening set aside unscreened, as it did not fit then
+                else:
+                    self.push(move)
 
     def climb(self, refresh: bool = True) -> None:
         """Take the best move per byte while one pays (lazily re-costed; see the module docstring),
@@ -152,8 +198,9 @@ class GreedySearch:
                 move = self.moves.by_seq[seq]
                 if not self.valid(move):
                     continue
-                if move.delta_size == 0 and move.old is None:
-                    move.delta_size = self.model.size(move.new)
+                if move.delta_size == 0:    # (a widening's before its first costing: not costed if it no longer fits)
+                    move.delta_size = self.model.size(move.new) - self.model.size(move.old) if move.old is not None \
+                        else self.model.size(move.new)
                 if not self.moves.fits(move):
                     move.status = (MoveStatus.OVER_BUDGET if self.options.budget_bytes is not None
                                    and (self.options.max_indexes is None or move.old is not None
@@ -168,8 +215,8 @@ class GreedySearch:
                                      else self.moves.bound(move))
                         move.exact = False
                         move.version = self.model.version
-                        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-                            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+                        if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+                            move.status = self.moves.setback(gain)
                             continue
                         move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
                         if self.heap and move.ratio < -self.heap[0][0]:
@@ -179,7 +226,7 @@ class GreedySearch:
                         continue
                     self.moves.evaluate(move)
                     if not self.moves.admissible(move):
-                        move.status = MoveStatus.NO_BENEFIT if move.benefit <= 1e-9 else MoveStatus.BELOW_BAR
+                        move.status = self.moves.setback(move.benefit)
                         continue
                     if self.heap and move.ratio < (1 - NEAR_TIE) * -self.heap[0][0]:
                         self.push(move)
@@ -201,8 +248,8 @@ class GreedySearch:
         if tight is None:
             return False
         gain, rel = tight
-        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+        if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+            move.status = self.moves.setback(gain)
             move.benefit, move.exact, move.version = gain, False, self.model.version
             return True
         ratio = gain / max(move.delta_size, PAGE)
@@ -221,7 +268,7 @@ class GreedySearch:
             if move.contrib is not None and move.version < self.model.version:
                 gain, rel = self.moves.refined_bound(move)
                 move.exact, move.version = False, self.model.version
-                if gain > 1e-9 and rel >= max(self.options.min_improvement, FLOOR_EPSILON):
+                if gain > self.moves.negligible and rel >= max(self.options.min_improvement, FLOOR_EPSILON):
                     move.benefit, move.ratio = gain, gain / max(move.delta_size, PAGE)
                     self.push(move)
                     pushed = True
@@ -261,12 +308,15 @@ class GreedySearch:
         """Queue a move by its bound, without costing it (it is costed when it reaches the top);
         a move whose bound cannot pass the --min-improvement bar is set aside."""
         gain, rel = self.moves.bound(move)
-        if gain <= 1e-9 or rel < max(self.options.min_improvement, FLOOR_EPSILON):
-            move.status = MoveStatus.NO_BENEFIT if gain <= 1e-9 else MoveStatus.BELOW_BAR
+        if gain <= self.moves.negligible or rel < max(self.options.min_improvement, FLOOR_EPSILON):
+            move.status = self.moves.setback(gain)
             move.exact = False
             move.benefit = gain     # (advupd) an upper bound, and a size without a round trip, for --explain-choice
             move.delta_size = move.delta_size or self.model.known_size(move.new) - self.model.known_size(move.old)
             return False
+        if not move.delta_size and move.old is None:
+            # queued by its bound per byte added (per page, nearly every move was costed before the first step)
+            move.delta_size = self.model.size(move.new)
         move.ratio = gain / max(move.delta_size, PAGE)
         move.exact = False
         move.version = self.model.version
@@ -307,12 +357,6 @@ class GreedySearch:
                                           opclasses=ix.opclasses, where=ix.where, include=(*ix.include, col)))
         return sorted(set(found), key=IndexDef.sort_key)
 
-    def primary(self, ix: IndexDef, wider: IndexDef) -> list[Item]:
-        """The statements whose cost the columns `wider` adds to `ix` can change (the others only
-        see a larger index)."""
-        added = (set(wider.columns) | set(wider.include)) - set(ix.columns) - set(ix.include)
-        return [it for it in self.model.affected(wider) if added & it.analysis.referenced.get(ix.table_key, set())]
-
     def add_widenings(self, ix: IndexDef) -> None:
         for wider in self.widenings(ix):
             move = self.moves.register(wider, ix)
@@ -324,11 +368,22 @@ class GreedySearch:
             if self.moves.boundable(move):
                 self.consider(move)
                 continue
-            self.moves.evaluate(move, self.primary(ix, wider))   # screening estimate on the statements it can change
-            if move.benefit > 0:
-                self.push(move)
-            else:
-                move.status = MoveStatus.NO_BENEFIT
+            self.screen(move)
+
+    def screen(self, move: Move) -> None:
+        """Queue a widening by a screening estimate on the statements its added column can change,
+        when it fits what the budget leaves (one that does not is screened only if pruning frees
+        the space: `requeue`)."""
+        assert move.old is not None
+        move.delta_size = move.delta_size or self.model.size(move.new) - self.model.size(move.old)
+        if not self.moves.fits(move):
+            move.status = MoveStatus.OVER_BUDGET
+            return
+        self.moves.evaluate(move, self.moves.primary(move))
+        if move.benefit > 0:
+            self.push(move)
+        else:
+            move.status = MoveStatus.NO_BENEFIT
 
     def prune(self) -> bool:
         """Drop indexes the others already cover (or that no longer pay); True when any went."""

@@ -14,6 +14,7 @@ from perftool.advisor.costs import CostModel, floor_bounds
 from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import Item
 
+NEGLIGIBLE = 1e-6               # steps saving less than this share of the workload's cost are not taken
 FLOOR_EPSILON = 1e-3            # moves that cannot save 0.1 % of any statement are not costed
 
 
@@ -54,6 +55,7 @@ class Move:
     items: list[Item] | None = field(default=None, repr=False)      # the statements it can change (cached)
     bounded: dict[int, bool] | None = field(default=None, repr=False)   # position → floor_bounds (cached)
     prefix: IndexDef | None = field(default=None, repr=False)           # its key less the last column
+    primary: list[Item] | None = field(default=None, repr=False)        # a widening's statements reading what it adds
     exempt: list[tuple[int, int]] | None = field(default=None, repr=False)   # (index in items, position)
                                                                         # of statements the last column serves
     terms: tuple[Any, list[tuple[int, Item, float, float]]] | None = field(default=None, repr=False)
@@ -83,6 +85,11 @@ class Moves:
         self._prefix_terms: dict[tuple[int, int], tuple[tuple[int, int, int], list[Item], Any]] = {}
         self._item_index: dict[int, tuple[list[Item], dict[int, int], list[tuple[int, int, set[str]]]]] = {}
         self._seq = itertools.count()
+        self._readers: dict[tuple[Any, str], set[int]] = {}     # (table, column) → statements reading it
+        self._all_read: dict[Any, bool] = {}
+        # a step saving less than this cannot show in any figure reported (a millionth of the workload's
+        # cost with no new index), and would make every move on its statements stale again
+        self.negligible = max(1e-9, NEGLIGIBLE * sum(it.weight * model.base[it.position] for it in model.items))
 
     def register(self, new: IndexDef, old: IndexDef | None) -> Move | None:
         """A new move (None when it was registered before)."""
@@ -166,10 +173,15 @@ class Moves:
         move.exact = exact
         return move
 
+    def setback(self, gain: float) -> MoveStatus:
+        """The status of a move set aside with this (bound of its) benefit: none worth taking, or
+        not enough on any statement."""
+        return MoveStatus.NO_BENEFIT if gain <= self.negligible else MoveStatus.BELOW_BAR
+
     def admissible(self, move: Move) -> bool:
         """Whether the move pays and improves some statement by --min-improvement."""
         bar = self.model.options.min_improvement
-        return move.benefit > 1e-9 and move.best_relative >= max(bar, 1e-9)
+        return move.benefit > self.negligible and move.best_relative >= max(bar, 1e-9)
 
     def boundable(self, move: Move, items: list[Item] | None = None) -> bool:
         """Whether the statements' floors bound this move: its index was among their own
@@ -182,9 +194,47 @@ class Moves:
         return bool(items) and self.model.floors_bound(items, move.new)
 
     def bound(self, move: Move) -> tuple[float, float]:
-        """(upper bound of the move's benefit, of its best relative saving) from the floors."""
-        gain, rel = self.model.gap(self.items_of(move), move.new.table_key)
+        """(upper bound of the move's benefit, of its best relative saving) from the floors. A
+        widening can save only on the statements that read the column it adds (`primary`): to
+        the others it is the same index, larger."""
+        gain, rel = self.model.gap(self.items_of(move) if move.old is None else self.primary(move),
+                                   move.new.table_key)
         return gain - (self.model.penalty(move.new) - self.model.penalty(move.old)), rel
+
+    def primary(self, move: Move) -> list[Item]:
+        """The statements whose cost the columns a widening adds can change (cached on the move)."""
+        assert move.old is not None
+        if move.primary is None:
+            ix, wider = move.old, move.new
+            t = ix.table_key
+            added = (set(wider.columns) | set(wider.include)) - set(ix.columns) - set(ix.include)
+            items = self.model.affected(wider)
+            if not self.all_read(t):        # (`SELECT *` everywhere: every statement reads what it adds)
+                readers = [self.readers(t, col) for col in added]
+                found = [it for it in items if any(it.position in r for r in readers)]
+                if len(found) < len(items):
+                    items = found
+            move.primary = items        # the shared list when all read what it adds
+        return move.primary
+
+    def all_read(self, table: Any) -> bool:
+        """Whether every statement that reads `table` reads all its columns (cached)."""
+        got = self._all_read.get(table)
+        if got is None:
+            info = self.model.catalog.get(table)
+            width = len(info.columns) if info is not None else 0
+            got = self._all_read[table] = width > 0 and all(
+                len(it.analysis.referenced[table]) >= width for it in self.model.items
+                if table in it.analysis.referenced)
+        return got
+
+    def readers(self, table: Any, column: str) -> set[int]:
+        """The statements that read `column` of `table` (cached)."""
+        got = self._readers.get((table, column))
+        if got is None:
+            got = self._readers[(table, column)] = {it.position for it in self.model.items
+                                                    if column in it.analysis.referenced.get(table, ())}
+        return got
 
     def prefix_bound(self, move: Move) -> tuple[float, float] | None:
         """A tighter bound for adding an index whose key, less its last column, is another

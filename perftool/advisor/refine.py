@@ -26,8 +26,9 @@ Trial = tuple[int, dict[tuple[IndexDef | None, IndexDef], MoveStatus], dict[Inde
 class LocalSearch:
     """Refines the result of one `GreedySearch` in place (its model ends on the best configuration)."""
 
-    def __init__(self, search: GreedySearch):
+    def __init__(self, search: GreedySearch, splits_only: bool = False):
         self.search = search
+        self.splits_only = splits_only      # only the split neighbourhood (select: when both greedy starts agree)
         self.model = search.model
         self.moves = search.moves
         self.options = search.options
@@ -103,23 +104,26 @@ class LocalSearch:
                     best, best_key = (x, narrower), key
         return best
 
-    def promising(self, best: list[IndexDef], until: float) -> list[Move]:
+    def promising(self, best: list[IndexDef], until: float) -> Iterator[Move]:
         """Moves the greedy left out, best *current* benefit first: stored benefits are upper
         bounds from older configurations, so the top ones are re-bounded, then re-costed, until
-        the top is fresh."""
+        the top is fresh. Lazily: each is yielded as soon as it is known to lead the rest (the
+        model is back on `best` whenever the next is asked for), so a trial that improves ends
+        the ranking of the ones after it."""
         heap = [(-m.benefit, m.seq) for m in self.moves.by_key.values()
                 if m.new not in best and (m.old is None or m.old in best) and m.benefit > 0
                 and not self.moves.never_fits(m)]
         heapq.heapify(heap)
-        out: list[Move] = []
+        given = 0
         bounded: set[int] = set()
         fresh: set[int] = set()
         bar = max(self.options.min_improvement, FLOOR_EPSILON)
-        while heap and len(out) < REFINE_FORCED and not self.past(until):
+        while heap and given < REFINE_FORCED and not self.past(until):
             _neg, seq = heapq.heappop(heap)
             move = self.moves.by_seq[seq]
             if seq in fresh:
-                out.append(move)
+                given += 1
+                yield move
                 continue
             if seq not in bounded and self.moves.boundable(move):
                 bounded.add(seq)
@@ -131,7 +135,6 @@ class LocalSearch:
             fresh.add(seq)
             if move.benefit > 0:
                 heapq.heappush(heap, (-move.benefit, seq))
-        return out
 
     def neighbours(self, best: list[IndexDef], until: float) -> Iterator[tuple[list[IndexDef], set[IndexDef]]]:
         """Starting configurations for `refine`, generated lazily so the time limit stops early:
@@ -140,23 +143,30 @@ class LocalSearch:
         chosen indexes that lose least per byte), then each chosen index dropped, weakest first."""
         self.model.set_config(best)
         constrained = self.options.budget_bytes is not None or self.options.max_indexes is not None
-        for start in self.forced(best, until) if constrained else ():
-            if self.past(until):
-                return
-            fitted = self.fitted(start, keep=set(start) - set(best), best=best)
-            if fitted is not None:
-                yield fitted, set()
-        if self.past(until):
+        starts = (self.fitted(start, keep=set(start) - set(best), best=best) for start in self.forced(best, until))
+        if constrained:
+            for x, pair in self.splits(best):
+                fitted = self.fitted([ix for ix in best if ix != x] + pair, keep=set(pair), best=best)
+                if fitted is not None:
+                    yield fitted, set()
+                if self.past(until):
+                    return
+        if self.splits_only:
             return
         model = self.model
         ranked = sorted(best, key=lambda ix: (model.marginal(ix)[0] / max(model.size(ix), PAGE), ix.sort_key()))
         for ix in ranked:
             yield [x for x in best if x != ix], {ix}
+            if self.past(until):
+                return
+        for fitted in starts if constrained else ():
+            if fitted is not None:
+                yield fitted, set()
+            if self.past(until):
+                return
 
     def forced(self, best: list[IndexDef], until: float) -> Iterator[list[IndexDef]]:
-        """The split starts, then the force starts (the promising moves costed only once the splits were tried)."""
-        for x, pair in self.splits(best):
-            yield [ix for ix in best if ix != x] + pair
+        """The force starts (the promising moves costed only once the splits and drops were tried)."""
         for m in self.promising(best, until):
             yield [ix for ix in best if ix != m.old] + [m.new]
 

@@ -203,7 +203,10 @@ def test_the_prefix_bound_spares_exact_costings_without_changing_the_choice(monk
 
     def run() -> tuple[list[str], float, int]:
         model, _moves, oracle = _prefix_model(["c", "c", "c", "b", "d", "e"])
-        model.options.budget_bytes = 3 * MB
+        # every index 1 MB: each (a, x) then looks better per byte by the floors than (a) costed
+        # exactly (with 1 MB per column, (a) is taken before any (a, x) is costed)
+        oracle.size = lambda ix: MB     # type: ignore[method-assign]
+        model.options.budget_bytes = MB
         cands = sorted({ix for it in model.items for ix in it.seed}, key=IndexDef.sort_key)
         search = GreedySearch(model, cands)
         search.run()
@@ -215,3 +218,106 @@ def test_the_prefix_bound_spares_exact_costings_without_changing_the_choice(monk
     assert with_bound[:2] == without[:2]
     assert with_bound[0] == ["public.t (a, c)"] and with_bound[1] == 10 * (3 * 5.0 + 3 * 11.0)
     assert with_bound[2] < without[2]
+
+
+def test_a_widenings_floor_bound_counts_only_the_statements_reading_the_column_it_adds():
+    """Widening (a) into (a, c) can only help the statements that read c: its bound is their gap
+    to the floor, not that of every statement using (a) — unless every statement reads every
+    column (`SELECT *`), when the shared list serves."""
+    from perftool.advisor.costs import CostModel
+    from perftool.advisor.moves import Moves
+
+    oracle = PrefixOracle(["c", "c", "b", "d"])
+    options = AdvisorOptions(max_width=2, min_improvement=0.0)
+    cat, items, _candidates, _covered = _prepared(
+        [(f"SELECT a FROM t WHERE a = 1 AND {c} = 2", 10) for c in ["c", "c", "b", "d"]], oracle, options,
+        columns="abcd")
+    model = CostModel(items, oracle, options, cat, writes=[])
+    moves = Moves(model)
+    a = IndexDef(schema="public", table="t", columns=("a",))
+    ac = IndexDef(schema="public", table="t", columns=("a", "c"))
+    model.config = [a]
+    model.recost(model.affected(a))
+    widen = moves.register(ac, a)
+    assert widen is not None
+    assert [it.position for it in moves.primary(widen)] == [0, 1]
+    gain, _rel = moves.bound(widen)
+    assert gain == sum(10 * (model.cur[p] - model.floor[p]) for p in (0, 1)) > 0
+    assert gain < model.gap(moves.items_of(widen), ac.table_key)[0]
+    assert moves.evaluate(widen).benefit <= gain + 1e-9
+
+    model2, moves2, _o = _prefix_model(["c", "b"])       # SELECT *: every statement reads c
+    widen2 = moves2.register(ac, a)
+    assert widen2 is not None and moves2.primary(widen2) is model2.affected(ac)
+
+
+class TinyOracle(FakeOracle):
+    """FakeOracle with the indexes leading with `b` one page large; `b_pays`: whether they save
+    anything (else a statement on b costs 1000 with or without them)."""
+
+    def __init__(self, columns: list[str], b_pays: bool):
+        super().__init__(columns)
+        self.b_pays = b_pays
+        self.asked: list[frozenset[IndexDef]] = []
+
+    def cost(self, sid: int, indexes: frozenset[IndexDef]) -> float | None:
+        self.asked.append(indexes)
+        if not self.b_pays:
+            indexes = frozenset(ix for ix in indexes if ix.columns[0] != "b")
+        return super().cost(sid, indexes)
+
+    def size(self, ix: IndexDef) -> int | None:
+        return 8192 if ix.columns[0] == "b" else MB * len(ix.columns)
+
+
+def test_one_page_indexes_are_searched_last_and_only_when_they_save_together():
+    """Candidates of one page are left out of the greedy until the others are done; then all of
+    them at once are costed (one EXPLAIN per statement): when that saves nothing they are never
+    costed one by one; when it does, the greedy takes them as any other."""
+    from perftool.advisor.costs import CostModel
+    from perftool.advisor.greedy import GreedySearch
+
+    def run(b_pays: bool):
+        oracle = TinyOracle(["a", "b"], b_pays)
+        options = AdvisorOptions(max_width=1, min_improvement=0.0)
+        cat, items, candidates, _covered = _prepared(
+            [("SELECT c FROM t WHERE a = 1", 10), ("SELECT c FROM t WHERE b = 2", 1)], oracle, options)
+        oracle.asked.clear()
+        search = GreedySearch(CostModel(items, oracle, options, cat, writes=[]), candidates)
+        search.run()
+        return sorted(ix.label() for ix in search.config), oracle.asked
+
+    config, asked = run(b_pays=False)
+    assert config == ["public.t (a)"]
+    b_sets = [s for s in asked if any(ix.columns[0] == "b" for ix in s)]
+    assert len(b_sets) == 1         # the one joint costing of the one-page candidates, nothing more
+    config, _asked = run(b_pays=True)
+    assert config == ["public.t (a)", "public.t (b)"]
+
+
+def test_a_step_saving_a_negligible_share_of_the_workload_is_not_taken():
+    """(b) saves 990 of a workload costing 10^10 with no index (under a millionth): not taken, and
+    reported as no benefit; with the workload 100 times cheaper it is."""
+    for calls, taken in ((10_000_000, False), (100_000, True)):
+        oracle = FakeOracle(["a", "b"])
+        options = AdvisorOptions(max_width=1, min_improvement=0.0)
+        cat, items, candidates, _covered = _prepared(
+            [("SELECT c FROM t WHERE a = 1", calls), ("SELECT c FROM t WHERE b = 2", 1)], oracle, options)
+        search = select(items, oracle, options, cat, candidates, writes=[])
+        labels = {ix.label() for ix in search.model.config}
+        assert ("public.t (b)" in labels) is taken and "public.t (a)" in labels
+        if not taken:
+            b = next(m for (old, new), m in search.moves.by_key.items() if old is None and new.columns == ("b",))
+            assert b.status == MoveStatus.NO_BENEFIT
+
+
+def test_only_a_full_index_of_one_page_counts_as_one_page():
+    """A partial index of one page can serve a large table (the stress case's `WHERE cI = 0`, 93
+    of its 114 indexes): searched with the others, not last."""
+    from perftool.advisor.costs import one_page
+    from perftool.advisor.predicates import Constant
+
+    full = IndexDef(schema="public", table="t", columns=("a",))
+    partial = IndexDef(schema="public", table="t", columns=("a",), where=(Constant(column="a", op="=", value=0),))
+    assert one_page(full, 8192) and not one_page(full, 16384) and not one_page(full, 0)
+    assert not one_page(partial, 8192)

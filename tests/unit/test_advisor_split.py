@@ -21,7 +21,8 @@ AB = IndexDef(schema="public", table="t", columns=("a", "b"))
 class SplitOracle:
     """Statement 0 (`a = 1 AND b = 2`, 10 calls) costs 1000, 100 with an index leading with a, 50
     with one leading with a and b or with indexes leading with a and with b (a BitmapAnd);
-    statement 1 (`b = 2`) costs 1000, 600 with an index leading with b; statement 2 (`c = 3`)
+    statement 1 (`b = 3`: no literal shared with statement 0, so no partial-index candidate ties
+    with the plain ones) costs 1000, 600 with an index leading with b; statement 2 (`c = 3`)
     1000, 900 with one on c. (a) and (b) take 1 MB, each further key column 0.5 MB, (c) 0.5 MB.
     The greedy takes (a), widens it to (a, b) (500 per 0.5 MB beats (b)'s 900 per MB) and fills
     the 2 MB budget with (c): 2400; (a) and (b) cost 2100."""
@@ -42,7 +43,7 @@ class SplitOracle:
 
 def _select(options: AdvisorOptions):
     oracle = SplitOracle()
-    texts = [("SELECT * FROM t WHERE a = 1 AND b = 2", 10), ("SELECT * FROM t WHERE b = 2", 1),
+    texts = [("SELECT * FROM t WHERE a = 1 AND b = 2", 10), ("SELECT * FROM t WHERE b = 3", 1),
              ("SELECT * FROM t WHERE c = 3", 1)]
     cat, items, candidates, _covered = _prepared(texts, oracle, options)
     return select(items, oracle, options, cat, candidates, writes=[])
@@ -101,3 +102,27 @@ def test_narrowed_drops_the_last_include_column_then_the_last_key_column_and_kee
     assert AB.narrowed() == A and A.narrowed() is None
     brin = IndexDef(schema="public", table="t", columns=("a", "b"), opclasses=("", "int4_minmax_ops"), method="brin")
     assert brin.narrowed() == IndexDef(schema="public", table="t", columns=("a",), method="brin")
+
+
+def test_when_both_greedy_starts_agree_only_splits_are_tried(monkeypatch):
+    """Both starts end on (a, b) + (c) here: the local search tries only the split neighbourhood
+    (which still finds (a) + (b)), no drop or force trial."""
+    import perftool.advisor.select as select_module
+
+    flags: list[bool] = []
+    made = LocalSearch.__init__
+
+    def init(self, search, splits_only=False):
+        flags.append(splits_only)
+        made(self, search, splits_only)
+
+    monkeypatch.setattr(select_module.LocalSearch, "__init__", init)
+    refined = _select(AdvisorOptions(**OPTIONS))
+    assert flags == [True]
+    assert set(refined.model.config) == {A, B}
+    greedy = _select(AdvisorOptions(**OPTIONS, refine_seconds=0))
+    best = list(greedy.model.config)
+    assert [set(start) for start, _banned in LocalSearch(greedy, splits_only=True).neighbours(best, math.inf)] \
+        == [{A, B}]
+    everything = list(LocalSearch(greedy).neighbours(best, math.inf))
+    assert len(everything) > 1 and any(banned for _start, banned in everything)    # the drops come after
