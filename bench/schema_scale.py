@@ -159,7 +159,7 @@ def catalog_queries(dsn: str) -> list[tuple[str, float]]:
                  "analyze_indexes"]
         for name in names:
             text = load(name, major)
-            nestloop = name == "catalog_column_stats"   # as collect_catalog runs it
+            nestloop = name in ("catalog_column_stats", "catalog_foreign_keys")   # as collect_catalog runs them
             if nestloop:
                 conn.execute(load("catalog_nestloop"), {"on": "on"})
             args = {**params, "oids": big} if name.startswith("chk_") else params

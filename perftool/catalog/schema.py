@@ -753,8 +753,9 @@ def _read_columns(conn: psycopg.Connection, by_oid: dict[int, TableInfo], params
         if column is not None:
             column.null_frac, column.n_distinct, column.avg_width, column.correlation = (
                 null_frac, n_distinct, avg_width, correlation)
+    foreign_keys = fetch_all(conn, "catalog_foreign_keys", params)     # nested loops too (its comment)
     execute(conn, "catalog_nestloop", {"on": "off"})
-    return by_attnum, fetch_all(conn, "catalog_foreign_keys", params)
+    return by_attnum, foreign_keys
 
 
 def _read_columns_beside(conn: psycopg.Connection, *args: Any) -> _ColumnsRead:
