@@ -200,11 +200,14 @@ _LEX = re.compile(r"""
   | (?P<block>/\*)
   | (?P<estring>[Ee]'(?:[^'\\]|\\.|'')*'?)
   | (?P<string>'(?:[^']|'')*'?)
-  | (?P<dollar>\$(?P<tag>[A-Za-z_\u0080-\uffff][\w\u0080-\uffff]*)?\$)
+  | (?P<dollar>\$(?P<tag>[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)?\$)
   | (?P<uident>[Uu]&")
   | "(?P<ident>(?:[^"]|"")*)"?
-  | (?P<word>[A-Za-z_\u0080-\uffff][\w$\u0080-\uffff]*)
+  | (?P<word>[^\x00-\x40\x5b-\x5e\x60\x7b-\x7f][^\x00-\x23\x25-\x2f\x3a-\x40\x5b-\x5e\x60\x7b-\x7f]*)
 """, re.X | re.S)
+# (a word as PostgreSQL's lexer reads one: a letter, _ or any non-ASCII character, then those, digits
+# and $; a dollar quote's tag the same without $ — written as negated ASCII classes, which compile in
+# 0.1 ms where \w with the non-ASCII range took 5 ms of every start-up)
 _BLOCK = re.compile(r"/\*|\*/")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
