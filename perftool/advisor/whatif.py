@@ -578,7 +578,9 @@ class WhatIf:
         if isinstance(doc, str):
             doc = json.loads(doc)
         plan = doc[0]["Plan"] if isinstance(doc, list) else doc["Plan"]
-        return Explained(cost=float(plan["Total Cost"]), used=frozenset(self._used(plan)), rows=_written_rows(plan))
+        # with no hypothetical index live (the base costs) no plan can use one: no walk over its nodes
+        used = frozenset(self._used(plan)) if self._by_oid else frozenset()
+        return Explained(cost=float(plan["Total Cost"]), used=used, rows=_written_rows(plan))
 
     def _used(self, plan: dict) -> set[IndexDef]:
         out: set[IndexDef] = set()
