@@ -305,3 +305,49 @@ def test_explain_all_costs_statements_over_many_tables_in_one_stream(fresh_db, m
     assert [(b.cost, b.used) for b in batched] == [(a.cost, a.used) for a in alone]
     assert batched[0].used == {ks["a"]} and batched[4].used == {customer}    # the plans saw their indexes
     assert batched[2].used == frozenset()       # c.v has no index: c.k's is not one it can use
+
+
+def _base_costs(dsn: str, texts: list[str]) -> tuple[list[tuple], WhatIf]:
+    with connect(dsn) as conn:
+        conn.execute("SET search_path = app, public")
+        whatif = WhatIf(conn)
+        sids = [whatif.add_statement(t, [TABLE], t.count("$")) for t in texts]
+        whatif.explain_all(sids)
+        return [(whatif.cache[(s, frozenset())].cost, whatif.cache[(s, frozenset())].error,
+                 whatif.cache[(s, frozenset())].rows) for s in sids], whatif
+
+
+def test_a_large_batch_of_base_costs_is_planned_on_two_sessions_alike(fresh_db, monkeypatch):
+    """Base costs (no hypothetical index) of many statements: half planned on a sibling session
+    set up as the first (its search_path and what-if settings), the same costs and errors as on
+    one session; a sibling that fails leaves its half to the first session."""
+    from perftool.advisor import whatif as whatif_module
+
+    _setup(fresh_db)
+    with psycopg.connect(fresh_db, autocommit=True) as conn:
+        conn.execute("CREATE SCHEMA app")
+        conn.execute("CREATE TABLE app.orders (id bigint, customer_id int)")     # first in the search_path
+    texts = [f"SELECT * FROM orders WHERE customer_id = {k}" for k in range(6)]
+    texts += ["SELECT * FROM orders WHERE id = $1", "SELECT * FROM nowhere", "SELECT * FROM orders WHERE status = 'x'",
+              "UPDATE orders SET customer_id = $1 WHERE id = $2"]
+    alone, _ = _base_costs(fresh_db, texts)
+    assert alone[7][1] and "nowhere" in alone[7][1] and all(c is not None for c, _e, _r in alone[:7])
+    monkeypatch.setattr(whatif_module, "SPLIT_MIN", 4)
+    planned = []
+    orig = whatif_module.WhatIf._plan_beside
+
+    def spy(self, sts):
+        planned.append(len(sts))
+        return orig(self, sts)
+
+    monkeypatch.setattr(whatif_module.WhatIf, "_plan_beside", spy)
+    split, w = _base_costs(fresh_db, texts)
+    assert planned == [len(texts) - len(texts) // 2] and split == alone and w.stats.explains == len(texts)
+
+    def failing(self, sts):
+        side = whatif_module.Beside(self.conn)
+        side.submit(lambda sibling: sibling.execute("SELECT 1/0"))
+        return side
+
+    monkeypatch.setattr(whatif_module.WhatIf, "_plan_beside", failing)
+    assert _base_costs(fresh_db, texts)[0] == alone
