@@ -159,6 +159,9 @@ def catalog_queries(dsn: str) -> list[tuple[str, float]]:
                  "analyze_indexes"]
         for name in names:
             text = load(name, major)
+            if name == "analyze_tables":    # the snapshot's queries run in their own session settings
+                conn.rollback()
+                conn.execute(load("stats_session"))
             nestloop = name in ("catalog_column_stats", "catalog_foreign_keys")   # as collect_catalog runs them
             if nestloop:
                 conn.execute(load("catalog_nestloop"), {"on": "on"})
