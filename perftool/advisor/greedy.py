@@ -70,13 +70,7 @@ class GreedySearch:
     def enter(self, ix: IndexDef) -> None:
         """Register the move adding candidate `ix` and queue it by a bound (or set it aside)."""
         move = self.moves.register(ix, None)
-        if move is None:
-            return
-        if self.moves.never_fits(move):
-            move.status = MoveStatus.OVER_BUDGET
-            return
-        if self.moves.boundable(move):
-            self.consider(move)
+        if move is None or self._queued(move):
             return
         # the floors bound it on the statements it cannot cover; on the others, no statement costs less than nothing
         items = self.moves.items_of(move)
@@ -360,15 +354,20 @@ class GreedySearch:
     def add_widenings(self, ix: IndexDef) -> None:
         for wider in self.widenings(ix):
             move = self.moves.register(wider, ix)
-            if move is None:
-                continue
-            if self.moves.never_fits(move):
-                move.status = MoveStatus.OVER_BUDGET
-                continue
-            if self.moves.boundable(move):
-                self.consider(move)
+            if move is None or self._queued(move):
                 continue
             self.screen(move)
+
+    def _queued(self, move: Move) -> bool:
+        """Set a move that can no longer fit aside, or queue one the floors bound by its bound: True
+        when that is all it needs (else the caller bounds it another way)."""
+        if self.moves.never_fits(move):
+            move.status = MoveStatus.OVER_BUDGET
+            return True
+        if self.moves.boundable(move):
+            self.consider(move)
+            return True
+        return False
 
     def screen(self, move: Move) -> None:
         """Queue a widening by a screening estimate on the statements its added column can change,
