@@ -275,3 +275,14 @@ def test_fleet_one_host_down_library(fresh_db):
                                                    UnreachableHost("r2", "replica", "refused")])
     assert [f.object for f in codes(again, "R103")] == ["r1", "r2"]
     assert again.server["unreachable"] == ["r1", "r2"] and again.server["hosts"] == [snaps[0].host]
+
+
+def test_the_snapshot_reports_the_servers_settings_not_its_sessions(fresh_db):
+    """The snapshot reads inside its own transaction settings (stats_session.sql); the database
+    row's work_mem and shared_buffers are the server's, which the temp-files finding quotes."""
+    with psycopg.connect(fresh_db, autocommit=True) as plain:
+        work_mem, shared_buffers = plain.execute("SELECT current_setting('work_mem'), "
+                                                 "current_setting('shared_buffers')").fetchone()
+    with connect(fresh_db) as conn:
+        snap = take_snapshot(conn, server_info(conn), host="h")
+    assert (snap.database["work_mem"], snap.database["shared_buffers"]) == (work_mem, shared_buffers)
