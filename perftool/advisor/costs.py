@@ -586,6 +586,7 @@ def _batched(todo: list[Item], seeds: Callable[[Item], frozenset[IndexDef]], wha
              batch: int) -> Iterator[tuple[Item, Any]]:
     """(statement, its EXPLAIN) for each of `todo`, planned in groups whose `seeds` together are at
     most `batch` hypothetical indexes, each group with exactly its seeds on the tables involved."""
+    groups: list[tuple[list[Item], frozenset[IndexDef]]] = []
     group: list[Item] = []
     union: set[IndexDef] = set()
     for it in [*todo, None]:
@@ -595,10 +596,15 @@ def _batched(todo: list[Item], seeds: Callable[[Item], frozenset[IndexDef]], wha
             union |= mine
             continue
         if group:
-            results = whatif.explain_superset([g.costed_sid for g in group], union)
-            yield from zip(group, results, strict=True)
+            groups.append((group, frozenset(union)))
         if it is not None:
             group, union = [it], set(mine)
+    if not groups:
+        return
+    # all the groups at once: many are planned on two sessions (WhatIf.explain_supersets)
+    planned = whatif.explain_supersets([([g.costed_sid for g in members], ix) for members, ix in groups])
+    for (members, _ix), results in zip(groups, planned, strict=True):
+        yield from zip(members, results, strict=True)
 
 
 def write_cost_reason(model: CostModel, move: Any) -> str | None:

@@ -383,6 +383,70 @@ class WhatIf:
             self._remember(sid, frozenset(ix for ix in live if ix.table_key in self.statements[sid].tables), ex)
         return out
 
+    def explain_supersets(self, groups: list[tuple[list[int], frozenset[IndexDef]]]) -> list[list[Explained]]:
+        """`explain_superset` for each (statements, indexes) group, in order. From SPLIT_MIN
+        statements in all, the later groups (about half the statements) are planned on a sibling
+        session with hypothetical indexes of its own (`_plan_beside`'s set-up; the floors of 4,950
+        statements) while this session plans the first ones: the server plans on two backends. A
+        plan depends only on the indexes a group makes live, not on the session; what the sibling
+        learns (sizes, refused definitions, plans for `_derive`) is taken here. Call `reset` after."""
+        total = sum(len(sids) for sids, _ix in groups)
+        cut, seen = len(groups), 0
+        if total >= SPLIT_MIN and len(groups) > 1:
+            for k, (sids, _ix) in enumerate(groups):
+                if seen >= total / 2:
+                    cut = k
+                    break
+                seen += len(sids)
+        side = self._supersets_beside(groups[cut:]) if cut < len(groups) else None
+        if side is None:
+            cut = len(groups)
+        out = [self.explain_superset(sids, ix) for sids, ix in groups[:cut]]
+        if side is not None:
+            other = self._other_beside(side)
+            if other is None:           # the sibling failed: plan its groups here
+                out += [self.explain_superset(sids, ix) for sids, ix in groups[cut:]]
+            else:
+                out += other[0]
+        return out
+
+    def _supersets_beside(self, groups: list[tuple[list[int], frozenset[IndexDef]]]) -> Beside[Any] | None:
+        side: Beside[Any] = Beside(self.conn)
+        if not side.available():
+            side.close()
+            return None
+        path = (fetch_one(self.conn, "session_search_path") or {}).get("search_path")
+        statements, dead, failed = self.statements, dict(self._dead), dict(self.failed)
+
+        def plan(sibling: psycopg.Connection) -> tuple[list[list[Explained]], WhatIf]:
+            execute(sibling, "session_search_path_restore", {"search_path": path})
+            other = WhatIf(sibling, reset_every=self.reset_every, statements=statements, reuse_plans=self.reuse_plans,
+                           _dead=dead, failed=failed)
+            return [other.explain_superset(sids, ix) for sids, ix in groups], other
+
+        side.submit(plan)
+        return side
+
+    def _other_beside(self, side: Beside[Any]) -> tuple[list[list[Explained]], WhatIf] | None:
+        """The sibling's plans (`_supersets_beside`), with what it learnt taken here; None when it failed."""
+        try:
+            _done, got = side.result()
+        except (PerftoolError, psycopg.Error):
+            got = None
+        finally:
+            side.close()
+        if got is None:
+            return None
+        out, other = got
+        self.sizes.update(other.sizes)
+        self.failed.update(other.failed)
+        self._dead.update(other._dead)
+        for sid, plans in other._plans.items():
+            self._plans.setdefault(sid, []).extend(plans)
+        for k in ("explains", "created", "resets"):
+            setattr(self.stats, k, getattr(self.stats, k) + getattr(other.stats, k))
+        return out, other
+
     def explain_all(self, sids: list[int], indexes: frozenset[IndexDef] = frozenset()) -> None:
         """Cost many statements with the same `indexes` on their tables, pipelined, into the cache
         (then `explain`/`cost` answer from it). One stream of batches for all of them, whatever

@@ -41,6 +41,9 @@ class JoinOracle:
     def explain_superset(self, sids: list[int], indexes) -> list[Explained]:
         return [Explained(cost=self.cost(sid, frozenset(indexes))) for sid in sids]
 
+    def explain_supersets(self, groups) -> list[list[Explained]]:
+        return [self.explain_superset(sids, indexes) for sids, indexes in groups]
+
     def reset(self) -> None:
         pass
 
