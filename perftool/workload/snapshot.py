@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from perftool.catalog.schema import EXACT_SIZES_MAX
+from perftool.db.beside import Beside
+from perftool.db.sql import Record
 from perftool.gc_pause import gc_paused
 from perftool.workload.stats import StatementsMeta, StatementStats
 
@@ -57,17 +59,38 @@ def take_snapshot(conn: psycopg.Connection, info: ServerInfo, *, host: str, role
     from perftool.workload.stats import collect_meta, collect_statements
 
     require_pg_stat_statements(info)
-    with gc_paused(), read_transaction(conn, "stats_session"):   # a row dict per table and index: no cycles
-        database = fetch_one(conn, "analyze_database") or {}
-        return Snapshot(
-            host=host, role=role, info=info, taken_at=database.get("taken_at") or dt.datetime.now(dt.timezone.utc),
-            statements=collect_statements(conn, all_databases=all_databases),
-            meta=collect_meta(conn),
-            database=database,
-            tables=fetch_records(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX}),
-            indexes=fetch_records(conn, "analyze_indexes"),
-            extras=dict(extras or {}),
-        )
+    # the index rows on a sibling session while this one reads the rest: the server computes both
+    # at once (10,000 tables: 30,000 index rows, 70 ms, beside the tables' 80 ms); each session
+    # reads its counters as of its own first read (stats_session.pg15.sql), milliseconds apart
+    opened: Beside[list[Record]] = Beside(conn)
+    side = opened if opened.available() else None
+    if side is None:
+        opened.close()
+    else:
+        side.submit(_index_rows)
+    try:
+        with gc_paused(), read_transaction(conn, "stats_session"):   # a row dict per table and index: no cycles
+            database = fetch_one(conn, "analyze_database") or {}
+            statements = collect_statements(conn, all_databases=all_databases)
+            meta = collect_meta(conn)
+            tables = fetch_records(conn, "analyze_tables", {"exact_sizes_max": EXACT_SIZES_MAX})
+            done, beside = side.result() if side is not None else (False, None)
+            indexes = beside if done and beside is not None else fetch_records(conn, "analyze_indexes")
+    finally:
+        if side is not None:
+            side.close()
+    return Snapshot(
+        host=host, role=role, info=info, taken_at=database.get("taken_at") or dt.datetime.now(dt.timezone.utc),
+        statements=statements, meta=meta, database=database, tables=tables, indexes=indexes,
+        extras=dict(extras or {}),
+    )
+
+
+def _index_rows(conn: psycopg.Connection) -> list[Record]:
+    from perftool.db.sql import fetch_records, read_transaction
+
+    with gc_paused(), read_transaction(conn, "stats_session"):
+        return fetch_records(conn, "analyze_indexes")
 
 
 def _sum_squares(s: StatementStats) -> float:

@@ -286,3 +286,20 @@ def test_the_snapshot_reports_the_servers_settings_not_its_sessions(fresh_db):
     with connect(fresh_db) as conn:
         snap = take_snapshot(conn, server_info(conn), host="h")
     assert (snap.database["work_mem"], snap.database["shared_buffers"]) == (work_mem, shared_buffers)
+
+
+def test_the_snapshot_reads_its_index_rows_beside_and_alone_alike(fresh_db, monkeypatch):
+    """The snapshot's index rows come from a sibling session (workload/snapshot.py); without one
+    (max_connections reached) the same rows are read on the first session."""
+    from perftool.db import beside as beside_module
+
+    with psycopg.connect(fresh_db, autocommit=True) as plain:
+        plain.execute("CREATE TABLE t (id int PRIMARY KEY, v int); CREATE INDEX t_v ON t (v); "
+                      "INSERT INTO t SELECT g, g FROM generate_series(1, 1000) g; ANALYZE t")
+    with connect(fresh_db) as conn:
+        beside = take_snapshot(conn, server_info(conn), host="h")
+        monkeypatch.setattr(beside_module.Beside, "available", lambda self: False)
+        alone = take_snapshot(conn, server_info(conn), host="h")
+    rows = [(r["schema"], r["table"], r["index"], r["idx_scan"]) for r in beside.indexes]
+    assert rows == [(r["schema"], r["table"], r["index"], r["idx_scan"]) for r in alone.indexes]
+    assert {r[2] for r in rows} == {"t_pkey", "t_v"}
