@@ -386,7 +386,7 @@ class WhatIf:
     def explain_supersets(self, groups: list[tuple[list[int], frozenset[IndexDef]]]) -> list[list[Explained]]:
         """`explain_superset` for each (statements, indexes) group, in order. From SPLIT_MIN
         statements in all, the later groups (about half the statements) are planned on a sibling
-        session with hypothetical indexes of its own (`_plan_beside`'s set-up; the floors of 4,950
+        session with hypothetical indexes of its own (`_beside`; the floors of 4,950
         statements) while this session plans the first ones: the server plans on two backends. A
         plan depends only on the indexes a group makes live, not on the session; what the sibling
         learns (sizes, refused definitions, plans for `_derive`) is taken here. Call `reset` after."""
@@ -403,14 +403,21 @@ class WhatIf:
             cut = len(groups)
         out = [self.explain_superset(sids, ix) for sids, ix in groups[:cut]]
         if side is not None:
-            other = self._other_beside(side)
-            if other is None:           # the sibling failed: plan its groups here
+            planned = self._taken(side)
+            if planned is None:         # the sibling failed: plan its groups here
                 out += [self.explain_superset(sids, ix) for sids, ix in groups[cut:]]
             else:
-                out += other[0]
+                out += planned
         return out
 
     def _supersets_beside(self, groups: list[tuple[list[int], frozenset[IndexDef]]]) -> Beside[Any] | None:
+        return self._beside(lambda other: [other.explain_superset(sids, ix) for sids, ix in groups])
+
+    def _beside(self, work: Callable[[WhatIf], Any]) -> Beside[Any] | None:
+        """`work(other)` in a thread, `other` a WhatIf on a sibling session set up as this one (its
+        search_path, the what-if settings, what this one knows of refused definitions and
+        statements that time out), while this session plans its own share (`_explain_all`,
+        `explain_supersets`): the server plans on two backends. None when no sibling can be opened."""
         side: Beside[Any] = Beside(self.conn)
         if not side.available():
             side.close()
@@ -418,17 +425,19 @@ class WhatIf:
         path = (fetch_one(self.conn, "session_search_path") or {}).get("search_path")
         statements, dead, failed = self.statements, dict(self._dead), dict(self.failed)
 
-        def plan(sibling: psycopg.Connection) -> tuple[list[list[Explained]], WhatIf]:
+        def run(sibling: psycopg.Connection) -> tuple[Any, WhatIf]:
             execute(sibling, "session_search_path_restore", {"search_path": path})
             other = WhatIf(sibling, reset_every=self.reset_every, statements=statements, reuse_plans=self.reuse_plans,
                            _dead=dead, failed=failed)
-            return [other.explain_superset(sids, ix) for sids, ix in groups], other
+            other._session()
+            return work(other), other
 
-        side.submit(plan)
+        side.submit(run)
         return side
 
-    def _other_beside(self, side: Beside[Any]) -> tuple[list[list[Explained]], WhatIf] | None:
-        """The sibling's plans (`_supersets_beside`), with what it learnt taken here; None when it failed."""
+    def _taken(self, side: Beside[Any]) -> Any | None:
+        """What `_beside`'s work returned, with what the sibling learnt taken here (sizes, refused
+        definitions, timed-out statements, plans for `_derive`, its counts); None when it failed."""
         try:
             _done, got = side.result()
         except (PerftoolError, psycopg.Error):
@@ -445,7 +454,7 @@ class WhatIf:
             self._plans.setdefault(sid, []).extend(plans)
         for k in ("explains", "created", "resets"):
             setattr(self.stats, k, getattr(self.stats, k) + getattr(other.stats, k))
-        return out, other
+        return out
 
     def explain_all(self, sids: list[int], indexes: frozenset[IndexDef] = frozenset()) -> None:
         """Cost many statements with the same `indexes` on their tables, pipelined, into the cache
@@ -480,7 +489,7 @@ class WhatIf:
                 order, beside = order + beside, []
         results = self._explain_ensured([self.statements[sid] for sid in order], live, tables)
         if side is not None:
-            planned = self._planned_beside(side)
+            planned = self._taken(side)
             if planned is None:         # the sibling failed: plan its half here
                 results += self._explain_ensured([self.statements[sid] for sid in beside], live, tables)
             else:
@@ -494,41 +503,11 @@ class WhatIf:
             self.cache[(sid, key)] = self.cache[(sid, usable)] = ex
             self._remember(sid, usable, ex)
 
-    def _plan_beside(self, sts: list[Statement]) -> Beside[tuple[list[Explained], dict[str, str]]] | None:
-        """EXPLAIN `sts` with no hypothetical index on a sibling session set up as this one (its
-        search_path, the what-if settings), while this one plans the other half of a large batch
-        (`_explain_all`): the server plans on two backends at once (the base costs of 1,060
-        statements, of 4,950). None when no sibling can be opened."""
-        side: Beside[tuple[list[Explained], dict[str, str]]] = Beside(self.conn)
-        if not side.available():
-            side.close()
-            return None
-        path = (fetch_one(self.conn, "session_search_path") or {}).get("search_path")
-        dead = dict(self._dead)
-
-        def plan(sibling: psycopg.Connection) -> tuple[list[Explained], dict[str, str]]:
-            execute(sibling, "session_search_path_restore", {"search_path": path})
-            other = WhatIf(sibling, reuse_plans=self.reuse_plans, _dead=dead)
-            other._session()
-            return other._explain_texts(sts), other._dead
-
-        side.submit(plan)
-        return side
-
-    def _planned_beside(self, side: Beside[tuple[list[Explained], dict[str, str]]]) -> list[Explained] | None:
-        """The sibling's plans (`_plan_beside`), its timed-out statements taken as this session's;
-        None when the sibling failed."""
-        try:
-            done, got = side.result()
-        except (PerftoolError, psycopg.Error):
-            got = None
-        finally:
-            side.close()
-        if got is None:
-            return None
-        explained, dead = got
-        self._dead.update(dead)
-        return explained
+    def _plan_beside(self, sts: list[Statement]) -> Beside[Any] | None:
+        """EXPLAIN `sts` with no hypothetical index on a sibling session (`_beside`), while this one
+        plans the other half of a large batch (`_explain_all`: the base costs of 1,060 statements,
+        of 4,950)."""
+        return self._beside(lambda other: other._explain_texts(sts))
 
     def prefetch(self, requests: list[tuple[int, frozenset[IndexDef]]], config: frozenset[IndexDef]) -> None:
         """Cost many (statement, index set) pairs whose sets are all part of one configuration, in

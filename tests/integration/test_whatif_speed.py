@@ -333,24 +333,35 @@ def test_a_large_batch_of_base_costs_is_planned_on_two_sessions_alike(fresh_db, 
     alone, _ = _base_costs(fresh_db, texts)
     assert alone[7][1] and "nowhere" in alone[7][1] and all(c is not None for c, _e, _r in alone[:7])
     monkeypatch.setattr(whatif_module, "SPLIT_MIN", 4)
-    planned = []
-    orig = whatif_module.WhatIf._plan_beside
-
-    def spy(self, sts):
-        planned.append(len(sts))
-        return orig(self, sts)
-
-    monkeypatch.setattr(whatif_module.WhatIf, "_plan_beside", spy)
+    planned = _spied(monkeypatch, "_plan_beside")
     split, w = _base_costs(fresh_db, texts)
     assert planned == [len(texts) - len(texts) // 2] and split == alone and w.stats.explains == len(texts)
-
-    def failing(self, sts):
-        side = whatif_module.Beside(self.conn)
-        side.submit(lambda sibling: sibling.execute("SELECT 1/0"))
-        return side
-
-    monkeypatch.setattr(whatif_module.WhatIf, "_plan_beside", failing)
+    monkeypatch.setattr(whatif_module.WhatIf, "_plan_beside", _failing_sibling)
     assert _base_costs(fresh_db, texts)[0] == alone
+
+
+def _spied(monkeypatch, name: str) -> list[int]:
+    """How many statements or groups each call of WhatIf.`name` handed to a sibling."""
+    from perftool.advisor import whatif as whatif_module
+
+    handed: list[int] = []
+    orig = getattr(whatif_module.WhatIf, name)
+
+    def spy(self, work):
+        handed.append(len(work))
+        return orig(self, work)
+
+    monkeypatch.setattr(whatif_module.WhatIf, name, spy)
+    return handed
+
+
+def _failing_sibling(self, _work):
+    """A sibling whose work fails (in place of WhatIf._plan_beside / _supersets_beside)."""
+    from perftool.advisor import whatif as whatif_module
+
+    side = whatif_module.Beside(self.conn)
+    side.submit(lambda sibling: sibling.execute("SELECT 1/0"))
+    return side
 
 
 def test_groups_of_hypothetical_indexes_are_planned_on_two_sessions_alike(fresh_db, monkeypatch):
@@ -380,20 +391,7 @@ def test_groups_of_hypothetical_indexes_are_planned_on_two_sessions_alike(fresh_
     assert all(c is not None for group in alone[0] for c, _u in group) and bad in alone[2]
     assert alone[0][0][0][1] == {customer} and alone[0][2][0][1] == {created}
     monkeypatch.setattr(whatif_module, "SPLIT_MIN", 2)
-    sides = []
-    orig = whatif_module.WhatIf._supersets_beside
-
-    def spy(self, groups):
-        sides.append(len(groups))
-        return orig(self, groups)
-
-    monkeypatch.setattr(whatif_module.WhatIf, "_supersets_beside", spy)
+    sides = _spied(monkeypatch, "_supersets_beside")
     assert run() == alone and sides == [2]
-
-    def failing(self, groups):
-        side = whatif_module.Beside(self.conn)
-        side.submit(lambda sibling: sibling.execute("SELECT 1/0"))
-        return side
-
-    monkeypatch.setattr(whatif_module.WhatIf, "_supersets_beside", failing)
+    monkeypatch.setattr(whatif_module.WhatIf, "_supersets_beside", _failing_sibling)
     assert run() == alone
