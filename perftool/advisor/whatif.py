@@ -27,7 +27,9 @@ read-only transaction that is rolled back. A statement the server refuses is giv
 whose planning times out is never planned again (its skip reason names --statement-timeout).
 
 The session is the caller's safe read-only connection: HypoPG's functions work in a read-only
-transaction (they change only backend memory), so nothing is written to the database.
+transaction (they change only backend memory), so nothing is written to the database. Large
+batches of base costs and floors (SPLIT_MIN statements) are planned half on a sibling of it, set
+up alike (`_beside`), so that the server plans on two backends.
 """
 
 from __future__ import annotations
@@ -63,7 +65,8 @@ CREATE_IN_BATCH = 100      # up to this many hypothetical indexes are created in
 PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
-SPLIT_MIN = 400             # explain_all with no hypothetical index: from this many, half planned on a sibling session
+SPLIT_MIN = 400             # base costs (explain_all with no hypothetical index) and floors (explain_supersets):
+                            # from this many statements, half planned on a sibling session (_beside)
 
 
 @dataclass
