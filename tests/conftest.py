@@ -190,3 +190,15 @@ def wait_streaming(primary, standby, seconds: float = 30, name: str = STANDBY_NA
         if time.monotonic() > deadline:
             raise AssertionError(f"standby not streaming after {seconds:.0f} s: {rows}")
         time.sleep(0.1)
+
+
+def unique_columns_catalog(tables: dict[str, str], rows: float):
+    """A hand-built Catalog for the advisor's unit tests: public tables (name → space-separated
+    columns), each of `rows` rows, every column unique (n_distinct -1)."""
+    from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
+
+    cat = Catalog(search_path=["pg_catalog", "public"])
+    for name, cols in tables.items():
+        cat.add(TableInfo(schema="public", name=name, reltuples=rows,
+                          columns={c: ColumnInfo(c, n_distinct=-1.0) for c in cols.split()}))
+    return cat

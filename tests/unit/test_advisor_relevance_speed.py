@@ -14,8 +14,9 @@ from perftool.advisor.indexdef import IndexDef
 from perftool.advisor.items import build_items, set_weights
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.predicates import Constant
-from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
+from perftool.catalog.schema import Catalog
 from perftool.workload.sources import WorkloadStatement
+from tests.conftest import unique_columns_catalog
 
 STATEMENTS = [
     "SELECT a FROM t WHERE b = 1",                  # narrow: an index covering (a, b) serves it
@@ -43,11 +44,7 @@ class Oracle:
 
 
 def _catalog() -> Catalog:
-    cat = Catalog(search_path=["pg_catalog", "public"])
-    for name, cols in (("t", "id a b c d"), ("u", "tid x y")):
-        cat.add(TableInfo(schema="public", name=name, reltuples=1e5,
-                          columns={c: ColumnInfo(c, n_distinct=-1.0) for c in cols.split()}))
-    return cat
+    return unique_columns_catalog({"t": "id a b c d", "u": "tid x y"}, 1e5)
 
 
 def _model(oracle: Oracle, options: AdvisorOptions):

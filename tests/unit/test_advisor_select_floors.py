@@ -12,8 +12,9 @@ from perftool.advisor.moves import Moves
 from perftool.advisor.options import AdvisorOptions
 from perftool.advisor.select import select
 from perftool.advisor.whatif import Explained
-from perftool.catalog.schema import Catalog, ColumnInfo, TableInfo
+from perftool.catalog.schema import Catalog
 from perftool.workload.sources import WorkloadStatement
+from tests.conftest import unique_columns_catalog
 
 MB = 1024 * 1024
 JOIN = "SELECT t.c, u.c FROM t JOIN u ON u.tid = t.id WHERE t.a = 1 AND u.b = 2"
@@ -49,11 +50,7 @@ class JoinOracle:
 
 
 def _catalog() -> Catalog:
-    cat = Catalog(search_path=["pg_catalog", "public"])
-    for name, cols in (("t", "id a c"), ("u", "tid b c")):
-        cat.add(TableInfo(schema="public", name=name, reltuples=1e6,
-                          columns={c: ColumnInfo(c, n_distinct=-1.0) for c in cols.split()}))
-    return cat
+    return unique_columns_catalog({"t": "id a c", "u": "tid b c"}, 1e6)
 
 
 def _prepared(oracle: JoinOracle, options: AdvisorOptions):
