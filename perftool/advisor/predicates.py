@@ -36,7 +36,13 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from perftool.catalog.schema import CATALOG_SCHEMAS, Catalog, TableInfo, TableName
-from perftool.workload.statement_text import outline, parameter_count, parse_normalized, strip_leading_comments
+from perftool.workload.statement_text import (
+    outline,
+    parameter_count,
+    parse_normalized,
+    strip_leading_comments,
+    unlink_tree,
+)
 
 MAX_VIEW_DEPTH = 6
 UTILITY_WORDS = frozenset(
@@ -296,9 +302,11 @@ def _analyze(result: Analysis, catalog: Catalog) -> None:
         return
     kinds = shape.kinds if shape is not None else None
     if any(_is_view(catalog.resolve(schema, name)) for schema, name in names):
-        query = _inline_views(query.copy(), catalog)     # the tree is shared: rewrite a copy
+        query = _inline_views(query.copy() if query is tree else query, catalog)   # the tree is shared: a copy
         kinds = None                                     # the views' bodies hold more
     _Walker(result, catalog, kinds).run(query)
+    if query is not tree:       # a rewritten copy (DML as a SELECT, views inlined): freed at once
+        unlink_tree(query)
     if not result.accesses and not result.referenced and result.target is None:
         result.skip = "reads no table"
 
@@ -372,14 +380,16 @@ def _as_query(tree, result: Analysis, catalog: Catalog):
         sources += [e.copy() for e in [frm.this, *frm.expressions] if e is not None]
     for u in tree.args.get("using") or []:
         sources.append(u.copy())
-    select = exp.select("*").from_(sources[0])
+    # built in place (copy=False): the parts are copies already, and each builder's copy of the
+    # whole SELECT would be cyclic garbage left to the collector
+    select = exp.select("*", copy=False).from_(sources[0], copy=False)
     for s in sources[1:]:
-        select = select.join(s)
+        select = select.join(s, copy=False)
     for j in tree.args.get("joins") or []:
-        select = select.join(j.copy())
+        select = select.join(j.copy(), copy=False)
     where = tree.args.get("where")
     if where is not None:
-        select = select.where(where.this.copy())
+        select = select.where(where.this.copy(), copy=False)
     if result.kind == StatementKind.UPDATE:
         # SET expressions read columns too (SET a = b + 1): keep them visible as projections
         select.set("expressions", [exp.Star(), *[a.expression.copy() for a in tree.expressions
@@ -407,6 +417,7 @@ def _inline_views(tree, catalog: Catalog):
             alias = t.alias or t.name
             sub = exp.Subquery(this=body, alias=exp.TableAlias(this=exp.to_identifier(alias)))
             t.replace(sub)
+            unlink_tree(t)          # the view's reference, out of the tree now
             changed = True
         if not changed:
             break
@@ -446,6 +457,7 @@ class _Walker:
         self.min_max = kinds is None or exp.Max in kinds or exp.Min in kinds   # kinds: node types it holds
         self.accesses: dict[tuple[int, str], Access] = {}
         self.tables: dict[tuple[int, str], TableInfo] = {}
+        self.made: list[exp.Expression] = []    # columns made to resolve a star through a derived table
 
     # -- set-up -------------------------------------------------------------------------------------
     def run(self, query) -> None:
@@ -461,6 +473,10 @@ class _Walker:
         for scope in scopes:
             if isinstance(scope.expression, exp.Select):
                 self._scope(scope)
+        for scope in scopes:    # a scope and its parent are a cycle: cut, so the tree goes with its last
+            scope.parent = None     # reference (statement_text.release_trees), not at a collector's pass
+        for column in self.made:
+            unlink_tree(column)
         seen: list[Access] = []
         for acc in self.accesses.values():
             seen.append(acc)
@@ -501,7 +517,9 @@ class _Walker:
                     if qualifier and a != qualifier:
                         continue
                     if self._has_column(inner, a, src, name, depth + 1):
-                        return inner, exp.column(name, table=a)
+                        column = exp.column(name, table=a)
+                        self.made.append(column)    # cut at the end (run): its links are a cycle
+                        return inner, column
                 continue
             if p.alias_or_name == name:
                 return inner, (p.this if isinstance(p, exp.Alias) else p)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import gc
 import re
 import threading
+import weakref
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import TYPE_CHECKING
@@ -25,7 +26,6 @@ _LEADING_COMMENTS = re.compile(r"^\s*(?:(?:--[^\n]*\n)|(?:/\*.*?\*/))\s*", re.S)
 STATEMENT_TYPES = ("SELECT", "INSERT", "UPDATE", "DELETE", "OTHER")
 
 YOUNG_OBJECTS_MAX = 1_000_000   # collection paused (gc_pause.gc_paused): collect the young generations beyond this many
-RELEASE_COLLECT_MIN = 256       # trees released (release_trees) from which a full collection frees them at once
 
 
 def collect_young() -> None:
@@ -72,6 +72,34 @@ _tools = threading.local()      # per thread: a tokenizer and a parser, reused (
 
 
 def _parse_one(text: str) -> exp.Expression | None:
+    """One statement's tree, or None. A text of a shape already parsed (`_shape`: the same text but
+    for its names and literals) is the earlier tree copied, with this text's names and literals put
+    in: a copy costs a quarter to a half of a parse (Dexter's 4,950 pair queries, a workload's
+    statements over many tables of one design, a log's literals)."""
+    if _SHAPES.parses < SHAPES_FROM:
+        _SHAPES.parses += 1
+        return _parse_fresh(text)
+    shape = _shape(text)
+    if shape is None:
+        return _parse_fresh(text)
+    key, values = shape
+    template = _SHAPES.templates.get(key)
+    if template is not None:
+        return _put_values(template[0].copy(), dict(zip(template[1], _classes(values), strict=True)))
+    tree = _parse_fresh(text)
+    if tree is not None and len(_SHAPES.templates) < SHAPES_MAX and _values_of(tree, set(values)) == sorted(values):
+        # each value the text leaves out is one Identifier or Literal of the tree, and no other node
+        # of the tree holds one (those left hold a kept word's text): the tree of a text of the same
+        # shape differs in those nodes alone
+        kept = tree.copy()
+        for node in kept.walk():        # token positions (this text's, not another's): copied on every use
+            if getattr(node, "_meta", None) is not None:
+                node._meta = None
+        _SHAPES.templates[key] = (kept, _classes(values))
+    return tree
+
+
+def _parse_fresh(text: str) -> exp.Expression | None:
     from sqlglot import exp
     from sqlglot.errors import SqlglotError
 
@@ -91,6 +119,174 @@ def _parse_one(text: str) -> exp.Expression | None:
     return found[0] if len(found) == 1 else None
 
 
+SHAPES_FROM = 16        # texts parsed before `_parse_one` looks for shapes (a --query or two is not worth it)
+SHAPES_MAX = 2_000      # shapes remembered (each holds one tree: ~10 kB); `release_trees` forgets them
+
+
+class _Shapes:
+    templates: dict[tuple[str, tuple[int, ...]], tuple[exp.Expression, tuple[tuple[str, str], ...]]] = {}
+    parses = 0
+
+
+_SHAPES = _Shapes()
+
+
+def _shape(text: str) -> tuple[tuple[str, tuple[int, ...]], list[tuple[str, str]]] | None:
+    """A text's shape and the values it leaves out, or None (a text this does not read safely).
+
+    The values are its names and literals: each unquoted word that is no keyword nor a word
+    sqlglot's parser looks for (`_fixed_words`), holds no `$` (sqlglot's tokenizer may read one
+    as a dollar quote) and is not a function's name (followed by `(`) nor a typed string's prefix
+    (followed by `'`), each quoted identifier, each standard string but an interval's, and each
+    unsigned decimal number — as (kind, text as sqlglot keeps it). The shape is the text
+    with each value replaced by a mark of its kind (comments, E'' and dollar-quoted strings, `$n`
+    and everything else kept as written) and which values are equal (so that a text in which two
+    names are one is not taken for one where they differ)."""
+    if not text or "sqlglot.meta" in text:
+        return None
+    fixed = _fixed_words()
+    parts: list[str] = []
+    values: list[tuple[str, str]] = []
+    kept = skip_to = 0
+    for m in _SHAPE_LEX.finditer(text):
+        start = m.start()
+        if start < skip_to:             # inside a block comment or dollar quote passed over
+            continue
+        kind = m.lastgroup
+        if kind == "word":
+            w = m.group()
+            after = text[m.end():m.end() + 1]
+            if after.isspace():
+                after = text[m.end():m.end() + 64].lstrip()[:1]
+            if after == "(" or after == "'" or "$" in w or w.upper() in fixed:
+                continue
+            value = ("w", w)
+        elif kind == "ident":
+            body = m.group()
+            if len(body) < 3 or body[-1] != '"':
+                return None
+            value = ("q", body[1:-1].replace('""', '"'))
+        elif kind == "string":
+            body = m.group()
+            if len(body) < 2 or body[-1] != "'":
+                return None
+            if _INTERVAL_BEFORE.search(text, max(0, start - 12), start):
+                continue                # interval '3 months': sqlglot reads its parts (kept)
+            value = ("s", body[1:-1].replace("''", "'"))
+        elif kind == "number":
+            value = ("n", m.group())
+        elif kind == "block":           # nested, as PostgreSQL reads them
+            depth, pos = 1, m.end()
+            while depth:
+                b = _BLOCK.search(text, pos)
+                if b is None:
+                    return None
+                depth += 1 if b.group() == "/*" else -1
+                pos = b.end()
+            skip_to = pos
+            continue
+        elif kind == "dollar" or kind == "tag":
+            quote = m.group("dollar")
+            close = text.find(quote, m.end())
+            if close < 0:
+                return None
+            skip_to = close + len(quote)
+            continue
+        elif kind == "uident":
+            return None
+        else:                           # a line comment, an E'' string: kept
+            continue
+        parts.append(text[kept:start])
+        parts.append(_MARK[value[0]])
+        kept = m.end()
+        values.append(value)
+    parts.append(text[kept:])
+    first: dict[tuple[str, str], int] = {}
+    pattern = tuple(first.setdefault(v, len(first)) for v in values)
+    return ("".join(parts), pattern), values
+
+
+_MARK = {"w": "\x00w", "q": "\x00q", "s": "\x00s", "n": "\x00n"}   # no text holds a NUL (PostgreSQL refuses it)
+_INTERVAL_BEFORE = re.compile(r"(?<![\w$])[Ii][Nn][Tt][Ee][Rr][Vv][Aa][Ll]\s*\Z")
+
+
+def _classes(values: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
+    """The distinct values in order of first occurrence (the order of a shape's pattern)."""
+    return tuple(dict.fromkeys(values))
+
+
+def _values_of(tree: exp.Expression, among: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The names and literals of a tree as `_shape` writes them that are `among` those, sorted."""
+    from sqlglot import exp
+
+    found = []
+    for node in tree.walk():
+        if isinstance(node, exp.Identifier):
+            value = ("q" if node.args.get("quoted") else "w", node.this)
+        elif isinstance(node, exp.Literal):
+            value = ("s" if node.args.get("is_string") else "n", node.this)
+        else:
+            continue
+        if value in among:
+            found.append(value)
+    return sorted(found)
+
+
+def _put_values(tree: exp.Expression, mapping: dict[tuple[str, str], tuple[str, str]]) -> exp.Expression:
+    """A shape's tree (a copy) with its names and literals replaced by those of another text."""
+    from sqlglot import exp
+
+    for node in tree.walk():
+        if isinstance(node, exp.Identifier):
+            value = mapping.get(("q" if node.args.get("quoted") else "w", node.this))
+        elif isinstance(node, exp.Literal):
+            value = mapping.get(("s" if node.args.get("is_string") else "n", node.this))
+        else:
+            continue
+        if value is not None:       # else a kept word's: the same in every text of the shape
+            node.set("this", value[1])
+    return tree
+
+
+@lru_cache(maxsize=1)
+def _fixed_words() -> frozenset[str]:
+    """Words (upper case) `_shape` keeps as written: the tokenizer's keywords, and every word
+    sqlglot's PostgreSQL parser and tokenizer name anywhere — their tables' keys and members and
+    their code's string constants (`NULLS FIRST`, `ORDINALITY`, property names …): a parse may
+    turn on those, on no other word's text. Read off the classes in ~5 ms."""
+    import types
+
+    dialect = _postgres()
+    found: set[str] = set()
+
+    def add(value: object) -> None:
+        if isinstance(value, str):
+            found.update(w.upper() for w in _WORD.findall(value))
+        elif isinstance(value, (tuple, list, set, frozenset)):
+            for x in value:
+                if isinstance(x, str):
+                    add(x)
+        elif isinstance(value, types.CodeType):
+            for c in value.co_consts:
+                add(c)
+
+    for cls in (dialect.tokenizer_class, dialect.parser_class):
+        for klass in cls.__mro__:
+            for item in vars(klass).values():
+                if isinstance(item, (staticmethod, classmethod)):
+                    item = item.__func__
+                if isinstance(item, types.FunctionType):
+                    add(item.__code__)
+                elif isinstance(item, dict):
+                    add(list(item))
+                else:
+                    add(item)
+    return frozenset(found)
+
+
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_$]*")
+
+
 @lru_cache(maxsize=20_000)
 def parse(text: str) -> exp.Expression | None:
     """The parsed statement, or None when sqlglot cannot read it (or it holds several statements).
@@ -103,6 +299,9 @@ def parse_normalized(text: str) -> exp.Expression | None:
     the tree the advisor resolves against the catalog. Parsed on its own (a copy of `parse`'s tree
     would cost half a parse), cached and shared: callers must not change it (copy() it first)."""
     return _normalized(text)[0]
+
+
+_MADE: dict[int, weakref.ref] = {}     # the trees `_normalized` made since the last `release_trees`
 
 
 @lru_cache(maxsize=20_000)
@@ -118,10 +317,12 @@ def _normalized(text: str) -> tuple[exp.Expression | None, Outline | None]:
         from sqlglot.optimizer.normalize_identifiers import normalize_identifiers
 
         tree = normalize_identifiers(tree, dialect=_postgres())
+        _MADE[id(tree)] = weakref.ref(tree)
         try:
             return tree, tree_outline(tree)
         except Exception:  # noqa: BLE001 - outline() never raises
             return tree, None
+    _MADE[id(tree)] = weakref.ref(tree)
     return tree, _fold_and_outline(tree)
 
 
@@ -209,6 +410,10 @@ _LEX = re.compile(r"""
 # and $; a dollar quote's tag the same without $ — written as negated ASCII classes, which compile in
 # 0.1 ms where \w with the non-ASCII range took 5 ms of every start-up)
 _BLOCK = re.compile(r"/\*|\*/")
+# _shape's lexer: word_names' and unsigned decimal numbers (not a word's or a $n placeholder's digits)
+_SHAPE_LEX = re.compile(_LEX.pattern + r"""
+  | (?P<number>(?<![\w$.])\d+(?:\.\d+)?(?![\w.$]))
+""", re.X | re.S)
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
@@ -278,15 +483,26 @@ def release_trees() -> None:
     """Let the cached normalized trees go (their outlines, types and tables stay cached): a tree
     is ~10 kB, 1,060 statements' ~10 MiB. The advisor calls this once it has analysed its
     statements (`pipeline.advise`); a later `parse_normalized` of the same text parses it again.
-    A tree is cyclic (each node points to its parent) and, made under `gc_paused`, sits in the
-    oldest generation once the pause ends, which the collector seldom visits: so they are freed
-    now, by a pass over the youngest generation while the collector is still paused (the caller's
-    pause holds the trees' making: `pipeline.advise`), else by a full pass (44 ms on analyze's
-    10,000 tables). Below RELEASE_COLLECT_MIN trees the collector's own passes are left to do it."""
-    held = _normalized.cache_info().currsize
+    A tree is cyclic (each node points to its parent): made under `gc_paused`, it would sit in
+    the oldest generation once the pause ends, which the collector seldom visits, and a pass over
+    the young generation while still paused walks everything the pause made (60–100 ms on
+    analyze's 10,000 tables, most of it the catalog). So each tree's parent links are cut instead
+    (a walk over its nodes: ~15 ms for 1,060 trees) and reference counting frees it at once; a
+    caller must hold no tree across this. The trees of `_shape`s go the same way."""
+    trees = [ref() for ref in _MADE.values()] + [tree for tree, _classes in _SHAPES.templates.values()]
+    _MADE.clear()
     _normalized.cache_clear()
-    if held >= RELEASE_COLLECT_MIN:
-        gc.collect(2 if gc.isenabled() else 0)
+    _SHAPES.templates.clear()
+    for tree in trees:
+        if tree is not None:
+            unlink_tree(tree)
+
+
+def unlink_tree(tree: exp.Expression) -> None:
+    """Cut a tree's parent links (no node of it may be used again): without its cycles, reference
+    counting frees it with its last reference, not the collector at its next pass."""
+    for node in tree.walk():
+        node.parent = None
 
 
 def tree_relations(tree) -> list[tuple[str | None, str]]:
