@@ -29,7 +29,8 @@ whose planning times out is never planned again (its skip reason names --stateme
 The session is the caller's safe read-only connection: HypoPG's functions work in a read-only
 transaction (they change only backend memory), so nothing is written to the database. Large
 batches of base costs and floors (SPLIT_MIN statements) are planned half on a sibling of it, set
-up alike (`_beside`), so that the server plans on two backends.
+up alike (`_beside`), so that the server plans on two backends; the search's batches (TWIN_MIN
+statements) half on one sibling kept for the whole search (`_Twin`).
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -46,6 +48,7 @@ from psycopg import sql
 from perftool.advisor.indexdef import IndexDef
 from perftool.catalog.schema import TableName
 from perftool.db.beside import Beside
+from perftool.db.connect import sibling
 from perftool.db.errors import ConnectionFailed, PerftoolError
 from perftool.db.sql import MARKER, execute, fetch_all, fetch_one, load, load_fragment
 from perftool.db.statement_send import (
@@ -65,6 +68,7 @@ CREATE_IN_BATCH = 100      # up to this many hypothetical indexes are created in
 PIPELINE = 200             # EXPLAINs sent per round trip when many see the same indexes
 RESET_EVERY = 1500          # HypoPG's OID range holds ~2800 indexes: reset well before that
 PREPARED_NAME = "perftool_whatif"
+TWIN_MIN = 40               # the search's EXPLAIN batches (prefetch) of this many: half on a kept sibling (_Twin)
 SPLIT_MIN = 400             # base costs (explain_all with no hypothetical index) and floors (explain_supersets):
                             # from this many statements, half planned on a sibling session (_beside)
 
@@ -158,6 +162,8 @@ class WhatIf:
     # per statement: relevant indexes a plan of it had and did not use; when live they stay in place
     # while it is EXPLAINed (like those it cannot use), so that plan answers for the sets with them
     _unused: dict[int, set[IndexDef]] = field(default_factory=dict)
+    twin: bool = True           # the search's large batches half on a sibling session (_Twin)
+    _twin: _Twin | None = None
 
     # -- set-up -------------------------------------------------------------------------------------
     def add_statement(self, text: str, tables, params: int = 0) -> int:
@@ -189,6 +195,9 @@ class WhatIf:
 
     def close(self) -> None:
         """Forget this session's hypothetical indexes (they would vanish with the session anyway)."""
+        if self._twin is not None:
+            self._twin.close()
+            self._twin = None
         if self._session_ready and not self.conn.closed:
             try:
                 self.reset()
@@ -529,13 +538,41 @@ class WhatIf:
                 continue
             live = frozenset(ix for ix in config if ix.table_key in tables and ix not in self.failed)
             t0 = time.perf_counter()
-            results = self._explain_ensured([self.statements[sid] for sid, _key in group], live, tables)
+            results = self._explain_split([self.statements[sid] for sid, _key in group], live, tables)
             self.stats.explains += len(group)
             self.stats.seconds += time.perf_counter() - t0
             for (sid, key), ex in zip(group, results, strict=True):
                 if ex.used <= key and not (key - live):
                     self.cache[(sid, key)] = ex
                 self._remember(sid, live, ex)
+
+    def _explain_split(self, sts: list[Statement], live: frozenset[IndexDef],
+                       tables: frozenset[TableName]) -> list[Explained]:
+        """`_explain_ensured(sts, live, tables)`; from TWIN_MIN statements, the later half on the
+        twin session (opened at the first such batch, kept until `close`; with `live` made live
+        there too) while this session plans the first: the server plans on two backends. A plan
+        depends only on the statement and the hypothetical indexes live on its tables."""
+        kept = twin = None
+        if self.twin and len(sts) >= TWIN_MIN:
+            if self._twin is None:
+                self._twin = _Twin(self)
+            kept = self._twin
+            twin = kept.ready()
+        if kept is None or twin is None:
+            return self._explain_ensured(sts, live, tables)
+        cut = len(sts) // 2
+        twin.failed.update(self.failed)
+        twin._dead.update(self._dead)
+        later = kept.submit(lambda other: other._explain_ensured(sts[cut:], live, tables))
+        first = self._explain_ensured(sts[:cut], live, tables)
+        try:
+            second = later.result()
+        except (PerftoolError, psycopg.Error):
+            kept.close()                    # it failed: this session plans on alone
+            self._twin, self.twin = None, False
+            return first + self._explain_ensured(sts[cut:], live, tables)
+        kept.take_into(self)
+        return first + second
 
     def plan_uses(self, sid: int, indexes: frozenset[IndexDef]) -> frozenset[IndexDef] | None:
         """The hypothetical indexes the cached plan of (statement, index set) uses; None if not cached."""
@@ -697,6 +734,65 @@ class WhatIf:
             elif isinstance(node, list):
                 stack.extend(node)
         return out
+
+
+class _Twin:
+    """A sibling session kept for the search (`WhatIf._explain_split`), with a WhatIf of its own set
+    up as the owner's (its search_path, the what-if settings, what the owner knows of refused
+    definitions and statements that time out), in one thread: opened in that thread, so the owner
+    never waits for it (a batch before it is open is planned on the owner's session alone)."""
+
+    def __init__(self, owner: WhatIf) -> None:
+        self._pool = ThreadPoolExecutor(1, thread_name_prefix="perftool-whatif-twin")
+        path = (fetch_one(owner.conn, "session_search_path") or {}).get("search_path")
+        self._counted = (0, 0)
+        self._opened: Future[WhatIf | None] = self._pool.submit(self._open, owner, path)
+
+    @staticmethod
+    def _open(owner: WhatIf, path: str | None) -> WhatIf | None:
+        conn = sibling(owner.conn)
+        if conn is None:
+            return None
+        execute(conn, "session_search_path_restore", {"search_path": path})
+        other = WhatIf(conn, reset_every=owner.reset_every, statements=owner.statements,
+                       reuse_plans=owner.reuse_plans, twin=False, _dead=dict(owner._dead), failed=dict(owner.failed))
+        other._session()
+        return other
+
+    def ready(self) -> WhatIf | None:
+        """The twin's WhatIf once its session is open (None before, or when it could not be)."""
+        if not self._opened.done() or self._opened.exception() is not None:
+            return None
+        return self._opened.result()
+
+    def submit(self, work: Callable[[WhatIf], list[Explained]]) -> Future[list[Explained]]:
+        other = self.ready()
+        assert other is not None
+        return self._pool.submit(work, other)
+
+    def take_into(self, owner: WhatIf) -> None:
+        """What the twin learnt, taken by its owner: sizes, refused definitions, timed-out
+        statements, and its counts of hypothetical indexes created and resets."""
+        other = self.ready()
+        if other is None:
+            return
+        owner.sizes.update(other.sizes)
+        owner.failed.update(other.failed)
+        owner._dead.update(other._dead)
+        created, resets = other.stats.created, other.stats.resets
+        owner.stats.created += created - self._counted[0]
+        owner.stats.resets += resets - self._counted[1]
+        self._counted = (created, resets)
+
+    def close(self) -> None:
+        def shut() -> None:
+            other = self.ready()
+            if other is not None:
+                other.close()
+                other.conn.close()
+
+        self._pool.submit(shut)
+        self._pool.shutdown(wait=True)
 
 
 def _written_rows(plan: dict) -> float | None:

@@ -395,3 +395,53 @@ def test_groups_of_hypothetical_indexes_are_planned_on_two_sessions_alike(fresh_
     assert run() == alone and sides == [2]
     monkeypatch.setattr(whatif_module.WhatIf, "_supersets_beside", _failing_sibling)
     assert run() == alone
+
+
+def test_the_searchs_large_batches_are_planned_half_on_a_twin_session_alike(fresh_db, monkeypatch):
+    """The search's EXPLAIN batches (`prefetch`) from TWIN_MIN statements: the later half planned
+    on a twin session kept for the search, with the configuration made live there too — the same
+    costs, used indexes, sizes and refused definitions as on one session, over successive
+    configurations; a twin that fails leaves the batch (and the rest) to the first session."""
+    from perftool.advisor import whatif as whatif_module
+
+    _setup(fresh_db)
+    customer, status, created, total = (_index("customer_id"), _index("status"), _index("created_at"),
+                                        _index("total"))
+    bad = IndexDef(schema="public", table="orders", columns=("no_such_column",))
+    texts = [f"SELECT * FROM orders WHERE customer_id = {k}" for k in range(3)]
+    texts += ["SELECT * FROM orders WHERE status = 'paid'", "SELECT id FROM orders WHERE created_at > $1",
+              "SELECT * FROM orders WHERE total = 5 AND status = 'new'", "SELECT * FROM nowhere",
+              "SELECT * FROM orders WHERE customer_id = 7 AND created_at > now() - interval '1 day'"]
+    configs = [frozenset({customer, status}), frozenset({customer, status, created, bad}),
+               frozenset({total, created}), frozenset({customer, status, created, total})]
+
+    def run(twin: bool, fail: bool = False) -> tuple[list, dict, set, int]:
+        with connect(fresh_db) as conn:
+            whatif = WhatIf(conn, twin=twin)
+            sids = [whatif.add_statement(t, [TABLE], t.count("$")) for t in texts]
+            if twin:        # opened at once (in the search, the batches before it opens run here)
+                whatif._twin = whatif_module._Twin(whatif)
+                assert whatif._twin._opened.result() is not None
+                if fail:        # its session gone: its first batch fails
+                    whatif._twin.ready().conn.close()
+            seen = []
+            for config in configs:
+                whatif.prefetch([(sid, config) for sid in sids], config)
+                seen.append([(whatif.cache[(sid, config)].cost, whatif.cache[(sid, config)].used,
+                              whatif.cache[(sid, config)].error is not None) if (sid, config) in whatif.cache
+                             else None for sid in sids])
+            twinned = whatif._twin is not None and whatif.twin
+            whatif.close()
+            return seen, dict(whatif.sizes), set(whatif.failed), twinned
+
+    alone = run(twin=False)
+    assert bad in alone[2] and alone[1][customer] > 0
+    assert alone[0][0][0][1] == {customer} and alone[0][0][3][1] == {status}
+    monkeypatch.setattr(whatif_module, "TWIN_MIN", 4)
+    handed: list[int] = []
+    orig = whatif_module._Twin.submit
+    monkeypatch.setattr(whatif_module._Twin, "submit", lambda self, work: handed.append(1) or orig(self, work))
+    twinned = run(twin=True)
+    assert twinned[:3] == alone[:3] and twinned[3] and len(handed) == len(configs)
+    failed = run(twin=True, fail=True)
+    assert failed[:3] == alone[:3] and not failed[3]     # the twin was given up after its first failure
