@@ -176,14 +176,10 @@ def _shape(text: str) -> tuple[tuple[str, tuple[int, ...]], list[tuple[str, str]
         elif kind == "number":
             value = ("n", m.group())
         elif kind == "block":           # nested, as PostgreSQL reads them
-            depth, pos = 1, m.end()
-            while depth:
-                b = _BLOCK.search(text, pos)
-                if b is None:
-                    return None
-                depth += 1 if b.group() == "/*" else -1
-                pos = b.end()
-            skip_to = pos
+            closed = _block_end(text, m.end())
+            if closed is None:
+                return None
+            skip_to = closed
             continue
         elif kind == "dollar" or kind == "tag":
             quote = m.group("dollar")
@@ -417,6 +413,19 @@ _SHAPE_LEX = re.compile(_LEX.pattern + r"""
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
 
 
+def _block_end(text: str, pos: int) -> int | None:
+    """Where a block comment opened just before `pos` ends (nested, as PostgreSQL reads them);
+    None when it does not."""
+    depth = 1
+    while depth:
+        b = _BLOCK.search(text, pos)
+        if b is None:
+            return None
+        depth += 1 if b.group() == "/*" else -1
+        pos = b.end()
+    return pos
+
+
 def word_names(text: str) -> set[str] | None:
     """Every name a statement could call a relation by — each word (folded as PostgreSQL folds an
     unquoted name, and as sqlglot does) and each quoted identifier — without parsing it: a superset
@@ -439,14 +448,8 @@ def word_names(text: str) -> set[str] | None:
         elif kind == "uident":
             return None
         elif kind == "block":           # nested, as PostgreSQL reads them
-            depth = 1
-            while depth:
-                b = _BLOCK.search(text, pos)
-                if b is None:
-                    pos = end
-                    break
-                depth += 1 if b.group() == "/*" else -1
-                pos = b.end()
+            after = _block_end(text, pos)
+            pos = end if after is None else after
         elif kind == "dollar":
             close = text.find(m.group("dollar"), pos)
             pos = end if close < 0 else close + len(m.group("dollar"))
