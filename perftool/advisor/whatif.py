@@ -435,17 +435,31 @@ class WhatIf:
             side.close()
             return None
         path = (fetch_one(self.conn, "session_search_path") or {}).get("search_path")
-        statements, dead, failed = self.statements, dict(self._dead), dict(self.failed)
+        dead, failed = dict(self._dead), dict(self.failed)
 
         def run(sibling: psycopg.Connection) -> tuple[Any, WhatIf]:
-            execute(sibling, "session_search_path_restore", {"search_path": path})
-            other = WhatIf(sibling, reset_every=self.reset_every, statements=statements, reuse_plans=self.reuse_plans,
-                           _dead=dead, failed=failed)
-            other._session()
+            other = self._set_up_like(sibling, path, dead, failed)
             return work(other), other
 
         side.submit(run)
         return side
+
+    def _set_up_like(self, sibling: psycopg.Connection, path: str | None, dead: dict[str, str],
+                     failed: dict[IndexDef, str]) -> WhatIf:
+        """A WhatIf on `sibling` set up as this one: its search_path `path`, the what-if settings, the
+        same statements, and what this one knows of statements that time out (`dead`) and refused
+        definitions (`failed`, copies taken in this one's thread)."""
+        execute(sibling, "session_search_path_restore", {"search_path": path})
+        other = WhatIf(sibling, reset_every=self.reset_every, statements=self.statements,
+                       reuse_plans=self.reuse_plans, twin=False, _dead=dead, failed=failed)
+        other._session()
+        return other
+
+    def _learn_from(self, other: WhatIf) -> None:
+        """What a sibling's WhatIf learnt, taken here: sizes, refused definitions, timed-out statements."""
+        self.sizes.update(other.sizes)
+        self.failed.update(other.failed)
+        self._dead.update(other._dead)
 
     def _taken(self, side: Beside[Any]) -> Any | None:
         """What `_beside`'s work returned, with what the sibling learnt taken here (sizes, refused
@@ -459,9 +473,7 @@ class WhatIf:
         if got is None:
             return None
         out, other = got
-        self.sizes.update(other.sizes)
-        self.failed.update(other.failed)
-        self._dead.update(other._dead)
+        self._learn_from(other)
         for sid, plans in other._plans.items():
             self._plans.setdefault(sid, []).extend(plans)
         for k in ("explains", "created", "resets"):
@@ -746,18 +758,13 @@ class _Twin:
         self._pool = ThreadPoolExecutor(1, thread_name_prefix="perftool-whatif-twin")
         path = (fetch_one(owner.conn, "session_search_path") or {}).get("search_path")
         self._counted = (0, 0)
-        self._opened: Future[WhatIf | None] = self._pool.submit(self._open, owner, path)
+        dead, failed = dict(owner._dead), dict(owner.failed)
+        self._opened: Future[WhatIf | None] = self._pool.submit(self._open, owner, path, dead, failed)
 
     @staticmethod
-    def _open(owner: WhatIf, path: str | None) -> WhatIf | None:
+    def _open(owner: WhatIf, path: str | None, dead: dict[str, str], failed: dict[IndexDef, str]) -> WhatIf | None:
         conn = sibling(owner.conn)
-        if conn is None:
-            return None
-        execute(conn, "session_search_path_restore", {"search_path": path})
-        other = WhatIf(conn, reset_every=owner.reset_every, statements=owner.statements,
-                       reuse_plans=owner.reuse_plans, twin=False, _dead=dict(owner._dead), failed=dict(owner.failed))
-        other._session()
-        return other
+        return owner._set_up_like(conn, path, dead, failed) if conn is not None else None
 
     def ready(self) -> WhatIf | None:
         """The twin's WhatIf once its session is open (None before, or when it could not be)."""
@@ -776,9 +783,7 @@ class _Twin:
         other = self.ready()
         if other is None:
             return
-        owner.sizes.update(other.sizes)
-        owner.failed.update(other.failed)
-        owner._dead.update(other._dead)
+        owner._learn_from(other)
         created, resets = other.stats.created, other.stats.resets
         owner.stats.created += created - self._counted[0]
         owner.stats.resets += resets - self._counted[1]

@@ -14,7 +14,7 @@ import threading
 import weakref
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from sqlglot import exp
@@ -211,36 +211,30 @@ def _classes(values: list[tuple[str, str]]) -> tuple[tuple[str, str], ...]:
     return tuple(dict.fromkeys(values))
 
 
-def _values_of(tree: exp.Expression, among: set[tuple[str, str]]) -> list[tuple[str, str]]:
-    """The names and literals of a tree as `_shape` writes them that are `among` those, sorted."""
+def _value_of(node: Any) -> tuple[str, str] | None:
+    """A node's name or literal as `_shape` writes one — (kind, text) — or None for any other node."""
     from sqlglot import exp
 
-    found = []
-    for node in tree.walk():
-        if isinstance(node, exp.Identifier):
-            value = ("q" if node.args.get("quoted") else "w", node.this)
-        elif isinstance(node, exp.Literal):
-            value = ("s" if node.args.get("is_string") else "n", node.this)
-        else:
-            continue
-        if value in among:
-            found.append(value)
-    return sorted(found)
+    if isinstance(node, exp.Identifier):
+        return ("q" if node.args.get("quoted") else "w", node.this)
+    if isinstance(node, exp.Literal):
+        return ("s" if node.args.get("is_string") else "n", node.this)
+    return None
+
+
+def _values_of(tree: exp.Expression, among: set[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The names and literals of a tree as `_shape` writes them that are `among` those, sorted."""
+    values = (_value_of(node) for node in tree.walk())
+    return sorted(v for v in values if v is not None and v in among)
 
 
 def _put_values(tree: exp.Expression, mapping: dict[tuple[str, str], tuple[str, str]]) -> exp.Expression:
     """A shape's tree (a copy) with its names and literals replaced by those of another text."""
-    from sqlglot import exp
-
     for node in tree.walk():
-        if isinstance(node, exp.Identifier):
-            value = mapping.get(("q" if node.args.get("quoted") else "w", node.this))
-        elif isinstance(node, exp.Literal):
-            value = mapping.get(("s" if node.args.get("is_string") else "n", node.this))
-        else:
-            continue
-        if value is not None:       # else a kept word's: the same in every text of the shape
-            node.set("this", value[1])
+        value = _value_of(node)
+        new = mapping.get(value) if value is not None else None
+        if new is not None:         # (else a kept word's: the same in every text of the shape)
+            node.set("this", new[1])
     return tree
 
 
