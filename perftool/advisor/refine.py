@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import heapq
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from perftool.advisor.candidates import PAGE
@@ -105,12 +105,14 @@ class LocalSearch:
         return best
 
     def promising(self, best: list[IndexDef], until: float) -> Iterator[Move]:
-        """Moves the greedy left out, best *current* benefit first: stored benefits are upper
-        bounds from older configurations, so the top ones are re-bounded, then re-costed, until
+        """Moves the greedy left out, best *net* current benefit first (the benefit less what the
+        chosen indexes it would evict to fit --budget lose): stored benefits are upper bounds
+        from older configurations, so the top ones are re-bounded, then re-costed, until
         the top is fresh. Lazily: each is yielded as soon as it is known to lead the rest (the
         model is back on `best` whenever the next is asked for), so a trial that improves ends
         the ranking of the ones after it."""
-        heap = [(-m.benefit, m.seq) for m in self.moves.by_key.values()
+        net = self.eviction_estimate(best)
+        heap = [(-net(m, m.benefit), m.seq) for m in self.moves.by_key.values()
                 if m.new not in best and (m.old is None or m.old in best) and m.benefit > 0
                 and not self.moves.never_fits(m)]
         heapq.heapify(heap)
@@ -129,12 +131,37 @@ class LocalSearch:
                 bounded.add(seq)
                 gain, rel = self.moves.bound(move)
                 if gain > 1e-9 and rel >= bar:
-                    heapq.heappush(heap, (-gain, seq))
+                    heapq.heappush(heap, (-net(move, gain), seq))
                 continue
             self.moves.evaluate(move)
             fresh.add(seq)
             if move.benefit > 0:
-                heapq.heappush(heap, (-move.benefit, seq))
+                heapq.heappush(heap, (-net(move, move.benefit), seq))
+
+    def eviction_estimate(self, best: list[IndexDef]) -> Callable[[Move, float], float]:
+        """A move's benefit less what the chosen indexes it would evict to fit --budget lose:
+        the weakest per byte first, each at its marginal loss beside all the others."""
+        budget = self.options.budget_bytes
+        model = self.model
+        model.set_config(best)
+        if budget is None:
+            return lambda m, gain: gain
+        used = sum(model.size(x) for x in best)
+        weakest = sorted(((max(model.marginal(ix)[0], 0.0), model.size(ix), ix) for ix in best),
+                         key=lambda t: (t[0] / max(t[1], PAGE), t[2].sort_key()))
+
+        def net(m: Move, gain: float) -> float:
+            need = used + model.known_size(m.new) - (model.size(m.old) if m.old is not None else 0) - budget
+            loss = 0.0
+            for lost, size, ix in weakest:
+                if need <= 0:
+                    break
+                if ix == m.old:
+                    continue
+                loss += lost
+                need -= size
+            return gain - loss
+        return net
 
     def neighbours(self, best: list[IndexDef], until: float) -> Iterator[tuple[list[IndexDef], set[IndexDef]]]:
         """Starting configurations for `refine`, generated lazily so the time limit stops early:
