@@ -117,3 +117,30 @@ def test_the_greedy_runs_with_the_collector_paused_and_turns_it_back_on():
     GreedySearch(model, candidates).run()
     assert model.config and oracle.gc_on == {False}
     assert gc.isenabled()
+
+
+def test_affected_is_every_statement_the_index_is_relevant_to():
+    """`CostModel.affected` takes shortcuts (the shared by-leading-column list; for a partial index
+    on a table no statement reads narrowly, that list filtered by the statements implying its
+    predicate): each gives exactly the statements `Item.relevant` names, in workload order — on a
+    table with narrow readers (t) and on one without (v), for full and partial candidates."""
+    cat = unique_columns_catalog({"t": "id a b c d", "u": "tid x y", "v": "id p q r"}, 1e5)
+    texts = [*STATEMENTS,
+             "SELECT * FROM v WHERE p = 0 AND q = 1",
+             "SELECT * FROM v WHERE p = 0 AND r = 2",
+             "SELECT * FROM v WHERE q = 3",
+             "SELECT * FROM v WHERE p = 5 AND q = 1 AND r = 4",
+             "SELECT * FROM t WHERE c = 0 AND b = 8"]
+    items = build_items([WorkloadStatement(text=q, calls=1, source="file") for q in texts], cat)
+    for it in items:
+        it.sid, it.base = it.position, 1000.0
+    set_weights(items, "calls")
+    options = AdvisorOptions(max_width=2)
+    model = CostModel(items, Oracle(), options, cat)
+    candidates, _covered = generate_candidates(items, cat, options.max_width, options.partial)
+    partial = [ix for ix in candidates if ix.where]
+    assert {ix.table for ix in partial} == {"t", "v"}, partial      # both paths are taken
+    assert model.narrow.get(("public", "t")) and not model.narrow.get(("public", "v"))
+    for ix in candidates:
+        want = [it.position for it in model.items if it.relevant(ix)]
+        assert [it.position for it in model.affected(ix)] == want, ix
