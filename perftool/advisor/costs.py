@@ -110,8 +110,8 @@ class CostModel:
                 if not ix.where:
                     got = lead   # each uses the leading column, and nothing else could: all relevant (shared list)
                 else:           # (lead is in workload order: no pool to sort)
-                    implied = self.by_constant.get((t, ix.where[0]), set())
-                    got = [it for it in lead if it.position in implied and it.relevant(ix)]
+                    implying = self.by_constant.get((t, ix.where[0]), set())
+                    got = [it for it in lead if it.position in implying and it.relevant(ix)]
             else:
                 pool = {it.position: it for it in lead}
                 pool.update((it.position, it) for it in self.narrow.get(t, []))
