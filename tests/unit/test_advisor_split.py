@@ -16,6 +16,7 @@ from tests.unit.test_advisor_search import _prepared
 MB = 1024 * 1024
 A, B, C = (IndexDef(schema="public", table="t", columns=(c,)) for c in "abc")
 AB = IndexDef(schema="public", table="t", columns=("a", "b"))
+CA = IndexDef(schema="public", table="t", columns=("c", "a"))
 
 
 class SplitOracle:
@@ -126,3 +127,43 @@ def test_when_both_greedy_starts_agree_only_splits_are_tried(monkeypatch):
         == [{A, B}]
     everything = list(LocalSearch(greedy).neighbours(best, math.inf))
     assert len(everything) > 1 and any(banned for _start, banned in everything)    # the drops come after
+
+
+class SizedSplitOracle(SplitOracle):
+    """SplitOracle with its sizes known up front (what `CostModel.known_size` reads of WhatIf)."""
+
+    @property
+    def sizes(self) -> dict[IndexDef, int]:
+        return {ix: self.size(ix) for ix in (A, B, C, AB, CA)}
+
+
+def test_force_moves_rank_by_benefit_less_what_their_evictions_lose():
+    """`LocalSearch.eviction_estimate`: with --budget, a move's benefit less the marginal losses of
+    the chosen indexes it would evict to fit, the weakest per byte first — adding (b) to the full
+    2 MB of (a, b) + (c) evicts (c), then (a, b); a move that frees its own room loses nothing;
+    a widening does not count the index it replaces among the evicted; without a budget the
+    benefit is the net benefit."""
+    oracle = SizedSplitOracle()
+    texts = [("SELECT * FROM t WHERE a = 1 AND b = 2", 10), ("SELECT * FROM t WHERE b = 3", 1),
+             ("SELECT * FROM t WHERE c = 3", 1)]
+    options = AdvisorOptions(**OPTIONS, refine_seconds=0)
+    cat, items, candidates, _covered = _prepared(texts, oracle, options)
+    greedy = select(items, oracle, options, cat, candidates, writes=[])
+    best = list(greedy.model.config)
+    assert set(best) == {AB, C}
+    local = LocalSearch(greedy)
+    net = local.eviction_estimate(best)
+    lose_c, lose_ab = greedy.model.marginal(C)[0], greedy.model.marginal(AB)[0]
+    assert 0 < lose_c / (MB // 2) < lose_ab / (MB + MB // 2)      # (c) is the weakest per byte
+    add_b = next(m for (old, new), m in local.moves.by_key.items() if old is None and new == B)
+    assert net(add_b, 1000.0) == 1000.0 - lose_c - lose_ab        # 1 MB needed: (c) frees 0.5 MB, then (a, b)
+    narrow = next((m for (old, new), m in local.moves.by_key.items() if old == AB and new == A), None)
+    if narrow is None:
+        narrow = local.moves.register(A, AB)
+    assert net(narrow, 7.0) == 7.0                                # (a) in place of (a, b) fits: nothing evicted
+    widen_c = local.moves.by_key.get((C, CA)) or local.moves.register(CA, C)
+    assert widen_c is not None
+    assert net(widen_c, 7.0) == 7.0 - lose_ab    # 0.5 MB more: (c) is the index replaced, so (a, b) goes
+    unbounded = LocalSearch(select(items, oracle, AdvisorOptions(max_width=2, min_improvement=0.0,
+                                                                 refine_seconds=0), cat, candidates, writes=[]))
+    assert unbounded.eviction_estimate(list(unbounded.model.config))(add_b, 1000.0) == 1000.0
