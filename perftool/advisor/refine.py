@@ -147,8 +147,7 @@ class LocalSearch:
         if budget is None:
             return lambda m, gain: gain
         used = sum(model.size(x) for x in best)
-        weakest = sorted(((max(model.marginal(ix)[0], 0.0), model.size(ix), ix) for ix in best),
-                         key=lambda t: (t[0] / max(t[1], PAGE), t[2].sort_key()))
+        weakest = [(max(lost, 0.0), size, ix) for lost, size, ix in self.weakest(best)]
 
         def net(m: Move, gain: float) -> float:
             need = used + model.known_size(m.new) - (model.size(m.old) if m.old is not None else 0) - budget
@@ -163,11 +162,18 @@ class LocalSearch:
             return gain - loss
         return net
 
+    def weakest(self, best: list[IndexDef]) -> list[tuple[float, int, IndexDef]]:
+        """(marginal loss, size, index) of each chosen index (the model on `best`), the least loss
+        per byte first: the order the drops are tried in and the force moves' evictions assumed."""
+        model = self.model
+        return sorted(((model.marginal(ix)[0], model.size(ix), ix) for ix in best),
+                      key=lambda t: (t[0] / max(t[1], PAGE), t[2].sort_key()))
+
     def neighbours(self, best: list[IndexDef], until: float) -> Iterator[tuple[list[IndexDef], set[IndexDef]]]:
         """Starting configurations for `refine`, generated lazily so the time limit stops early:
         with --budget or --max-indexes, first each chosen multi-column index split in two (`splits`),
-        then each promising left-out move forced in (space freed by dropping or narrowing the
-        chosen indexes that lose least per byte), then each chosen index dropped, weakest first."""
+        then each chosen index dropped, weakest first (`weakest`), then each promising left-out move
+        forced in (space freed by dropping or narrowing the chosen indexes that lose least per byte)."""
         self.model.set_config(best)
         constrained = self.options.budget_bytes is not None or self.options.max_indexes is not None
         starts = (self.fitted(start, keep=set(start) - set(best), best=best) for start in self.forced(best, until))
@@ -180,9 +186,7 @@ class LocalSearch:
                     return
         if self.splits_only:
             return
-        model = self.model
-        ranked = sorted(best, key=lambda ix: (model.marginal(ix)[0] / max(model.size(ix), PAGE), ix.sort_key()))
-        for ix in ranked:
+        for _lost, _size, ix in self.weakest(best):
             yield [x for x in best if x != ix], {ix}
             if self.past(until):
                 return
