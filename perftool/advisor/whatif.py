@@ -675,9 +675,10 @@ class WhatIf:
             oids = "{" + ",".join(str(self._live[ix]) for ix in setup.extra) + "}"
             out.append(Command(sql.SQL(load("whatif_drop_in_batch")).format(oids=sql.Literal(oids))))
         if setup.missing:
-            defs = [ix.hypothetical_sql() for ix in setup.missing]
-            out.append(Command(sql.SQL(load("whatif_create_in_batch")).format(definitions=sql.Literal(defs)),
-                               result=True))
+            # ARRAY[<text literal>, …]: psycopg quotes each string in C; a list as one sql.Literal goes
+            # through its Python array dumper, 7× slower (the stress case's 550 floor batches: 0.4 s)
+            defs = sql.SQL(", ").join(sql.Literal(ix.hypothetical_sql()) for ix in setup.missing)
+            out.append(Command(sql.SQL(load("whatif_create_in_batch")).format(definitions=defs), result=True))
         return out
 
     def _set_up(self, setup: Setup, results: list[Any]) -> bool:

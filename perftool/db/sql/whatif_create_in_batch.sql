@@ -1,7 +1,7 @@
 -- Create hypothetical indexes as the first commands of an EXPLAIN batch (one round trip for both):
--- [[oid, estimated size], ...] in order, as one value; the definitions are a text[] literal of
--- perftool's own CREATE INDEX texts.
+-- [[oid, estimated size], ...] in order, as one value; the definitions: perftool's own CREATE INDEX
+-- texts, each a string literal composed by psycopg.
 SELECT coalesce(json_agg(json_build_array(h.indexrelid::bigint, hypopg_relation_size(h.indexrelid)::bigint)
                          ORDER BY d.ord), '[]'::json) AS created
-FROM unnest({definitions}::text[]) WITH ORDINALITY AS d(definition, ord)
+FROM unnest(ARRAY[{definitions}]::text[]) WITH ORDINALITY AS d(definition, ord)
 CROSS JOIN LATERAL hypopg_create_index(d.definition) AS h
